@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// slawatch has no Swift package dependencies: PostgreSQL, libcurl and libcrypto are reached as
+// system libraries, found through pkg-config and installed by scripts/setup.
+let package = Package(
+    name: "slawatch",
+    products: [
+        .executable(name: "slawatch", targets: ["slawatch"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(
+            name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(
+            name: "CCrypto", path: "Sources/CCrypto", pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]),
+        // Typed wrappers for libcurl's variadic setopt/getinfo, which Swift cannot call.
+        .target(name: "CCurlShim", dependencies: ["CCurl"], path: "Sources/CCurlShim"),
+
+        // The pure domain: rules, calendars, clocks, filters, events. No I/O, no C.
+        .target(name: "SlawatchCore", path: "Sources/SlawatchCore"),
+        // Adapters that own the C handles.
+        .target(name: "PostgresClient", dependencies: ["CLibPQ"], path: "Sources/PostgresClient"),
+        .target(
+            name: "CurlTransport", dependencies: ["CCurl", "CCurlShim", "CCrypto"],
+            path: "Sources/CurlTransport"),
+        // The wiring: commands, SQL of slawatch's own schema, the worker.
+        .target(
+            name: "SlawatchApp", dependencies: ["SlawatchCore", "PostgresClient"],
+            path: "Sources/SlawatchApp"),
+        .executableTarget(name: "slawatch", dependencies: ["SlawatchApp"], path: "Sources/slawatch"),
+
+        // Real loopback HTTP and SMTP servers that record what arrives; used by the tests only.
+        .target(name: "LoopbackSinks", path: "Tests/LoopbackSinks"),
+        .testTarget(
+            name: "TransportTests", dependencies: ["CurlTransport", "LoopbackSinks"], path: "Tests/TransportTests"),
+        .testTarget(name: "SlawatchCoreTests", dependencies: ["SlawatchCore"], path: "Tests/SlawatchCoreTests"),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["SlawatchApp", "SlawatchCore", "PostgresClient"],
+            path: "Tests/IntegrationTests"),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,144 @@
+import CLibPQ
+import Foundation
+
+/// One connection to PostgreSQL, owned by exactly one task or thread at a time.
+///
+/// It is not `Sendable`: the compiler keeps it confined to its owner, which is how libpq's rule
+/// (one thread per connection at a time) is enforced. Every query is sent with `PQexecParams`:
+/// values travel as parameters, never inside SQL text. Results are asked for in binary form and
+/// decoded by type; the connection is closed (`PQfinish`) when the object goes away, also when the
+/// connection attempt failed.
+public final class PostgresConnection {
+    private let conn: OpaquePointer
+
+    /// Connects with a libpq URI (`postgresql://user@host:5432/db`) or a conninfo string
+    /// (`host=... dbname=...`), taken as given. A `connect_timeout` of 10 s applies unless the URL
+    /// sets its own.
+    public init(url: String, applicationName: String = "slawatch") throws(PostgresError) {
+        // Defaults first: libpq lets later keywords (the expanded URL) override earlier ones.
+        let keys = ["connect_timeout", "application_name", "client_encoding", "dbname"]
+        let values = ["10", applicationName, "UTF8", url]
+        let connection: OpaquePointer? = withCStringArray(keys) { k in
+            withCStringArray(values) { v in PQconnectdbParams(k, v, 1) }
+        }
+        guard let connection else {
+            throw PostgresError(.connectionFailed, "cannot connect to PostgreSQL: out of memory")
+        }
+        if PQstatus(connection) != CONNECTION_OK {
+            let reason = Self.firstLine(String(cString: PQerrorMessage(connection)))
+            PQfinish(connection)
+            throw PostgresError(
+                .connectionFailed,
+                "cannot connect to PostgreSQL (\(Self.redacted(url))): \(reason); check --database or DATABASE_URL and that the server is running")
+        }
+        conn = connection
+        // NOTICEs such as "schema already exists, skipping" would otherwise go to stderr.
+        PQsetNoticeProcessor(conn, { _, _ in }, nil)
+        try execute("SET TIME ZONE 'UTC'")
+    }
+
+    deinit { PQfinish(conn) }
+
+    /// Runs a statement with `$n` parameters and returns its whole result.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [PostgresParameter] = []) throws(PostgresError) -> PostgresResult {
+        let result = withParameters(parameters) { values, count in
+            PQexecParams(conn, sql, count, nil, values, nil, nil, 1)
+        }
+        return try PostgresResult.checked(result, connection: conn, sql: sql)
+    }
+
+    /// Runs parameterless SQL text, possibly several statements (migrations, session settings).
+    public func execute(_ sql: String) throws(PostgresError) {
+        _ = try PostgresResult.checked(PQexec(conn, sql), connection: conn, sql: sql)
+    }
+
+    /// Streams the rows of a query one at a time (libpq single-row mode), so that a result of
+    /// millions of rows never sits in memory whole. `body` must not keep the row.
+    public func forEachRow(
+        _ sql: String, _ parameters: [PostgresParameter] = [], _ body: (PostgresRow) throws -> Void
+    ) throws {
+        let sent = withParameters(parameters) { values, count in
+            PQsendQueryParams(conn, sql, count, nil, values, nil, nil, 1)
+        }
+        guard sent == 1 else {
+            throw PostgresError(.queryFailed, Self.firstLine(String(cString: PQerrorMessage(conn))))
+        }
+        PQsetSingleRowMode(conn)
+        var failure: Error?
+        while let raw = PQgetResult(conn) {
+            // Every result must be drained and cleared, also after a failure, or the
+            // connection is left busy.
+            if failure != nil { PQclear(raw); continue }
+            let status = PQresultStatus(raw)
+            if status == PGRES_SINGLE_TUPLE {
+                let result = PostgresResult(owning: raw)
+                do { try body(PostgresRow(result: result, index: 0)) } catch { failure = error }
+            } else if status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK {
+                PQclear(raw)
+            } else {
+                do { _ = try PostgresResult.checked(raw, connection: conn, sql: sql) } catch { failure = error }
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Runs `body` inside a transaction: committed when it returns, rolled back when it throws.
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN")
+        do {
+            let value = try body()
+            try execute("COMMIT")
+            return value
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Whether the connection is still usable (the server may have gone away).
+    public var isHealthy: Bool { PQstatus(conn) == CONNECTION_OK }
+
+    static func firstLine(_ text: String) -> String {
+        let trimmed = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+        return trimmed.filter { !$0.isEmpty }.joined(separator: "; ")
+    }
+
+    /// The URL without its password, for messages.
+    static func redacted(_ url: String) -> String {
+        guard let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].firstIndex(of: "@") else {
+            return url.contains("password") ? "conninfo" : url
+        }
+        let userInfo = url[scheme.upperBound..<at]
+        guard let colon = userInfo.firstIndex(of: ":") else { return url }
+        return url.replacingCharacters(in: colon..<at, with: ":***")
+    }
+
+    private func withParameters<R>(
+        _ parameters: [PostgresParameter],
+        _ body: (UnsafePointer<UnsafePointer<CChar>?>?, Int32) -> R
+    ) -> R {
+        var owned: [UnsafeMutablePointer<CChar>?] = parameters.map { p in
+            if case .text(let s) = p { return strdup(s) }
+            return nil
+        }
+        defer { owned.forEach { free($0) } }
+        return owned.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: max(buffer.count, 1)) {
+                body(parameters.isEmpty ? nil : $0, Int32(parameters.count))
+            }
+        }
+    }
+}
+
+@available(*, unavailable)
+extension PostgresConnection: Sendable {}
+
+private func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) } + [nil]
+    defer { pointers.forEach { free($0) } }
+    return pointers.withUnsafeMutableBufferPointer { buffer in
+        buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) { body($0) }
+    }
+}
+

@@ -1,0 +1,58 @@
+/// The command line, split into a command, its options (`--name value` or `--name=value`) and
+/// flags (`--name`), checked against what each command accepts.
+struct Arguments {
+    let command: String
+    let positional: [String]
+    private var values: [String: String] = [:]
+    private var flags: Set<String> = []
+
+    /// Options every command takes.
+    static let globalOptions: Set<String> = ["database", "rules", "now", "log-format"]
+
+    init(_ argv: [String], options: [String: Set<String>], flags allowedFlags: [String: Set<String>]) throws(CommandError) {
+        guard let first = argv.first, !first.hasPrefix("-") else {
+            throw .usage("usage: slawatch <migrate|check|run|dashboard|ticket|events|deliveries|report|demo> [options]; see README")
+        }
+        command = first
+        guard let commandOptions = options[first] else {
+            throw .usage("unknown command '\(first)'; expected one of \(options.keys.sorted().joined(separator: ", "))")
+        }
+        let accepted = commandOptions.union(Self.globalOptions)
+        let acceptedFlags = allowedFlags[first] ?? []
+        var positional: [String] = []
+        var i = 1
+        while i < argv.count {
+            let arg = argv[i]
+            i += 1
+            guard arg.hasPrefix("--") else { positional.append(arg); continue }
+            var name = String(arg.dropFirst(2))
+            var inline: String?
+            if let eq = name.firstIndex(of: "=") {
+                inline = String(name[name.index(after: eq)...])
+                name = String(name[..<eq])
+            }
+            if acceptedFlags.contains(name) {
+                guard inline == nil else { throw .usage("--\(name) takes no value") }
+                flags.insert(name)
+            } else if accepted.contains(name) {
+                if let inline { values[name] = inline; continue }
+                guard i < argv.count else { throw .usage("--\(name) needs a value") }
+                values[name] = argv[i]
+                i += 1
+            } else {
+                let all = (accepted.union(acceptedFlags)).sorted().map { "--" + $0 }.joined(separator: ", ")
+                throw .usage("unknown option --\(name) for 'slawatch \(first)'; it accepts \(all)")
+            }
+        }
+        self.positional = positional
+    }
+
+    subscript(_ name: String) -> String? { values[name] }
+    func has(_ flag: String) -> Bool { flags.contains(flag) }
+
+    func int(_ name: String) throws(CommandError) -> Int? {
+        guard let text = values[name] else { return nil }
+        guard let n = Int(text) else { throw .usage("--\(name) expects a whole number, found '\(text)'") }
+        return n
+    }
+}

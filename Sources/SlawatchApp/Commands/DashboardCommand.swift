@@ -1,0 +1,126 @@
+import Foundation
+import SlawatchCore
+
+/// `slawatch dashboard`: SPEC section 8's rows, with the ticket list API's filter, search, sort
+/// and paging options.
+enum DashboardCommand {
+    /// Dashboard field → the column it shows, for `--sort`.
+    static let fieldColumns: [String: String] = [
+        "ticket_uuid": "ticket_id", "label": "code", "categoria": "category", "correo": "requester_email",
+        "estado_code": "status", "prioridad_nom": "priority", "area_asignada": "area", "actualizado_en": "updated_at",
+        "sla_horas": "sla_horas", "horas_restantes": "horas_restantes", "vencido": "vencido",
+    ]
+
+    static func run(_ context: CommandContext) throws(CommandError) {
+        let args = context.args
+        let format = try context.format(allowed: ["json", "table"], default: "table")
+        let role = (args["role"] ?? "ADMIN").uppercased()
+        guard ["ADMIN", "MESA", "AREA"].contains(role) else {
+            throw .usage("--role expects ADMIN, MESA or AREA, found '\(args["role"] ?? "")'")
+        }
+        let area = args["area"]
+        if role == "AREA" && area == nil {
+            throw .usage("--role AREA needs --area NAME: an area sees only its own tickets")
+        }
+        var filter: Filter?
+        if let text = args["filter"] {
+            do { filter = try RulesLoader.filter(json: text, origin: "--filter") } catch { throw .usage(error.description) }
+        }
+        let top = try args.int("top"), offset = try args.int("offset") ?? 0
+        if let top, top < 0 || top > 100 { throw .usage("--top expects a number from 0 to 100, found \(top)") }
+        if offset < 0 { throw .usage("--offset expects a number of 0 or more, found \(offset)") }
+        var sortColumn: String?
+        if let sort = args["sort"] {
+            let column = fieldColumns[sort] ?? sort
+            guard QualifiedName.isIdentifier(column) else { throw .usage("--sort expects a column name, found '\(sort)'") }
+            sortColumn = column
+        }
+
+        let rules = try context.loadRules()
+        let connection = try context.connect()
+        let evaluation = try SourceEvaluation.run(rules: rules, connection: connection, now: context.now)
+        var rows = evaluation.evaluated.filter { role != "AREA" || $0.ticket.area == area }
+        if let filter { rows = rows.filter { filter.matches($0) } }
+        if let search = args["search"]?.lowercased(), !search.isEmpty {
+            rows = rows.filter { e in
+                [e.ticket.code, e.ticket.title, e.ticket.category ?? ""].contains { $0.lowercased().contains(search) }
+            }
+        }
+        rows.sort(by: defaultOrder)
+        if let sortColumn {
+            if let known = rows.first, known.value(of: sortColumn) == nil {
+                throw .usage("--sort: no column '\(args["sort"]!)'; use a dashboard field such as horas_restantes or a source column")
+            }
+            let descending = args.has("desc")
+            rows = stableSorted(rows) { a, b in
+                let order = compare(a.value(of: sortColumn) ?? .null, b.value(of: sortColumn) ?? .null)
+                return descending ? order > 0 : order < 0
+            }
+        }
+        let page = Array(rows.dropFirst(offset).prefix(top ?? Int.max))
+        context.output(format == "json" ? json(page) : table(page))
+    }
+
+    /// SPEC order: `actualizado_en` descending; ties by code so the order is stable.
+    static func defaultOrder(_ a: EvaluatedTicket, _ b: EvaluatedTicket) -> Bool {
+        if a.ticket.updatedAt != b.ticket.updatedAt { return a.ticket.updatedAt > b.ticket.updatedAt }
+        return a.ticket.code.utf8.lexicographicallyPrecedes(b.ticket.code.utf8)
+    }
+
+    static func stableSorted(_ rows: [EvaluatedTicket], by less: (EvaluatedTicket, EvaluatedTicket) -> Bool) -> [EvaluatedTicket] {
+        rows.enumerated().sorted { x, y in
+            if less(x.element, y.element) { return true }
+            if less(y.element, x.element) { return false }
+            return x.offset < y.offset
+        }.map(\.element)
+    }
+
+    /// Nulls last; otherwise by type.
+    static func compare(_ a: FieldValue, _ b: FieldValue) -> Int {
+        switch (a, b) {
+        case (.null, .null): return 0
+        case (.null, _): return 1
+        case (_, .null): return -1
+        case (.number(let x), .number(let y)): return x < y ? -1 : (x == y ? 0 : 1)
+        case (.instant(let x), .instant(let y)): return x < y ? -1 : (x == y ? 0 : 1)
+        case (.bool(let x), .bool(let y)): return x == y ? 0 : (x ? 1 : -1)
+        case (.text(let x), .text(let y)): return x == y ? 0 : (x.unicodeScalars.lexicographicallyPrecedes(y.unicodeScalars) ? -1 : 1)
+        default: return 0
+        }
+    }
+
+    static func fields(_ e: EvaluatedTicket) -> [(String, String)] {
+        let t = e.ticket
+        return [
+            ("ticket_uuid", JSONText.string(t.ticketID)), ("label", JSONText.string(t.code)),
+            ("categoria", JSONText.optional(t.category)), ("correo", JSONText.optional(t.requesterEmail)),
+            ("estado_code", JSONText.string(t.status)), ("prioridad_nom", JSONText.string(t.priority)),
+            ("area_asignada", JSONText.optional(t.area)), ("actualizado_en", JSONText.string(t.updatedAt.iso8601)),
+            ("sla_horas", JSONText.number(e.reading.slaHours)), ("horas_restantes", JSONText.number(e.reading.hoursRemaining)),
+            ("vencido", e.reading.isOverdue ? "true" : "false"),
+        ]
+    }
+
+    static func json(_ rows: [EvaluatedTicket]) -> String {
+        if rows.isEmpty { return "[]\n" }
+        return "[\n" + rows.map { "  " + JSONText.object(fields($0)) }.joined(separator: ",\n") + "\n]\n"
+    }
+
+    static func table(_ rows: [EvaluatedTicket]) -> String {
+        let header = ["TICKET", "ESTADO", "PRIORIDAD", "AREA", "SLA H", "RESTANTES", "VENCIDO", "SLA", "ACTUALIZADO", "TITULO"]
+        let body = rows.map { e -> [String] in
+            let t = e.ticket
+            return [
+                t.code, t.status, t.priority, t.area ?? "-", hours(e.reading.slaHours), hours(e.reading.hoursRemaining),
+                e.reading.isOverdue ? "sí" : "no", e.reading.status.rawValue, t.updatedAt.iso8601,
+                t.title.count > 48 ? String(t.title.prefix(47)) + "…" : t.title,
+            ]
+        }
+        return TextTable.render(header: header, rows: body, rightAligned: [4, 5]) + "\(rows.count) tickets\n"
+    }
+
+    static func hours(_ h: Double) -> String {
+        let rounded = (h * 100).rounded() / 100
+        return String(format: "%.2f", rounded)
+    }
+}

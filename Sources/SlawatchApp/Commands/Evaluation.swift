@@ -1,0 +1,24 @@
+import PostgresClient
+import SlawatchCore
+
+/// Reads every source ticket with its history and computes its clock.
+struct SourceEvaluation {
+    var evaluated: [EvaluatedTicket] = []
+    var unmatched: [UnmatchedTicket] = []
+
+    static func run(rules: RuleSet, connection: PostgresConnection, now: Instant, code: String? = nil) throws(CommandError) -> SourceEvaluation {
+        let source = try SourceRepository(connection: connection, rules: rules)
+        let tickets = try source.tickets(code: code)
+        let changes = try source.statusChanges(ticketIDs: code == nil ? nil : tickets.map(\.ticketID))
+        let evaluator = SLAEvaluator(rules: rules)
+        var result = SourceEvaluation()
+        result.evaluated.reserveCapacity(tickets.count)
+        for ticket in tickets {
+            switch evaluator.evaluate(ticket, changes: changes[ticket.ticketID] ?? [], now: now) {
+            case .clock(let e): result.evaluated.append(e)
+            case .unmatched(let u): result.unmatched.append(u)
+            }
+        }
+        return result
+    }
+}

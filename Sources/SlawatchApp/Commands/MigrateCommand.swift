@@ -1,0 +1,21 @@
+import SlawatchCore
+
+/// `slawatch migrate`: create or upgrade the `slawatch` schema and install the dashboard function
+/// with the current rules compiled into it.
+enum MigrateCommand {
+    static func run(_ context: CommandContext) throws(CommandError) {
+        let rules = try context.loadRules()
+        let connection = try context.connect()
+        try Schema.migrate(connection, rules: rules, now: context.now)
+        context.output("slawatch schema is up to date (\(Schema.migrations.count) migrations; \(rules.policies.count) policies, \(rules.calendars.count) calendars compiled)\n")
+    }
+}
+
+/// `slawatch check`: validate the rules and say so, or list every problem by file and JSON path.
+enum CheckCommand {
+    static func run(_ context: CommandContext) throws(CommandError) {
+        let rules = try context.loadRules()
+        context.output(
+            "\(context.rulesPath): OK — \(rules.calendars.count) calendars, \(rules.policies.count) policies, \(rules.channels.count) channels, \(rules.routes.count) routes, \(rules.reports.count) reports\n")
+    }
+}

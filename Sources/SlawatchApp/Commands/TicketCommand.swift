@@ -1,0 +1,94 @@
+import Foundation
+import SlawatchCore
+
+/// `slawatch ticket CODE`: one ticket's clock explained.
+enum TicketCommand {
+    static func run(_ context: CommandContext) throws(CommandError) {
+        guard let code = context.args.positional.first, context.args.positional.count == 1 else {
+            throw .usage("usage: slawatch ticket CODE [--format json|text]")
+        }
+        let format = try context.format(allowed: ["text", "json"], default: "text")
+        let rules = try context.loadRules()
+        let connection = try context.connect()
+        let source = try SourceRepository(connection: connection, rules: rules)
+        guard let ticket = try source.tickets(code: code).first else {
+            throw .runtime("no ticket with code '\(code)' in \(rules.source.tickets)")
+        }
+        let changes = try source.statusChanges(ticketIDs: [ticket.ticketID])[ticket.ticketID] ?? []
+        let evaluator = SLAEvaluator(rules: rules)
+        switch evaluator.evaluate(ticket, changes: changes, now: context.now) {
+        case .unmatched(let u):
+            if format == "json" {
+                context.output(JSONText.object([("code", JSONText.string(code)), ("clock", "null"), ("reason", JSONText.string(u.reason))]) + "\n")
+            } else {
+                context.output("\(code): no SLA clock — \(u.reason)\n")
+            }
+        case .clock(let e):
+            let history = StatusHistory(createdAt: ticket.createdAt, updatedAt: ticket.updatedAt, currentStatus: ticket.status, changes: changes)
+            let explanation = ClockExplanation(history: history, policy: e.policy.clock, timeline: evaluator.timeline(for: e.policy), now: context.now)
+            context.output(format == "json" ? json(e, explanation, context.now) : text(e, explanation, context.now))
+        }
+    }
+
+    static func describe(_ calendar: WorkCalendar) -> String {
+        switch calendar {
+        case .always: return "24x7"
+        case .businessHours(let h):
+            let days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+            let week = days.enumerated().compactMap { i, d in h.week[i].isEmpty ? nil : "\(d) " + h.week[i].map(\.description).joined(separator: ",") }
+            return "\(h.timeZoneIdentifier): " + week.joined(separator: "; ")
+        }
+    }
+
+    static func text(_ e: EvaluatedTicket, _ x: ClockExplanation, _ now: Instant) -> String {
+        let t = e.ticket, r = e.reading, p = e.policy
+        var out = "\(t.code)  \(t.title)\n"
+        out += "  status \(t.status), priority \(t.priority), area \(t.area ?? "-")\n"
+        out += "  policy \"\(p.name)\", calendar \"\(p.calendarName)\" (\(describe(p.calendar)))\n"
+        out += "  target \(DashboardCommand.hours(r.slaHours)) h; pause: \(p.clock.pauseStatuses.sorted().joined(separator: ", ")); stop: \(p.clock.stopStatuses.sorted().joined(separator: ", "))\n"
+        out += "  created \(t.createdAt.iso8601), evaluated at \(now.iso8601)\n"
+        out += "  counted working time:\n"
+        for (s, end) in x.counted { out += "    \(s.iso8601) → \(end.iso8601)  \(DurationText.format(end - s))\n" }
+        if x.counted.isEmpty { out += "    (none)\n" }
+        if !x.halted.isEmpty {
+            out += "  not counted (pause or stop status):\n"
+            for span in x.halted { out += "    \(span.status ?? "-") \(span.start.iso8601) → \(span.end.iso8601)\n" }
+        }
+        if !x.holidays.isEmpty { out += "  holidays skipped: \(x.holidays.map(\.description).joined(separator: ", "))\n" }
+        out += "  elapsed \(DashboardCommand.hours(r.elapsedHours)) h, remaining \(DashboardCommand.hours(r.hoursRemaining)) h, vencido \(r.isOverdue ? "yes" : "no"), sla_status \(r.status.rawValue), clock \(r.state.rawValue)\n"
+        if let due = r.dueAt {
+            if r.elapsedMicros >= r.targetMicros {
+                out += "  due_at \(due.iso8601): the target was reached then\n"
+            } else {
+                out += "  due_at \(due.iso8601): \(DurationText.format(r.targetMicros - r.elapsedMicros)) of working time after \(max(now, t.createdAt).iso8601)\(r.state == .running ? "" : ", if the clock runs again from now on")\n"
+            }
+        } else {
+            out += "  due_at: never — the calendar has no working time to reach the target\n"
+        }
+        out += "  thresholds:\n"
+        for th in r.thresholds {
+            let name = th.kind == .warning ? "warning \(JSONText.number(th.level))%" : (th.kind == .breach ? "breach" : "escalation +\(DurationText.format(Int64(th.level * 1_000_000)))")
+            out += "    \(name): \(th.crossed ? "crossed" : "not yet") \(th.at.map { "at " + $0.iso8601 } ?? "(never)")\n"
+        }
+        return out
+    }
+
+    static func json(_ e: EvaluatedTicket, _ x: ClockExplanation, _ now: Instant) -> String {
+        let r = e.reading
+        let counted = "[" + x.counted.map { JSONText.object([("start", JSONText.string($0.start.iso8601)), ("end", JSONText.string($0.end.iso8601))]) }.joined(separator: ", ") + "]"
+        let halted = "[" + x.halted.map { JSONText.object([("status", JSONText.optional($0.status)), ("start", JSONText.string($0.start.iso8601)), ("end", JSONText.string($0.end.iso8601))]) }.joined(separator: ", ") + "]"
+        let thresholds = "[" + r.thresholds.map { th in
+            JSONText.object([("kind", JSONText.string(th.kind.rawValue)), ("level", JSONText.number(th.level)), ("crossed", th.crossed ? "true" : "false"), ("at", JSONText.optional(th.at?.iso8601))])
+        }.joined(separator: ", ") + "]"
+        var fields = DashboardCommand.fields(e)
+        fields += [
+            ("now", JSONText.string(now.iso8601)), ("policy", JSONText.string(e.policy.name)),
+            ("calendar", JSONText.string(e.policy.calendarName)), ("elapsed_horas", JSONText.number(r.elapsedHours)),
+            ("sla_status", JSONText.string(r.status.rawValue)), ("clock", JSONText.string(r.state.rawValue)),
+            ("due_at", JSONText.optional(r.dueAt?.iso8601)), ("counted", counted), ("not_counted", halted),
+            ("holidays", "[" + x.holidays.map { JSONText.string($0.description) }.joined(separator: ", ") + "]"),
+            ("thresholds", thresholds),
+        ]
+        return JSONText.object(fields) + "\n"
+    }
+}

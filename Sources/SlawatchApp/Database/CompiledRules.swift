@@ -1,0 +1,94 @@
+import Foundation
+import PostgresClient
+import SlawatchCore
+
+/// The rules as the database function needs them: calendars as working intervals with running
+/// sums, and policies in order with their filters as JSON.
+///
+/// Intervals cover from a year before the oldest source ticket (or before now) to five years after
+/// now; `migrate` and every worker cycle that finds the coverage short write them again.
+enum CompiledRules {
+    static let yearMicros: Int64 = 366 * 86_400_000_000
+
+    static func store(_ rules: RuleSet, _ connection: PostgresConnection, now: Instant) throws {
+        var oldest = now
+        if let row = try? connection.query("SELECT min(created_at) FROM \(rules.source.tickets.quoted)").rows.first,
+           let t = try? row.optionalTimestamp(0) {
+            oldest = min(oldest, Instant(microseconds: t))
+        }
+        let from = oldest + (-yearMicros)
+        let to = now + 5 * yearMicros
+        try connection.execute("DELETE FROM slawatch.policies; DELETE FROM slawatch.calendar_intervals; DELETE FROM slawatch.calendars;")
+        for name in rules.calendars.keys.sorted() {
+            let calendar = rules.calendars[name]!
+            let always: Bool
+            if case .always = calendar { always = true } else { always = false }
+            try connection.query(
+                "INSERT INTO slawatch.calendars(name, always, definition, covered_from_us, covered_to_us) VALUES ($1, $2, $3::jsonb, $4, $5)",
+                [.text(name), PostgresParameter(always), .text(definitionJSON(calendar)), .text(String(from.microseconds)), .text(String(to.microseconds))])
+            guard !always else { continue }
+            let timeline = WorkingTimeline(calendar: calendar)
+            var starts: [String] = [], ends: [String] = [], before: [String] = []
+            var sum: Int64 = 0
+            for interval in timeline.intervals(from: from, to: to) {
+                starts.append(String(interval.start.microseconds))
+                ends.append(String(interval.end.microseconds))
+                before.append(String(sum))
+                sum += interval.end - interval.start
+            }
+            try connection.query(
+                """
+                INSERT INTO slawatch.calendar_intervals(calendar, starts_us, ends_us, working_before_us)
+                SELECT $1, s, e, b FROM unnest($2::bigint[], $3::bigint[], $4::bigint[]) AS u(s, e, b)
+                """,
+                [.text(name), .text("{" + starts.joined(separator: ",") + "}"), .text("{" + ends.joined(separator: ",") + "}"),
+                 .text("{" + before.joined(separator: ",") + "}")])
+        }
+        for (position, policy) in rules.policies.enumerated() {
+            let targets = "{" + policy.targets.keys.sorted().map { "\(jsonString($0)): \(policy.targets[$0]!)" }.joined(separator: ", ") + "}"
+            try connection.query(
+                """
+                INSERT INTO slawatch.policies(position, name, calendar, when_filter, targets, pause_statuses, stop_statuses, warn_at)
+                VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::text[], $7::text[], $8::float8[])
+                """,
+                [PostgresParameter(position), .text(policy.name), .text(policy.calendarName),
+                 PostgresParameter(policy.when.map(filterJSON)), .text(targets),
+                 .text(SourceRepository.textArray(policy.clock.pauseStatuses.sorted())),
+                 .text(SourceRepository.textArray(policy.clock.stopStatuses.sorted())),
+                 .text("{" + policy.clock.warnAt.map { String($0) }.joined(separator: ",") + "}")])
+        }
+    }
+
+    static func definitionJSON(_ calendar: WorkCalendar) -> String {
+        switch calendar {
+        case .always: return "{\"type\": \"always\"}"
+        case .businessHours(let h):
+            let days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+            let week = days.enumerated().map { "\"\($1)\": [" + h.week[$0].map { "\"\($0)\"" }.joined(separator: ", ") + "]" }
+            let holidays = h.holidays.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
+            return "{\"timezone\": \(jsonString(h.timeZoneIdentifier)), \"week\": {\(week.joined(separator: ", "))}, \"holidays\": [\(holidays)]}"
+        }
+    }
+
+    /// The filter in the SPEC's JSON grammar, as the SQL evaluator reads it.
+    static func filterJSON(_ filter: Filter) -> String {
+        switch filter {
+        case .group(let op, let items):
+            return "{\"op\": \"\(op.rawValue)\", \"operand\": [" + items.map(filterJSON).joined(separator: ", ") + "]}"
+        case .condition(let c):
+            return "{\"column\": \(jsonString(c.column)), \"op\": \"\(c.op.rawValue)\", \"operand\": \(operandJSON(c.operand))}"
+        }
+    }
+
+    static func operandJSON(_ operand: FilterOperand) -> String {
+        switch operand {
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .number(let n): return JSONText.number(n)
+        case .text(let s): return jsonString(s)
+        case .list(let items): return "[" + items.map(operandJSON).joined(separator: ", ") + "]"
+        }
+    }
+
+    static func jsonString(_ s: String) -> String { JSONText.string(s) }
+}

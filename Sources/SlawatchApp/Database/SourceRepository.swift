@@ -1,0 +1,130 @@
+import Foundation
+import PostgresClient
+import SlawatchCore
+
+/// Reads the help desk through the two source views of SPEC section 2. Never writes to them.
+///
+/// View names come from the rules as validated identifiers and are always quoted; values travel
+/// as parameters.
+struct SourceRepository {
+    let connection: PostgresConnection
+    let views: SourceViews
+    /// Further view columns that rule conditions mention and that must be read too.
+    let extraColumns: [String]
+
+    init(connection: PostgresConnection, rules: RuleSet) throws(CommandError) {
+        self.connection = connection
+        self.views = rules.source
+        let ticketColumns = try Self.columns(of: rules.source.tickets, connection)
+        let missing = SourceTicket.requiredColumns.filter { !ticketColumns.contains($0) }
+        if !missing.isEmpty {
+            throw .runtime(
+                "source view \(rules.source.tickets) has no column \(missing.joined(separator: ", ")); redefine the view with the columns of SPEC section 2 (see README, 'Pointing slawatch at your help desk')")
+        }
+        let changeColumns = try Self.columns(of: rules.source.statusChanges, connection)
+        let missingChanges = ["ticket_id", "status", "changed_at"].filter { !changeColumns.contains($0) }
+        if !missingChanges.isEmpty {
+            throw .runtime(
+                "source view \(rules.source.statusChanges) has no column \(missingChanges.joined(separator: ", ")); it needs ticket_id, status, changed_at (see README)")
+        }
+        let referenced = rules.referencedSourceColumns.subtracting(SourceTicket.requiredColumns)
+        let unknown = referenced.filter { !ticketColumns.contains($0) }.sorted()
+        if !unknown.isEmpty {
+            throw .usage(
+                "rules mention column \(unknown.joined(separator: ", ")), which view \(rules.source.tickets) does not have; add it to the view or fix the rule")
+        }
+        extraColumns = referenced.sorted()
+    }
+
+    static func columns(of view: QualifiedName, _ connection: PostgresConnection) throws(CommandError) -> [String] {
+        do {
+            return try connection.query("SELECT * FROM \(view.quoted) LIMIT 0").columnNames
+        } catch {
+            if error.sqlState == "42P01" || error.sqlState == "3F000" {
+                throw .runtime("source view \(view) does not exist; create it as README 'Pointing slawatch at your help desk' shows")
+            }
+            throw .runtime("cannot read source view \(view): \(error.message)")
+        }
+    }
+
+    private var selectList: String {
+        (SourceTicket.requiredColumns + extraColumns).map { "\"\($0)\"" }.joined(separator: ", ")
+    }
+
+    /// Every ticket, or those whose code is `code`.
+    func tickets(code: String? = nil) throws(CommandError) -> [SourceTicket] {
+        var sql = "SELECT \(selectList) FROM \(views.tickets.quoted)"
+        var parameters: [PostgresParameter] = []
+        if let code {
+            sql += " WHERE code = $1"
+            parameters.append(.text(code))
+        }
+        var result: [SourceTicket] = []
+        do {
+            try connection.forEachRow(sql, parameters) { row in
+                result.append(try decodeTicket(row))
+            }
+        } catch let error as CommandError {
+            throw error
+        } catch {
+            throw .runtime("reading \(views.tickets): \(error)")
+        }
+        return result
+    }
+
+    private func decodeTicket(_ row: PostgresRow) throws -> SourceTicket {
+        do {
+            var ticket = SourceTicket(
+                ticketID: try row.string(0), code: try row.string(1), title: try row.optionalString(2) ?? "",
+                category: try row.optionalString(3), requesterEmail: try row.optionalString(4), status: try row.string(5),
+                priority: try row.optionalString(6) ?? "", area: try row.optionalString(7),
+                areaManagerEmail: try row.optionalString(8), createdAt: Instant(microseconds: try row.timestamp(9)),
+                updatedAt: Instant(microseconds: try row.optionalTimestamp(10) ?? row.timestamp(9)))
+            for (offset, name) in extraColumns.enumerated() {
+                ticket.extra[name] = Self.fieldValue(try row.value(11 + offset))
+            }
+            return ticket
+        } catch {
+            let id = (try? row.optionalString(0)) ?? nil
+            throw CommandError.runtime("source view \(views.tickets), ticket \(id ?? "?"): \(error)")
+        }
+    }
+
+    static func fieldValue(_ value: PostgresValue) -> FieldValue {
+        switch value {
+        case .null: return .null
+        case .text(let s), .uuid(let s): return .text(s)
+        case .integer(let i): return .number(Double(i))
+        case .double(let d): return .number(d)
+        case .bool(let b): return .bool(b)
+        case .timestamp(let t): return .instant(Instant(microseconds: t))
+        }
+    }
+
+    /// Status changes grouped by ticket id; only of `ticketIDs` when given.
+    func statusChanges(ticketIDs: [String]? = nil) throws(CommandError) -> [String: [StatusChange]] {
+        var sql = "SELECT ticket_id, status, changed_at FROM \(views.statusChanges.quoted)"
+        var parameters: [PostgresParameter] = []
+        if let ticketIDs {
+            sql += " WHERE ticket_id::text = ANY($1::text[])"
+            parameters.append(.text(Self.textArray(ticketIDs)))
+        }
+        var result: [String: [StatusChange]] = [:]
+        do {
+            try connection.forEachRow(sql, parameters) { row in
+                guard let id = try row.optionalString(0), let status = try row.optionalString(1),
+                      let at = try row.optionalTimestamp(2)
+                else { return }  // A row without ticket, status or instant says nothing about a clock.
+                result[id, default: []].append(StatusChange(status: status, at: Instant(microseconds: at)))
+            }
+        } catch {
+            throw .runtime("reading \(views.statusChanges): \(error)")
+        }
+        return result
+    }
+
+    /// A PostgreSQL array literal for a text[] parameter; every element quoted and escaped.
+    static func textArray(_ items: [String]) -> String {
+        "{" + items.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: ",") + "}"
+    }
+}

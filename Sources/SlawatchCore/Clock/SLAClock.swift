@@ -1,0 +1,147 @@
+/// What a policy says about the clock of the tickets it applies to, once its calendar is chosen.
+public struct ClockPolicy: Sendable, Hashable {
+    public var pauseStatuses: Set<String>
+    public var stopStatuses: Set<String>
+    /// Percentages of the target, ascending.
+    public var warnAt: [Double]
+    /// Microseconds past the deadline, ascending.
+    public var escalateAfter: [Int64]
+
+    public init(pauseStatuses: Set<String>, stopStatuses: Set<String>, warnAt: [Double], escalateAfter: [Int64]) {
+        self.pauseStatuses = pauseStatuses
+        self.stopStatuses = stopStatuses
+        self.warnAt = warnAt.sorted()
+        self.escalateAfter = escalateAfter.sorted()
+    }
+}
+
+/// The state of a ticket's clock at an instant.
+public enum ClockState: String, Sendable, Hashable {
+    case running, paused, stopped
+}
+
+/// `sla_status`, as SPEC section 4 orders it.
+public enum SLAStatus: String, Sendable, Hashable, CaseIterable {
+    case paused, met, breached, at_risk, on_track
+}
+
+/// A level on the ticket's own clock: a warning percentage, the deadline, or an escalation step.
+public struct Threshold: Sendable, Hashable {
+    public enum Kind: String, Sendable, Hashable { case warning, breach, escalation }
+    public let kind: Kind
+    /// The percentage for a warning, 100 for the breach, the seconds past the deadline for an
+    /// escalation step.
+    public let level: Double
+    /// The elapsed working time, in microseconds, at which the level is reached.
+    public let elapsedMicros: Int64
+    /// Whether the level has been crossed (`>=` for warnings and escalations; `>` for the breach).
+    public let crossed: Bool
+    /// When elapsed reached the level (past), or will if the clock runs from now on (future); nil
+    /// when the calendar never reaches it.
+    public let at: Instant?
+}
+
+/// One ticket's clock at an instant: SPEC section 4's figures and the thresholds events are
+/// emitted from.
+public struct ClockReading: Sendable, Hashable {
+    public let slaHours: Double
+    public let targetMicros: Int64
+    public let elapsedMicros: Int64
+    public let state: ClockState
+    public let dueAt: Instant?
+    public let status: SLAStatus
+    public let thresholds: [Threshold]
+    /// When the ticket entered the stop status it is in now.
+    public let stoppedSince: Instant?
+
+    /// `sla_horas − elapsed`, in hours; negative when overdue.
+    public var hoursRemaining: Double { Double(targetMicros - elapsedMicros) / 3_600_000_000 }
+    public var elapsedHours: Double { Double(elapsedMicros) / 3_600_000_000 }
+    /// `vencido`.
+    public var isOverdue: Bool { elapsedMicros > targetMicros }
+}
+
+/// Computes a ticket's SLA clock from its own history only.
+///
+/// The clock counts the calendar's working time from `createdAt` up to `now`, leaving out the time
+/// spent in pause and stop statuses; a ticket that leaves a stop status resumes where it stopped.
+/// A ticket created after `now` has counted nothing yet.
+public enum SLAClock {
+    public static func evaluate(
+        history: StatusHistory, targetHours: Double, policy: ClockPolicy, timeline: WorkingTimeline, now: Instant
+    ) -> ClockReading {
+        let target = microseconds(hours: targetHours)
+        // The running spans within [createdAt, now).
+        var running: [(start: Instant, end: Instant)] = []
+        var elapsed: Int64 = 0
+        var currentStatus: String? = nil
+        var stoppedSince: Instant? = nil
+        for span in history.spans {
+            if span.start <= now && now < span.end {
+                currentStatus = span.status
+                if let s = span.status, policy.stopStatuses.contains(s) { stoppedSince = span.start }
+            }
+            if let s = span.status, policy.pauseStatuses.contains(s) || policy.stopStatuses.contains(s) { continue }
+            let start = max(span.start, history.createdAt), end = min(span.end, now)
+            guard start < end else { continue }
+            running.append((start, end))
+            elapsed += timeline.workingTime(from: start, to: end)
+        }
+        let state: ClockState
+        if let s = currentStatus, policy.pauseStatuses.contains(s) {
+            state = .paused
+        } else if let s = currentStatus, policy.stopStatuses.contains(s) {
+            state = .stopped
+        } else {
+            state = .running
+        }
+        if state != .stopped { stoppedSince = nil }
+        let resumeFrom = max(now, history.createdAt)
+
+        /// The instant the elapsed time reaches `level`: in the past along the running spans, or
+        /// ahead as if the clock ran from now on.
+        func instant(reaching level: Int64) -> Instant? {
+            if level > elapsed || (level == elapsed && running.isEmpty) {
+                return timeline.instant(after: resumeFrom, adding: level - elapsed)
+            }
+            var counted: Int64 = 0
+            for span in running {
+                let w = timeline.workingTime(from: span.start, to: span.end)
+                if counted + w >= level { return timeline.instant(after: span.start, adding: level - counted) }
+                counted += w
+            }
+            return timeline.instant(after: resumeFrom, adding: level - elapsed)
+        }
+
+        var thresholds: [Threshold] = []
+        for percent in policy.warnAt {
+            let level = Int64((Double(target) * percent / 100).rounded(.up))
+            thresholds.append(Threshold(kind: .warning, level: percent, elapsedMicros: level, crossed: elapsed >= level, at: instant(reaching: level)))
+        }
+        let dueAt = instant(reaching: target)
+        thresholds.append(Threshold(kind: .breach, level: 100, elapsedMicros: target, crossed: elapsed > target, at: dueAt))
+        for step in policy.escalateAfter {
+            let level = target + step
+            thresholds.append(Threshold(kind: .escalation, level: Double(step) / 1_000_000, elapsedMicros: level, crossed: elapsed >= level, at: instant(reaching: level)))
+        }
+
+        let status: SLAStatus
+        if state == .paused {
+            status = .paused
+        } else if state == .stopped && elapsed <= target {
+            status = .met
+        } else if elapsed > target {
+            status = .breached
+        } else if let highest = policy.warnAt.last, elapsed >= Int64((Double(target) * highest / 100).rounded(.up)) {
+            status = .at_risk
+        } else {
+            status = .on_track
+        }
+        return ClockReading(
+            slaHours: targetHours, targetMicros: target, elapsedMicros: elapsed, state: state, dueAt: dueAt,
+            status: status, thresholds: thresholds, stoppedSince: stoppedSince)
+    }
+
+    /// Hours as whole microseconds, rounded to the nearest.
+    public static func microseconds(hours: Double) -> Int64 { Int64((hours * 3_600_000_000).rounded()) }
+}

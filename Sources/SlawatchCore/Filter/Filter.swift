@@ -1,0 +1,159 @@
+/// A condition on tickets in the grammar of the help desk's ticket list API: groups
+/// (`{"op": "AND"|"OR", "operand": [...]}`) of conditions (`{"column", "op", "operand"}`).
+///
+/// Evaluated in memory against a `FilterSubject`; a value is never turned into SQL text.
+/// Comparisons are typed by the column: numbers numerically, timestamps as instants (operands in
+/// ISO 8601), booleans, and text by Unicode code points. A NULL column matches only `EQ null` and
+/// `IN [..., null]`; every other comparison with NULL is false, as in SQL.
+public indirect enum Filter: Sendable, Hashable {
+    case group(GroupOperator, [Filter])
+    case condition(Condition)
+
+    public enum GroupOperator: String, Sendable, Hashable, CaseIterable { case AND, OR }
+
+    public enum Operator: String, Sendable, Hashable, CaseIterable {
+        case EQ, NE, GT, GE, LT, LE, LIKE, IN
+    }
+
+    public struct Condition: Sendable, Hashable {
+        public var id: String?
+        public var column: String
+        public var op: Operator
+        public var operand: FilterOperand
+        public init(id: String? = nil, column: String, op: Operator, operand: FilterOperand) {
+            self.id = id
+            self.column = column
+            self.op = op
+            self.operand = operand
+        }
+    }
+
+    /// The SPEC's message for an operator it does not know.
+    public static func unsupportedOperatorMessage(_ op: String) -> String {
+        "The operator '\(op)' is not supported. Supported operators: "
+            + Operator.allCases.map(\.rawValue).joined(separator: ", ")
+    }
+
+    /// Every column the filter mentions.
+    public var columns: Set<String> {
+        switch self {
+        case .condition(let c): return [c.column]
+        case .group(_, let items): return items.reduce(into: Set<String>()) { $0.formUnion($1.columns) }
+        }
+    }
+
+    public func matches(_ subject: some FilterSubject) -> Bool {
+        switch self {
+        case .group(.AND, let items): return items.allSatisfy { $0.matches(subject) }
+        case .group(.OR, let items): return items.contains { $0.matches(subject) }
+        case .condition(let c): return c.matches(subject.value(of: c.column) ?? .null)
+        }
+    }
+}
+
+/// A condition's operand as written in JSON.
+public enum FilterOperand: Sendable, Hashable {
+    case null
+    case text(String)
+    case number(Double)
+    case bool(Bool)
+    case list([FilterOperand])
+}
+
+extension Filter.Condition {
+    func matches(_ value: FieldValue) -> Bool {
+        switch op {
+        case .IN:
+            guard case .list(let items) = operand else { return false }
+            return items.contains { Self.equal(value, $0) }
+        case .EQ:
+            return Self.equal(value, operand)
+        case .NE:
+            if case .null = value { return false }
+            if case .null = operand { return true }
+            guard let order = Self.compare(value, operand) else { return false }
+            return order != 0
+        case .LIKE:
+            guard case .text(let text) = value, case .text(let pattern) = operand else { return false }
+            return LikePattern(pattern).matches(text)
+        case .GT, .GE, .LT, .LE:
+            guard let order = Self.compare(value, operand) else { return false }
+            switch op {
+            case .GT: return order > 0
+            case .GE: return order >= 0
+            case .LT: return order < 0
+            default: return order <= 0
+            }
+        }
+    }
+
+    static func equal(_ value: FieldValue, _ operand: FilterOperand) -> Bool {
+        if case .null = value { if case .null = operand { return true } else { return false } }
+        return compare(value, operand) == 0
+    }
+
+    /// -1, 0, 1 comparing the column value with the operand, typed by the column; nil when they
+    /// cannot be compared (NULL, or an operand of another type).
+    static func compare(_ value: FieldValue, _ operand: FilterOperand) -> Int? {
+        func order<T: Comparable>(_ a: T, _ b: T) -> Int { a < b ? -1 : (a == b ? 0 : 1) }
+        switch (value, operand) {
+        case (.null, _), (_, .null), (_, .list): return nil
+        case (.number(let a), .number(let b)): return order(a, b)
+        case (.number(let a), .text(let s)): return Double(s).map { order(a, $0) }
+        case (.instant(let a), .text(let s)): return Instant(iso8601: s).map { order(a, $0) }
+        case (.bool(let a), .bool(let b)): return a == b ? 0 : (a ? 1 : -1)
+        case (.bool(let a), .text(let s)):
+            guard let b = Bool(s.lowercased()) else { return nil }
+            return a == b ? 0 : (a ? 1 : -1)
+        case (.text(let a), .text(let b)):
+            if a == b { return 0 }
+            return a.unicodeScalars.lexicographicallyPrecedes(b.unicodeScalars) ? -1 : 1
+        case (.text(let a), .number(let b)): return Double(a).map { order($0, b) }
+        case (.text(let a), .bool(let b)): return Bool(a.lowercased()).map { $0 == b ? 0 : 1 }
+        default: return nil
+        }
+    }
+}
+
+/// SQL `LIKE`: `%` any run of characters, `_` one character, `\` escapes the next one.
+struct LikePattern {
+    enum Token: Equatable { case any, one, literal(Character) }
+    let tokens: [Token]
+
+    init(_ pattern: String) {
+        var tokens: [Token] = []
+        var escaped = false
+        for c in pattern {
+            if escaped { tokens.append(.literal(c)); escaped = false; continue }
+            switch c {
+            case "\\": escaped = true
+            case "%": if tokens.last != .any { tokens.append(.any) }
+            case "_": tokens.append(.one)
+            default: tokens.append(.literal(c))
+            }
+        }
+        self.tokens = tokens
+    }
+
+    func matches(_ text: String) -> Bool {
+        let chars = Array(text)
+        // Classic two-pointer wildcard match with backtracking to the last `%`.
+        var t = 0, p = 0, starP = -1, starT = 0
+        while t < chars.count {
+            if p < tokens.count {
+                switch tokens[p] {
+                case .one: t += 1; p += 1; continue
+                case .literal(let c) where c == chars[t]: t += 1; p += 1; continue
+                case .any: starP = p; starT = t; p += 1; continue
+                default: break
+                }
+            }
+            guard starP >= 0 else { return false }
+            p = starP + 1
+            starT += 1
+            t = starT
+        }
+        while p < tokens.count, tokens[p] == .any { p += 1 }
+        return p == tokens.count
+    }
+}

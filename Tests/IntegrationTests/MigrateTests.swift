@@ -1,0 +1,84 @@
+import Foundation
+import PostgresClient
+import SlawatchApp
+import SlawatchCore
+import Testing
+
+@Suite struct MigrateTests {
+    @Test func migrateTwiceChangesNothing() throws {
+        let db = try TestDatabase()
+        try KnownHelpDesk.load(into: db)
+        let rules = try TemporaryRules(["sla.json": KnownHelpDesk.rules])
+        let args = ["migrate", "--rules", rules.path, "--database", db.url, "--now", KnownHelpDesk.now]
+        let first = slawatch(args)
+        #expect(first.status == 0, "\(first.stderr)")
+        let connection = try db.connect()
+        func snapshot() throws -> [String] {
+            let sql = """
+                SELECT format('%s.%s', table_name, column_name) FROM information_schema.columns WHERE table_schema = 'slawatch'
+                UNION ALL SELECT 'migration ' || version FROM slawatch.schema_migrations
+                UNION ALL SELECT 'policy ' || position || name FROM slawatch.policies
+                UNION ALL SELECT 'intervals ' || calendar || count(*) FROM slawatch.calendar_intervals GROUP BY calendar
+                UNION ALL SELECT 'function ' || p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                  WHERE n.nspname = 'slawatch'
+                ORDER BY 1
+                """
+            return try connection.query(sql).rows.map { try $0.string(0) }
+        }
+        let before = try snapshot()
+        let second = slawatch(args)
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(try snapshot() == before)
+        #expect(before.contains("function fn_dashboard_tickets_full_filtrado(text,text)"))
+    }
+
+    /// Runs the installed function and the CLI at the same instant (the transaction's `now()`)
+    /// and expects the same rows with the same values, to the last bit of every double.
+    func expectFunctionEqualsCLI(_ db: TestDatabase, rules: String, role: String, area: String?) throws {
+        let connection = try db.connect()
+        let (now, rows): (String, [DashboardRow]) = try connection.transaction {
+            let now = Instant(microseconds: try connection.query("SELECT now()").rows[0].timestamp(0))
+            let result = try connection.query(
+                "SELECT * FROM slawatch.fn_dashboard_tickets_full_filtrado($1, $2)", [.text(role), PostgresParameter(area)])
+            let rows = try result.rows.map { r in
+                DashboardRow(
+                    ticket_uuid: try r.string(0), label: try r.string(1), categoria: try r.optionalString(2),
+                    correo: try r.optionalString(3), estado_code: try r.string(4), prioridad_nom: try r.string(5),
+                    area_asignada: try r.optionalString(6), actualizado_en: Instant(microseconds: try r.timestamp(7)).iso8601,
+                    sla_horas: try r.double(8), horas_restantes: try r.double(9), vencido: try r.bool(10))
+            }
+            return (now.iso8601, rows)
+        }
+        var args = ["dashboard", "--format", "json", "--rules", rules, "--database", db.url, "--now", now, "--role", role]
+        if let area { args += ["--area", area] }
+        let cli = slawatch(args)
+        #expect(cli.status == 0, "\(cli.stderr)")
+        let cliRows = try DashboardRow.decode(cli.stdout)
+        #expect(rows.count == cliRows.count)
+        #expect(!rows.isEmpty)
+        for (sqlRow, cliRow) in zip(rows, cliRows) { #expect(sqlRow == cliRow) }
+    }
+
+    @Test func functionAgreesWithCLIOnKnownHelpDesk() throws {
+        let db = try TestDatabase()
+        try KnownHelpDesk.load(into: db)
+        let rules = try TemporaryRules(["sla.json": KnownHelpDesk.rules])
+        let migrate = slawatch(["migrate", "--rules", rules.path, "--database", db.url])
+        #expect(migrate.status == 0, "\(migrate.stderr)")
+        try expectFunctionEqualsCLI(db, rules: rules.path, role: "ADMIN", area: nil)
+        try expectFunctionEqualsCLI(db, rules: rules.path, role: "AREA", area: "TECNOLOGIA")
+    }
+
+    @Test func functionAgreesWithCLIOnGeneratedHelpDesk() throws {
+        let db = try TestDatabase()
+        try db.loadReferenceSchema()
+        let connection = try db.connect()
+        let parameters = ReferenceHelpDesk.sampleDataParameters(count: 400, now: Date(), seed: 0.42).map(PostgresParameter.text)
+        try connection.query(ReferenceHelpDesk.sampleDataSQL, parameters)
+        let migrate = slawatch(["migrate", "--rules", repositoryRules, "--database", db.url])
+        #expect(migrate.status == 0, "\(migrate.stderr)")
+        try expectFunctionEqualsCLI(db, rules: repositoryRules, role: "ADMIN", area: nil)
+        try expectFunctionEqualsCLI(db, rules: repositoryRules, role: "MESA", area: nil)
+        try expectFunctionEqualsCLI(db, rules: repositoryRules, role: "AREA", area: "FACTURACION")
+    }
+}
