@@ -30,7 +30,7 @@ let package = Package(
             path: "Sources/CurlTransport"),
         // The wiring: commands, SQL of slawatch's own schema, the worker.
         .target(
-            name: "SlawatchApp", dependencies: ["SlawatchCore", "PostgresClient"],
+            name: "SlawatchApp", dependencies: ["SlawatchCore", "PostgresClient", "CurlTransport"],
             path: "Sources/SlawatchApp"),
         .executableTarget(name: "slawatch", dependencies: ["SlawatchApp"], path: "Sources/slawatch"),
 
@@ -41,7 +41,7 @@ let package = Package(
         .testTarget(name: "SlawatchCoreTests", dependencies: ["SlawatchCore"], path: "Tests/SlawatchCoreTests"),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["SlawatchApp", "SlawatchCore", "PostgresClient"],
+            dependencies: ["SlawatchApp", "SlawatchCore", "PostgresClient", "CurlTransport", "LoopbackSinks"],
             path: "Tests/IntegrationTests"),
     ],
     swiftLanguageModes: [.v6]

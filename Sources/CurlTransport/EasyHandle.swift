@@ -8,21 +8,6 @@ struct SetupFailure: Error {
     var what: String
 }
 
-/// One SMTP recipient that the server refused while the message went to the others.
-public struct SMTPRecipientRejection: Sendable, Hashable {
-    public var address: String
-    /// The reply code to `RCPT TO` (4xx temporary, 5xx permanent).
-    public var responseCode: Int
-    /// The reply line, code included.
-    public var reply: String
-
-    public init(address: String, responseCode: Int, reply: String) {
-        self.address = address
-        self.responseCode = responseCode
-        self.reply = reply
-    }
-}
-
 /// Owns one libcurl easy handle and everything lent to it.
 ///
 /// libcurl keeps pointers to some option values instead of copying them (header and recipient lists,
@@ -120,16 +105,30 @@ final class EasyHandle {
         try check(code, what)
     }
 
-    /// `CURLOPT_HTTPHEADER`: the list stays alive, owned here, until the next reset.
+    /// `CURLOPT_HTTPHEADER`: the list stays alive, owned here, until it is replaced or the next reset.
     func setHeaderLines(_ lines: [String]) throws(SetupFailure) {
-        headerList = try makeList(lines, "CURLOPT_HTTPHEADER")
-        try check(slawatch_curl_setopt_slist(raw, CURLOPT_HTTPHEADER, headerList), "CURLOPT_HTTPHEADER")
+        let list = try makeList(lines, "CURLOPT_HTTPHEADER")
+        try install(list, as: CURLOPT_HTTPHEADER, "CURLOPT_HTTPHEADER", replacing: &headerList)
     }
 
-    /// `CURLOPT_MAIL_RCPT`: the list stays alive, owned here, until the next reset.
+    /// `CURLOPT_MAIL_RCPT`: the list stays alive, owned here, until it is replaced or the next reset.
     func setRecipients(_ addresses: [String]) throws(SetupFailure) {
-        recipientList = try makeList(addresses, "CURLOPT_MAIL_RCPT")
-        try check(slawatch_curl_setopt_slist(raw, CURLOPT_MAIL_RCPT, recipientList), "CURLOPT_MAIL_RCPT")
+        let list = try makeList(addresses, "CURLOPT_MAIL_RCPT")
+        try install(list, as: CURLOPT_MAIL_RCPT, "CURLOPT_MAIL_RCPT", replacing: &recipientList)
+    }
+
+    /// Hands `list` to libcurl, then frees the list it replaces (only then: libcurl held that one until now).
+    private func install(
+        _ list: UnsafeMutablePointer<curl_slist>?, as option: CURLoption, _ what: String,
+        replacing owned: inout UnsafeMutablePointer<curl_slist>?
+    ) throws(SetupFailure) {
+        let code = slawatch_curl_setopt_slist(raw, option, list)
+        guard code == CURLE_OK else {
+            curl_slist_free_all(list)
+            throw SetupFailure(code: code, what: what)
+        }
+        curl_slist_free_all(owned)
+        owned = list
     }
 
     private func makeList(_ items: [String], _ what: String) throws(SetupFailure) -> UnsafeMutablePointer<curl_slist>? {
@@ -149,7 +148,9 @@ final class EasyHandle {
     /// transfer. An empty body still gets a valid pointer: a NULL one would make libcurl use the read callback.
     func setPostBody(_ body: [UInt8]) throws(SetupFailure) {
         let buffer = copyToOwnedBuffer(body)
-        try check(slawatch_curl_setopt_off_t(raw, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)), "CURLOPT_POSTFIELDSIZE_LARGE")
+        try check(
+            slawatch_curl_setopt_off_t(raw, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)),
+            "CURLOPT_POSTFIELDSIZE_LARGE")
         try check(slawatch_curl_setopt_ptr(raw, CURLOPT_POSTFIELDS, buffer.baseAddress), "CURLOPT_POSTFIELDS")
     }
 
@@ -158,8 +159,12 @@ final class EasyHandle {
         _ = copyToOwnedBuffer(body)
         try set(CURLOPT_UPLOAD, 1, "CURLOPT_UPLOAD")
         try check(slawatch_curl_setopt_read_callback(raw, easyReadCallback), "CURLOPT_READFUNCTION")
-        try check(slawatch_curl_setopt_ptr(raw, CURLOPT_READDATA, Unmanaged.passUnretained(self).toOpaque()), "CURLOPT_READDATA")
-        try check(slawatch_curl_setopt_off_t(raw, CURLOPT_INFILESIZE_LARGE, curl_off_t(body.count)), "CURLOPT_INFILESIZE_LARGE")
+        try check(
+            slawatch_curl_setopt_ptr(raw, CURLOPT_READDATA, Unmanaged.passUnretained(self).toOpaque()),
+            "CURLOPT_READDATA")
+        try check(
+            slawatch_curl_setopt_off_t(raw, CURLOPT_INFILESIZE_LARGE, curl_off_t(body.count)),
+            "CURLOPT_INFILESIZE_LARGE")
     }
 
     private func copyToOwnedBuffer(_ body: [UInt8]) -> UnsafeMutableRawBufferPointer {
@@ -176,7 +181,9 @@ final class EasyHandle {
     /// `RCPT TO` commands are looked at: outgoing lines also include `AUTH` with credentials.
     func enableSMTPTranscript() throws(SetupFailure) {
         try check(slawatch_curl_setopt_debug_callback(raw, easyDebugCallback), "CURLOPT_DEBUGFUNCTION")
-        try check(slawatch_curl_setopt_ptr(raw, CURLOPT_DEBUGDATA, Unmanaged.passUnretained(self).toOpaque()), "CURLOPT_DEBUGDATA")
+        try check(
+            slawatch_curl_setopt_ptr(raw, CURLOPT_DEBUGDATA, Unmanaged.passUnretained(self).toOpaque()),
+            "CURLOPT_DEBUGDATA")
         // The debug callback is only called in verbose mode; with a callback set, nothing goes to stderr.
         try set(CURLOPT_VERBOSE, 1, "CURLOPT_VERBOSE")
     }

@@ -1,5 +1,6 @@
 import CCurl
 import CCurlShim
+import Glibc
 
 /// Sends HTTP requests concurrently through one libcurl multi handle, reusing connections across calls.
 ///
@@ -13,7 +14,7 @@ import CCurlShim
 /// - At most `maxConnectionsPerHost` transfers per `scheme://host:port` and `maxConcurrentTransfers` in
 ///   total run at once; the rest wait in our queue, so that a request's timeout starts when its transfer
 ///   does (libcurl's own pending queue would count the waiting time against it).
-/// - ``send(_:)-([HTTPRequest])`` returns one result per request, in the order given. A response with any
+/// - `send(_:)` returns one result per request, in the order given. A response with any
 ///   status is a success at this level; only a failure to get a response is a ``TransportError``.
 ///
 /// It will not follow redirects, retry, or interpret statuses: that is the delivery policy's job.
@@ -149,7 +150,8 @@ private final class MultiDriver {
     private var runningPerHost: [Endpoint: Int] = [:]
     private var idle: [EasyHandle] = []
 
-    init(multi: UnsafeMutableRawPointer, inbox: WorkerInbox<HTTPBatchJob>, configuration: HTTPBatchSender.Configuration) {
+    init(multi: UnsafeMutableRawPointer, inbox: WorkerInbox<HTTPBatchJob>, configuration: HTTPBatchSender.Configuration)
+    {
         self.multi = multi
         self.inbox = inbox
         self.configuration = configuration
@@ -191,6 +193,10 @@ private final class MultiDriver {
             let polled = curl_multi_poll(multi, &doorbell, 1, running.isEmpty ? 60_000 : 1_000, nil)
             if polled != CURLM_OK {
                 failAllRunning(because: "curl_multi_poll: \(multiErrorText(polled))")
+                // Wait on the doorbell alone, so that a poll failing again and again cannot spin a core.
+                var fallback = pollfd(fd: inbox.doorbell.fd, events: Int16(POLLIN), revents: 0)
+                _ = poll(&fallback, 1, 100)
+                doorbell.revents = fallback.revents
             }
             if doorbell.revents != 0 { inbox.doorbell.drain() }
         }
@@ -245,7 +251,9 @@ private final class MultiDriver {
         } catch {
             idle.append(easy)
             let message = "could not set \(error.what): \(String(cString: curl_easy_strerror(error.code)))"
-            finish(transfer, .failure(transfer.error(TransportError.Kind(curlCode: error.code), message, code: error.code)))
+            finish(
+                transfer, .failure(transfer.error(TransportError.Kind(curlCode: error.code), message, code: error.code))
+            )
             return
         }
         let added = curl_multi_add_handle(multi, easy.raw)
@@ -261,10 +269,10 @@ private final class MultiDriver {
     private func collectFinished() {
         var queued: Int32 = 0
         while let message = curl_multi_info_read(multi, &queued) {
-            guard message.pointee.msg == CURLMSG_DONE, let handle = message.pointee.easy_handle,
-                let (easy, transfer) = removeRunning(handle)
-            else { continue }
+            // Read the message before removing its handle: removal invalidates it.
+            guard message.pointee.msg == CURLMSG_DONE, let handle = message.pointee.easy_handle else { continue }
             let code = message.pointee.data.result
+            guard let (easy, transfer) = removeRunning(handle) else { continue }
             let result: Result<HTTPResponse, TransportError>
             if code == CURLE_OK {
                 result = .success(
@@ -318,7 +326,10 @@ private final class MultiDriver {
             batches[id] = nil
             batch.continuation.resume(
                 returning: batch.results.map {
-                    $0 ?? .failure(TransportError(kind: .other, operation: "send", endpoint: "-", url: "", message: "lost result"))
+                    $0
+                        ?? .failure(
+                            TransportError(
+                                kind: .other, operation: "send", endpoint: "-", url: "", message: "lost result"))
                 })
         } else {
             batches[id] = batch
@@ -333,10 +344,10 @@ private final class MultiDriver {
 extension HTTPRequest {
     /// Why libcurl must not be given this request, if it must not.
     var problem: String? {
-        if !method.isToken { return "the method \"\(method)\" is not an HTTP token" }
+        if !isHTTPToken(method.rawValue) { return "the method \"\(method)\" is not an HTTP token" }
         if !isSafeProtocolText(url) { return "the URL contains CR, LF or NUL" }
         for (name, value) in headers {
-            if !HTTPMethod(rawValue: name).isToken { return "the header name \"\(name)\" is not an HTTP token" }
+            if !isHTTPToken(name) { return "the header name \"\(name)\" is not an HTTP token" }
             if !isSafeProtocolText(value) { return "the value of header \(name) contains CR, LF or NUL" }
         }
         return nil
@@ -349,7 +360,7 @@ extension EasyHandle {
         try reset(maxResponseBodyBytes: configuration.maxResponseBodyBytes)
         try set(CURLOPT_URL, request.url, "CURLOPT_URL")
         try set(CURLOPT_PROTOCOLS_STR, "http,https", "CURLOPT_PROTOCOLS_STR")
-        try set(CURLOPT_TIMEOUT_MS, 5000, "CURLOPT_TIMEOUT_MS")
+        try set(CURLOPT_TIMEOUT_MS, request.timeout.curlMilliseconds, "CURLOPT_TIMEOUT_MS")
         try set(CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeout.curlMilliseconds, "CURLOPT_CONNECTTIMEOUT_MS")
         // Wait for an HTTP/2 connection in progress to the same host rather than opening a parallel one.
         try set(CURLOPT_PIPEWAIT, 1, "CURLOPT_PIPEWAIT")

@@ -1,5 +1,5 @@
 /// An HTTP method token (`POST`, `PUT`, ...). Any token is accepted; one that is not a valid RFC 9110 token
-/// makes the request fail as ``TransportError/Kind-swift.struct/invalidRequest`` without being sent.
+/// makes the request fail as `TransportError.Kind.invalidRequest` without being sent.
 public struct HTTPMethod: RawRepresentable, Hashable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {
     public let rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
@@ -13,18 +13,20 @@ public struct HTTPMethod: RawRepresentable, Hashable, Sendable, ExpressibleByStr
     public static let patch = HTTPMethod(rawValue: "PATCH")
     public static let delete = HTTPMethod(rawValue: "DELETE")
 
-    var isToken: Bool {
-        !rawValue.isEmpty
-            && rawValue.utf8.allSatisfy { byte in
-                switch byte {
-                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                    UInt8(ascii: "0")...UInt8(ascii: "9"):
-                    return true
-                default:
-                    return "!#$%&'*+-.^_`|~".utf8.contains(byte)
-                }
+}
+
+/// Whether `text` is an RFC 9110 token, the syntax of methods and header names.
+func isHTTPToken(_ text: String) -> Bool {
+    !text.isEmpty
+        && text.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"):
+                return true
+            default:
+                return "!#$%&'*+-.^_`|~".utf8.contains(byte)
             }
-    }
+        }
 }
 
 /// One HTTP request, complete in memory.

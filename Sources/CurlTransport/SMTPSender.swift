@@ -63,6 +63,21 @@ public struct SMTPReceipt: Sendable {
     public var rejectedRecipients: [SMTPRecipientRejection]
 }
 
+/// One SMTP recipient that the server refused while the message went to the others.
+public struct SMTPRecipientRejection: Sendable, Hashable {
+    public var address: String
+    /// The reply code to `RCPT TO` (4xx temporary, 5xx permanent).
+    public var responseCode: Int
+    /// The reply line, code included.
+    public var reply: String
+
+    public init(address: String, responseCode: Int, reply: String) {
+        self.address = address
+        self.responseCode = responseCode
+        self.reply = reply
+    }
+}
+
 /// Sends mail through libcurl's SMTP client.
 ///
 /// Promises:
@@ -87,12 +102,13 @@ public final class SMTPSender: Sendable {
     /// Connects lazily, on the first message.
     public init(configuration: SMTPConfiguration) throws(TransportError) {
         self.configuration = configuration
-        let endpoint = try Self.validate(configuration)
-        self.endpoint = endpoint.description
+        // Before validating: validation uses libcurl's URL parser.
         if let problem = ensureCurlGlobalInit() {
             throw TransportError(
-                kind: .other, operation: "SMTP", endpoint: endpoint.description, url: configuration.url, message: problem)
+                kind: .other, operation: "SMTP", endpoint: "-", url: configuration.url, message: problem)
         }
+        let endpoint = try Self.validate(configuration)
+        self.endpoint = endpoint.description
         inbox = try WorkerInbox()
         let driver = SMTPDriver(configuration: configuration, endpoint: endpoint, inbox: inbox)
         thread = try JoinableThread.start { driver.run() }
@@ -136,7 +152,8 @@ public final class SMTPSender: Sendable {
             throw invalid("the SMTP URL cannot be parsed", endpoint: "(invalid URL)")
         }
         guard endpoint.scheme == "smtp" || endpoint.scheme == "smtps" else {
-            throw invalid("the URL scheme must be smtp or smtps, not \(endpoint.scheme)", endpoint: endpoint.description)
+            throw invalid(
+                "the URL scheme must be smtp or smtps, not \(endpoint.scheme)", endpoint: endpoint.description)
         }
         for credential in [configuration.username, configuration.password].compactMap({ $0 })
         where !isSafeProtocolText(credential) {
@@ -144,11 +161,13 @@ public final class SMTPSender: Sendable {
         }
         if configuration.tls == .none {
             if endpoint.scheme == "smtps" {
-                throw invalid("smtps:// always uses TLS; use tls .required instead of .none", endpoint: endpoint.description)
+                throw invalid(
+                    "smtps:// always uses TLS; use tls .required instead of .none", endpoint: endpoint.description)
             }
             if !endpoint.isLoopback {
                 throw invalid(
-                    "refusing to send mail in clear text to \(endpoint.host): tls .none is only allowed for loopback hosts",
+                    "refusing to send mail in clear text to \(endpoint.host): "
+                        + "tls .none is only allowed for loopback hosts",
                     endpoint: endpoint.description)
             }
         }

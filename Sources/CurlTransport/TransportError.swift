@@ -4,7 +4,7 @@ import CCurl
 ///
 /// An HTTP response is never a `TransportError`, whatever its status: a 503 is an ``HTTPResponse`` with
 /// `statusCode == 503`. SMTP is different because libcurl ends the transfer on a refusing reply; such a
-/// refusal is a `TransportError` of kind ``Kind-swift.struct/rejected`` whose ``responseCode`` is the server's
+/// refusal is a `TransportError` of kind `Kind.rejected` whose ``responseCode`` is the server's
 /// reply code (4xx: try again later, 5xx: permanent).
 ///
 /// ``description`` is one line for operators: what was attempted, against which endpoint (scheme, host and
@@ -141,10 +141,12 @@ func curlCodeSymbol(_ raw: Int) -> String {
         (CURLE_SSL_ENGINE_SETFAILED, "CURLE_SSL_ENGINE_SETFAILED"), (CURLE_SEND_ERROR, "CURLE_SEND_ERROR"),
         (CURLE_RECV_ERROR, "CURLE_RECV_ERROR"), (CURLE_SSL_CERTPROBLEM, "CURLE_SSL_CERTPROBLEM"),
         (CURLE_SSL_CIPHER, "CURLE_SSL_CIPHER"), (CURLE_PEER_FAILED_VERIFICATION, "CURLE_PEER_FAILED_VERIFICATION"),
-        (CURLE_BAD_CONTENT_ENCODING, "CURLE_BAD_CONTENT_ENCODING"), (CURLE_FILESIZE_EXCEEDED, "CURLE_FILESIZE_EXCEEDED"),
+        (CURLE_BAD_CONTENT_ENCODING, "CURLE_BAD_CONTENT_ENCODING"),
+        (CURLE_FILESIZE_EXCEEDED, "CURLE_FILESIZE_EXCEEDED"),
         (CURLE_USE_SSL_FAILED, "CURLE_USE_SSL_FAILED"), (CURLE_SEND_FAIL_REWIND, "CURLE_SEND_FAIL_REWIND"),
         (CURLE_SSL_ENGINE_INITFAILED, "CURLE_SSL_ENGINE_INITFAILED"), (CURLE_LOGIN_DENIED, "CURLE_LOGIN_DENIED"),
-        (CURLE_SSL_CACERT_BADFILE, "CURLE_SSL_CACERT_BADFILE"), (CURLE_SSL_SHUTDOWN_FAILED, "CURLE_SSL_SHUTDOWN_FAILED"),
+        (CURLE_SSL_CACERT_BADFILE, "CURLE_SSL_CACERT_BADFILE"),
+        (CURLE_SSL_SHUTDOWN_FAILED, "CURLE_SSL_SHUTDOWN_FAILED"),
         (CURLE_AGAIN, "CURLE_AGAIN"), (CURLE_SSL_CRL_BADFILE, "CURLE_SSL_CRL_BADFILE"),
         (CURLE_SSL_ISSUER_ERROR, "CURLE_SSL_ISSUER_ERROR"), (CURLE_CHUNK_FAILED, "CURLE_CHUNK_FAILED"),
         (CURLE_NO_CONNECTION_AVAILABLE, "CURLE_NO_CONNECTION_AVAILABLE"),

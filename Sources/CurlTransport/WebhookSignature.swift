@@ -52,7 +52,9 @@ public struct WebhookSignature: Sendable {
     }
 
     /// The three Standard Webhooks headers: `webhook-id`, `webhook-timestamp`, `webhook-signature`.
-    public func headers(messageID: String, timestamp: Int, body: [UInt8]) throws(Failure) -> [(name: String, value: String)] {
+    public func headers(messageID: String, timestamp: Int, body: [UInt8]) throws(Failure) -> [(
+        name: String, value: String
+    )] {
         [
             ("webhook-id", messageID),
             ("webhook-timestamp", String(timestamp)),

@@ -1,1 +1,5 @@
+import Foundation
 import SlawatchApp
+
+let status = await Slawatch.main(arguments: Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment)
+exit(status)

@@ -92,11 +92,11 @@ enum KnownHelpDesk {
 }
 
 @Suite struct DashboardTests {
-    @Test func dashboardJSONMatchesHandComputedValues() throws {
+    @Test func dashboardJSONMatchesHandComputedValues() async throws {
         let db = try TestDatabase()
         try KnownHelpDesk.load(into: db)
         let rules = try TemporaryRules(["sla.json": KnownHelpDesk.rules])
-        let result = slawatch(["dashboard", "--format", "json", "--rules", rules.path, "--database", db.url, "--now", KnownHelpDesk.now])
+        let result = await slawatch(["dashboard", "--format", "json", "--rules", rules.path, "--database", db.url, "--now", KnownHelpDesk.now])
         #expect(result.status == 0, "\(result.stderr)")
         // Exactly the SPEC's fields, no more.
         let objects = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
@@ -121,31 +121,31 @@ enum KnownHelpDesk {
         #expect(noArea["correo"] is NSNull)
     }
 
-    @Test func rolesFilterByArea() throws {
+    @Test func rolesFilterByArea() async throws {
         let db = try TestDatabase()
         try KnownHelpDesk.load(into: db)
         let rules = try TemporaryRules(["sla.json": KnownHelpDesk.rules])
         let base = ["dashboard", "--format", "json", "--rules", rules.path, "--database", db.url, "--now", KnownHelpDesk.now]
-        func labels(_ extra: [String]) throws -> [String] {
-            let result = slawatch(base + extra)
+        func labels(_ extra: [String]) async throws -> [String] {
+            let result = await slawatch(base + extra)
             #expect(result.status == 0, "\(result.stderr)")
             return try DashboardRow.decode(result.stdout).map(\.label)
         }
-        #expect(try labels(["--role", "AREA", "--area", "TECNOLOGIA"]) == ["TKT-2026-00001", "TKT-2026-00003"])
-        #expect(try labels(["--role", "MESA"]).count == 6)
-        #expect(try labels(["--role", "ADMIN"]).count == 6)
-        #expect(try labels(["--filter", #"{"column": "vencido", "op": "EQ", "operand": true}"#]) == ["TKT-2026-00001"])
+        #expect(try await labels(["--role", "AREA", "--area", "TECNOLOGIA"]) == ["TKT-2026-00001", "TKT-2026-00003"])
+        #expect(try await labels(["--role", "MESA"]).count == 6)
+        #expect(try await labels(["--role", "ADMIN"]).count == 6)
+        #expect(try await labels(["--filter", #"{"column": "vencido", "op": "EQ", "operand": true}"#]) == ["TKT-2026-00001"])
         // Two titles mention facturación; the search ignores case.
-        #expect(try labels(["--search", "FACTURACIÓN"]) == ["TKT-2026-00002", "TKT-2026-00001"])
-        #expect(try labels(["--sort", "horas_restantes", "--top", "2"]) == ["TKT-2026-00001", "TKT-2026-00002"])
-        #expect(try labels(["--sort", "horas_restantes", "--desc", "--top", "1", "--offset", "1"]) == ["TKT-2026-00006"])
+        #expect(try await labels(["--search", "FACTURACIÓN"]) == ["TKT-2026-00002", "TKT-2026-00001"])
+        #expect(try await labels(["--sort", "horas_restantes", "--top", "2"]) == ["TKT-2026-00001", "TKT-2026-00002"])
+        #expect(try await labels(["--sort", "horas_restantes", "--desc", "--top", "1", "--offset", "1"]) == ["TKT-2026-00006"])
     }
 
-    @Test func tableFormatIsForPeople() throws {
+    @Test func tableFormatIsForPeople() async throws {
         let db = try TestDatabase()
         try KnownHelpDesk.load(into: db)
         let rules = try TemporaryRules(["sla.json": KnownHelpDesk.rules])
-        let result = slawatch(["dashboard", "--rules", rules.path, "--database", db.url, "--now", KnownHelpDesk.now])
+        let result = await slawatch(["dashboard", "--rules", rules.path, "--database", db.url, "--now", KnownHelpDesk.now])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.hasPrefix("TICKET"))
         #expect(result.stdout.contains("TKT-2026-00003"))

@@ -5,12 +5,12 @@ import SlawatchCore
 import Testing
 
 @Suite struct MigrateTests {
-    @Test func migrateTwiceChangesNothing() throws {
+    @Test func migrateTwiceChangesNothing() async throws {
         let db = try TestDatabase()
         try KnownHelpDesk.load(into: db)
         let rules = try TemporaryRules(["sla.json": KnownHelpDesk.rules])
         let args = ["migrate", "--rules", rules.path, "--database", db.url, "--now", KnownHelpDesk.now]
-        let first = slawatch(args)
+        let first = await slawatch(args)
         #expect(first.status == 0, "\(first.stderr)")
         let connection = try db.connect()
         func snapshot() throws -> [String] {
@@ -26,7 +26,7 @@ import Testing
             return try connection.query(sql).rows.map { try $0.string(0) }
         }
         let before = try snapshot()
-        let second = slawatch(args)
+        let second = await slawatch(args)
         #expect(second.status == 0, "\(second.stderr)")
         #expect(try snapshot() == before)
         #expect(before.contains("function fn_dashboard_tickets_full_filtrado(text,text)"))
@@ -34,7 +34,7 @@ import Testing
 
     /// Runs the installed function and the CLI at the same instant (the transaction's `now()`)
     /// and expects the same rows with the same values, to the last bit of every double.
-    func expectFunctionEqualsCLI(_ db: TestDatabase, rules: String, role: String, area: String?) throws {
+    func expectFunctionEqualsCLI(_ db: TestDatabase, rules: String, role: String, area: String?) async throws {
         let connection = try db.connect()
         let (now, rows): (String, [DashboardRow]) = try connection.transaction {
             let now = Instant(microseconds: try connection.query("SELECT now()").rows[0].timestamp(0))
@@ -51,7 +51,7 @@ import Testing
         }
         var args = ["dashboard", "--format", "json", "--rules", rules, "--database", db.url, "--now", now, "--role", role]
         if let area { args += ["--area", area] }
-        let cli = slawatch(args)
+        let cli = await slawatch(args)
         #expect(cli.status == 0, "\(cli.stderr)")
         let cliRows = try DashboardRow.decode(cli.stdout)
         #expect(rows.count == cliRows.count)
@@ -59,26 +59,26 @@ import Testing
         for (sqlRow, cliRow) in zip(rows, cliRows) { #expect(sqlRow == cliRow) }
     }
 
-    @Test func functionAgreesWithCLIOnKnownHelpDesk() throws {
+    @Test func functionAgreesWithCLIOnKnownHelpDesk() async throws {
         let db = try TestDatabase()
         try KnownHelpDesk.load(into: db)
         let rules = try TemporaryRules(["sla.json": KnownHelpDesk.rules])
-        let migrate = slawatch(["migrate", "--rules", rules.path, "--database", db.url])
+        let migrate = await slawatch(["migrate", "--rules", rules.path, "--database", db.url])
         #expect(migrate.status == 0, "\(migrate.stderr)")
-        try expectFunctionEqualsCLI(db, rules: rules.path, role: "ADMIN", area: nil)
-        try expectFunctionEqualsCLI(db, rules: rules.path, role: "AREA", area: "TECNOLOGIA")
+        try await expectFunctionEqualsCLI(db, rules: rules.path, role: "ADMIN", area: nil)
+        try await expectFunctionEqualsCLI(db, rules: rules.path, role: "AREA", area: "TECNOLOGIA")
     }
 
-    @Test func functionAgreesWithCLIOnGeneratedHelpDesk() throws {
+    @Test func functionAgreesWithCLIOnGeneratedHelpDesk() async throws {
         let db = try TestDatabase()
         try db.loadReferenceSchema()
         let connection = try db.connect()
         let parameters = ReferenceHelpDesk.sampleDataParameters(count: 400, now: Date(), seed: 0.42).map(PostgresParameter.text)
         try connection.query(ReferenceHelpDesk.sampleDataSQL, parameters)
-        let migrate = slawatch(["migrate", "--rules", repositoryRules, "--database", db.url])
+        let migrate = await slawatch(["migrate", "--rules", repositoryRules, "--database", db.url])
         #expect(migrate.status == 0, "\(migrate.stderr)")
-        try expectFunctionEqualsCLI(db, rules: repositoryRules, role: "ADMIN", area: nil)
-        try expectFunctionEqualsCLI(db, rules: repositoryRules, role: "MESA", area: nil)
-        try expectFunctionEqualsCLI(db, rules: repositoryRules, role: "AREA", area: "FACTURACION")
+        try await expectFunctionEqualsCLI(db, rules: repositoryRules, role: "ADMIN", area: nil)
+        try await expectFunctionEqualsCLI(db, rules: repositoryRules, role: "MESA", area: nil)
+        try await expectFunctionEqualsCLI(db, rules: repositoryRules, role: "AREA", area: "FACTURACION")
     }
 }

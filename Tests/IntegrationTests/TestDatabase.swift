@@ -49,9 +49,9 @@ struct CLIResult {
 }
 
 /// Runs `slawatch` in-process with its output captured.
-func slawatch(_ arguments: [String], environment: [String: String] = [:]) -> CLIResult {
+func slawatch(_ arguments: [String], environment: [String: String] = [:]) async -> CLIResult {
     let out = OutputBuffer(), err = OutputBuffer()
-    let status = Slawatch.main(arguments: arguments, environment: environment, output: out.append, errors: err.append)
+    let status = await Slawatch.main(arguments: arguments, environment: environment, output: out.append, errors: err.append)
     return CLIResult(status: status, stdout: out.text, stderr: err.text)
 }
 

@@ -34,7 +34,9 @@ public final class HTTPSink: Sendable {
             status: Int, headers: [(name: String, value: String)] = [], text: String, delay: Duration = .zero,
             closeConnection: Bool = false
         ) {
-            self.init(status: status, headers: headers, body: Array(text.utf8), delay: delay, closeConnection: closeConnection)
+            self.init(
+                status: status, headers: headers, body: Array(text.utf8), delay: delay, closeConnection: closeConnection
+            )
         }
     }
 
@@ -170,7 +172,8 @@ private final class HTTPConnection: ConnectionHandler {
                 method: method, target: String(requestLine[1]), version: version, headers: headers, body: body,
                 connectionID: id)
             let response = answer(request)
-            let close = response.closeConnection || header("connection")?.lowercased() == "close"
+            let close =
+                response.closeConnection || header("connection")?.lowercased() == "close"
                 || version == "HTTP/1.0"
             out.append(Self.render(response, headOnly: method == "HEAD", close: close))
             if close { break }
@@ -196,7 +199,8 @@ private final class HTTPConnection: ConnectionHandler {
         var position = start
         while true {
             guard let lineEnd = input[position...].firstRange(of: [13, 10]) else { return .incomplete }
-            let sizeText = String(decoding: input[position..<lineEnd.lowerBound], as: UTF8.self)
+            let sizeText =
+                String(decoding: input[position..<lineEnd.lowerBound], as: UTF8.self)
                 .split(separator: ";").first.map { $0.trimmed } ?? ""
             guard let size = Int(sizeText, radix: 16), size >= 0, size <= LoopbackServer.maxInputBytes else {
                 return .invalid

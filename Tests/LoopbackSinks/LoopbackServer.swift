@@ -88,7 +88,10 @@ final class LoopbackServer: Sendable {
     func stop() {
         stopping.mutex.withLock { $0 = true }
         wake.ring()
-        if let id = thread.withLock({ id in defer { id = nil }; return id }) {
+        if let id = thread.withLock({ id in
+            defer { id = nil }
+            return id
+        }) {
             _ = pthread_join(id, nil)
         }
     }
@@ -221,14 +224,19 @@ private final class EventLoop {
                 fds.append(pollfd(fd: connection.fd, events: events, revents: 0))
             }
             let nextDue = connections.compactMap { $0.scheduled.first?.due }.min()
-            let timeout: Int32 = nextDue.map { due in
-                let wait = now.duration(to: due)
-                let millis = wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000 + 1
-                return Int32(clamping: max(0, millis))
-            } ?? -1
+            let timeout: Int32 =
+                nextDue.map { due in
+                    let wait = now.duration(to: due)
+                    let millis =
+                        wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000 + 1
+                    return Int32(clamping: max(0, millis))
+                } ?? -1
 
-            let ready = poll(&fds, nfds_t(fds.count), timeout)
-            if ready < 0 { continue }  // EINTR; anything else would repeat forever, and poll has no other
+            if poll(&fds, nfds_t(fds.count), timeout) < 0 {
+                // Only EINTR is worth retrying; any other poll failure would repeat forever, so stop serving.
+                if errno == EINTR { continue }
+                return
+            }
             if fds[0].revents != 0 { wake.drain() }
             if fds[1].revents != 0 { acceptAll() }
             // Connections accepted just now are not in fds; they are polled on the next round.

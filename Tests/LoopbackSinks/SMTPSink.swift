@@ -138,7 +138,7 @@ private final class SMTPConnection: ConnectionHandler {
             return reply(250, "2.0.0 Ok: queued")
         }
         // Dot-unstuffing: a client doubles a leading dot, so one is removed.
-        let unstuffed = line[...]
+        let unstuffed = line.first == UInt8(ascii: ".") ? line.dropFirst() : line[...]
         if data.count <= Self.maxMessageBytes {
             data.append(contentsOf: unstuffed)
             data.append(contentsOf: [13, 10])
@@ -152,7 +152,8 @@ private final class SMTPConnection: ConnectionHandler {
         let verb = upper.split(separator: " ", maxSplits: 1).first.map(String.init) ?? ""
         switch verb {
         case "EHLO":
-            return Outgoing(bytes: Array("250-127.0.0.1 greets you\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n".utf8))
+            return Outgoing(
+                bytes: Array("250-127.0.0.1 greets you\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n".utf8))
         case "HELO":
             return reply(250, "127.0.0.1")
         case "MAIL":

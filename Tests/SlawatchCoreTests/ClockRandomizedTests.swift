@@ -400,8 +400,14 @@ private func caseDescription(
                     describe: { reference.describe(micros: $0, zoneIdentifier: group.calendar.zoneIdentifier) })
                 if !diff.isEmpty {
                     failures += 1
-                    for line in diff { fieldTally[String(line.prefix { $0 != ":" }), default: 0] += 1 }
-                    if failures <= 25 {
+                    // Show the first cases, and the first few of every kind of difference.
+                    var firstOfItsKind = false
+                    for line in diff {
+                        let field = String(line.prefix { $0 != ":" })
+                        fieldTally[field, default: 0] += 1
+                        if fieldTally[field]! <= 3 { firstOfItsKind = true }
+                    }
+                    if failures <= 10 || firstOfItsKind {
                         // Does the answer depend on what the shared timeline saw before?
                         let fresh = SLAClock.evaluate(
                             history: engineHistory(t.ticket), targetHours: t.targetHours, policy: policy,

@@ -225,9 +225,11 @@ final class ReferenceClock {
                 } else {
                     let offset = zone.blockOffset(block)
                     var mask: UInt16 = 0
-                    for i in 0..<Int64(15) {
+                    var i: Int64 = 0
+                    while i < 15 {
                         let m = block * 15 + i
                         if isWorking(m, offsetSeconds: offset ?? zone.exactOffset(second: m * 60)) { mask |= 1 << UInt16(i) }
+                        i += 1
                     }
                     blockMasks[block] = mask
                     lastMask = mask
@@ -315,12 +317,15 @@ final class ReferenceClock {
     ) -> ReferenceReading {
         let history = Self.normalizedHistory(ticket)
         // The same history as "does the clock run from this change on"; before any change it runs.
-        let runsFrom: [(minute: Int64, runs: Bool)] = history.map {
-            ($0.minute, !policy.pauseStatuses.contains($0.status) && !policy.stopStatuses.contains($0.status))
-        }
+        let changeMinutes = history.map(\.minute)
+        let changeRuns = history.map { !policy.pauseStatuses.contains($0.status) && !policy.stopStatuses.contains($0.status) }
         func runs(at minute: Int64) -> Bool {
             var result = true
-            for change in runsFrom where change.minute <= minute { result = change.runs }
+            var i = 0
+            while i < changeMinutes.count {
+                if changeMinutes[i] <= minute { result = changeRuns[i] }
+                i += 1
+            }
             return result
         }
 

@@ -62,7 +62,8 @@ struct HTTPBatchSenderTests {
         let sender = try HTTPBatchSender()
         sink.enqueue(.init(status: 503, headers: [("Retry-After", "7")], text: "busy"))
 
-        let result = await sender.send(HTTPRequest(url: sink.url + "/hook", body: Array("{}".utf8), timeout: Self.patient))
+        let result = await sender.send(
+            HTTPRequest(url: sink.url + "/hook", body: Array("{}".utf8), timeout: Self.patient))
 
         let response = try result.get()
         #expect(response.statusCode == 503)

@@ -10,7 +10,7 @@ public enum Slawatch {
         "check": [],
         "dashboard": ["role", "area", "format", "filter", "search", "sort", "top", "offset"],
         "ticket": ["format"],
-        "demo": ["size", "dir"],
+        "demo": ["size", "dir", "format"],
         "run": ["interval", "metrics-file"],
         "events": ["since", "format"],
         "deliveries": ["status", "format", "retry"],
@@ -28,7 +28,7 @@ public enum Slawatch {
         arguments: [String], environment: [String: String],
         output: @escaping (String) -> Void = { FileHandle.standardOutput.write(Data($0.utf8)) },
         errors: @escaping (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }
-    ) -> Int32 {
+    ) async -> Int32 {
         do throws(CommandError) {
             let args = try Arguments(arguments, options: options, flags: flags)
             let context = try CommandContext(args, environment: environment, output: output, errors: errors)
@@ -37,6 +37,10 @@ public enum Slawatch {
             case "check": try CheckCommand.run(context)
             case "dashboard": try DashboardCommand.run(context)
             case "ticket": try TicketCommand.run(context)
+            case "run": try await RunCommand.run(context)
+            case "demo": try await DemoCommand.run(context)
+            case "events": try EventsCommand.run(context)
+            case "deliveries": try await DeliveriesCommand.run(context)
             default:
                 throw CommandError.usage("'slawatch \(args.command)' is not available in this version yet; see README")
             }
@@ -79,6 +83,8 @@ struct CommandContext {
     }
 
     var rulesPath: String { args["rules"] ?? "./rules" }
+
+    var log: Logger { Logger(format: args["log-format"] == "json" ? .json : .text, write: errors) }
 
     func loadRules() throws(CommandError) -> RuleSet {
         try RulesDirectory.load(rulesPath, environment: environment)

@@ -35,6 +35,58 @@ enum Schema {
             warn_at double precision[] NOT NULL
         );
         """),
+        (2, """
+        CREATE TABLE IF NOT EXISTS slawatch.events (
+            id text PRIMARY KEY,
+            ticket_id text NOT NULL,
+            ticket_code text NOT NULL,
+            kind text NOT NULL,
+            level double precision NOT NULL,
+            target_us bigint NOT NULL,
+            crossed_at timestamptz,
+            detected_at timestamptz NOT NULL,
+            notified boolean NOT NULL,
+            notice jsonb NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS events_detected_at ON slawatch.events (detected_at);
+        CREATE INDEX IF NOT EXISTS events_ticket ON slawatch.events (ticket_id);
+        CREATE TABLE IF NOT EXISTS slawatch.deliveries (
+            id bigserial PRIMARY KEY,
+            event_id text REFERENCES slawatch.events (id),
+            route int NOT NULL,
+            channel text NOT NULL,
+            recipient text NOT NULL,
+            group_key text NOT NULL,
+            status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed', 'dead')),
+            attempts int NOT NULL DEFAULT 0,
+            created_at timestamptz NOT NULL,
+            due_at timestamptz NOT NULL,
+            claimed_by text,
+            claimed_until timestamptz,
+            sent_at timestamptz,
+            last_error text,
+            errors jsonb NOT NULL DEFAULT '[]',
+            UNIQUE (event_id, route, channel, recipient)
+        );
+        CREATE INDEX IF NOT EXISTS deliveries_due ON slawatch.deliveries (due_at) WHERE status IN ('pending', 'failed');
+        CREATE TABLE IF NOT EXISTS slawatch.channel_state (
+            channel text PRIMARY KEY,
+            disabled_at timestamptz,
+            reason text
+        );
+        CREATE TABLE IF NOT EXISTS slawatch.unmatched_tickets (
+            ticket_id text PRIMARY KEY,
+            code text NOT NULL,
+            reason text NOT NULL,
+            first_seen timestamptz NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS slawatch.workers (
+            worker text PRIMARY KEY,
+            started_at timestamptz NOT NULL,
+            heartbeat_at timestamptz NOT NULL,
+            evaluating boolean NOT NULL DEFAULT false
+        );
+        """),
     ]
 
     static func migrate(_ connection: PostgresConnection, rules: RuleSet, now: Instant) throws(CommandError) {

@@ -260,9 +260,21 @@ private enum SampleData {
     /// Mean time from opening to resolution of a resolved ticket, in seconds, per priority.
     static let meanResolutionSeconds = [4 * 3600, 12 * 3600, 36 * 3600, 72 * 3600]
 
+    static let statuses = ["ABIERTO", "EN_PROCESO", "EN_ESPERA", "RESUELTO", "CERRADO"]
+
     /// A SQL string literal of a constant of this file.
     static func literal(_ text: String) -> String {
         "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+    }
+
+    /// A constant text array.
+    static func textArray(_ items: [String]) -> String {
+        "(ARRAY[" + items.map(literal).joined(separator: ", ") + "]::text[])"
+    }
+
+    /// A constant integer array.
+    static func intArray(_ items: [Int]) -> String {
+        "(ARRAY[" + items.map(String.init).joined(separator: ", ") + "]::integer[])"
     }
 
     /// Draw number `k` for ticket `seq`: a float in (0, 1), a hash of (seed, sequence, k).
@@ -271,48 +283,67 @@ private enum SampleData {
             + " / 2147483648.0 AS r\(k)"
     }
 
+    /// A 1-based index in 1...count chosen by a hash of `expression` with the constant `salt`; seed-independent,
+    /// so that requester number k is the same person in every call.
+    static func pick(_ expression: String, salt: Int, count: Int) -> String {
+        "(1 + (hashint8extended(\(expression), \(salt)) & 2147483647::bigint) % \(count))::integer"
+    }
+
+    /// The full name of requester number `k` (an SQL expression).
+    static func requesterName(_ k: String) -> String {
+        "\(textArray(firstNames.map(\.0)))[\(pick(k, salt: 101, count: firstNames.count))] || ' ' || "
+            + "\(textArray(lastNames.map(\.0)))[\(pick(k, salt: 102, count: lastNames.count))]"
+    }
+
+    /// The e-mail address of requester number `k` (an SQL expression).
+    static func requesterEmail(_ k: String) -> String {
+        "\(textArray(firstNames.map(\.1)))[\(pick(k, salt: 101, count: firstNames.count))] || '.' || "
+            + "\(textArray(lastNames.map(\.1)))[\(pick(k, salt: 102, count: lastNames.count))] || "
+            + "\(k)::text || '@example.com'"
+    }
+
     /// A deterministic UUID (version-4 shape) from `hash`, a column holding an MD5 in hex.
     static func uuid(fromMD5 hash: String) -> String {
         "overlay(overlay(\(hash) PLACING '4' FROM 13 FOR 1) PLACING "
             + "translate(substr(\(hash), 17, 1), '0123456789abcdef', '89ab89ab89ab89ab') FROM 17 FOR 1)::uuid"
     }
 
-    static var pathCase: String {
+    /// Which path draw `r` selects, 1-based.
+    static func pathCase(_ r: String) -> String {
         var lines: [String] = []
         var cumulative = 0
         for (index, path) in paths.enumerated() {
             cumulative += path.weight
-            lines.append("WHEN d.r6 < \(Double(cumulative) / 100) THEN \(index + 1)")
+            lines.append("WHEN \(r) < \(Double(cumulative) / 100) THEN \(index + 1)")
         }
         return "CASE " + lines.joined(separator: " ") + " ELSE \(paths.count) END"
     }
 
-    static var templateValues: String {
-        templates.enumerated().map { index, t in
-            "(\(index + 1), \(literal(t.0)), \(literal(t.1)), \(literal(t.2)), \(literal(t.3)))"
-        }.joined(separator: ",\n        ")
-    }
-
-    static var pathValues: String {
-        paths.enumerated().map { index, path in
-            "(\(index + 1), ARRAY[\(path.statuses.map(literal).joined(separator: ", "))])"
-        }.joined(separator: ",\n        ")
-    }
-
-    static func nameValues(_ names: [(String, String)]) -> String {
-        names.enumerated().map { index, n in "(\(index), \(literal(n.0)), \(literal(n.1)))" }
-            .joined(separator: ", ")
+    /// The paths as a 2-D array of 1-based indexes into `statuses`, padded with 0.
+    static var pathStatusIndexes: String {
+        let rows = paths.map { path in
+            let indexes = path.statuses.map { 1 + statuses.firstIndex(of: $0)! }
+            return "[" + (indexes + Array(repeating: 0, count: 4 - indexes.count)).map(String.init)
+                .joined(separator: ", ") + "]"
+        }
+        return "(ARRAY[" + rows.joined(separator: ", ") + "]::integer[])"
     }
 
     static var sql: String {
-        let placesArray = "ARRAY[" + places.map(literal).joined(separator: ", ") + "]"
-        let areasArray = "ARRAY[" + areas.map(literal).joined(separator: ", ") + "]"
-        let means = "ARRAY[" + meanResolutionSeconds.map(String.init).joined(separator: ", ") + "]::float8[]"
         let open = "\(Double(openWeight) / 100)"
-        // Each layer ends in OFFSET 0 so that PostgreSQL computes its columns once per row instead of
-        // inlining the expressions wherever they are used. The chain from `draws` to `changes` is not
-        // materialized: each of the two INSERTs recomputes it, which the hash-based draws make identical, and
-        // which is cheaper than spilling a million wide rows to a temporary file.
+        let means = "(ARRAY[" + meanResolutionSeconds.map(String.init).joined(separator: ", ") + "]::float8[])"
+        let lookupAreas = areas.map { "(SELECT a.id FROM public.areas a WHERE a.nombre = \(literal($0)))" }
+        let lookupStatuses = statuses.map { "(SELECT e.id FROM public.estados e WHERE e.code = \(literal($0)))" }
+        let lookupPriorities = ["CRITICA", "ALTA", "MEDIA", "BAJA"].map {
+            "(SELECT pr.id FROM public.prioridades pr WHERE pr.nombre = \(literal($0)))"
+        }
+        let templateArea = intArray(templates.map { 1 + areas.firstIndex(of: $0.2)! })
+        // Lookups go through arrays indexed by the draws, never through joins: the planner cannot estimate
+        // the rows of generate_series over a parameter and, with joins, picked nested loops that recomputed
+        // a million rows per lookup row. Each layer ends in OFFSET 0 so that its columns are computed once
+        // per row instead of being inlined wherever they are used. The chain from `draws` to `changes` is not
+        // materialized: each of the two INSERTs computes it, identically thanks to the hash-based draws, which
+        // is cheaper than spilling a million wide rows to a temporary file.
         return """
             WITH
             params AS MATERIALIZED (
@@ -328,40 +359,15 @@ private enum SampleData {
                 SELECT coalesce(max(substring(t.codigo FROM '^TKT-[0-9]{4}-([0-9]{1,18})$')::bigint), 0) AS maxseq
                 FROM public.tickets t
             ),
-            prio AS MATERIALIZED (
-                SELECT v.k, (SELECT pr.id FROM public.prioridades pr WHERE pr.nombre = v.nombre) AS id
-                FROM (VALUES (1, 'CRITICA'), (2, 'ALTA'), (3, 'MEDIA'), (4, 'BAJA')) AS v (k, nombre)
-            ),
-            plantillas AS MATERIALIZED (
-                SELECT v.k, v.titulo, v.categoria, v.descripcion, ar.id AS area_id
-                FROM (VALUES
-                    \(templateValues)
-                ) AS v (k, titulo, categoria, area, descripcion)
-                LEFT JOIN public.areas ar ON ar.nombre = v.area
-            ),
-            caminos AS MATERIALIZED (
-                SELECT v.k, cardinality(v.codes) AS len,
-                       ARRAY(SELECT e.id FROM unnest(v.codes) WITH ORDINALITY AS c (code, o)
-                             LEFT JOIN public.estados e ON e.code = c.code ORDER BY c.o) AS estado_ids
-                FROM (VALUES
-                    \(pathValues)
-                ) AS v (k, codes)
-            ),
             pool AS MATERIALIZED (
                 SELECT x.*, md5('slawatch-sample-user:' || x.correo) AS h
                 FROM (
                     SELECT u.i AS k,
-                           fn.nombre || ' ' || ln.nombre AS nombre,
-                           fn.ascii || '.' || ln.ascii || u.i::text || '@example.com' AS correo,
-                           (SELECT ar.id FROM public.areas ar
-                            WHERE ar.nombre = (\(areasArray))[1 + ((hashint8extended(u.i, 103) & 2147483647::bigint) % \(areas.count))::integer]
-                           ) AS area_id
+                           \(requesterName("u.i")) AS nombre,
+                           \(requesterEmail("u.i")) AS correo,
+                           (ARRAY[\(lookupAreas.joined(separator: ", "))])[\(pick("u.i", salt: 103, count: areas.count))] AS area_id
                     FROM sizes s
                     CROSS JOIN generate_series(1, s.pool_size) AS u (i)
-                    JOIN (VALUES \(nameValues(firstNames))) AS fn (k, nombre, ascii)
-                        ON fn.k = (hashint8extended(u.i, 101) & 2147483647::bigint) % \(firstNames.count)
-                    JOIN (VALUES \(nameValues(lastNames))) AS ln (k, nombre, ascii)
-                        ON ln.k = (hashint8extended(u.i, 102) & 2147483647::bigint) % \(lastNames.count)
                     OFFSET 0
                 ) x
             ),
@@ -372,11 +378,14 @@ private enum SampleData {
                 ON CONFLICT DO NOTHING
                 RETURNING id, correo
             ),
-            requesters AS MATERIALIZED (
-                SELECT pool.k, coalesce(nu.id, u.id) AS id, pool.nombre
-                FROM pool
-                LEFT JOIN new_users nu ON nu.correo = pool.correo
-                LEFT JOIN public.usuarios u ON u.correo = pool.correo
+            lk AS MATERIALIZED (
+                SELECT ARRAY[\(lookupPriorities.joined(separator: ", "))] AS prioridad_ids,
+                       ARRAY[\(lookupStatuses.joined(separator: ", "))] AS estado_ids,
+                       ARRAY[\(lookupAreas.joined(separator: ", "))] AS area_ids,
+                       (SELECT array_agg(coalesce(nu.id, u.id) ORDER BY pool.k)
+                        FROM pool
+                        LEFT JOIN new_users nu ON nu.correo = pool.correo
+                        LEFT JOIN public.usuarios u ON u.correo = pool.correo) AS requester_ids
             ),
             draws AS NOT MATERIALIZED (
                 SELECT st.maxseq + g.i AS seq, p.now, p.seed_key, s.pool_size,
@@ -400,7 +409,7 @@ private enum SampleData {
                                     WHEN d.r1 < 0.75 THEN 3 ELSE 4 END AS prio_k,
                                1 + floor(d.r2 * \(templates.count))::integer AS plantilla_k,
                                1 + floor(d.r5 * d.pool_size)::integer AS requester_k,
-                               \(pathCase) AS camino_k,
+                               \(pathCase("d.r6")) AS camino_k,
                                d.r6 < \(open) AS abierto,
                                date_trunc('day', d.now, 'UTC')
                                  + (CASE WHEN d.r8 < 0.8 THEN 46800 + floor(d.r9 * 36000)
@@ -418,13 +427,14 @@ private enum SampleData {
                 SELECT c.*,
                        CASE WHEN c.len_eff = 1 THEN 0::bigint
                             WHEN c.abierto THEN floor((c.span - (c.len_eff - 1)) * c.r10)::bigint
-                            ELSE least(c.span - (c.len_eff - 1), floor((\(means))[c.prio_k] * -ln(c.r10))::bigint)
+                            ELSE least(c.span - (c.len_eff - 1), floor(\(means)[c.prio_k] * -ln(c.r10))::bigint)
                        END AS duracion,
                        md5('slawatch-sample-ticket:' || c.seed_key::text || ':' || c.seq::text) AS h
                 FROM (
-                    SELECT sh.*, ca.estado_ids, least(ca.len::bigint, sh.span + 1)::integer AS len_eff
+                    SELECT sh.*,
+                           least(\(intArray(paths.map(\.statuses.count)))[sh.camino_k]::bigint, sh.span + 1)::integer
+                               AS len_eff
                     FROM shaped sh
-                    JOIN caminos ca ON ca.k = sh.camino_k
                     OFFSET 0
                 ) c
                 OFFSET 0
@@ -451,28 +461,31 @@ private enum SampleData {
                 SELECT c.ticket_id,
                        'TKT-' || to_char(c.creado_en AT TIME ZONE 'UTC', 'YYYY') || '-'
                            || CASE WHEN c.seq < 100000 THEN lpad(c.seq::text, 5, '0') ELSE c.seq::text END,
-                       CASE WHEN c.r3 < 0.3
-                            THEN pl.titulo || ' - ' || (\(placesArray))[1 + floor(c.r14 * \(places.count))::integer]
-                            ELSE pl.titulo END,
-                       pl.descripcion || ' Reportado por ' || coalesce(rq.nombre, 'un usuario') || '.',
-                       CASE WHEN c.r4 < 0.10 THEN NULL ELSE pl.categoria END,
-                       rq.id,
-                       CASE WHEN c.r4 > 0.96 THEN NULL ELSE pl.area_id END,
-                       pr.id,
-                       c.estado_ids[c.len_eff],
+                       \(textArray(templates.map(\.0)))[c.plantilla_k]
+                           || CASE WHEN c.r3 < 0.3
+                                   THEN ' - ' || \(textArray(places))[1 + floor(c.r14 * \(places.count))::integer]
+                                   ELSE '' END,
+                       \(textArray(templates.map(\.3)))[c.plantilla_k]
+                           || ' Reportado por ' || \(requesterName("c.requester_k")) || '.',
+                       CASE WHEN c.r4 < 0.10 THEN NULL ELSE \(textArray(templates.map(\.1)))[c.plantilla_k] END,
+                       lk.requester_ids[c.requester_k],
+                       CASE WHEN c.r4 > 0.96 THEN NULL ELSE lk.area_ids[\(templateArea)[c.plantilla_k]] END,
+                       lk.prioridad_ids[c.prio_k],
+                       lk.estado_ids[\(pathStatusIndexes)[c.camino_k][c.len_eff]],
                        c.creado_en,
                        c.creado_en + c.offsets[c.len_eff] * interval '1 second'
                 FROM changes c
-                JOIN plantillas pl ON pl.k = c.plantilla_k
-                JOIN prio pr ON pr.k = c.prio_k
-                LEFT JOIN requesters rq ON rq.k = c.requester_k
+                CROSS JOIN lk
                 RETURNING 1
             ),
             history_in AS (
                 INSERT INTO public.ticket_historial (ticket_id, estado_id, cambiado_en)
-                SELECT c.ticket_id, c.estado_ids[j.j], c.creado_en + c.offsets[j.j] * interval '1 second'
+                SELECT c.ticket_id,
+                       lk.estado_ids[\(pathStatusIndexes)[c.camino_k][j.j]],
+                       c.creado_en + c.offsets[j.j] * interval '1 second'
                 FROM changes c
-                JOIN (VALUES (1), (2), (3), (4)) AS j (j) ON j.j <= c.len_eff
+                CROSS JOIN lk
+                CROSS JOIN LATERAL generate_series(1, c.len_eff) AS j (j)
                 RETURNING 1
             )
             SELECT (SELECT count(*) FROM tickets_in) AS tickets,

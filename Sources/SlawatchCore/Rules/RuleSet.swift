@@ -97,6 +97,10 @@ public struct Channel: Sendable, Hashable {
     public var language: String
     /// Messages per second at most; nil for no limit.
     public var ratePerSecond: Double?
+    /// A delivery that has failed this many times is dead.
+    public var maxAttempts: Int
+    /// A delivery older than this (microseconds) is dead at its next failure.
+    public var maxAgeMicros: Int64
 }
 
 public struct SMTPSettings: Sendable, Hashable {

@@ -338,13 +338,15 @@ struct RulesReader {
     }
 
     mutating func readChannel(_ name: String, _ value: JSONValue, _ path: String) -> Channel? {
-        guard let dict = object(value, path, allowed: ["type", "url", "to", "secret", "language", "rate_per_second"]) else { return nil }
+        guard let dict = object(value, path, allowed: ["type", "url", "to", "secret", "language", "rate_per_second", "max_attempts", "max_age"]) else { return nil }
         guard let typeText = required(dict, "type", path).flatMap({ string($0, path + ".type") }) else { return nil }
         guard let kind = Channel.Kind(rawValue: typeText) else {
             issue(path + ".type", "expected one of \(Channel.Kind.allCases.map(\.rawValue).joined(separator: ", ")), found \"\(typeText)\"")
             return nil
         }
-        var channel = Channel(name: name, kind: kind, url: nil, to: [], secret: nil, language: "es", ratePerSecond: nil)
+        var channel = Channel(
+            name: name, kind: kind, url: nil, to: [], secret: nil, language: "es", ratePerSecond: nil, maxAttempts: 10,
+            maxAgeMicros: 86_400_000_000)
         switch kind {
         case .email:
             channel.to = required(dict, "to", path).map { strings($0, path + ".to") } ?? []
@@ -376,6 +378,12 @@ struct RulesReader {
                 issue(path + ".rate_per_second", "expected a positive number of messages per second, found \(r.shortDescription)")
             }
         }
+        if let m = dict["max_attempts"] {
+            if case .number(let n) = m, n >= 1, n == n.rounded() { channel.maxAttempts = Int(n) } else {
+                issue(path + ".max_attempts", "expected a whole number of attempts of 1 or more, found \(m.shortDescription)")
+            }
+        }
+        if let a = dict["max_age"], let age = duration(a, path + ".max_age") { channel.maxAgeMicros = age }
         return channel
     }
 

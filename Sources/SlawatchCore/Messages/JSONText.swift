@@ -1,7 +1,7 @@
 /// JSON written by hand, so that fields keep the order the SPEC gives and numbers print as the
 /// shortest text that reads back to the same double.
-enum JSONText {
-    static func string(_ s: String) -> String {
+public enum JSONText {
+    public static func string(_ s: String) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {
@@ -22,16 +22,16 @@ enum JSONText {
         return out + "\""
     }
 
-    static func number(_ d: Double) -> String {
+    public static func number(_ d: Double) -> String {
         guard d.isFinite else { return "null" }
         if d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) }
         return "\(d)"
     }
 
-    static func optional(_ s: String?) -> String { s.map(string) ?? "null" }
+    public static func optional(_ s: String?) -> String { s.map(string) ?? "null" }
 
     /// An object from ordered key/value pairs whose values are already JSON.
-    static func object(_ fields: [(String, String)]) -> String {
+    public static func object(_ fields: [(String, String)]) -> String {
         "{" + fields.map { string($0.0) + ": " + $0.1 }.joined(separator: ", ") + "}"
     }
 }

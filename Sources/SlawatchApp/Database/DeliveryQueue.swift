@@ -1,0 +1,99 @@
+import Foundation
+import PostgresClient
+import SlawatchCore
+
+/// The deliveries table seen as a queue shared by every worker on the database.
+///
+/// A worker claims due deliveries with `FOR UPDATE SKIP LOCKED` and a lease, so no two workers
+/// hold the same delivery; a worker that dies leaves its lease to expire and another takes the
+/// delivery over (the receiver can drop that repeat by its `webhook-id`). Results are written only
+/// while the lease is still this worker's.
+struct DeliveryQueue {
+    let connection: PostgresConnection
+    let worker: String
+
+    /// A claimed delivery with the notice it carries.
+    struct Claimed {
+        let id: Int64
+        let eventID: String
+        let route: Int
+        let channel: String
+        let recipient: String
+        let groupKey: String
+        let attempts: Int
+        let createdAt: Instant
+        let notice: Notice
+    }
+
+    static let leaseMicros: Int64 = 120_000_000
+
+    func claim(now: Instant, limit: Int = 500) throws -> [Claimed] {
+        let result = try connection.query(
+            """
+            UPDATE slawatch.deliveries d SET claimed_by = $1, claimed_until = $2::timestamptz + make_interval(secs => $4::float8)
+            FROM slawatch.events e
+            WHERE e.id = d.event_id AND d.id IN (
+                SELECT id FROM slawatch.deliveries
+                WHERE status IN ('pending', 'failed') AND due_at <= $2::timestamptz
+                  AND (claimed_until IS NULL OR claimed_until < $2::timestamptz)
+                ORDER BY due_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
+            RETURNING d.id, d.event_id, d.route, d.channel, d.recipient, d.group_key, d.attempts, d.created_at, e.notice
+            """,
+            [.text(worker), .text(now.iso8601), PostgresParameter(limit), PostgresParameter(Double(Self.leaseMicros) / 1_000_000)])
+        let decoder = JSONDecoder()
+        return try result.rows.map { row in
+            Claimed(
+                id: Int64(try row.int(0)), eventID: try row.string(1), route: try row.int(2), channel: try row.string(3),
+                recipient: try row.string(4), groupKey: try row.string(5), attempts: try row.int(6),
+                createdAt: Instant(microseconds: try row.timestamp(7)),
+                notice: try decoder.decode(Notice.self, from: Data(try row.string(8).utf8)))
+        }.sorted { $0.id < $1.id }
+    }
+
+    func markSent(_ ids: [Int64], now: Instant) throws {
+        try connection.query(
+            """
+            UPDATE slawatch.deliveries SET status = 'sent', sent_at = $2::timestamptz, attempts = attempts + 1,
+                   claimed_by = NULL, claimed_until = NULL
+            WHERE id = ANY($1::bigint[]) AND claimed_by = $3
+            """,
+            [.text(Self.idArray(ids)), .text(now.iso8601), .text(worker)])
+    }
+
+    /// Records a failed attempt: retried at `retryAt`, or dead when `retryAt` is nil.
+    func markFailed(_ ids: [Int64], now: Instant, reason: String, retryAt: Instant?) throws {
+        try connection.query(
+            """
+            UPDATE slawatch.deliveries SET status = $3, attempts = attempts + 1, due_at = COALESCE($4::timestamptz, due_at),
+                   last_error = $5, errors = errors || jsonb_build_array(jsonb_build_object('at', $2::text, 'error', $5::text)),
+                   claimed_by = NULL, claimed_until = NULL
+            WHERE id = ANY($1::bigint[]) AND claimed_by = $6
+            """,
+            [.text(Self.idArray(ids)), .text(now.iso8601), .text(retryAt == nil ? "dead" : "failed"),
+             PostgresParameter(retryAt?.iso8601), .text(reason), .text(worker)])
+    }
+
+    /// Gives a claimed delivery back untouched, to be sent at `dueAt` (a rate limit said "not yet").
+    func release(_ ids: [Int64], dueAt: Instant) throws {
+        try connection.query(
+            "UPDATE slawatch.deliveries SET due_at = $2::timestamptz, claimed_by = NULL, claimed_until = NULL WHERE id = ANY($1::bigint[]) AND claimed_by = $3",
+            [.text(Self.idArray(ids)), .text(dueAt.iso8601), .text(worker)])
+    }
+
+    func disableChannel(_ channel: String, now: Instant, reason: String) throws {
+        try connection.query(
+            """
+            INSERT INTO slawatch.channel_state (channel, disabled_at, reason) VALUES ($1, $2::timestamptz, $3)
+            ON CONFLICT (channel) DO UPDATE SET disabled_at = EXCLUDED.disabled_at, reason = EXCLUDED.reason
+            """,
+            [.text(channel), .text(now.iso8601), .text(reason)])
+    }
+
+    /// The earliest instant a pending or failed delivery is due, if any.
+    func nextDue() throws -> Instant? {
+        let row = try connection.query("SELECT min(due_at) FROM slawatch.deliveries WHERE status IN ('pending', 'failed')").rows[0]
+        return try row.optionalTimestamp(0).map { Instant(microseconds: $0) }
+    }
+
+    static func idArray(_ ids: [Int64]) -> String { "{" + ids.map(String.init).joined(separator: ",") + "}" }
+}

@@ -1,0 +1,199 @@
+import Foundation
+import PostgresClient
+import SlawatchCore
+
+/// Records threshold events and, in the same transaction, the deliveries their routes ask for
+/// (the outbox of SPEC section 5).
+///
+/// An event is stored under its deterministic id with `ON CONFLICT DO NOTHING`, so only the
+/// statement that actually inserted it creates its deliveries: a re-run, a restart or a second
+/// worker cannot emit an event or queue its notifications twice.
+struct EventStore {
+    let connection: PostgresConnection
+    let rules: RuleSet
+
+    struct Outcome {
+        var recorded = 0
+        var notified: [(Notice, [PlannedDelivery])] = []
+        var deliveries = 0
+    }
+
+    /// A delivery the routes ask for: one per (route, channel, recipient).
+    struct PlannedDelivery {
+        let route: Int
+        let channel: String
+        let recipient: String
+        /// Set when the delivery cannot be attempted at all (no recipient, channel disabled).
+        let deadReason: String?
+        let groupKey: String
+        let dueAt: Instant
+    }
+
+    static let chunkSize = 5_000
+
+    func record(_ tickets: [EvaluatedTicket], now: Instant, dryRun: Bool) throws -> Outcome {
+        var outcome = Outcome()
+        let disabled = dryRun ? [:] : try disabledChannels()
+        var start = 0
+        while start < tickets.count {
+            let chunk = tickets[start..<min(start + Self.chunkSize, tickets.count)]
+            start += Self.chunkSize
+            var crossings: [(ThresholdEvent, EvaluatedTicket)] = []
+            for ticket in chunk {
+                for event in EventDetector.crossings(of: ticket) { crossings.append((event, ticket)) }
+            }
+            if crossings.isEmpty { continue }
+            if dryRun {
+                let known = try existingIDs(crossings.map { $0.0.id })
+                collect(crossings.filter { !known.contains($0.0.id) }, now: now, disabled: disabled, into: &outcome)
+                continue
+            }
+            try connection.transaction {
+                let fresh = try insertEvents(crossings, now: now)
+                let freshCrossings = crossings.filter { fresh.contains($0.0.id) }
+                let before = outcome.notified.count
+                collect(freshCrossings, now: now, disabled: disabled, into: &outcome)
+                let newlyNotified = outcome.notified[before...]
+                if !newlyNotified.isEmpty {
+                    try connection.query(
+                        "UPDATE slawatch.events SET notified = true WHERE id = ANY($1::text[])",
+                        [.text(SourceRepository.textArray(newlyNotified.map(\.0.eventID)))])
+                    try insertDeliveries(Array(newlyNotified), now: now)
+                }
+            }
+        }
+        return outcome
+    }
+
+    /// Chooses, per ticket, the event to notify and the deliveries its routes ask for.
+    private func collect(_ fresh: [(ThresholdEvent, EvaluatedTicket)], now: Instant, disabled: [String: String], into outcome: inout Outcome) {
+        outcome.recorded += fresh.count
+        var byTicket: [String: [(ThresholdEvent, EvaluatedTicket)]] = [:]
+        var order: [String] = []
+        for item in fresh {
+            if byTicket[item.1.ticket.ticketID] == nil { order.append(item.1.ticket.ticketID) }
+            byTicket[item.1.ticket.ticketID, default: []].append(item)
+        }
+        for id in order {
+            let items = byTicket[id]!
+            let ticket = items[0].1
+            guard let event = EventDetector.toNotify(items.map(\.0), state: ticket.reading.state) else { continue }
+            let notice = Notice(event: event, ticket: ticket, detectedAt: now)
+            let planned = plan(event, ticket, now: now, disabled: disabled)
+            outcome.deliveries += planned.count
+            outcome.notified.append((notice, planned))
+        }
+    }
+
+    func plan(_ event: ThresholdEvent, _ ticket: EvaluatedTicket, now: Instant, disabled: [String: String]) -> [PlannedDelivery] {
+        var result: [PlannedDelivery] = []
+        for (index, route) in rules.routes.enumerated() where route.events.contains(event.kind) {
+            if let when = route.when, !when.matches(ticket) { continue }
+            for name in route.channels {
+                guard let channel = rules.channels[name] else { continue }
+                var recipients: [(String, String?)] = []
+                if channel.kind == .email {
+                    for entry in channel.to {
+                        switch entry {
+                        case "{{area_manager_email}}":
+                            if let a = ticket.ticket.areaManagerEmail, !a.isEmpty { recipients.append((a, nil)) } else {
+                                recipients.append(("", "no recipient: the ticket's area_manager_email is empty"))
+                            }
+                        case "{{requester_email}}":
+                            if let a = ticket.ticket.requesterEmail, !a.isEmpty { recipients.append((a, nil)) } else {
+                                recipients.append(("", "no recipient: the ticket's requester_email is empty"))
+                            }
+                        default: recipients.append((entry, nil))
+                        }
+                    }
+                } else {
+                    recipients = [("-", nil)]
+                }
+                var seen = Set<String>()
+                for (recipient, reason) in recipients where seen.insert(recipient).inserted {
+                    let dead = reason ?? disabled[name].map { "channel \(name) is disabled: \($0)" }
+                    let group = route.groupWaitMicros > 0
+                        ? "route \(index) \(name) \(recipient)"
+                        : "event \(event.id) route \(index) \(name) \(recipient)"
+                    result.append(PlannedDelivery(
+                        route: index, channel: name, recipient: recipient, deadReason: dead, groupKey: group,
+                        dueAt: now + route.groupWaitMicros))
+                }
+            }
+        }
+        return result
+    }
+
+    private func insertEvents(_ crossings: [(ThresholdEvent, EvaluatedTicket)], now: Instant) throws -> Set<String> {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        func array(_ values: [String]) -> PostgresParameter { .text(SourceRepository.textArray(values)) }
+        let notices = try crossings.map { String(decoding: try encoder.encode(Notice(event: $0.0, ticket: $0.1, detectedAt: now)), as: UTF8.self) }
+        let result = try connection.query(
+            """
+            INSERT INTO slawatch.events (id, ticket_id, ticket_code, kind, level, target_us, crossed_at, detected_at, notified, notice)
+            SELECT u.id, u.ticket, u.code, u.kind, u.level::float8, u.target::bigint, u.crossed::timestamptz, $9::timestamptz, false, u.notice::jsonb
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+                 AS u(id, ticket, code, kind, level, target, crossed, notice)
+            ON CONFLICT (id) DO NOTHING
+            RETURNING id
+            """,
+            [array(crossings.map { $0.0.id }), array(crossings.map { $0.1.ticket.ticketID }), array(crossings.map { $0.1.ticket.code }),
+             array(crossings.map { $0.0.kind.rawValue }), array(crossings.map { String($0.0.level) }),
+             array(crossings.map { String($0.0.targetMicros) }), .text(Self.nullableArray(crossings.map { $0.0.crossedAt?.iso8601 })),
+             array(notices), .text(now.iso8601)])
+        return Set(try result.rows.map { try $0.string(0) })
+    }
+
+    private func insertDeliveries(_ notified: [(Notice, [PlannedDelivery])], now: Instant) throws {
+        var event: [String] = [], route: [String] = [], channel: [String] = [], recipient: [String] = [], group: [String] = []
+        var status: [String] = [], due: [String] = [], error: [String?] = []
+        for (notice, planned) in notified {
+            for d in planned {
+                event.append(notice.eventID)
+                route.append(String(d.route))
+                channel.append(d.channel)
+                recipient.append(d.recipient)
+                group.append(d.groupKey)
+                status.append(d.deadReason == nil ? "pending" : "dead")
+                due.append(d.dueAt.iso8601)
+                error.append(d.deadReason)
+            }
+        }
+        if event.isEmpty { return }
+        func array(_ values: [String]) -> PostgresParameter { .text(SourceRepository.textArray(values)) }
+        try connection.query(
+            """
+            INSERT INTO slawatch.deliveries (event_id, route, channel, recipient, group_key, status, created_at, due_at, last_error, errors)
+            SELECT u.event, u.route::int, u.channel, u.recipient, u.grp, u.status, $9::timestamptz, u.due::timestamptz, u.error,
+                   CASE WHEN u.error IS NULL THEN '[]'::jsonb ELSE jsonb_build_array(jsonb_build_object('at', $9::text, 'error', u.error)) END
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+                 AS u(event, route, channel, recipient, grp, status, due, error)
+            ON CONFLICT (event_id, route, channel, recipient) DO NOTHING
+            """,
+            [array(event), array(route), array(channel), array(recipient), array(group), array(status), array(due),
+             .text(Self.nullableArray(error)), .text(now.iso8601)])
+    }
+
+    private func existingIDs(_ ids: [String]) throws -> Set<String> {
+        let result = try connection.query(
+            "SELECT id FROM slawatch.events WHERE id = ANY($1::text[])", [.text(SourceRepository.textArray(ids))])
+        return Set(try result.rows.map { try $0.string(0) })
+    }
+
+    func disabledChannels() throws -> [String: String] {
+        var result: [String: String] = [:]
+        for row in try connection.query("SELECT channel, reason FROM slawatch.channel_state WHERE disabled_at IS NOT NULL").rows {
+            result[try row.string(0)] = try row.optionalString(1) ?? "disabled"
+        }
+        return result
+    }
+
+    /// A text[] literal where nil elements are SQL NULLs.
+    static func nullableArray(_ items: [String?]) -> String {
+        "{" + items.map { item in
+            guard let item else { return "NULL" }
+            return "\"" + item.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }.joined(separator: ",") + "}"
+    }
+}

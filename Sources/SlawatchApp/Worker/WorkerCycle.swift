@@ -1,0 +1,168 @@
+import Foundation
+import PostgresClient
+import SlawatchCore
+
+/// One full cycle of the worker: evaluate every ticket (when this process holds the evaluator
+/// lock), record new events with their deliveries, then send what is due.
+final class WorkerCycle {
+    let rules: RuleSet
+    let connection: PostgresConnection
+    let workerID: String
+    let dryRun: Bool
+    let output: (String) -> Void
+    let log: Logger
+    let dispatcher: Dispatcher
+    private var holdsEvaluatorLock = false
+    private(set) var metrics = WorkerMetrics()
+
+    /// Any number stands for the lock; it only has to be the same in every slawatch process.
+    static let evaluatorLock: Int64 = 0x736C_6177_6174_6368 & 0x7FFF_FFFF_FFFF_FFFF
+
+    struct Report {
+        var evaluated = 0
+        var unmatched = 0
+        var events = 0
+        var notified = 0
+        var tally = Dispatcher.Tally()
+        /// The earliest instant a running ticket crosses its next level, if any.
+        var nextCrossing: Instant?
+        var evaluatedHere = false
+    }
+
+    init(rules: RuleSet, connection: PostgresConnection, workerID: String, dryRun: Bool, output: @escaping (String) -> Void, log: Logger) {
+        self.rules = rules
+        self.connection = connection
+        self.workerID = workerID
+        self.dryRun = dryRun
+        self.output = output
+        self.log = log
+        dispatcher = Dispatcher(rules: rules, queue: DeliveryQueue(connection: connection, worker: workerID), output: output, log: log)
+    }
+
+    func run(now: Instant) async throws -> Report {
+        let started = Date()
+        var report = Report()
+        if !dryRun {
+            try connection.query(
+                """
+                INSERT INTO slawatch.workers (worker, started_at, heartbeat_at) VALUES ($1, $2::timestamptz, $2::timestamptz)
+                ON CONFLICT (worker) DO UPDATE SET heartbeat_at = EXCLUDED.heartbeat_at
+                """, [.text(workerID), .text(now.iso8601)])
+        }
+        if !holdsEvaluatorLock {
+            holdsEvaluatorLock = try connection.query("SELECT pg_try_advisory_lock($1::bigint)", [.text(String(Self.evaluatorLock))]).rows[0].bool(0)
+        }
+        if holdsEvaluatorLock {
+            report.evaluatedHere = true
+            let evaluation = try SourceEvaluation.run(rules: rules, connection: connection, now: now)
+            report.evaluated = evaluation.evaluated.count
+            report.unmatched = evaluation.unmatched.count
+            try reportUnmatched(evaluation.unmatched, now: now)
+            let store = EventStore(connection: connection, rules: rules)
+            let outcome = try store.record(evaluation.evaluated, now: now, dryRun: dryRun)
+            report.events = outcome.recorded
+            report.notified = outcome.notified.count
+            if dryRun {
+                for (notice, planned) in outcome.notified {
+                    let deliveries = "[" + planned.map { JSONText.object([("route", String($0.route)), ("channel", JSONText.string($0.channel)), ("recipient", JSONText.string($0.recipient))]) }.joined(separator: ", ") + "]"
+                    output(JSONText.object([("dry_run", "true"), ("event", ChannelPayload.noticeJSON(notice)), ("deliveries", deliveries)]) + "\n")
+                }
+            }
+            report.nextCrossing = evaluation.evaluated.compactMap { ticket -> Instant? in
+                guard ticket.reading.state == .running else { return nil }
+                return ticket.reading.thresholds.filter { !$0.crossed }.compactMap(\.at).min()
+            }.min()
+        }
+        if !dryRun {
+            // Bounded: a backlog larger than this is worked off over the next cycles.
+            for _ in 0..<20 {
+                let claimed = try DeliveryQueue(connection: connection, worker: workerID).claim(now: now)
+                if claimed.isEmpty { break }
+                let tally = try await dispatcher.dispatch(claimed, now: now)
+                report.tally.sent += tally.sent
+                report.tally.failed += tally.failed
+                report.tally.dead += tally.dead
+                report.tally.deferred += tally.deferred
+                for (channel, outcomes) in tally.byChannel {
+                    for (outcome, count) in outcomes { report.tally.add(channel, outcome, count) }
+                }
+                if tally.sent + tally.failed + tally.dead == 0 { break }
+            }
+        }
+        let backlog = dryRun ? 0 : try connection.query("SELECT count(*) FROM slawatch.deliveries WHERE status IN ('pending', 'failed')").rows[0].int(0)
+        metrics.record(report, backlog: backlog, seconds: Date().timeIntervalSince(started))
+        log.info("cycle", [
+            "evaluated": String(report.evaluated), "events": String(report.events), "notified": String(report.notified),
+            "sent": String(report.tally.sent), "failed": String(report.tally.failed), "dead": String(report.tally.dead),
+            "evaluator": String(report.evaluatedHere), "dry_run": String(dryRun),
+        ])
+        return report
+    }
+
+    /// Each ticket without a clock is reported once, not every cycle.
+    private func reportUnmatched(_ unmatched: [UnmatchedTicket], now: Instant) throws {
+        guard !unmatched.isEmpty else { return }
+        if dryRun {
+            for u in unmatched { log.warning("ticket has no SLA clock", ["ticket": u.ticket.code, "reason": u.reason]) }
+            return
+        }
+        let result = try connection.query(
+            """
+            INSERT INTO slawatch.unmatched_tickets (ticket_id, code, reason, first_seen)
+            SELECT u.id, u.code, u.reason, $4::timestamptz FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, code, reason)
+            ON CONFLICT (ticket_id) DO NOTHING RETURNING code, reason
+            """,
+            [.text(SourceRepository.textArray(unmatched.map(\.ticket.ticketID))), .text(SourceRepository.textArray(unmatched.map(\.ticket.code))),
+             .text(SourceRepository.textArray(unmatched.map(\.reason))), .text(now.iso8601)])
+        for row in result.rows {
+            log.warning("ticket has no SLA clock", ["ticket": try row.string(0), "reason": try row.string(1)])
+        }
+    }
+}
+
+/// Counters since the worker started, written as Prometheus text exposition.
+struct WorkerMetrics {
+    var cycles = 0
+    var events = 0
+    var notified = 0
+    var deliveries: [String: [String: Int]] = [:]
+    var lastCycleSeconds = 0.0
+    var backlog = 0
+    var evaluated = 0
+
+    mutating func record(_ report: WorkerCycle.Report, backlog: Int, seconds: Double) {
+        cycles += 1
+        events += report.events
+        notified += report.notified
+        for (channel, outcomes) in report.tally.byChannel {
+            for (outcome, count) in outcomes { deliveries[channel, default: [:]][outcome, default: 0] += count }
+        }
+        lastCycleSeconds = seconds
+        self.backlog = backlog
+        evaluated = report.evaluated
+    }
+
+    var exposition: String {
+        var lines = [
+            "# HELP slawatch_cycles_total Worker cycles completed.", "# TYPE slawatch_cycles_total counter", "slawatch_cycles_total \(cycles)",
+            "# HELP slawatch_events_total Threshold events recorded.", "# TYPE slawatch_events_total counter", "slawatch_events_total \(events)",
+            "# HELP slawatch_events_notified_total Events that were notified.", "# TYPE slawatch_events_notified_total counter",
+            "slawatch_events_notified_total \(notified)",
+            "# HELP slawatch_deliveries_total Delivery attempts by channel and outcome.", "# TYPE slawatch_deliveries_total counter",
+        ]
+        for channel in deliveries.keys.sorted() {
+            for outcome in deliveries[channel]!.keys.sorted() {
+                lines.append("slawatch_deliveries_total{channel=\(JSONText.string(channel)),outcome=\(JSONText.string(outcome))} \(deliveries[channel]![outcome]!)")
+            }
+        }
+        lines += [
+            "# HELP slawatch_cycle_duration_seconds Duration of the last cycle.", "# TYPE slawatch_cycle_duration_seconds gauge",
+            "slawatch_cycle_duration_seconds \(lastCycleSeconds)",
+            "# HELP slawatch_delivery_backlog Deliveries pending or awaiting retry.", "# TYPE slawatch_delivery_backlog gauge",
+            "slawatch_delivery_backlog \(backlog)",
+            "# HELP slawatch_tickets_evaluated Tickets with a clock in the last evaluation.", "# TYPE slawatch_tickets_evaluated gauge",
+            "slawatch_tickets_evaluated \(evaluated)",
+        ]
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

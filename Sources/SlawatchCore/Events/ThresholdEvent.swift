@@ -1,0 +1,77 @@
+/// A crossing on a ticket's clock, as SPEC section 5 defines it: a warning level, the deadline, an
+/// escalation step, or a stop after a breach.
+///
+/// Its `id` is derived from (ticket, kind, level, target) only, so the same crossing always has the
+/// same id: storing events under it makes a re-run, a restart or a second worker unable to emit one
+/// twice, and a new target (the priority changed) gives new ids, which re-arms every level.
+public struct ThresholdEvent: Sendable, Hashable {
+    public let ticketID: String
+    public let kind: EventKind
+    /// The percentage for a warning, the step in seconds for an escalation, 0 otherwise.
+    public let level: Double
+    public let targetMicros: Int64
+    /// When the clock crossed it (for `met_after_breach`, when the ticket entered its stop status).
+    public let crossedAt: Instant?
+
+    public init(ticketID: String, kind: EventKind, level: Double, targetMicros: Int64, crossedAt: Instant?) {
+        self.ticketID = ticketID
+        self.kind = kind
+        self.level = level
+        self.targetMicros = targetMicros
+        self.crossedAt = crossedAt
+    }
+
+    public var id: String {
+        let levelText = level == level.rounded() ? String(Int64(level)) : String(level)
+        return "\(ticketID)/\(kind.rawValue)/\(levelText)/\(targetMicros)"
+    }
+
+    /// Later crossings first; at the same instant, the more severe kind and the higher level.
+    static func crossedLater(_ a: ThresholdEvent, _ b: ThresholdEvent) -> Bool {
+        let ta = a.crossedAt ?? .distantPast, tb = b.crossedAt ?? .distantPast
+        if ta != tb { return ta > tb }
+        if a.kind.severity != b.kind.severity { return a.kind.severity > b.kind.severity }
+        return a.level > b.level
+    }
+}
+
+extension EventKind {
+    var severity: Int {
+        switch self {
+        case .warning: return 0
+        case .breached: return 1
+        case .escalated: return 2
+        case .metAfterBreach: return 3
+        }
+    }
+}
+
+/// Turns a ticket's clock reading into the events it has crossed.
+public enum EventDetector {
+    /// Every crossing the reading shows, whether or not it was seen before.
+    public static func crossings(of ticket: EvaluatedTicket) -> [ThresholdEvent] {
+        let r = ticket.reading, id = ticket.ticket.ticketID
+        var events: [ThresholdEvent] = []
+        for t in r.thresholds where t.crossed {
+            let kind: EventKind
+            switch t.kind {
+            case .warning: kind = .warning
+            case .breach: kind = .breached
+            case .escalation: kind = .escalated
+            }
+            events.append(ThresholdEvent(ticketID: id, kind: kind, level: t.kind == .breach ? 0 : t.level, targetMicros: r.targetMicros, crossedAt: t.at))
+        }
+        if r.state == .stopped && r.isOverdue {
+            events.append(ThresholdEvent(ticketID: id, kind: .metAfterBreach, level: 0, targetMicros: r.targetMicros, crossedAt: r.stoppedSince))
+        }
+        return events
+    }
+
+    /// Of the events newly recorded for one ticket in one evaluation, the one to notify: the
+    /// latest crossed. A stopped ticket is notified only of `met_after_breach`: warnings and
+    /// breaches of work that is already done are history, not news.
+    public static func toNotify(_ fresh: [ThresholdEvent], state: ClockState) -> ThresholdEvent? {
+        let candidates = state == .stopped ? fresh.filter { $0.kind == .metAfterBreach } : fresh
+        return candidates.min(by: ThresholdEvent.crossedLater)
+    }
+}
