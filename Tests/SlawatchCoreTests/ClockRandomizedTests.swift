@@ -63,8 +63,31 @@ private struct GeneratedTicket {
     var nowMinute: Int64
     var targetHours: Double
     var targetMicros: Int64
-    /// Targets that are not a whole number of microseconds-exact fractions: compared within 1 µs.
+    /// Targets that are arbitrary fractions of an hour: compared within 1 µs.
     var inexactTarget: Bool
+    /// When set, the target is re-chosen once the elapsed time is known, so that elapsed lands
+    /// exactly on a level: 0 = on the target, 1 = on target + an escalation step, 2 = on the highest
+    /// warning level.
+    var boundary: Int?
+
+    /// Re-targets the ticket so that `elapsed` (µs) is exactly on the chosen level, when possible.
+    mutating func landOnBoundary(elapsed: Int64, policy: ReferencePolicy) {
+        guard let kind = boundary, elapsed > 0 else { return }
+        var target: Int64? = nil
+        switch kind {
+        case 0:
+            target = elapsed
+        case 1:
+            if let step = policy.escalateMicros.filter({ $0 < elapsed }).max() { target = elapsed - step }
+        default:
+            // ceil(T * tenths / 1000) == elapsed for T = elapsed * 1000 / tenths when that divides.
+            if let tenths = policy.warnTenths.max(), (elapsed * 1000) % Int64(tenths) == 0 { target = elapsed * 1000 / Int64(tenths) }
+        }
+        guard let t = target, t > 0 else { return }
+        targetMicros = t
+        targetHours = Double(t) / 3_600_000_000
+        inexactTarget = false
+    }
 }
 
 private struct GeneratedGroup {
@@ -176,7 +199,7 @@ private struct Generator {
             pause = []; stop = []
         }
         var warn: [Int] = []
-        for tenths in [250, 500, 750, 800, 900, 1000, 125, 375, 330, 10] where r.chance(0.3) { warn.append(tenths) }
+        for tenths in [250, 500, 750, 800, 900, 1000, 125, 375, 330, 333, 666, 10] where r.chance(0.25) { warn.append(tenths) }
         var steps: [Int64] = []
         let candidates: [Int64] = [30_000_000, 5 * minute, 15 * minute, hour, 90 * minute, 2 * hour, 4 * hour, 433_500_000]
         for s in candidates where r.chance(0.2) { steps.append(s) }
@@ -235,19 +258,24 @@ private struct Generator {
 
         let hours: Double, micros: Int64, inexact: Bool
         let k = r.unit()
-        if k < 0.5 {
+        if k < 0.45 {
             let n = r.int(1...max(1, Int(maxTargetHours * 60)))
             hours = Double(n) / 60; micros = Int64(n) * minute; inexact = false
-        } else if k < 0.8 {
+        } else if k < 0.7 {
             let n = r.int(1...max(1, Int(maxTargetHours * 4)))
             hours = Double(n) * 0.25; micros = Int64(n) * 900_000_000; inexact = false
+        } else if k < 0.85 {
+            // n/1024 h is exactly n * 3,515,625 µs: levels and instants inside a second, compared exactly.
+            let n = r.int(1...max(1, Int(maxTargetHours * 1024)))
+            hours = Double(n) / 1024; micros = Int64(n) * 3_515_625; inexact = false
         } else {
             let n = r.int(1...max(1, Int(maxTargetHours * 997)))
             hours = Double(n) / 997; micros = Int64((hours * 3600 * 1_000_000).rounded()); inexact = true
         }
         return GeneratedTicket(
             ticket: ReferenceTicket(createdMinute: created, updatedMinute: updated, currentStatus: current, changes: changes),
-            nowMinute: now, targetHours: hours, targetMicros: micros, inexactTarget: inexact)
+            nowMinute: now, targetHours: hours, targetMicros: micros, inexactTarget: inexact,
+            boundary: r.chance(0.12) ? r.int(0...2) : nil)
     }
 
     mutating func group(size: Int) -> GeneratedGroup {
@@ -384,7 +412,13 @@ private func caseDescription(
             // One timeline per calendar, shared by the group's tickets as in a real evaluation cycle.
             let timeline = WorkingTimeline(calendar: calendar)
             let prepared = reference.prepare(group.calendar)
-            for (ticketIndex, t) in group.tickets.enumerated() {
+            for (ticketIndex, generated) in group.tickets.enumerated() {
+                var t = generated
+                if t.boundary != nil {
+                    let first = reference.evaluate(
+                        prepared: prepared, ticket: t.ticket, policy: group.policy, targetMicros: t.targetMicros, nowMinute: t.nowMinute)
+                    t.landOnBoundary(elapsed: first.elapsedMicros, policy: group.policy)
+                }
                 let now = Instant(seconds: t.nowMinute * 60)
                 let t0 = ContinuousClock.now
                 let got = SLAClock.evaluate(

@@ -243,4 +243,30 @@ struct SLAEvaluatorTests {
         #expect(!filter.matches(onTime))
         #expect(filter.matches(late))
     }
+
+    // MARK: - Robustness
+
+    /// A target the loader accepts must not crash the evaluator: either `slawatch check` rejects
+    /// it as invalid rules, or the clock is computed. Today the loader accepts any finite
+    /// non-negative number of hours, and `SLAClock.microseconds(hours:)` traps converting 1e12
+    /// hours (3.6e21 microseconds) to Int64. Run in a child process so that a trap does not take the
+    /// rest of the suite down.
+    @Test("a huge target is rejected or evaluated, never a crash")
+    func hugeTargetDoesNotCrash() async {
+        await #expect(processExitsWith: .success) {
+            let text = #"{"calendars": {"24x7": {"type": "always"}}, "policies": [{"name": "p", "calendar": "24x7", "targets": {"ALTA": 1e12}}]}"#
+            let rules: RuleSet
+            do throws(RulesError) {
+                rules = try RulesLoader.load(files: [(path: "rules/sla.json", contents: Data(text.utf8))], environment: [:])
+            } catch {
+                exit(0)  // rejected as invalid rules: fine
+            }
+            let created = Instant(seconds: 1_774_346_400)  // 2026-03-24T10:00:00Z
+            let ticket = SourceTicket(
+                ticketID: "00000000-0000-4000-8000-000000000042", code: "TKT-2026-00042", title: "t", category: nil,
+                requesterEmail: nil, status: "ABIERTO", priority: "ALTA", area: nil, areaManagerEmail: nil,
+                createdAt: created, updatedAt: created)
+            _ = SLAEvaluator(rules: rules).evaluate(ticket, changes: [], now: created + 3_600_000_000)
+        }
+    }
 }

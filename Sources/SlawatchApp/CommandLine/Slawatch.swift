@@ -39,6 +39,7 @@ public enum Slawatch {
             case "ticket": try TicketCommand.run(context)
             case "run": try await RunCommand.run(context)
             case "demo": try await DemoCommand.run(context)
+            case "report": try await ReportCommand.run(context)
             case "events": try EventsCommand.run(context)
             case "deliveries": try await DeliveriesCommand.run(context)
             default:

@@ -12,41 +12,46 @@ struct DeliveryQueue {
     let connection: PostgresConnection
     let worker: String
 
-    /// A claimed delivery with the notice it carries.
+    /// A claimed delivery with what it carries: an event's notice, or a rendered report.
     struct Claimed {
         let id: Int64
-        let eventID: String
+        let eventID: String?
         let route: Int
         let channel: String
         let recipient: String
         let groupKey: String
         let attempts: Int
         let createdAt: Instant
-        let notice: Notice
+        let notice: Notice?
+        let report: ReportPayload?
     }
 
     static let leaseMicros: Int64 = 120_000_000
 
-    func claim(now: Instant, limit: Int = 500) throws -> [Claimed] {
+    /// Claims due deliveries; only those of report `report` when it is given.
+    func claim(now: Instant, limit: Int = 500, report: String? = nil) throws -> [Claimed] {
         let result = try connection.query(
             """
             UPDATE slawatch.deliveries d SET claimed_by = $1, claimed_until = $2::timestamptz + make_interval(secs => $4::float8)
-            FROM slawatch.events e
-            WHERE e.id = d.event_id AND d.id IN (
+            WHERE d.id IN (
                 SELECT id FROM slawatch.deliveries
                 WHERE status IN ('pending', 'failed') AND due_at <= $2::timestamptz
                   AND (claimed_until IS NULL OR claimed_until < $2::timestamptz)
+                  AND ($5::text IS NULL OR report = $5::text)
                 ORDER BY due_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
-            RETURNING d.id, d.event_id, d.route, d.channel, d.recipient, d.group_key, d.attempts, d.created_at, e.notice
+            RETURNING d.id, d.event_id, d.route, d.channel, d.recipient, d.group_key, d.attempts, d.created_at,
+                      (SELECT e.notice FROM slawatch.events e WHERE e.id = d.event_id), d.payload
             """,
-            [.text(worker), .text(now.iso8601), PostgresParameter(limit), PostgresParameter(Double(Self.leaseMicros) / 1_000_000)])
+            [.text(worker), .text(now.iso8601), PostgresParameter(limit), PostgresParameter(Double(Self.leaseMicros) / 1_000_000),
+             PostgresParameter(report)])
         let decoder = JSONDecoder()
         return try result.rows.map { row in
             Claimed(
-                id: Int64(try row.int(0)), eventID: try row.string(1), route: try row.int(2), channel: try row.string(3),
+                id: Int64(try row.int(0)), eventID: try row.optionalString(1), route: try row.int(2), channel: try row.string(3),
                 recipient: try row.string(4), groupKey: try row.string(5), attempts: try row.int(6),
                 createdAt: Instant(microseconds: try row.timestamp(7)),
-                notice: try decoder.decode(Notice.self, from: Data(try row.string(8).utf8)))
+                notice: try row.optionalString(8).map { try decoder.decode(Notice.self, from: Data($0.utf8)) },
+                report: try row.optionalString(9).map { try decoder.decode(ReportPayload.self, from: Data($0.utf8)) })
         }.sorted { $0.id < $1.id }
     }
 
@@ -96,4 +101,15 @@ struct DeliveryQueue {
     }
 
     static func idArray(_ ids: [Int64]) -> String { "{" + ids.map(String.init).joined(separator: ",") + "}" }
+}
+
+/// A report rendered for one channel and recipient, stored with its delivery so that a retry sends
+/// exactly what was rendered at the scheduled instant.
+struct ReportPayload: Codable {
+    var subject: String
+    var text: String
+    var html: String
+    /// The chat or webhook body.
+    var body: String
+    var thread: String
 }

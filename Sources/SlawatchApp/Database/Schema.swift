@@ -87,6 +87,25 @@ enum Schema {
             evaluating boolean NOT NULL DEFAULT false
         );
         """),
+        (3, """
+        CREATE TABLE IF NOT EXISTS slawatch.report_state (
+            report text PRIMARY KEY,
+            armed_at timestamptz NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS slawatch.report_runs (
+            report text NOT NULL,
+            scheduled_at timestamptz NOT NULL,
+            status text NOT NULL CHECK (status IN ('sent', 'skipped', 'manual')),
+            recorded_at timestamptz NOT NULL,
+            note text,
+            PRIMARY KEY (report, scheduled_at)
+        );
+        ALTER TABLE slawatch.deliveries ADD COLUMN IF NOT EXISTS report text;
+        ALTER TABLE slawatch.deliveries ADD COLUMN IF NOT EXISTS report_scheduled_at timestamptz;
+        ALTER TABLE slawatch.deliveries ADD COLUMN IF NOT EXISTS payload jsonb;
+        CREATE UNIQUE INDEX IF NOT EXISTS deliveries_report_once
+            ON slawatch.deliveries (report, report_scheduled_at, channel, recipient) WHERE report IS NOT NULL;
+        """),
     ]
 
     static func migrate(_ connection: PostgresConnection, rules: RuleSet, now: Instant) throws(CommandError) {

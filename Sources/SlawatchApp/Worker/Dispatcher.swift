@@ -43,7 +43,8 @@ final class Dispatcher {
         let recipient: String
         let deliveries: [DeliveryQueue.Claimed]
         var ids: [Int64] { deliveries.map(\.id) }
-        var notices: [Notice] { deliveries.map(\.notice) }
+        var notices: [Notice] { deliveries.compactMap(\.notice) }
+        var report: ReportPayload? { deliveries.first?.report }
         /// Stable across retries: the receiver drops a repeat by it.
         var messageID: String { "msg_slawatch_\(deliveries[0].id)" }
     }
@@ -88,7 +89,7 @@ final class Dispatcher {
                 let line = JSONText.object([
                     ("channel", JSONText.string(group.channel.name)),
                     ("webhook_id", JSONText.string(group.messageID)),
-                    ("message", ChannelPayload.json(for: .webhook, notices: group.notices, language: group.channel.language)),
+                    ("message", group.report?.body ?? ChannelPayload.json(for: .webhook, notices: group.notices, language: group.channel.language)),
                 ])
                 output(line + "\n")
                 try record(.sent, group, now: now, tally: &tally)
@@ -191,7 +192,7 @@ final class Dispatcher {
         if group.channel.kind == .googlechat {
             url += (url.contains("?") ? "&" : "?") + "messageReplyOption=REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD"
         }
-        let body = Array(ChannelPayload.json(for: group.channel.kind, notices: group.notices, language: group.channel.language).utf8)
+        let body = Array((group.report?.body ?? ChannelPayload.json(for: group.channel.kind, notices: group.notices, language: group.channel.language)).utf8)
         var headers: [(name: String, value: String)] = [("Content-Type", "application/json; charset=utf-8")]
         let timestamp = now.seconds
         headers.append(("webhook-id", group.messageID))
@@ -207,6 +208,12 @@ final class Dispatcher {
         guard let settings = rules.smtp else { throw CommandError.runtime("no smtp section in the rules") }
         let language = group.channel.language
         let tickets = Set(group.notices.map(\.ticketID))
+        if let report = group.report {
+            let message = InternetMessage(
+                from: settings.from, to: [group.recipient], subject: report.subject, text: report.text, html: report.html,
+                messageID: "slawatch.\(group.deliveries[0].id).\(UUID().uuidString.prefix(8).lowercased())", threadKey: report.thread, date: now)
+            return CurlTransport.MailMessage(envelopeFrom: InternetMessage.address(settings.from), recipients: [group.recipient], data: message.rendered())
+        }
         let message = InternetMessage(
             from: settings.from, to: [group.recipient], subject: MailContent.subject(group.notices, language: language),
             text: MailContent.text(group.notices, language: language), html: MailContent.html(group.notices, language: language),

@@ -68,6 +68,12 @@ final class WorkerCycle {
                     output(JSONText.object([("dry_run", "true"), ("event", ChannelPayload.noticeJSON(notice)), ("deliveries", deliveries)]) + "\n")
                 }
             }
+            if !dryRun {
+                let runs = try ReportRunner(connection: connection, rules: rules, log: log).runDue(tickets: evaluation.evaluated, now: now)
+                for run in runs {
+                    log.info(run.skipped ? "report run skipped" : "report run", ["report": run.report, "scheduled_at": run.scheduledAt.iso8601, "deliveries": String(run.deliveries)])
+                }
+            }
             report.nextCrossing = evaluation.evaluated.compactMap { ticket -> Instant? in
                 guard ticket.reading.state == .running else { return nil }
                 return ticket.reading.thresholds.filter { !$0.crossed }.compactMap(\.at).min()

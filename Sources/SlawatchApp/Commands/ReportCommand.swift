@@ -1,0 +1,59 @@
+import Foundation
+import PostgresClient
+import SlawatchCore
+
+/// `slawatch report NAME --print | --send`: render a report now (text by default, `--format
+/// html|json`), or send it now through its channels.
+enum ReportCommand {
+    static func run(_ context: CommandContext) async throws(CommandError) {
+        guard context.args.positional.count == 1, let name = context.args.positional.first else {
+            throw .usage("usage: slawatch report NAME [--print | --send] [--format text|html|json]")
+        }
+        let send = context.args.has("send")
+        if send && context.args.has("print") { throw .usage("--print and --send exclude each other") }
+        let format = try context.format(allowed: ["text", "html", "json"], default: "text")
+        let rules = try context.loadRules()
+        guard let report = rules.reports.first(where: { $0.name == name }) else {
+            let known = rules.reports.map(\.name).joined(separator: ", ")
+            throw .usage("no report named '\(name)' in the rules (defined: \(known.isEmpty ? "none" : known))")
+        }
+        let connection = try context.connect()
+        let evaluation = try SourceEvaluation.run(rules: rules, connection: connection, now: context.now)
+        let schedule = ReportSchedule(cron: report.schedule, timeZoneIdentifier: report.timeZoneIdentifier)
+        // The period is the one that ends now: since the last scheduled instant before now.
+        let periodStart = schedule.previous(atOrBefore: context.now + (-1)) ?? (context.now + (-86_400_000_000))
+        let previousStart = schedule.previous(atOrBefore: periodStart + (-1)) ?? (periodStart + (-(context.now - periodStart)))
+        if !send {
+            let language = report.channels.compactMap { rules.channels[$0]?.language }.first ?? "es"
+            let contents = ReportRunner.contents(report, tickets: evaluation.evaluated, periodStart: periodStart, periodEnd: context.now, previousStart: previousStart)
+            switch format {
+            case "json": context.output("[\n" + contents.map { "  " + $0.content.json() }.joined(separator: ",\n") + "\n]\n")
+            case "html": context.output(contents.map { $0.content.html(language: language) }.joined(separator: "\n") + "\n")
+            default: context.output(contents.map { $0.content.text(language: language) }.joined(separator: "\n----\n\n"))
+            }
+            return
+        }
+        do {
+            try Schema.migrate(connection, rules: rules, now: context.now)
+            let log = context.log
+            let count = try connection.transaction {
+                try connection.query(
+                    """
+                    INSERT INTO slawatch.report_runs (report, scheduled_at, status, recorded_at, note) VALUES ($1, $2::timestamptz, 'manual', $2::timestamptz, 'slawatch report --send')
+                    ON CONFLICT (report, scheduled_at) DO NOTHING
+                    """, [.text(name), .text(context.now.iso8601)])
+                return try ReportRunner(connection: connection, rules: rules, log: log)
+                    .enqueue(report, tickets: evaluation.evaluated, scheduledAt: context.now, periodStart: periodStart, previousStart: previousStart, now: context.now)
+            }
+            let worker = "report/\(getpid())"
+            let dispatcher = Dispatcher(rules: rules, queue: DeliveryQueue(connection: connection, worker: worker), output: context.output, log: context.log)
+            let claimed = try DeliveryQueue(connection: connection, worker: worker).claim(now: context.now, report: name)
+            let tally = try await dispatcher.dispatch(claimed, now: context.now)
+            context.errors("report \(name): \(count) deliveries; sent \(tally.sent), failed \(tally.failed) (retried by the worker), dead \(tally.dead)\n")
+        } catch let error as CommandError {
+            throw error
+        } catch {
+            throw .runtime("report \(name): \(error)")
+        }
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import PostgresClient
+import SlawatchCore
+
+/// Runs scheduled reports: each scheduled instant produces exactly one report run, whatever the
+/// number of workers or restarts, because the run is claimed by inserting its (report, instant)
+/// row; the report's deliveries are written in the same transaction.
+///
+/// A report starts counting at the first cycle that sees it (nothing is back-filled from before
+/// that). A run missed while no worker was running is sent once on start when it is less than one
+/// period late (the time to the next scheduled instant), and recorded as skipped otherwise.
+struct ReportRunner {
+    let connection: PostgresConnection
+    let rules: RuleSet
+    let log: Logger
+
+    struct Run {
+        let report: String
+        let scheduledAt: Instant
+        var deliveries = 0
+        var skipped = false
+    }
+
+    func runDue(tickets: [EvaluatedTicket], now: Instant) throws -> [Run] {
+        var runs: [Run] = []
+        for report in rules.reports {
+            let schedule = ReportSchedule(cron: report.schedule, timeZoneIdentifier: report.timeZoneIdentifier)
+            let armed = try connection.query(
+                """
+                INSERT INTO slawatch.report_state (report, armed_at) VALUES ($1, $2::timestamptz)
+                ON CONFLICT (report) DO UPDATE SET armed_at = slawatch.report_state.armed_at RETURNING armed_at
+                """, [.text(report.name), .text(now.iso8601)]).rows[0].timestamp(0)
+            let last = try connection.query(
+                "SELECT max(scheduled_at) FROM slawatch.report_runs WHERE report = $1 AND status <> 'manual'", [.text(report.name)]
+            ).rows[0].optionalTimestamp(0)
+            let from = Instant(microseconds: max(armed, last ?? armed))
+            var due: [Instant] = []
+            var cursor = from
+            // Bounded: a worker down for years does not enumerate every minute it missed.
+            while let next = schedule.next(after: cursor), next <= now, due.count < 10_000 {
+                due.append(next)
+                cursor = next
+            }
+            guard let latest = due.last else { continue }
+            let period = (schedule.next(after: latest) ?? latest + 86_400_000_000) - latest
+            let late = now - latest
+            if due.count > 1 {
+                log.warning("report runs missed while no worker ran", ["report": report.name, "count": String(due.count - 1), "first": due[0].iso8601])
+                try record(report.name, due[due.count - 2], status: "skipped", note: "\(due.count - 1) scheduled runs missed", now: now)
+            }
+            if late >= period {
+                try record(report.name, latest, status: "skipped", note: "more than one period late", now: now)
+                runs.append(Run(report: report.name, scheduledAt: latest, skipped: true))
+                continue
+            }
+            let previous = schedule.previous(atOrBefore: latest + (-1)) ?? (latest + (-period))
+            let beforePrevious = schedule.previous(atOrBefore: previous + (-1)) ?? (previous + (-period))
+            let count = try connection.transaction {
+                let claimed = try connection.query(
+                    """
+                    INSERT INTO slawatch.report_runs (report, scheduled_at, status, recorded_at) VALUES ($1, $2::timestamptz, 'sent', $3::timestamptz)
+                    ON CONFLICT (report, scheduled_at) DO NOTHING RETURNING report
+                    """, [.text(report.name), .text(latest.iso8601), .text(now.iso8601)]).rowCount
+                guard claimed == 1 else { return -1 }
+                return try enqueue(report, tickets: tickets, scheduledAt: latest, periodStart: previous, previousStart: beforePrevious, now: now)
+            }
+            if count >= 0 { runs.append(Run(report: report.name, scheduledAt: latest, deliveries: count)) }
+        }
+        return runs
+    }
+
+    private func record(_ report: String, _ at: Instant, status: String, note: String, now: Instant) throws {
+        try connection.query(
+            """
+            INSERT INTO slawatch.report_runs (report, scheduled_at, status, recorded_at, note) VALUES ($1, $2::timestamptz, $3, $4::timestamptz, $5)
+            ON CONFLICT (report, scheduled_at) DO NOTHING
+            """, [.text(report), .text(at.iso8601), .text(status), .text(now.iso8601), .text(note)])
+    }
+
+    /// The report's scopes: one for the whole help desk, or one per area.
+    static func contents(_ report: Report, tickets: [EvaluatedTicket], periodStart: Instant, periodEnd: Instant, previousStart: Instant) -> [(content: ReportContent, managerEmail: String?)] {
+        let matching = report.filter.map { f in tickets.filter { f.matches($0) } } ?? tickets
+        guard report.perArea else {
+            return [(ReportContent.build(report: report, matching: matching, scope: tickets, area: nil, periodStart: periodStart, periodEnd: periodEnd, previousStart: previousStart), nil)]
+        }
+        let areas = Set(tickets.compactMap(\.ticket.area)).sorted()
+        return areas.map { area in
+            let scope = tickets.filter { $0.ticket.area == area }
+            let manager = scope.lazy.compactMap(\.ticket.areaManagerEmail).first { !$0.isEmpty }
+            let content = ReportContent.build(
+                report: report, matching: matching.filter { $0.ticket.area == area }, scope: scope, area: area,
+                periodStart: periodStart, periodEnd: periodEnd, previousStart: previousStart)
+            return (content, manager)
+        }
+    }
+
+    /// Writes one delivery per (scope, channel, recipient) with the report rendered into it.
+    func enqueue(_ report: Report, tickets: [EvaluatedTicket], scheduledAt: Instant, periodStart: Instant, previousStart: Instant, now: Instant) throws -> Int {
+        var count = 0
+        let encoder = JSONEncoder()
+        for (content, manager) in Self.contents(report, tickets: tickets, periodStart: periodStart, periodEnd: scheduledAt, previousStart: previousStart) {
+            for name in report.channels {
+                guard let channel = rules.channels[name] else { continue }
+                var recipients: [String] = ["-"]
+                if channel.kind == .email {
+                    recipients = channel.to.compactMap { entry in
+                        if entry == "{{area_manager_email}}" { return manager }
+                        if entry == "{{requester_email}}" { return nil }
+                        return entry
+                    }
+                    if recipients.isEmpty {
+                        log.warning("report scope has no recipient", ["report": report.name, "area": content.area ?? "-", "channel": name])
+                        continue
+                    }
+                }
+                let language = channel.language
+                let payload = ReportPayload(
+                    subject: content.subject(language: language), text: content.text(language: language), html: content.html(language: language),
+                    body: ChannelPayload.report(for: channel.kind, content: content, language: language, at: scheduledAt),
+                    thread: "slawatch.report.\(report.name).\(content.area ?? "all")")
+                let json = String(decoding: try encoder.encode(payload), as: UTF8.self)
+                for recipient in Set(recipients).sorted() {
+                    let key = "report \(report.name) \(scheduledAt.iso8601) \(content.area ?? "") \(name) \(recipient)"
+                    let inserted = try connection.query(
+                        """
+                        INSERT INTO slawatch.deliveries (event_id, route, channel, recipient, group_key, status, created_at, due_at, report, report_scheduled_at, payload)
+                        VALUES (NULL, -1, $1, $2, $3, 'pending', $4::timestamptz, $4::timestamptz, $5, $6::timestamptz, $7::jsonb)
+                        ON CONFLICT DO NOTHING
+                        """,
+                        [.text(name), .text(recipient == "-" && content.area != nil ? "- \(content.area!)" : recipient), .text(key),
+                         .text(now.iso8601), .text(report.name), .text(scheduledAt.iso8601), .text(json)]).affectedRows
+                    count += inserted
+                }
+            }
+        }
+        return count
+    }
+}
