@@ -98,14 +98,14 @@ struct CronScheduleTests {
     @Test(
         "a value out of range names the field and the bounds",
         arguments: [
-            ("60 * * * *", #"minute field "60": "60" is not a minute (0-59)"#),
-            ("0 0 0 * *", #"day of month field "0": "0" is not a day of month (1-31)"#),
-            ("0 0 32 * *", #"day of month field "32": "32" is not a day of month (1-31)"#),
-            ("0 0 * 13 *", #"month field "13": "13" is not a month (1-12 or a name)"#),
-            ("0 0 * * 8", #"day of week field "8": "8" is not a day of week (0-7 or a name)"#),
-            ("0 0 * * MONDAY", #"day of week field "MONDAY": "MONDAY" is not a day of week (0-7 or a name)"#),
-            ("0 0 * FOO *", #"month field "FOO": "FOO" is not a month (1-12 or a name)"#),
-            ("MON 0 * * *", #"minute field "MON": "MON" is not a minute (0-59)"#),
+            ("60 * * * *", #"minute field "60": "60" is not a valid minute (0-59)"#),
+            ("0 0 0 * *", #"day of month field "0": "0" is not a valid day of month (1-31)"#),
+            ("0 0 32 * *", #"day of month field "32": "32" is not a valid day of month (1-31)"#),
+            ("0 0 * 13 *", #"month field "13": "13" is not a valid month (1-12 or a name)"#),
+            ("0 0 * * 8", #"day of week field "8": "8" is not a valid day of week (0-7 or a name)"#),
+            ("0 0 * * MONDAY", #"day of week field "MONDAY": "MONDAY" is not a valid day of week (0-7 or a name)"#),
+            ("0 0 * FOO *", #"month field "FOO": "FOO" is not a valid month (1-12 or a name)"#),
+            ("MON 0 * * *", #"minute field "MON": "MON" is not a valid minute (0-59)"#),
         ])
     func outOfRange(text: String, message: String) {
         #expect(parseError(text) == message)

@@ -179,7 +179,7 @@ final class ReferenceClock {
         let zone: ZoneMemo?
         /// `minuteMask[weekday * 1440 + minuteOfDay]`.
         let minuteMask: [Bool]
-        let holidayDays: [Int64]
+        let holidayDays: Set<Int64>
         let hasAnyRange: Bool
         /// Memo of `isWorking(_:offsetSeconds:)` per 15-minute UTC block: bit i is minute `block * 15 + i`.
         private var blockMasks: [Int64: UInt16] = [:]
@@ -196,7 +196,7 @@ final class ReferenceClock {
                 }
             }
             minuteMask = mask
-            holidayDays = calendar.holidays.map { ReferenceClock.dayNumber(year: $0.year, month: $0.month, day: $0.day) }
+            holidayDays = Set(calendar.holidays.map { ReferenceClock.dayNumber(year: $0.year, month: $0.month, day: $0.day) })
             hasAnyRange = calendar.zoneIdentifier == nil || mask.contains(true)
         }
 
@@ -205,11 +205,7 @@ final class ReferenceClock {
         func isWorking(_ minute: Int64, offsetSeconds: Int64) -> Bool {
             let local = minute * 60 + offsetSeconds  // seconds since 1970-01-01T00:00 of the local wall clock
             let day = ReferenceClock.floorDiv(local, 86_400)
-            var i = 0
-            while i < holidayDays.count {
-                if holidayDays[i] == day { return false }
-                i += 1
-            }
+            if holidayDays.contains(day) { return false }
             let minuteOfDay = Int(local - day * 86_400) / 60
             return minuteMask[ReferenceClock.weekdayIndex(dayNumber: day) * 1440 + minuteOfDay]
         }
@@ -241,16 +237,13 @@ final class ReferenceClock {
 
     func prepare(_ calendar: ReferenceCalendar) -> Prepared { Prepared(calendar, owner: self) }
 
-    /// Whether the UTC minute `[minute, minute + 1)` is working time.
-    func isWorking(_ p: Prepared, minute: Int64) -> Bool { p.isWorking(minute) }
-
     /// Working time in `[from, to)` (minutes), in microseconds.
     func workingMicros(_ calendar: ReferenceCalendar, fromMinute: Int64, toMinute: Int64) -> Int64 {
         let p = prepare(calendar)
         var count: Int64 = 0
         var m = fromMinute
         while m < toMinute {
-            if isWorking(p, minute: m) { count += Self.minuteMicros }
+            if p.isWorking(m) { count += Self.minuteMicros }
             m += 1
         }
         return count
@@ -266,7 +259,7 @@ final class ReferenceClock {
         var counted: Int64 = 0
         var m = fromMinute
         while m < fromMinute + futureBoundMinutes {
-            if isWorking(p, minute: m) {
+            if p.isWorking(m) {
                 if amount <= counted + Self.minuteMicros { return m * Self.minuteMicros + (amount - counted) }
                 counted += Self.minuteMicros
             }

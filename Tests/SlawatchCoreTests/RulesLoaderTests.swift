@@ -147,7 +147,7 @@ struct RulesLoaderTests {
     func negativeTarget() {
         let policies: RulesFile = ("rules/sla.json", #"{"policies": [{"name": "g", "calendar": "24x7", "targets": {"BAJA": -1}}]}"#)
         #expect(messages([calendarsFile, policies]) == [
-            "rules/sla.json: policies[0].targets.BAJA: expected a number of hours of zero or more, found -1",
+            "rules/sla.json: policies[0].targets.BAJA: expected a number of hours from 0 to 1000000, found -1",
         ])
     }
 

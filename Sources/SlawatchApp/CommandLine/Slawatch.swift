@@ -20,7 +20,7 @@ public enum Slawatch {
         "dashboard": ["desc"],
         "run": ["once", "dry-run"],
         "report": ["print", "send"],
-        "demo": ["keep"],
+        "demo": ["keep", "stop"],
     ]
 
     /// Runs the command line `arguments` (without the program name) and returns the exit code.

@@ -7,6 +7,12 @@ import SlawatchCore
 /// cycle of the worker with the rules, and prints the dashboard.
 enum DemoCommand {
     static func run(_ context: CommandContext) async throws(CommandError) {
+        if context.args.has("stop") {
+            let directory = context.args["dir"] ?? "./.slawatch/pg"
+            do { try ThrowawayPostgres(directory: directory).stopChecked() } catch { throw .runtime("\(error)") }
+            context.output("stopped the demo's PostgreSQL in \(directory)\n")
+            return
+        }
         let size = try context.args.int("size") ?? 200
         guard size >= 0 && size <= 2_000_000 else { throw .usage("--size expects a number of tickets from 0 to 2000000") }
         // Checked first: a broken rules directory should stop the demo before it starts a server.
@@ -55,7 +61,8 @@ enum DemoCommand {
         if dashboard != 0 { throw CommandError(CommandError.ExitCode(rawValue: dashboard) ?? .runtime, "demo: 'slawatch dashboard' failed") }
         if let server {
             if context.args.has("keep") {
-                context.output("\nThe demo's PostgreSQL keeps running. Try:\n  export DATABASE_URL=\(server.url)\n  .build/debug/slawatch ticket TKT-2026-00001\n  .build/debug/slawatch events\nStop it with: .build/debug/slawatch demo --stop (or scripts/pg-throwaway .slawatch/pg stop)\n")
+                let dirOption = context.args["dir"].map { " --dir \($0)" } ?? ""
+                context.output("\nThe demo's PostgreSQL keeps running. Try:\n  export DATABASE_URL=\(server.url)\n  .build/debug/slawatch ticket TKT-2026-00001\n  .build/debug/slawatch events\nStop it with: .build/debug/slawatch demo --stop\(dirOption)\n")
             } else {
                 server.stop()
             }

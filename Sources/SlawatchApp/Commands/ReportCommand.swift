@@ -36,14 +36,18 @@ enum ReportCommand {
         do {
             try Schema.migrate(connection, rules: rules, now: context.now)
             let log = context.log
+            // A manual run is recorded as such; a scheduled run at the same instant still takes
+            // the row over (ReportRunner claims a 'manual' row), and their deliveries differ.
             let count = try connection.transaction {
                 try connection.query(
                     """
-                    INSERT INTO slawatch.report_runs (report, scheduled_at, status, recorded_at, note) VALUES ($1, $2::timestamptz, 'manual', $2::timestamptz, 'slawatch report --send')
+                    INSERT INTO slawatch.report_runs (report, scheduled_at, status, recorded_at, note)
+                    VALUES ($1, $2::timestamptz, 'manual', $2::timestamptz, 'slawatch report --send')
                     ON CONFLICT (report, scheduled_at) DO NOTHING
                     """, [.text(name), .text(context.now.iso8601)])
-                return try ReportRunner(connection: connection, rules: rules, log: log)
-                    .enqueue(report, tickets: evaluation.evaluated, scheduledAt: context.now, periodStart: periodStart, previousStart: previousStart, now: context.now)
+                return try ReportRunner(connection: connection, rules: rules, log: log).enqueue(
+                    report, tickets: evaluation.evaluated, scheduledAt: context.now, periodStart: periodStart,
+                    previousStart: previousStart, now: context.now, manual: true)
             }
             let worker = "report/\(getpid())"
             let dispatcher = Dispatcher(rules: rules, queue: DeliveryQueue(connection: connection, worker: worker), output: context.output, log: context.log)

@@ -19,10 +19,10 @@ enum RunCommand {
             interval = micros
         }
         let rules = try context.loadRules()
-        let connection = try context.connect()
+        var connection = try context.connect()
         if !dryRun { try Schema.migrate(connection, rules: rules, now: context.now) }
         let workerID = "\(ProcessInfo.processInfo.hostName)/\(getpid())/\(UUID().uuidString.prefix(8))"
-        let cycle = WorkerCycle(rules: rules, connection: connection, workerID: workerID, dryRun: dryRun, output: context.output, log: context.log)
+        var cycle = WorkerCycle(rules: rules, connection: connection, workerID: workerID, dryRun: dryRun, output: context.output, log: context.log)
         let shutdown = ShutdownSignal(install: !once)
         context.log.info("worker started", ["worker": workerID, "once": String(once), "dry_run": String(dryRun)])
         var now = context.now
@@ -30,13 +30,28 @@ enum RunCommand {
             let report: WorkerCycle.Report
             do {
                 report = try await cycle.run(now: now)
-            } catch let error as CommandError {
-                throw error
-            } catch let error as PostgresError where error.code == .connectionFailed {
-                if once { throw CommandError(.databaseUnreachable, error.message) }
-                context.log.error("database connection lost; reconnecting next cycle", ["error": error.message])
-                throw CommandError(.databaseUnreachable, error.message)
             } catch {
+                if !once && !connection.isHealthy {
+                    // Whatever the lost cycle had committed stays; what it had not is redone by the
+                    // next one (events are idempotent, claimed deliveries come back when their lease
+                    // ends).
+                    context.log.error("database connection lost; reconnecting", ["error": "\(error)"])
+                    var delay: UInt64 = 1
+                    while !shutdown.requested {
+                        try? await Task.sleep(nanoseconds: delay * 1_000_000_000)
+                        if let fresh = try? PostgresConnection(url: context.databaseURL ?? "") {
+                            connection = fresh
+                            cycle = WorkerCycle(
+                                rules: rules, connection: connection, workerID: workerID, dryRun: dryRun, output: context.output, log: context.log)
+                            context.log.info("database connection re-established")
+                            break
+                        }
+                        delay = min(delay * 2, 30)
+                    }
+                    continue
+                }
+                if let error = error as? CommandError { throw error }
+                if let error = error as? PostgresError, error.code == .connectionFailed { throw CommandError(.databaseUnreachable, error.message) }
                 throw .runtime("cycle failed: \(error)")
             }
             if let path = args["metrics-file"] { writeMetrics(cycle.metrics.exposition, to: path, log: context.log) }

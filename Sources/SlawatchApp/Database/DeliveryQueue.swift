@@ -24,6 +24,8 @@ struct DeliveryQueue {
         let createdAt: Instant
         let notice: Notice?
         let report: ReportPayload?
+        /// 0 for the first notification, n for the n-th reminder.
+        let reminder: Int
     }
 
     static let leaseMicros: Int64 = 120_000_000
@@ -40,7 +42,7 @@ struct DeliveryQueue {
                   AND ($5::text IS NULL OR report = $5::text)
                 ORDER BY due_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
             RETURNING d.id, d.event_id, d.route, d.channel, d.recipient, d.group_key, d.attempts, d.created_at,
-                      (SELECT e.notice FROM slawatch.events e WHERE e.id = d.event_id), d.payload
+                      (SELECT e.notice FROM slawatch.events e WHERE e.id = d.event_id), d.payload, d.reminder
             """,
             [.text(worker), .text(now.iso8601), PostgresParameter(limit), PostgresParameter(Double(Self.leaseMicros) / 1_000_000),
              PostgresParameter(report)])
@@ -50,8 +52,14 @@ struct DeliveryQueue {
                 id: Int64(try row.int(0)), eventID: try row.optionalString(1), route: try row.int(2), channel: try row.string(3),
                 recipient: try row.string(4), groupKey: try row.string(5), attempts: try row.int(6),
                 createdAt: Instant(microseconds: try row.timestamp(7)),
-                notice: try row.optionalString(8).map { try decoder.decode(Notice.self, from: Data($0.utf8)) },
-                report: try row.optionalString(9).map { try decoder.decode(ReportPayload.self, from: Data($0.utf8)) })
+                notice: try row.optionalString(8).map { text in
+                    var notice = try decoder.decode(Notice.self, from: Data(text.utf8))
+                    let reminder = try row.int(10)
+                    if reminder > 0 { notice.reminder = reminder }
+                    return notice
+                },
+                report: try row.optionalString(9).map { try decoder.decode(ReportPayload.self, from: Data($0.utf8)) },
+                reminder: try row.int(10))
         }.sorted { $0.id < $1.id }
     }
 

@@ -33,7 +33,9 @@ struct EventStore {
 
     func record(_ tickets: [EvaluatedTicket], now: Instant, dryRun: Bool) throws -> Outcome {
         var outcome = Outcome()
-        let disabled = dryRun ? [:] : try disabledChannels()
+        // A dry run may look at a database slawatch never migrated: no events, no disabled channel yet.
+        let migrated = try connection.query("SELECT to_regclass('slawatch.events') IS NOT NULL").rows[0].bool(0)
+        let disabled = migrated ? try disabledChannels() : [:]
         var start = 0
         while start < tickets.count {
             let chunk = tickets[start..<min(start + Self.chunkSize, tickets.count)]
@@ -44,7 +46,7 @@ struct EventStore {
             }
             if crossings.isEmpty { continue }
             if dryRun {
-                let known = try existingIDs(crossings.map { $0.0.id })
+                let known = migrated ? try existingIDs(crossings.map { $0.0.id }) : []
                 collect(crossings.filter { !known.contains($0.0.id) }, now: now, disabled: disabled, into: &outcome)
                 continue
             }
@@ -65,7 +67,10 @@ struct EventStore {
         return outcome
     }
 
-    /// Chooses, per ticket, the event to notify and the deliveries its routes ask for.
+    /// Chooses the deliveries of newly recorded events: for each ticket and each route, the
+    /// latest crossed of the events the route listens to (SPEC section 5: after downtime only the
+    /// latest crossing is notified; choosing per route means a route that listens only to
+    /// `sla.breached` still hears of the breach when an escalation was crossed too).
     private func collect(_ fresh: [(ThresholdEvent, EvaluatedTicket)], now: Instant, disabled: [String: String], into outcome: inout Outcome) {
         outcome.recorded += fresh.count
         var byTicket: [String: [(ThresholdEvent, EvaluatedTicket)]] = [:]
@@ -77,48 +82,57 @@ struct EventStore {
         for id in order {
             let items = byTicket[id]!
             let ticket = items[0].1
-            guard let event = EventDetector.toNotify(items.map(\.0), state: ticket.reading.state) else { continue }
-            let notice = Notice(event: event, ticket: ticket, detectedAt: now)
-            let planned = plan(event, ticket, now: now, disabled: disabled)
-            outcome.deliveries += planned.count
-            outcome.notified.append((notice, planned))
+            var chosen: [String: (ThresholdEvent, [PlannedDelivery])] = [:]
+            var chosenOrder: [String] = []
+            for (index, route) in rules.routes.enumerated() {
+                let candidates = items.map(\.0).filter { route.events.contains($0.kind) }
+                guard let event = EventDetector.toNotify(candidates, state: ticket.reading.state) else { continue }
+                if let when = route.when, !when.matches(ticket) { continue }
+                let planned = plan(event, ticket, route: index, now: now, disabled: disabled)
+                if chosen[event.id] == nil { chosenOrder.append(event.id); chosen[event.id] = (event, []) }
+                chosen[event.id]!.1 += planned
+            }
+            for eventID in chosenOrder {
+                let (event, planned) = chosen[eventID]!
+                outcome.deliveries += planned.count
+                outcome.notified.append((Notice(event: event, ticket: ticket, detectedAt: now), planned))
+            }
         }
     }
 
-    func plan(_ event: ThresholdEvent, _ ticket: EvaluatedTicket, now: Instant, disabled: [String: String]) -> [PlannedDelivery] {
+    /// The deliveries route `index` asks for about `event`: one per channel and recipient.
+    func plan(_ event: ThresholdEvent, _ ticket: EvaluatedTicket, route index: Int, now: Instant, disabled: [String: String]) -> [PlannedDelivery] {
+        let route = rules.routes[index]
         var result: [PlannedDelivery] = []
-        for (index, route) in rules.routes.enumerated() where route.events.contains(event.kind) {
-            if let when = route.when, !when.matches(ticket) { continue }
-            for name in route.channels {
-                guard let channel = rules.channels[name] else { continue }
-                var recipients: [(String, String?)] = []
-                if channel.kind == .email {
-                    for entry in channel.to {
-                        switch entry {
-                        case "{{area_manager_email}}":
-                            if let a = ticket.ticket.areaManagerEmail, !a.isEmpty { recipients.append((a, nil)) } else {
-                                recipients.append(("", "no recipient: the ticket's area_manager_email is empty"))
-                            }
-                        case "{{requester_email}}":
-                            if let a = ticket.ticket.requesterEmail, !a.isEmpty { recipients.append((a, nil)) } else {
-                                recipients.append(("", "no recipient: the ticket's requester_email is empty"))
-                            }
-                        default: recipients.append((entry, nil))
+        for name in route.channels {
+            guard let channel = rules.channels[name] else { continue }
+            var recipients: [(String, String?)] = []
+            if channel.kind == .email {
+                for entry in channel.to {
+                    switch entry {
+                    case "{{area_manager_email}}":
+                        if let a = ticket.ticket.areaManagerEmail, !a.isEmpty { recipients.append((a, nil)) } else {
+                            recipients.append(("", "no recipient: the ticket's area_manager_email is empty"))
                         }
+                    case "{{requester_email}}":
+                        if let a = ticket.ticket.requesterEmail, !a.isEmpty { recipients.append((a, nil)) } else {
+                            recipients.append(("", "no recipient: the ticket's requester_email is empty"))
+                        }
+                    default: recipients.append((entry, nil))
                     }
-                } else {
-                    recipients = [("-", nil)]
                 }
-                var seen = Set<String>()
-                for (recipient, reason) in recipients where seen.insert(recipient).inserted {
-                    let dead = reason ?? disabled[name].map { "channel \(name) is disabled: \($0)" }
-                    let group = route.groupWaitMicros > 0
-                        ? "route \(index) \(name) \(recipient)"
-                        : "event \(event.id) route \(index) \(name) \(recipient)"
-                    result.append(PlannedDelivery(
-                        route: index, channel: name, recipient: recipient, deadReason: dead, groupKey: group,
-                        dueAt: now + route.groupWaitMicros))
-                }
+            } else {
+                recipients = [("-", nil)]
+            }
+            var seen = Set<String>()
+            for (recipient, reason) in recipients where seen.insert(recipient).inserted {
+                let dead = reason ?? disabled[name].map { "channel \(name) is disabled: \($0)" }
+                let group = route.groupWaitMicros > 0
+                    ? "route \(index) \(name) \(recipient)"
+                    : "event \(event.id) route \(index) \(name) \(recipient)"
+                result.append(PlannedDelivery(
+                    route: index, channel: name, recipient: recipient, deadReason: dead, groupKey: group,
+                    dueAt: now + route.groupWaitMicros))
             }
         }
         return result
@@ -169,7 +183,7 @@ struct EventStore {
                    CASE WHEN u.error IS NULL THEN '[]'::jsonb ELSE jsonb_build_array(jsonb_build_object('at', $9::text, 'error', u.error)) END
             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
                  AS u(event, route, channel, recipient, grp, status, due, error)
-            ON CONFLICT (event_id, route, channel, recipient) DO NOTHING
+            ON CONFLICT (event_id, route, channel, recipient, reminder) DO NOTHING
             """,
             [array(event), array(route), array(channel), array(recipient), array(group), array(status), array(due),
              .text(Self.nullableArray(error)), .text(now.iso8601)])
@@ -187,6 +201,38 @@ struct EventStore {
             result[try row.string(0)] = try row.optionalString(1) ?? "disabled"
         }
         return result
+    }
+
+    /// Queues the next reminder of every sent notification whose route sets `repeat`, when the
+    /// route's interval has passed since it was sent and its ticket is still breached or at risk
+    /// and not stopped (`active`), and no later event of the same ticket went to the same place.
+    /// The reminder number is part of the delivery's unique key, so each reminder is queued once.
+    func queueReminders(activeTickets: [String], now: Instant) throws -> Int {
+        var queued = 0
+        for (index, route) in rules.routes.enumerated() {
+            guard let every = route.repeatMicros, !activeTickets.isEmpty else { continue }
+            queued += try connection.query(
+                """
+                INSERT INTO slawatch.deliveries (event_id, route, channel, recipient, group_key, status, created_at, due_at, reminder)
+                SELECT d.event_id, d.route, d.channel, d.recipient, d.group_key || ' reminder ' || (d.reminder + 1),
+                       'pending', $3::timestamptz, $3::timestamptz, d.reminder + 1
+                FROM slawatch.deliveries d JOIN slawatch.events e ON e.id = d.event_id
+                WHERE d.route = $1 AND d.status = 'sent' AND d.sent_at + make_interval(secs => $2::float8) <= $3::timestamptz
+                  AND e.ticket_id = ANY($4::text[])
+                  AND NOT EXISTS (
+                      SELECT 1 FROM slawatch.deliveries n
+                      WHERE n.event_id = d.event_id AND n.route = d.route AND n.channel = d.channel
+                        AND n.recipient = d.recipient AND n.reminder > d.reminder)
+                  AND NOT EXISTS (
+                      SELECT 1 FROM slawatch.deliveries l JOIN slawatch.events le ON le.id = l.event_id
+                      WHERE le.ticket_id = e.ticket_id AND l.route = d.route AND l.channel = d.channel
+                        AND l.recipient = d.recipient AND le.detected_at > e.detected_at)
+                ON CONFLICT (event_id, route, channel, recipient, reminder) DO NOTHING
+                """,
+                [PostgresParameter(index), PostgresParameter(Double(every) / 1_000_000), .text(now.iso8601),
+                 .text(SourceRepository.textArray(activeTickets))]).affectedRows
+        }
+        return queued
     }
 
     /// A text[] literal where nil elements are SQL NULLs.

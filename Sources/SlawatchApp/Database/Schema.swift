@@ -66,7 +66,8 @@ enum Schema {
             sent_at timestamptz,
             last_error text,
             errors jsonb NOT NULL DEFAULT '[]',
-            UNIQUE (event_id, route, channel, recipient)
+            reminder int NOT NULL DEFAULT 0,
+            UNIQUE (event_id, route, channel, recipient, reminder)
         );
         CREATE INDEX IF NOT EXISTS deliveries_due ON slawatch.deliveries (due_at) WHERE status IN ('pending', 'failed');
         CREATE TABLE IF NOT EXISTS slawatch.channel_state (
@@ -104,7 +105,7 @@ enum Schema {
         ALTER TABLE slawatch.deliveries ADD COLUMN IF NOT EXISTS report_scheduled_at timestamptz;
         ALTER TABLE slawatch.deliveries ADD COLUMN IF NOT EXISTS payload jsonb;
         CREATE UNIQUE INDEX IF NOT EXISTS deliveries_report_once
-            ON slawatch.deliveries (report, report_scheduled_at, channel, recipient) WHERE report IS NOT NULL;
+            ON slawatch.deliveries (report, report_scheduled_at, group_key) WHERE report IS NOT NULL;
         """),
     ]
 

@@ -42,14 +42,18 @@ struct ReportRunner {
                 cursor = next
             }
             guard let latest = due.last else { continue }
-            let period = (schedule.next(after: latest) ?? latest + 86_400_000_000) - latest
-            let late = now - latest
+            // Every missed instant but the latest is at least one period late by construction.
             if due.count > 1 {
                 log.warning("report runs missed while no worker ran", ["report": report.name, "count": String(due.count - 1), "first": due[0].iso8601])
-                try record(report.name, due[due.count - 2], status: "skipped", note: "\(due.count - 1) scheduled runs missed", now: now)
+                try recordSkipped(report.name, Array(due.dropLast()), note: "missed while no worker ran", now: now)
             }
-            if late >= period {
-                try record(report.name, latest, status: "skipped", note: "more than one period late", now: now)
+            // The report's period around that instant: the shorter of the gaps to its neighbours,
+            // so that Friday's weekday digest is not sent on Monday morning.
+            let previousGap = schedule.previous(atOrBefore: latest + (-1)).map { latest - $0 }
+            let nextGap = schedule.next(after: latest).map { $0 - latest }
+            let period = [previousGap, nextGap].compactMap { $0 }.min() ?? 86_400_000_000
+            if now - latest >= period {
+                try recordSkipped(report.name, [latest], note: "more than one period late", now: now)
                 runs.append(Run(report: report.name, scheduledAt: latest, skipped: true))
                 continue
             }
@@ -59,7 +63,9 @@ struct ReportRunner {
                 let claimed = try connection.query(
                     """
                     INSERT INTO slawatch.report_runs (report, scheduled_at, status, recorded_at) VALUES ($1, $2::timestamptz, 'sent', $3::timestamptz)
-                    ON CONFLICT (report, scheduled_at) DO NOTHING RETURNING report
+                    ON CONFLICT (report, scheduled_at) DO UPDATE SET status = 'sent', recorded_at = EXCLUDED.recorded_at
+                        WHERE slawatch.report_runs.status = 'manual'
+                    RETURNING report
                     """, [.text(report.name), .text(latest.iso8601), .text(now.iso8601)]).rowCount
                 guard claimed == 1 else { return -1 }
                 return try enqueue(report, tickets: tickets, scheduledAt: latest, periodStart: previous, previousStart: beforePrevious, now: now)
@@ -69,12 +75,13 @@ struct ReportRunner {
         return runs
     }
 
-    private func record(_ report: String, _ at: Instant, status: String, note: String, now: Instant) throws {
+    private func recordSkipped(_ report: String, _ instants: [Instant], note: String, now: Instant) throws {
         try connection.query(
             """
-            INSERT INTO slawatch.report_runs (report, scheduled_at, status, recorded_at, note) VALUES ($1, $2::timestamptz, $3, $4::timestamptz, $5)
+            INSERT INTO slawatch.report_runs (report, scheduled_at, status, recorded_at, note)
+            SELECT $1, u.at::timestamptz, 'skipped', $3::timestamptz, $4 FROM unnest($2::text[]) AS u(at)
             ON CONFLICT (report, scheduled_at) DO NOTHING
-            """, [.text(report), .text(at.iso8601), .text(status), .text(now.iso8601), .text(note)])
+            """, [.text(report), .text(SourceRepository.textArray(instants.map(\.iso8601))), .text(now.iso8601), .text(note)])
     }
 
     /// The report's scopes: one for the whole help desk, or one per area.
@@ -95,7 +102,7 @@ struct ReportRunner {
     }
 
     /// Writes one delivery per (scope, channel, recipient) with the report rendered into it.
-    func enqueue(_ report: Report, tickets: [EvaluatedTicket], scheduledAt: Instant, periodStart: Instant, previousStart: Instant, now: Instant) throws -> Int {
+    func enqueue(_ report: Report, tickets: [EvaluatedTicket], scheduledAt: Instant, periodStart: Instant, previousStart: Instant, now: Instant, manual: Bool = false) throws -> Int {
         var count = 0
         let encoder = JSONEncoder()
         for (content, manager) in Self.contents(report, tickets: tickets, periodStart: periodStart, periodEnd: scheduledAt, previousStart: previousStart) {
@@ -120,14 +127,14 @@ struct ReportRunner {
                     thread: "slawatch.report.\(report.name).\(content.area ?? "all")")
                 let json = String(decoding: try encoder.encode(payload), as: UTF8.self)
                 for recipient in Set(recipients).sorted() {
-                    let key = "report \(report.name) \(scheduledAt.iso8601) \(content.area ?? "") \(name) \(recipient)"
+                    let key = "\(manual ? "manual" : "report") \(report.name) \(scheduledAt.iso8601) \(content.area ?? "") \(name) \(recipient)"
                     let inserted = try connection.query(
                         """
                         INSERT INTO slawatch.deliveries (event_id, route, channel, recipient, group_key, status, created_at, due_at, report, report_scheduled_at, payload)
                         VALUES (NULL, -1, $1, $2, $3, 'pending', $4::timestamptz, $4::timestamptz, $5, $6::timestamptz, $7::jsonb)
                         ON CONFLICT DO NOTHING
                         """,
-                        [.text(name), .text(recipient == "-" && content.area != nil ? "- \(content.area!)" : recipient), .text(key),
+                        [.text(name), .text(recipient), .text(key),
                          .text(now.iso8601), .text(report.name), .text(scheduledAt.iso8601), .text(json)]).affectedRows
                     count += inserted
                 }

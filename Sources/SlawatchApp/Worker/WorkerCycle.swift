@@ -69,6 +69,9 @@ final class WorkerCycle {
                 }
             }
             if !dryRun {
+                let active = evaluation.evaluated.filter { ($0.reading.status == .breached || $0.reading.status == .at_risk) && $0.reading.state != .stopped }
+                let reminders = try store.queueReminders(activeTickets: active.map(\.ticket.ticketID), now: now)
+                if reminders > 0 { log.info("reminders queued", ["count": String(reminders)]) }
                 let runs = try ReportRunner(connection: connection, rules: rules, log: log).runDue(tickets: evaluation.evaluated, now: now)
                 for run in runs {
                     log.info(run.skipped ? "report run skipped" : "report run", ["report": run.report, "scheduled_at": run.scheduledAt.iso8601, "deliveries": String(run.deliveries)])

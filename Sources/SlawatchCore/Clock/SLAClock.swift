@@ -76,10 +76,18 @@ public enum SLAClock {
         var elapsed: Int64 = 0
         var currentStatus: String? = nil
         var stoppedSince: Instant? = nil
+        // The start of the latest unbroken run of stop statuses: a ticket moved from RESUELTO to
+        // CERRADO, or written CERRADO twice, has been stopped since the first of them.
+        var stopRunStart: Instant? = nil
         for span in history.spans {
+            if let s = span.status, policy.stopStatuses.contains(s) {
+                if stopRunStart == nil { stopRunStart = span.start }
+            } else {
+                stopRunStart = nil
+            }
             if span.start <= now && now < span.end {
                 currentStatus = span.status
-                if let s = span.status, policy.stopStatuses.contains(s) { stoppedSince = span.start }
+                stoppedSince = stopRunStart
             }
             if let s = span.status, policy.pauseStatuses.contains(s) || policy.stopStatuses.contains(s) { continue }
             let start = max(span.start, history.createdAt), end = min(span.end, now)

@@ -37,20 +37,32 @@ public enum ChannelPayload {
         s.replacing("&", with: "&amp;").replacing("<", with: "&lt;").replacing(">", with: "&gt;")
     }
 
+    /// Escaped text cut to at most `limit` characters, never inside an `&amp;`-style entity.
+    static func slackClip(_ raw: String, _ limit: Int) -> String {
+        let escaped = slackEscape(raw)
+        guard escaped.count > limit else { return escaped }
+        var cut = String(escaped.prefix(limit - 1))
+        if let amp = cut.lastIndex(of: "&"), !cut[amp...].contains(";") { cut = String(cut[..<amp]) }
+        return cut + "…"
+    }
+
     static func slack(_ notices: [Notice], _ language: String) -> String {
-        let text = slackEscape(title(notices, language))
+        // Slack refuses a section text over 3,000 characters or a field over 2,000.
+        let text = slackClip(title(notices, language), 2_900)
         var blocks = [JSONText.object([
             ("type", "\"section\""),
             ("text", JSONText.object([("type", "\"mrkdwn\""), ("text", JSONText.string("*\(text)*"))])),
         ])]
         if notices.count == 1 {
-            let fields = notices[0].facts(language).map { JSONText.object([("type", "\"mrkdwn\""), ("text", JSONText.string("*\(slackEscape($0.0))*\n\(slackEscape($0.1))"))]) }
+            let fields = notices[0].facts(language).map {
+                JSONText.object([("type", "\"mrkdwn\""), ("text", JSONText.string("*\(slackEscape($0.0))*\n\(slackClip($0.1, 1_900))"))])
+            }
             blocks.append(JSONText.object([("type", "\"section\""), ("fields", "[" + fields.prefix(10).joined(separator: ", ") + "]")]))
         } else {
-            let lines = listed(notices, language) { "• " + slackEscape($0.headline(language)) + " — " + slackEscape($0.title) }
+            let lines = listed(notices, language) { "• " + slackEscape($0.headline(language)) + " — " + slackClip($0.title, 200) }
             blocks.append(JSONText.object([
                 ("type", "\"section\""),
-                ("text", JSONText.object([("type", "\"mrkdwn\""), ("text", JSONText.string(String(lines.joined(separator: "\n").prefix(2900))))])),
+                ("text", JSONText.object([("type", "\"mrkdwn\""), ("text", JSONText.string(String(lines.joined(separator: "\n").prefix(2_900))))])),
             ]))
         }
         return JSONText.object([("text", JSONText.string(text)), ("blocks", "[" + blocks.joined(separator: ", ") + "]")])
@@ -135,7 +147,7 @@ public enum ChannelPayload {
             ("label", JSONText.string(n.code)), ("title", JSONText.string(n.title)), ("prioridad_nom", JSONText.string(n.priority)),
             ("estado_code", JSONText.string(n.status)), ("area_asignada", JSONText.optional(n.area)),
             ("sla_horas", JSONText.number(n.slaHours)), ("horas_restantes", JSONText.number(n.hoursRemaining)),
-            ("due_at", JSONText.optional(n.dueAt)),
+            ("due_at", JSONText.optional(n.dueAt)), ("reminder", String(n.reminder ?? 0)),
         ])
     }
 }

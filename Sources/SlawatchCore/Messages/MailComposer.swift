@@ -94,10 +94,12 @@ public struct InternetMessage: Sendable, Hashable {
         if text.unicodeScalars.allSatisfy({ $0.isASCII }) && !text.contains("=?") { return text }
         var words: [String] = []
         var chunk: [UInt8] = []
-        // 45 bytes of UTF-8 encode to 60 characters of base64, plus 12 for the =?UTF-8?B??= frame.
+        // RFC 2047 keeps lines with encoded words within 76 characters. A word of 45 UTF-8 bytes is
+        // 60 characters of base64 plus 12 of frame: 73 with the folding space. The first word
+        // shares its line with "Subject: ", so it holds 39 bytes (52 + 12 + 9 = 73).
         for character in text {
             let bytes = Array(String(character).utf8)
-            if chunk.count + bytes.count > 45 {
+            if chunk.count + bytes.count > (words.isEmpty ? 39 : 45) {
                 words.append("=?UTF-8?B?" + Data(chunk).base64EncodedString() + "?=")
                 chunk = []
             }

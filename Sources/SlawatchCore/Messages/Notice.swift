@@ -17,6 +17,8 @@ public struct Notice: Sendable, Hashable, Codable {
     public var dueAt: String?
     public var crossedAt: String?
     public var detectedAt: String
+    /// Set on the n-th reminder of a notification (a route's `repeat`).
+    public var reminder: Int?
 
     public init(event: ThresholdEvent, ticket: EvaluatedTicket, detectedAt: Instant) {
         eventID = event.id
@@ -37,6 +39,11 @@ public struct Notice: Sendable, Hashable, Codable {
 
     /// One line for people, in `language` (`es` or `en`), without any markup.
     public func headline(_ language: String) -> String {
+        guard let reminder else { return plainHeadline(language) }
+        return (language == "en" ? "Reminder \(reminder): " : "Recordatorio \(reminder): ") + plainHeadline(language)
+    }
+
+    func plainHeadline(_ language: String) -> String {
         let en = language == "en"
         let hours = Self.hours(slaHours, en), left = Self.hours(abs(hoursRemaining), en)
         switch EventKind(rawValue: kind) {

@@ -23,7 +23,7 @@ public struct ReportSchedule: Sendable {
         var foundDay: Int64 = .max
         for day in startDay...(startDay + 5 * 366 + 2) {
             // A time two local days later is later than any found so far, whatever the offsets.
-            if day > foundDay + 1 { break }
+            if foundDay != .max, day > foundDay + 1 { break }
             let date = CivilDate(daysSinceEpoch: day)
             guard cron.matchesDay(date) else { continue }
             for hour in cron.hours.sorted() {

@@ -58,7 +58,7 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
         func value(_ s: Substring) throws(ParseError) -> Int {
             if let n = Int(s), bounds.contains(n) { return n }
             if let n = names[s.uppercased()] { return n }
-            throw ParseError(description: "\(name) field \"\(text)\": \"\(s)\" is not a \(name) (\(bounds.lowerBound)-\(bounds.upperBound)\(names.isEmpty ? "" : " or a name"))")
+            throw ParseError(description: "\(name) field \"\(text)\": \"\(s)\" is not a valid \(name) (\(bounds.lowerBound)-\(bounds.upperBound)\(names.isEmpty ? "" : " or a name"))")
         }
         var result = Set<Int>()
         for part in text.split(separator: ",", omittingEmptySubsequences: false) {

@@ -1,6 +1,9 @@
 /// Durations as written in rules: `30s`, `90m`, `4h`, `1d`, `1h30m`, `250ms`.
 public enum DurationText {
-    /// Microseconds, or nil when the text is not a duration.
+    /// The longest duration accepted: a hundred years, far beyond any SLA, far below Int64 overflow.
+    public static let maximumMicros: Int64 = 100 * 366 * 86_400_000_000
+
+    /// Microseconds, or nil when the text is not a duration (or is longer than a hundred years).
     public static func microseconds(_ text: String) -> Int64? {
         let units: [(String, Int64)] = [("ms", 1_000), ("s", 1_000_000), ("m", 60_000_000), ("h", 3_600_000_000), ("d", 86_400_000_000), ("w", 604_800_000_000)]
         var rest = Substring(text.trimmingSpaces)
@@ -13,7 +16,10 @@ public enum DurationText {
             let unitText = rest.prefix { $0.isLetter }
             guard let unit = units.first(where: { $0.0 == unitText }) else { return nil }
             rest = rest.dropFirst(unitText.count)
-            total += Int64((value * Double(unit.1)).rounded())
+            let part = (value * Double(unit.1)).rounded()
+            guard part <= Double(maximumMicros) else { return nil }
+            total += Int64(part)
+            guard total <= maximumMicros else { return nil }
         }
         return total
     }

@@ -303,8 +303,8 @@ struct RulesReader {
                     issue("\(path).targets.\(priority)", "expected a number of hours, found \(v.shortDescription)")
                     continue
                 }
-                guard hours >= 0, hours.isFinite else {
-                    issue("\(path).targets.\(priority)", "expected a number of hours of zero or more, found \(v.shortDescription)")
+                guard hours >= 0, hours <= 1_000_000 else {
+                    issue("\(path).targets.\(priority)", "expected a number of hours from 0 to 1000000, found \(v.shortDescription)")
                     continue
                 }
                 targets[priority] = hours
@@ -476,60 +476,63 @@ struct RulesReader {
             issue(path, "expected a filter object ({\"op\": \"AND\", \"operand\": [...]} or {\"column\", \"op\", \"operand\"}), found \(value.shortDescription)")
             return nil
         }
-        let opText = required(dict, "op", path).flatMap { string($0, path + ".op") }
+        let opText = required(dict, "op", path).flatMap { string($0, join(path, "op")) }
         if dict["column"] == nil {
             for key in dict.keys.sorted() where key != "op" && key != "operand" && key != "id" {
-                issue("\(path).\(key)", "unknown key in a filter group; expected op, operand")
+                issue(join(path, key), "unknown key in a filter group; expected op, operand")
             }
             guard let opText else { return nil }
             guard let op = Filter.GroupOperator(rawValue: opText) else {
                 if Filter.Operator(rawValue: opText) != nil {
                     issue(path, "a condition with op \(opText) needs a \"column\"")
                 } else {
-                    issue(path + ".op", "The operator '\(opText)' is not supported. Supported operators: AND, OR (groups); "
-                        + Filter.Operator.allCases.map(\.rawValue).joined(separator: ", ") + " (conditions)")
+                    // The SPEC's message, word for word; groups take AND or OR besides.
+                    issue(join(path, "op"), Filter.unsupportedOperatorMessage(opText) + " (groups: AND, OR)")
                 }
                 return nil
             }
-            let items = required(dict, "operand", path).map { array($0, path + ".operand") } ?? []
+            let items = required(dict, "operand", path).map { array($0, join(path, "operand")) } ?? []
             var filters: [Filter] = []
             for (i, item) in items.enumerated() {
-                if let f = filter(item, "\(path).operand[\(i)]", allowComputed: allowComputed) { filters.append(f) }
+                if let f = filter(item, join(path, "operand[\(i)]"), allowComputed: allowComputed) { filters.append(f) }
             }
             return filters.count == items.count ? .group(op, filters) : nil
         }
         for key in dict.keys.sorted() where !["id", "column", "op", "operand"].contains(key) {
-            issue("\(path).\(key)", "unknown key in a filter condition; expected id, column, op, operand")
+            issue(join(path, key), "unknown key in a filter condition; expected id, column, op, operand")
         }
-        let column = string(dict["column"]!, path + ".column")
+        let column = string(dict["column"]!, join(path, "column"))
         if let column {
             if !QualifiedName.isIdentifier(column) {
-                issue(path + ".column", "expected a column name, found \"\(column)\"")
+                issue(join(path, "column"), "expected a column name, found \"\(column)\"")
             } else if !allowComputed && ComputedColumn.names.contains(column) {
-                issue(path + ".column", "\"\(column)\" is computed from the policy itself and cannot choose the policy")
+                issue(join(path, "column"), "\"\(column)\" is computed from the policy itself and cannot choose the policy")
             }
         }
         guard let opText else { return nil }
         guard let op = Filter.Operator(rawValue: opText) else {
-            issue(path + ".op", Filter.unsupportedOperatorMessage(opText))
+            issue(join(path, "op"), Filter.unsupportedOperatorMessage(opText))
             return nil
         }
         guard let operandValue = required(dict, "operand", path) else { return nil }
         let operand = Self.operand(operandValue)
         switch (op, operand) {
         case (.IN, .list): break
-        case (.IN, _): issue(path + ".operand", "IN expects an array of values, found \(operandValue.shortDescription)"); return nil
-        case (_, .list): issue(path + ".operand", "\(op.rawValue) expects a single value, found an array"); return nil
+        case (.IN, _): issue(join(path, "operand"), "IN expects an array of values, found \(operandValue.shortDescription)"); return nil
+        case (_, .list): issue(join(path, "operand"), "\(op.rawValue) expects a single value, found an array"); return nil
         case (.LIKE, .text): break
-        case (.LIKE, _): issue(path + ".operand", "LIKE expects a text pattern, found \(operandValue.shortDescription)"); return nil
+        case (.LIKE, _): issue(join(path, "operand"), "LIKE expects a text pattern, found \(operandValue.shortDescription)"); return nil
         case (.GT, .null), (.GE, .null), (.LT, .null), (.LE, .null):
-            issue(path + ".operand", "\(op.rawValue) cannot compare with null"); return nil
+            issue(join(path, "operand"), "\(op.rawValue) cannot compare with null"); return nil
         default: break
         }
         guard let column else { return nil }
-        let id = dict["id"].flatMap { string($0, path + ".id") }
+        let id = dict["id"].flatMap { string($0, join(path, "id")) }
         return .condition(Filter.Condition(id: id, column: column, op: op, operand: operand))
     }
+
+    /// `path.key`, or `key` at the top.
+    func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : path + "." + key }
 
     static func operand(_ value: JSONValue) -> FilterOperand {
         switch value {
@@ -614,10 +617,19 @@ struct RulesReader {
             && !text.contains(where: { $0 == " " || $0 == "\r" || $0 == "\n" || $0 == "<" || $0 == ">" || $0 == "," })
     }
 
+    /// Whether the URL's host is a loopback address: `localhost`, `::1`, or an IPv4 address in
+    /// 127.0.0.0/8 (four numbers, not a name that merely starts with "127.").
     static func isLoopbackURL(_ url: String) -> Bool {
         guard let rest = url.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: true).dropFirst().first else { return false }
-        let host = rest.hasPrefix("[") ? String(rest.split(separator: "]").first ?? "").dropFirst() : rest.split(separator: ":").first ?? ""
-        return host == "localhost" || host.hasPrefix("127.") || host == "::1"
+        var authority = Substring(rest)
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        if authority.hasPrefix("[") {
+            return authority.dropFirst().split(separator: "]").first == "::1"
+        }
+        let host = authority.split(separator: ":", omittingEmptySubsequences: false).first ?? ""
+        if host == "localhost" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { o in UInt8(o) != nil }
     }
 
     static func describe(_ error: Error) -> String {

@@ -1,0 +1,169 @@
+import Foundation
+import LoopbackSinks
+import PostgresClient
+import SlawatchApp
+import SlawatchCore
+import Testing
+
+/// The built `slawatch` executable as a separate process: the long-running worker, SIGTERM, the
+/// metrics file and the exit codes (SPEC sections 6 and 7).
+@Suite struct WorkerProcessTests {
+    /// `slawatch` beside the test bundle (`.build/<triple>/debug/`), when it was built.
+    static let executable: String? = {
+        var directories: [URL] = []
+        if let first = CommandLine.arguments.first { directories.append(URL(fileURLWithPath: first).deletingLastPathComponent()) }
+        let bundle = URL(fileURLWithPath: Bundle.main.bundlePath)
+        directories += [bundle, bundle.deletingLastPathComponent()]
+        for test in Bundle.allBundles where test.bundlePath.hasSuffix(".xctest") {
+            directories.append(URL(fileURLWithPath: test.bundlePath).deletingLastPathComponent())
+        }
+        for directory in directories {
+            // The .xctest bundle itself may be a directory (macOS) or the executable (Linux).
+            for candidate in [directory, directory.deletingLastPathComponent()] {
+                let path = candidate.appendingPathComponent("slawatch").path
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
+                   FileManager.default.isExecutableFile(atPath: path) {
+                    return path
+                }
+            }
+        }
+        return nil
+    }()
+
+    static func requireExecutable() throws -> String {
+        try #require(
+            executable,
+            "the slawatch executable was not found next to the test bundle (\(CommandLine.arguments.first ?? "?")); build it with swift build --build-tests")
+    }
+
+    /// A child process whose output goes to files (no pipe can fill up and block it).
+    final class Child {
+        let process = Process()
+        let stdoutPath: String, stderrPath: String
+
+        init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+            let base = NSTemporaryDirectory() + "slawatch-child-" + UUID().uuidString
+            stdoutPath = base + ".out"
+            stderrPath = base + ".err"
+            guard FileManager.default.createFile(atPath: stdoutPath, contents: nil),
+                  FileManager.default.createFile(atPath: stderrPath, contents: nil)
+            else { throw TestSetupError("cannot create \(base).out/.err") }
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+            var env = ProcessInfo.processInfo.environment
+            env["DATABASE_URL"] = nil
+            env.merge(environment) { $1 }
+            process.environment = env
+            process.standardInput = FileHandle.nullDevice
+            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
+            try process.run()
+        }
+
+        var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+
+        /// Waits for the exit at most `timeout`; returns the status, or nil if it is still running.
+        func waitForExit(timeout: Duration) async -> Int32? {
+            let exited = await eventually(timeout: timeout) { !process.isRunning }
+            return exited ? process.terminationStatus : nil
+        }
+
+        deinit {
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+            try? FileManager.default.removeItem(atPath: stdoutPath)
+            try? FileManager.default.removeItem(atPath: stderrPath)
+        }
+    }
+
+    @Test func theWorkerDeliversWritesMetricsAndStopsCleanlyOnSIGTERM() async throws {
+        let executable = try Self.requireExecutable()
+        let desk = try WorkerHelpDesk()
+        let sink = try HTTPSink()
+        try desk.addTicket(title: "Caída del portal")
+        try desk.addTicket(title: "Caída del correo")
+        let rules = try TemporaryRules(["sla.json": WorkerRules.text(
+            channels: #"{ hook: { type: "webhook", url: "\#(sink.url)/hook" } }"#,
+            routes: WorkerRules.allEvents(to: ["hook"]))])
+        let metrics = NSTemporaryDirectory() + "slawatch-metrics-" + UUID().uuidString + ".prom"
+        defer { try? FileManager.default.removeItem(atPath: metrics) }
+        let child = try Child(executable, [
+            "run", "--interval", "1s", "--rules", rules.path, "--database", desk.url, "--metrics-file", metrics,
+            "--now", WorkerClock.at(hours: 5).iso8601, "--log-format", "json",
+        ])
+        let delivered = await eventually(timeout: .seconds(30)) { sink.requests.count >= 2 || !child.process.isRunning }
+        #expect(delivered && child.process.isRunning, "stderr: \(child.stderr)")
+        #expect(sink.requests.count == 2)
+
+        func metricsText() -> String { (try? String(contentsOfFile: metrics, encoding: .utf8)) ?? "" }
+        let written = await eventually(timeout: .seconds(20)) { metricsText().contains(#"outcome="sent""#) }
+        #expect(written, "metrics file: \(metricsText())")
+        let text = metricsText()
+        let lines = text.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.hasPrefix("slawatch_events_total ") && ($0.split(separator: " ").last.flatMap { Int($0) } ?? 0) == 8 }, "\(text)")
+        #expect(lines.contains(#"slawatch_deliveries_total{channel="hook",outcome="sent"} 2"#), "\(text)")
+        #expect(lines.contains("# TYPE slawatch_events_total counter"))
+        #expect(lines.contains("# TYPE slawatch_deliveries_total counter"))
+        for line in lines where !line.hasPrefix("#") {
+            // name{labels} value
+            #expect(line.range(of: #"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? [-+0-9.eEa-zA-Z]+$"#, options: .regularExpression) != nil, "\(line)")
+        }
+
+        kill(child.process.processIdentifier, SIGTERM)
+        let status = await child.waitForExit(timeout: .seconds(15))
+        #expect(status == 0, "exit \(String(describing: status)); stderr: \(child.stderr)")
+        #expect(child.process.terminationReason == .exit)
+        // Still exactly one request per notification after several cycles.
+        #expect(sink.requests.count == 2)
+        #expect(try await desk.deliveries().allSatisfy { $0.status == "sent" && $0.attempts == 1 })
+    }
+
+    @Test func sigtermLetsAnInFlightDeliveryFinish() async throws {
+        let executable = try Self.requireExecutable()
+        let desk = try WorkerHelpDesk()
+        let sink = try HTTPSink()
+        sink.respond { _ in HTTPSink.Response(status: 200, delay: .seconds(2)) }
+        try desk.addTicket(title: "Caída lenta")
+        let rules = try TemporaryRules(["sla.json": WorkerRules.text(
+            channels: #"{ hook: { type: "webhook", url: "\#(sink.url)/hook" } }"#,
+            routes: WorkerRules.allEvents(to: ["hook"]))])
+        let child = try Child(executable, [
+            "run", "--interval", "1s", "--rules", rules.path, "--database", desk.url, "--now", WorkerClock.at(hours: 5).iso8601,
+        ])
+        // The request has arrived; its answer is 2 s away.
+        let arrived = await eventually(timeout: .seconds(30)) { !sink.requests.isEmpty || !child.process.isRunning }
+        try #require(arrived && child.process.isRunning, "stderr: \(child.stderr)")
+        kill(child.process.processIdentifier, SIGTERM)
+        let status = await child.waitForExit(timeout: .seconds(15))
+        #expect(status == 0, "exit \(String(describing: status)); stderr: \(child.stderr)")
+        let rows = try await desk.deliveries()
+        #expect(rows.count == 1)
+        #expect(rows.first?.status == "sent", "the in-flight delivery was not finished: \(rows)")
+        #expect(sink.requests.count == 1)
+    }
+
+    @Test func runOnceAgainstAnUnreachableDatabaseExitsThree() async throws {
+        let executable = try Self.requireExecutable()
+        let rules = try TemporaryRules(["sla.json": WorkerRules.text(
+            channels: #"{ consola: { type: "log" } }"#, routes: WorkerRules.allEvents(to: ["consola"]))])
+        let child = try Child(executable, [
+            "run", "--once", "--rules", rules.path, "--database", "postgresql://slawatch@127.0.0.1:1/nada",
+            "--now", WorkerClock.at(hours: 5).iso8601,
+        ])
+        let status = await child.waitForExit(timeout: .seconds(30))
+        #expect(status == 3, "stderr: \(child.stderr)")
+        let stderr = child.stderr
+        #expect(stderr.hasPrefix("slawatch: "), "\(stderr)")
+        #expect(stderr.split(separator: "\n").count == 1, "one clear line: \(stderr)")
+
+        // The same in process, and through DATABASE_URL.
+        let inProcess = await slawatch(
+            ["run", "--once", "--rules", rules.path, "--now", WorkerClock.at(hours: 5).iso8601],
+            environment: ["DATABASE_URL": "postgresql://slawatch@127.0.0.1:1/nada"])
+        #expect(inProcess.status == 3, "\(inProcess.stderr)")
+        #expect(inProcess.stdout.isEmpty)
+    }
+}
