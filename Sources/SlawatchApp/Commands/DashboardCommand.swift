@@ -38,7 +38,9 @@ enum DashboardCommand {
 
         let rules = try context.loadRules()
         let connection = try context.connect()
-        let evaluation = try SourceEvaluation.run(rules: rules, connection: connection, now: context.now)
+        var columns = filter?.columns ?? []
+        if let sortColumn { columns.insert(sortColumn) }
+        let evaluation = try SourceEvaluation.run(rules: rules, connection: connection, now: context.now, alsoColumns: columns)
         var rows = evaluation.evaluated.filter { role != "AREA" || $0.ticket.area == area }
         if let filter { rows = rows.filter { filter.matches($0) } }
         if let search = args["search"]?.lowercased(), !search.isEmpty {

@@ -6,8 +6,8 @@ struct SourceEvaluation {
     var evaluated: [EvaluatedTicket] = []
     var unmatched: [UnmatchedTicket] = []
 
-    static func run(rules: RuleSet, connection: PostgresConnection, now: Instant, code: String? = nil) throws(CommandError) -> SourceEvaluation {
-        let source = try SourceRepository(connection: connection, rules: rules)
+    static func run(rules: RuleSet, connection: PostgresConnection, now: Instant, code: String? = nil, alsoColumns: Set<String> = []) throws(CommandError) -> SourceEvaluation {
+        let source = try SourceRepository(connection: connection, rules: rules, alsoColumns: alsoColumns)
         let tickets = try source.tickets(code: code)
         let changes = try source.statusChanges(ticketIDs: code == nil ? nil : tickets.map(\.ticketID))
         let evaluator = SLAEvaluator(rules: rules)

@@ -1,4 +1,5 @@
 import Foundation
+import PostgresClient
 import SlawatchCore
 
 /// `slawatch ticket CODE`: one ticket's clock explained.
@@ -26,8 +27,75 @@ enum TicketCommand {
         case .clock(let e):
             let history = StatusHistory(createdAt: ticket.createdAt, updatedAt: ticket.updatedAt, currentStatus: ticket.status, changes: changes)
             let explanation = ClockExplanation(history: history, policy: e.policy.clock, timeline: evaluator.timeline(for: e.policy), now: context.now)
-            context.output(format == "json" ? json(e, explanation, context.now) : text(e, explanation, context.now))
+            let events = try recordedEvents(connection, ticketID: ticket.ticketID)
+            if format == "json" {
+                context.output(json(e, explanation, context.now, events: eventsJSON(events)))
+            } else {
+                context.output(text(e, explanation, context.now) + eventsText(events))
+            }
         }
+    }
+
+    struct RecordedEvent {
+        var fields: [(String, String)]
+        var kind: String, level: Double, crossedAt: String?, notified: Bool
+        var deliveries: [[(String, String)]]
+    }
+
+    /// The events slawatch recorded for the ticket, with their deliveries; none before `migrate`.
+    static func recordedEvents(_ connection: PostgresConnection, ticketID: String) throws(CommandError) -> [RecordedEvent] {
+        do {
+            guard try connection.query("SELECT to_regclass('slawatch.deliveries') IS NOT NULL").rows[0].bool(0) else { return [] }
+            var events: [RecordedEvent] = []
+            var index: [String: Int] = [:]
+            for r in try connection.query(
+                "SELECT id, kind, level, crossed_at, detected_at, notified FROM slawatch.events WHERE ticket_id = $1 ORDER BY detected_at, crossed_at, id",
+                [.text(ticketID)]).rows {
+                let crossed = try r.optionalTimestamp(3).map { Instant(microseconds: $0).iso8601 }
+                index[try r.string(0)] = events.count
+                events.append(RecordedEvent(
+                    fields: [("id", JSONText.string(try r.string(0))), ("kind", JSONText.string(try r.string(1))), ("level", JSONText.number(try r.double(2))),
+                             ("crossed_at", JSONText.optional(crossed)), ("detected_at", JSONText.string(Instant(microseconds: try r.timestamp(4)).iso8601)),
+                             ("notified", try r.bool(5) ? "true" : "false")],
+                    kind: try r.string(1), level: try r.double(2), crossedAt: crossed, notified: try r.bool(5), deliveries: []))
+            }
+            for r in try connection.query(
+                """
+                SELECT d.event_id, d.id, d.channel, d.recipient, d.status, d.attempts, d.sent_at, d.last_error, d.reminder
+                FROM slawatch.deliveries d JOIN slawatch.events e ON e.id = d.event_id WHERE e.ticket_id = $1 ORDER BY d.id
+                """, [.text(ticketID)]).rows {
+                guard let i = index[try r.string(0)] else { continue }
+                events[i].deliveries.append([
+                    ("id", String(try r.int(1))), ("channel", JSONText.string(try r.string(2))), ("recipient", JSONText.string(try r.string(3))),
+                    ("status", JSONText.string(try r.string(4))), ("attempts", String(try r.int(5))),
+                    ("sent_at", JSONText.optional(try r.optionalTimestamp(6).map { Instant(microseconds: $0).iso8601 })),
+                    ("last_error", JSONText.optional(try r.optionalString(7))), ("reminder", String(try r.int(8))),
+                ])
+            }
+            return events
+        } catch {
+            throw .runtime("reading the ticket's events: \(error)")
+        }
+    }
+
+    static func eventsJSON(_ events: [RecordedEvent]) -> String {
+        "[" + events.map { e in
+            JSONText.object(e.fields + [("deliveries", "[" + e.deliveries.map(JSONText.object).joined(separator: ", ") + "]")])
+        }.joined(separator: ", ") + "]"
+    }
+
+    static func eventsText(_ events: [RecordedEvent]) -> String {
+        guard !events.isEmpty else { return "  events: none recorded\n" }
+        var out = "  events:\n"
+        for e in events {
+            let level = e.kind == EventKind.warning.rawValue ? " \(JSONText.number(e.level))%" : (e.kind == EventKind.escalated.rawValue ? " +\(DurationText.format(Int64(e.level * 1_000_000)))" : "")
+            out += "    \(e.kind)\(level) crossed \(e.crossedAt ?? "-")\(e.notified ? "" : " (recorded, not notified)")\n"
+            for d in e.deliveries {
+                func v(_ k: String) -> String { let x = d.first { $0.0 == k }?.1 ?? ""; return x.hasPrefix("\"") ? String(x.dropFirst().dropLast()) : x }
+                out += "      delivery \(v("id")) → \(v("channel")) \(v("recipient")): \(v("status")), \(v("attempts")) attempts\(v("last_error") == "null" ? "" : " — " + v("last_error"))\n"
+            }
+        }
+        return out
     }
 
     static func describe(_ calendar: WorkCalendar) -> String {
@@ -73,7 +141,7 @@ enum TicketCommand {
         return out
     }
 
-    static func json(_ e: EvaluatedTicket, _ x: ClockExplanation, _ now: Instant) -> String {
+    static func json(_ e: EvaluatedTicket, _ x: ClockExplanation, _ now: Instant, events: String) -> String {
         let r = e.reading
         let counted = "[" + x.counted.map { JSONText.object([("start", JSONText.string($0.start.iso8601)), ("end", JSONText.string($0.end.iso8601))]) }.joined(separator: ", ") + "]"
         let halted = "[" + x.halted.map { JSONText.object([("status", JSONText.optional($0.status)), ("start", JSONText.string($0.start.iso8601)), ("end", JSONText.string($0.end.iso8601))]) }.joined(separator: ", ") + "]"
@@ -87,7 +155,7 @@ enum TicketCommand {
             ("sla_status", JSONText.string(r.status.rawValue)), ("clock", JSONText.string(r.state.rawValue)),
             ("due_at", JSONText.optional(r.dueAt?.iso8601)), ("counted", counted), ("not_counted", halted),
             ("holidays", "[" + x.holidays.map { JSONText.string($0.description) }.joined(separator: ", ") + "]"),
-            ("thresholds", thresholds),
+            ("thresholds", thresholds), ("events", events),
         ]
         return JSONText.object(fields) + "\n"
     }

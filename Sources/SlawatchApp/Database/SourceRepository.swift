@@ -12,7 +12,8 @@ struct SourceRepository {
     /// Further view columns that rule conditions mention and that must be read too.
     let extraColumns: [String]
 
-    init(connection: PostgresConnection, rules: RuleSet) throws(CommandError) {
+    /// `alsoColumns`: further columns to read, e.g. those a `--filter` mentions.
+    init(connection: PostgresConnection, rules: RuleSet, alsoColumns: Set<String> = []) throws(CommandError) {
         self.connection = connection
         self.views = rules.source
         let ticketColumns = try Self.columns(of: rules.source.tickets, connection)
@@ -27,11 +28,12 @@ struct SourceRepository {
             throw .runtime(
                 "source view \(rules.source.statusChanges) has no column \(missingChanges.joined(separator: ", ")); it needs ticket_id, status, changed_at (see README)")
         }
-        let referenced = rules.referencedSourceColumns.subtracting(SourceTicket.requiredColumns)
+        let referenced = rules.referencedSourceColumns.union(alsoColumns.subtracting(ComputedColumn.names))
+            .subtracting(SourceTicket.requiredColumns)
         let unknown = referenced.filter { !ticketColumns.contains($0) }.sorted()
         if !unknown.isEmpty {
             throw .usage(
-                "rules mention column \(unknown.joined(separator: ", ")), which view \(rules.source.tickets) does not have; add it to the view or fix the rule")
+                "column \(unknown.joined(separator: ", ")) is neither a column of view \(rules.source.tickets) nor a computed column (\(ComputedColumn.names.sorted().joined(separator: ", "))); add it to the view or fix the rule or filter")
         }
         extraColumns = referenced.sorted()
     }

@@ -12,6 +12,9 @@ public struct RuleSet: Sendable {
     public var routes: [Route]
     public var reports: [Report]
 
+    /// Rules with nothing in them: no calendar, no policy, no channel.
+    public static let empty = RuleSet(source: .default, calendars: [:], policies: [], channels: [:], smtp: nil, routes: [], reports: [])
+
     /// The first policy whose `when` matches, as SPEC section 3 orders them.
     public func policy(for ticket: some FilterSubject) -> Policy? {
         policies.first { $0.when?.matches(ticket) ?? true }
