@@ -18,7 +18,7 @@ public enum Slawatch {
     ]
     static let flags: [String: Set<String>] = [
         "dashboard": ["desc"],
-        "run": ["once", "dry-run"],
+        "run": ["once", "dry-run", "full"],
         "report": ["print", "send"],
         "demo": ["keep", "stop"],
     ]
