@@ -83,6 +83,46 @@ public final class PostgresConnection {
         if let failure { throw failure }
     }
 
+    /// Runs a `COPY ... FROM STDIN` statement and sends `data` (in the statement's text format) as
+    /// its input, in chunks; returns the number of rows copied.
+    @discardableResult
+    public func copyIn(_ sql: String, data: [UInt8]) throws(PostgresError) -> Int {
+        let started = PostgresResult.checkedCopy(PQexec(conn, sql), connection: conn)
+        guard started else {
+            throw PostgresError(.queryFailed, Self.firstLine(String(cString: PQerrorMessage(conn))))
+        }
+        var offset = 0
+        let chunk = 1 << 20
+        var failure: String?
+        data.withUnsafeBufferPointer { buffer in
+            while offset < buffer.count {
+                let count = min(chunk, buffer.count - offset)
+                // The length is in bytes: the buffer is UTF-8 already.
+                let sent = buffer.baseAddress!.advanced(by: offset).withMemoryRebound(to: CChar.self, capacity: count) {
+                    PQputCopyData(conn, $0, Int32(count))
+                }
+                if sent != 1 { failure = Self.firstLine(String(cString: PQerrorMessage(conn))); return }
+                offset += count
+            }
+        }
+        if PQputCopyEnd(conn, failure) != 1 {
+            throw PostgresError(.queryFailed, Self.firstLine(String(cString: PQerrorMessage(conn))))
+        }
+        var rows = 0
+        var error: PostgresError?
+        while let raw = PQgetResult(conn) {
+            do {
+                let result = try PostgresResult.checked(raw, connection: conn, sql: sql)
+                rows += result.affectedRows
+            } catch let e {
+                error = error ?? e
+            }
+        }
+        if let error { throw error }
+        if let failure { throw PostgresError(.queryFailed, failure) }
+        return rows
+    }
+
     /// Runs `body` inside a transaction: committed when it returns, rolled back when it throws.
     public func transaction<T>(_ body: () throws -> T) throws -> T {
         try execute("BEGIN")

@@ -33,6 +33,13 @@ public final class PostgresResult {
         throw PostgresError(connectionLost ? .connectionFailed : .queryFailed, message, sqlState: state)
     }
 
+    /// Whether `raw` is the start of a COPY IN; clears it either way.
+    static func checkedCopy(_ raw: OpaquePointer?, connection: OpaquePointer) -> Bool {
+        guard let raw else { return false }
+        defer { PQclear(raw) }
+        return PQresultStatus(raw) == PGRES_COPY_IN
+    }
+
     public var columnNames: [String] { (0..<columnCount).map { String(cString: PQfname(raw, Int32($0))) } }
 
     /// The type OID of a column (e.g. 25 text, 1184 timestamptz).

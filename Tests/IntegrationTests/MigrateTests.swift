@@ -81,4 +81,31 @@ import Testing
         try await expectFunctionEqualsCLI(db, rules: repositoryRules, role: "MESA", area: nil)
         try await expectFunctionEqualsCLI(db, rules: repositoryRules, role: "AREA", area: "FACTURACION")
     }
+
+    /// After a worker cycle the function reads stored clocks (plain arithmetic per row); a ticket
+    /// changed since then is computed in full. Both must equal the CLI.
+    @Test func functionAgreesWithCLIFromStoredClocksAndAfterAChange() async throws {
+        let db = try TestDatabase()
+        try db.loadReferenceSchema()
+        let connection = try db.connect()
+        let parameters = ReferenceHelpDesk.sampleDataParameters(count: 300, now: Date(), seed: 0.7).map(PostgresParameter.text)
+        try connection.query(ReferenceHelpDesk.sampleDataSQL, parameters)
+        let run = await slawatch(["run", "--once", "--rules", repositoryRules, "--database", db.url])
+        #expect(run.status == 0, "\(run.stderr)")
+        let stored = try connection.query("SELECT count(*) FROM slawatch.clocks").rows[0].int(0)
+        #expect(stored > 250, "the worker stores the clocks of the tickets it evaluated")
+        try await expectFunctionEqualsCLI(db, rules: repositoryRules, role: "ADMIN", area: nil)
+        try await expectFunctionEqualsCLI(db, rules: repositoryRules, role: "AREA", area: "TECNOLOGIA")
+        // Pause one running ticket and re-prioritise another, as the help desk would.
+        try connection.execute("""
+            WITH t AS (SELECT id FROM tickets WHERE estado_id = (SELECT id FROM estados WHERE code = 'EN_PROCESO') ORDER BY codigo LIMIT 1)
+            UPDATE tickets SET estado_id = (SELECT id FROM estados WHERE code = 'EN_ESPERA'), actualizado_en = now() WHERE id IN (SELECT id FROM t);
+            INSERT INTO ticket_historial (ticket_id, estado_id, cambiado_en)
+              SELECT id, estado_id, actualizado_en FROM tickets WHERE actualizado_en = (SELECT max(actualizado_en) FROM tickets) LIMIT 1;
+            WITH t AS (SELECT id FROM tickets WHERE prioridad_id = (SELECT id FROM prioridades WHERE nombre = 'BAJA') ORDER BY codigo LIMIT 1)
+            UPDATE tickets SET prioridad_id = (SELECT id FROM prioridades WHERE nombre = 'ALTA'), actualizado_en = now() + interval '1 millisecond'
+            WHERE id IN (SELECT id FROM t);
+            """)
+        try await expectFunctionEqualsCLI(db, rules: repositoryRules, role: "ADMIN", area: nil)
+    }
 }

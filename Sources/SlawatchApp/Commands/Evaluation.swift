@@ -5,13 +5,20 @@ import SlawatchCore
 struct SourceEvaluation {
     var evaluated: [EvaluatedTicket] = []
     var unmatched: [UnmatchedTicket] = []
+    var histories: [String: [StatusChange]] = [:]
 
-    static func run(rules: RuleSet, connection: PostgresConnection, now: Instant, code: String? = nil, alsoColumns: Set<String> = []) throws(CommandError) -> SourceEvaluation {
+    /// Every ticket; or one by code; or (incremental) those changed after `changedAfter` or named in `ids`.
+    static func run(
+        rules: RuleSet, connection: PostgresConnection, now: Instant, code: String? = nil, alsoColumns: Set<String> = [],
+        changedAfter: Instant? = nil, ids: [String] = []
+    ) throws(CommandError) -> SourceEvaluation {
         let source = try SourceRepository(connection: connection, rules: rules, alsoColumns: alsoColumns)
-        let tickets = try source.tickets(code: code)
-        let changes = try source.statusChanges(ticketIDs: code == nil ? nil : tickets.map(\.ticketID))
+        let tickets = try source.tickets(code: code, changedAfter: changedAfter, ids: ids)
+        let partial = code != nil || changedAfter != nil
+        let changes = try source.statusChanges(ticketIDs: partial ? tickets.map(\.ticketID) : nil)
         let evaluator = SLAEvaluator(rules: rules)
         var result = SourceEvaluation()
+        result.histories = changes
         result.evaluated.reserveCapacity(tickets.count)
         for ticket in tickets {
             switch evaluator.evaluate(ticket, changes: changes[ticket.ticketID] ?? [], now: now) {

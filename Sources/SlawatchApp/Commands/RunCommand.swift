@@ -10,7 +10,7 @@ import Synchronization
 enum RunCommand {
     static func run(_ context: CommandContext) async throws(CommandError) {
         let args = context.args
-        let once = args.has("once"), dryRun = args.has("dry-run")
+        let once = args.has("once"), dryRun = args.has("dry-run"), full = args.has("full")
         var interval: Int64 = 30_000_000
         if let text = args["interval"] {
             guard let micros = DurationText.microseconds(text), micros > 0 else {
@@ -22,7 +22,7 @@ enum RunCommand {
         var connection = try context.connect()
         if !dryRun { try Schema.migrate(connection, rules: rules, now: context.now) }
         let workerID = "\(ProcessInfo.processInfo.hostName)/\(getpid())/\(UUID().uuidString.prefix(8))"
-        var cycle = WorkerCycle(rules: rules, connection: connection, workerID: workerID, dryRun: dryRun, output: context.output, log: context.log)
+        var cycle = WorkerCycle(rules: rules, connection: connection, workerID: workerID, dryRun: dryRun, alwaysFull: full, output: context.output, log: context.log)
         let shutdown = ShutdownSignal(install: !once)
         context.log.info("worker started", ["worker": workerID, "once": String(once), "dry_run": String(dryRun)])
         var now = context.now
@@ -42,7 +42,7 @@ enum RunCommand {
                         if let fresh = try? PostgresConnection(url: context.databaseURL ?? "") {
                             connection = fresh
                             cycle = WorkerCycle(
-                                rules: rules, connection: connection, workerID: workerID, dryRun: dryRun, output: context.output, log: context.log)
+                                rules: rules, connection: connection, workerID: workerID, dryRun: dryRun, alwaysFull: full, output: context.output, log: context.log)
                             context.log.info("database connection re-established")
                             break
                         }

@@ -11,6 +11,14 @@ enum CompiledRules {
     static let yearMicros: Int64 = 366 * 86_400_000_000
 
     static func store(_ rules: RuleSet, _ connection: PostgresConnection, now: Instant) throws {
+        // Unchanged rules with enough calendar ahead: nothing to do, and the stored clocks stay
+        // valid (a cron-style `run --once` keeps its incremental cycles).
+        let fingerprint = Self.fingerprint(rules)
+        let stored = try connection.query("SELECT value_us FROM slawatch.worker_state WHERE key = 'rules'").rows.first.map { try $0.int(0) }
+        let coverage = try connection.query("SELECT min(covered_to_us) FROM slawatch.calendars").rows[0].optionalInt(0)
+        if let stored, Int64(stored) == fingerprint, (coverage.map { Int64($0) } ?? Int64.max) > (now + yearMicros).microseconds {
+            return
+        }
         var oldest = now
         if let row = try? connection.query("SELECT min(created_at) FROM \(rules.source.tickets.quoted)").rows.first,
            let t = try? row.optionalTimestamp(0) {
@@ -18,7 +26,10 @@ enum CompiledRules {
         }
         let from = oldest + (-yearMicros)
         let to = now + 5 * yearMicros
-        try connection.execute("DELETE FROM slawatch.policies; DELETE FROM slawatch.calendar_intervals; DELETE FROM slawatch.calendars;")
+        try connection.execute("""
+            DELETE FROM slawatch.clocks; DELETE FROM slawatch.worker_state;
+            DELETE FROM slawatch.policies; DELETE FROM slawatch.calendar_intervals; DELETE FROM slawatch.calendars;
+            """)
         for name in rules.calendars.keys.sorted() {
             let calendar = rules.calendars[name]!
             let always: Bool
@@ -44,6 +55,9 @@ enum CompiledRules {
                 [.text(name), .text("{" + starts.joined(separator: ",") + "}"), .text("{" + ends.joined(separator: ",") + "}"),
                  .text("{" + before.joined(separator: ",") + "}")])
         }
+        try connection.query(
+            "INSERT INTO slawatch.worker_state (key, value_us) VALUES ('rules', $1::bigint) ON CONFLICT (key) DO UPDATE SET value_us = EXCLUDED.value_us",
+            [.text(String(fingerprint))])
         for (position, policy) in rules.policies.enumerated() {
             let targets = "{" + policy.targets.keys.sorted().map { "\(jsonString($0)): \(policy.targets[$0]!)" }.joined(separator: ", ") + "}"
             try connection.query(
@@ -57,6 +71,24 @@ enum CompiledRules {
                  .text(SourceRepository.textArray(policy.clock.stopStatuses.sorted())),
                  .text("{" + policy.clock.warnAt.map { String($0) }.joined(separator: ",") + "}")])
         }
+    }
+
+    /// A 64-bit FNV-1a hash of everything the compiled tables hold, to tell whether they changed.
+    static func fingerprint(_ rules: RuleSet) -> Int64 {
+        var text = rules.source.tickets.description + "|" + rules.source.statusChanges.description
+        for name in rules.calendars.keys.sorted() { text += "|" + name + definitionJSON(rules.calendars[name]!) }
+        for policy in rules.policies {
+            text += "|" + policy.name + policy.calendarName + (policy.when.map(filterJSON) ?? "")
+            text += policy.targets.keys.sorted().map { "\($0)=\(policy.targets[$0]!)" }.joined(separator: ",")
+            text += policy.clock.pauseStatuses.sorted().joined(separator: ",") + ";" + policy.clock.stopStatuses.sorted().joined(separator: ",")
+            text += policy.clock.warnAt.map { "\($0)" }.joined(separator: ",") + ";" + policy.clock.escalateAfter.map { "\($0)" }.joined(separator: ",")
+        }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return Int64(bitPattern: hash & 0x7FFF_FFFF_FFFF_FFFF)
     }
 
     static func definitionJSON(_ calendar: WorkCalendar) -> String {

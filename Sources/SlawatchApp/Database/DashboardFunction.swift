@@ -128,23 +128,38 @@ enum DashboardFunction {
             FROM pg_attribute a WHERE a.attrelid = '\(regclass)'::regclass AND a.attnum > 0 AND NOT a.attisdropped;
           RETURN QUERY
           WITH src AS (
-            SELECT s.ticket_id, s.code, s.category, s.requester_email, s.status, s.priority, s.area, s.updated_at,
-                   (extract(epoch FROM s.created_at) * 1000000)::bigint AS created_us,
-                   (extract(epoch FROM COALESCE(s.updated_at, s.created_at)) * 1000000)::bigint AS updated_us,
-                   to_jsonb(s) AS j
+            SELECT s AS r, s.ticket_id::text AS id_text, s.status::text AS status_text, s.priority::text AS priority_text,
+                   (extract(epoch FROM COALESCE(s.updated_at, s.created_at)) * 1000000)::bigint AS updated_us
             FROM \(tickets) s
             WHERE v_role <> 'AREA' OR s.area = p_area
+          ), cal AS MATERIALIZED (
+            -- Once per calendar, not once per row.
+            SELECT c.name, slawatch.working_before(c.name, c.always, v_now) AS cum_now FROM slawatch.calendars c
+          ), fast AS MATERIALIZED (
+            -- A stored clock computed from this very version of the ticket: plain arithmetic.
+            SELECT src.id_text, src.r, k.sla_horas AS target_h, k.target_us,
+                   CASE WHEN k.running THEN k.base_us + cal.cum_now ELSE k.elapsed_us END AS elapsed_us
+            FROM src JOIN slawatch.clocks k ON k.ticket_id = src.id_text
+                 AND k.source_updated_us = src.updated_us AND k.source_status = src.status_text
+                 AND k.source_priority = src.priority_text AND k.evaluated_us <= v_now
+            JOIN cal ON cal.name = k.calendar
+          ), slow_src AS MATERIALIZED (
+            SELECT (src.r).ticket_id, (src.r).code, (src.r).category, (src.r).requester_email, (src.r).status, (src.r).priority,
+                   (src.r).area, (src.r).updated_at, src.r,
+                   (extract(epoch FROM (src.r).created_at) * 1000000)::bigint AS created_us, src.updated_us,
+                   to_jsonb(src.r) AS j
+            FROM src WHERE NOT EXISTS (SELECT 1 FROM fast f WHERE f.id_text = src.id_text)
           ), chosen AS (
-            SELECT src.*, p.calendar, c.always, p.pause_statuses || p.stop_statuses AS halted,
-                   (p.targets ->> src.priority)::float8 AS target_h,
-                   round((p.targets ->> src.priority)::float8 * 3600000000.0)::bigint AS target_us
-            FROM src
+            SELECT slow_src.*, p.calendar, c.always, p.pause_statuses || p.stop_statuses AS halted,
+                   (p.targets ->> slow_src.priority)::float8 AS target_h,
+                   round((p.targets ->> slow_src.priority)::float8 * 3600000000.0)::bigint AS target_us
+            FROM slow_src
             CROSS JOIN LATERAL (
               SELECT p.* FROM slawatch.policies p
-              WHERE p.when_filter IS NULL OR slawatch.filter_matches(p.when_filter, src.j, v_kinds)
+              WHERE p.when_filter IS NULL OR slawatch.filter_matches(p.when_filter, slow_src.j, v_kinds)
               ORDER BY p.position LIMIT 1) p
             JOIN slawatch.calendars c ON c.name = p.calendar
-            WHERE p.targets ? src.priority
+            WHERE p.targets ? slow_src.priority
           ), history AS (
             SELECT h.ticket_id, h.status::text AS status, (extract(epoch FROM h.changed_at) * 1000000)::bigint AS at_us
             FROM \(changes) h
@@ -174,13 +189,18 @@ enum DashboardFunction {
                    sum(slawatch.working_before(cl.calendar, cl.always, cl.b)
                        - slawatch.working_before(cl.calendar, cl.always, cl.a))::bigint AS elapsed_us
             FROM clipped cl WHERE cl.a < cl.b GROUP BY cl.ticket_id
+          ), rows AS (
+            SELECT f.r, f.target_h, f.target_us, f.elapsed_us FROM fast f
+            UNION ALL
+            SELECT ch.r, ch.target_h, ch.target_us, COALESCE(e.elapsed_us, 0)
+            FROM chosen ch LEFT JOIN elapsed e ON e.ticket_id = ch.ticket_id
           )
-          SELECT ch.ticket_id::uuid, ch.code::text, ch.category::text, ch.requester_email::text, ch.status::text,
-                 ch.priority::text, ch.area::text, ch.updated_at::timestamptz, ch.target_h,
-                 (ch.target_us - COALESCE(e.elapsed_us, 0))::float8 / 3600000000.0::float8,
-                 COALESCE(e.elapsed_us, 0) > ch.target_us
-          FROM chosen ch LEFT JOIN elapsed e ON e.ticket_id = ch.ticket_id
-          ORDER BY ch.updated_at DESC, ch.code COLLATE "C";
+          SELECT (x.r).ticket_id::uuid, (x.r).code::text, (x.r).category::text, (x.r).requester_email::text, (x.r).status::text,
+                 (x.r).priority::text, (x.r).area::text, (x.r).updated_at::timestamptz, x.target_h,
+                 (x.target_us - x.elapsed_us)::float8 / 3600000000.0::float8,
+                 x.elapsed_us > x.target_us
+          FROM rows x
+          ORDER BY (x.r).updated_at DESC, (x.r).code COLLATE "C";
         END $fn$;
         """
     }

@@ -107,6 +107,30 @@ enum Schema {
         CREATE UNIQUE INDEX IF NOT EXISTS deliveries_report_once
             ON slawatch.deliveries (report, report_scheduled_at, group_key) WHERE report IS NOT NULL;
         """),
+        (4, """
+        CREATE TABLE IF NOT EXISTS slawatch.clocks (
+            ticket_id text PRIMARY KEY,
+            policy text NOT NULL,
+            calendar text NOT NULL,
+            target_us bigint NOT NULL,
+            sla_horas double precision NOT NULL,
+            running boolean NOT NULL,
+            stopped boolean NOT NULL,
+            elapsed_us bigint NOT NULL,
+            base_us bigint NOT NULL,
+            evaluated_us bigint NOT NULL,
+            source_updated_us bigint NOT NULL,
+            source_status text NOT NULL,
+            source_priority text NOT NULL,
+            next_crossing_us bigint,
+            risk_us bigint
+        );
+        CREATE INDEX IF NOT EXISTS clocks_next_crossing ON slawatch.clocks (next_crossing_us) WHERE next_crossing_us IS NOT NULL;
+        CREATE TABLE IF NOT EXISTS slawatch.worker_state (
+            key text PRIMARY KEY,
+            value_us bigint NOT NULL
+        );
+        """),
     ]
 
     static func migrate(_ connection: PostgresConnection, rules: RuleSet, now: Instant) throws(CommandError) {

@@ -11,12 +11,16 @@ struct SourceRepository {
     let views: SourceViews
     /// Further view columns that rule conditions mention and that must be read too.
     let extraColumns: [String]
+    /// `uuid` when the views' `ticket_id` is a uuid (so that lookups by id can use an index), else `text`.
+    let idType: String
 
     /// `alsoColumns`: further columns to read, e.g. those a `--filter` mentions.
     init(connection: PostgresConnection, rules: RuleSet, alsoColumns: Set<String> = []) throws(CommandError) {
         self.connection = connection
         self.views = rules.source
-        let ticketColumns = try Self.columns(of: rules.source.tickets, connection)
+        let typed = try Self.typedColumns(of: rules.source.tickets, connection)
+        let ticketColumns = typed.map(\.name)
+        idType = typed.first { $0.name == "ticket_id" }?.type == 2950 ? "uuid" : "text"
         let missing = SourceTicket.requiredColumns.filter { !ticketColumns.contains($0) }
         if !missing.isEmpty {
             throw .runtime(
@@ -39,8 +43,13 @@ struct SourceRepository {
     }
 
     static func columns(of view: QualifiedName, _ connection: PostgresConnection) throws(CommandError) -> [String] {
+        try typedColumns(of: view, connection).map(\.name)
+    }
+
+    static func typedColumns(of view: QualifiedName, _ connection: PostgresConnection) throws(CommandError) -> [(name: String, type: UInt32)] {
         do {
-            return try connection.query("SELECT * FROM \(view.quoted) LIMIT 0").columnNames
+            let result = try connection.query("SELECT * FROM \(view.quoted) LIMIT 0")
+            return result.columnNames.enumerated().map { ($1, result.columnType($0)) }
         } catch {
             if error.sqlState == "42P01" || error.sqlState == "3F000" {
                 throw .runtime("source view \(view) does not exist; create it as README 'Pointing slawatch at your help desk' shows")
@@ -53,13 +62,17 @@ struct SourceRepository {
         (SourceTicket.requiredColumns + extraColumns).map { "\"\($0)\"" }.joined(separator: ", ")
     }
 
-    /// Every ticket, or those whose code is `code`.
-    func tickets(code: String? = nil) throws(CommandError) -> [SourceTicket] {
+    /// Every ticket, or those whose code is `code`, or (incremental) those updated after
+    /// `changedAfter` or named in `ids`.
+    func tickets(code: String? = nil, changedAfter: Instant? = nil, ids: [String] = []) throws(CommandError) -> [SourceTicket] {
         var sql = "SELECT \(selectList) FROM \(views.tickets.quoted)"
         var parameters: [PostgresParameter] = []
         if let code {
             sql += " WHERE code = $1"
             parameters.append(.text(code))
+        } else if let changedAfter {
+            sql += " WHERE updated_at > $1::timestamptz OR ticket_id = ANY($2::\(idType)[])"
+            parameters += [.text(changedAfter.iso8601), .text(Self.textArray(ids))]
         }
         var result: [SourceTicket] = []
         do {
@@ -108,7 +121,7 @@ struct SourceRepository {
         var sql = "SELECT ticket_id, status, changed_at FROM \(views.statusChanges.quoted)"
         var parameters: [PostgresParameter] = []
         if let ticketIDs {
-            sql += " WHERE ticket_id::text = ANY($1::text[])"
+            sql += " WHERE ticket_id = ANY($1::\(idType)[])"
             parameters.append(.text(Self.textArray(ticketIDs)))
         }
         var result: [String: [StatusChange]] = [:]

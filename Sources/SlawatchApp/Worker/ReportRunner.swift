@@ -21,6 +21,23 @@ struct ReportRunner {
         var skipped = false
     }
 
+    /// Whether some report has a scheduled instant at or before `now` that has no run yet (or was
+    /// never seen by a worker): such a cycle must evaluate every ticket.
+    func anyDue(now: Instant) throws -> Bool {
+        for report in rules.reports {
+            let schedule = ReportSchedule(cron: report.schedule, timeZoneIdentifier: report.timeZoneIdentifier)
+            let row = try connection.query(
+                """
+                SELECT (SELECT armed_at FROM slawatch.report_state WHERE report = $1),
+                       (SELECT max(scheduled_at) FROM slawatch.report_runs WHERE report = $1 AND status <> 'manual')
+                """, [.text(report.name)]).rows[0]
+            guard let armed = try row.optionalTimestamp(0) else { return true }
+            let from = Instant(microseconds: max(armed, try row.optionalTimestamp(1) ?? armed))
+            if let next = schedule.next(after: from), next <= now { return true }
+        }
+        return false
+    }
+
     func runDue(tickets: [EvaluatedTicket], now: Instant) throws -> [Run] {
         var runs: [Run] = []
         for report in rules.reports {

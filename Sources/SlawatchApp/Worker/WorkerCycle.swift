@@ -12,7 +12,15 @@ final class WorkerCycle {
     let output: (String) -> Void
     let log: Logger
     let dispatcher: Dispatcher
+    /// Every cycle evaluates every ticket (`run --full`).
+    let alwaysFull: Bool
     private var holdsEvaluatorLock = false
+    /// How often a worker evaluates every ticket even when nothing says it must: a safety net for
+    /// changes that do not move `updated_at` (a history row inserted alone, a late commit).
+    static let fullEvery: Int64 = 3_600_000_000
+    /// How far back an incremental cycle looks before its previous one, for transactions that
+    /// commit after a cycle but carry an earlier `updated_at`.
+    static let overlap: Int64 = 600_000_000
     private(set) var metrics = WorkerMetrics()
 
     /// Any number stands for the lock; it only has to be the same in every slawatch process.
@@ -27,9 +35,11 @@ final class WorkerCycle {
         /// The earliest instant a running ticket crosses its next level, if any.
         var nextCrossing: Instant?
         var evaluatedHere = false
+        var full = false
     }
 
-    init(rules: RuleSet, connection: PostgresConnection, workerID: String, dryRun: Bool, output: @escaping (String) -> Void, log: Logger) {
+    init(rules: RuleSet, connection: PostgresConnection, workerID: String, dryRun: Bool, alwaysFull: Bool = false, output: @escaping (String) -> Void, log: Logger) {
+        self.alwaysFull = alwaysFull
         self.rules = rules
         self.connection = connection
         self.workerID = workerID
@@ -54,7 +64,20 @@ final class WorkerCycle {
         }
         if holdsEvaluatorLock {
             report.evaluatedHere = true
-            let evaluation = try SourceEvaluation.run(rules: rules, connection: connection, now: now)
+            let clocks = ClockStore(connection: connection)
+            let runner = ReportRunner(connection: connection, rules: rules, log: log)
+            let lastFull = dryRun ? nil : try clocks.watermark("full")
+            var full = dryRun || alwaysFull || lastFull == nil || now - lastFull! >= Self.fullEvery || now < lastFull!
+            if !full { full = try runner.anyDue(now: now) }
+            report.full = full
+            let evaluation: SourceEvaluation
+            if full {
+                evaluation = try SourceEvaluation.run(rules: rules, connection: connection, now: now)
+            } else {
+                let seen = try clocks.watermark("seen") ?? lastFull!
+                evaluation = try SourceEvaluation.run(
+                    rules: rules, connection: connection, now: now, changedAfter: seen + (-Self.overlap), ids: try clocks.due(now: now))
+            }
             report.evaluated = evaluation.evaluated.count
             report.unmatched = evaluation.unmatched.count
             try reportUnmatched(evaluation.unmatched, now: now)
@@ -67,20 +90,26 @@ final class WorkerCycle {
                     let deliveries = "[" + planned.map { JSONText.object([("route", String($0.route)), ("channel", JSONText.string($0.channel)), ("recipient", JSONText.string($0.recipient))]) }.joined(separator: ", ") + "]"
                     output(JSONText.object([("dry_run", "true"), ("event", ChannelPayload.noticeJSON(notice)), ("deliveries", deliveries)]) + "\n")
                 }
-            }
-            if !dryRun {
-                let active = evaluation.evaluated.filter { ($0.reading.status == .breached || $0.reading.status == .at_risk) && $0.reading.state != .stopped }
-                let reminders = try store.queueReminders(activeTickets: active.map(\.ticket.ticketID), now: now)
+            } else {
+                try clocks.store(
+                    evaluation.evaluated, histories: evaluation.histories, now: now, complete: full,
+                    removed: evaluation.unmatched.map(\.ticket.ticketID))
+                try clocks.setWatermark("seen", now)
+                if full { try clocks.setWatermark("full", now) }
+                let active = full
+                    ? evaluation.evaluated.filter { ($0.reading.status == .breached || $0.reading.status == .at_risk) && $0.reading.state != .stopped }.map(\.ticket.ticketID)
+                    : try clocks.active(now: now)
+                let reminders = try store.queueReminders(activeTickets: active, now: now)
                 if reminders > 0 { log.info("reminders queued", ["count": String(reminders)]) }
-                let runs = try ReportRunner(connection: connection, rules: rules, log: log).runDue(tickets: evaluation.evaluated, now: now)
-                for run in runs {
-                    log.info(run.skipped ? "report run skipped" : "report run", ["report": run.report, "scheduled_at": run.scheduledAt.iso8601, "deliveries": String(run.deliveries)])
+                if full {
+                    for run in try runner.runDue(tickets: evaluation.evaluated, now: now) {
+                        log.info(run.skipped ? "report run skipped" : "report run", ["report": run.report, "scheduled_at": run.scheduledAt.iso8601, "deliveries": String(run.deliveries)])
+                    }
                 }
             }
-            report.nextCrossing = evaluation.evaluated.compactMap { ticket -> Instant? in
-                guard ticket.reading.state == .running else { return nil }
-                return ticket.reading.thresholds.filter { !$0.crossed }.compactMap(\.at).min()
-            }.min()
+            report.nextCrossing = full || dryRun
+                ? evaluation.evaluated.compactMap(\.reading.nextCrossing).min()
+                : try clocks.nextCrossing(after: now)
         }
         if !dryRun {
             // Bounded: a backlog larger than this is worked off over the next cycles.
@@ -103,7 +132,7 @@ final class WorkerCycle {
         log.info("cycle", [
             "evaluated": String(report.evaluated), "events": String(report.events), "notified": String(report.notified),
             "sent": String(report.tally.sent), "failed": String(report.tally.failed), "dead": String(report.tally.dead),
-            "evaluator": String(report.evaluatedHere), "dry_run": String(dryRun),
+            "evaluator": String(report.evaluatedHere), "full": String(report.full), "dry_run": String(dryRun),
         ])
         return report
     }

@@ -54,6 +54,23 @@ public struct ClockReading: Sendable, Hashable {
     /// When the ticket entered the stop status it is in now.
     public let stoppedSince: Instant?
 
+    /// The next level this clock will cross if it keeps running: the instant a worker should look
+    /// at the ticket again. Nil when it is not running or has crossed every level.
+    public var nextCrossing: Instant? {
+        guard state == .running else { return nil }
+        return thresholds.filter { !$0.crossed }.compactMap(\.at).min()
+    }
+
+    /// When the ticket is (or will be, if it keeps running) at risk or worse: the highest warning
+    /// level, or the deadline when the policy has no warning. Nil when stopped, or paused before it.
+    public var riskFrom: Instant? {
+        guard state != .stopped else { return nil }
+        let level = thresholds.filter { $0.kind == .warning }.last ?? thresholds.first { $0.kind == .breach }
+        guard let level else { return nil }
+        if level.crossed { return level.at }
+        return state == .running ? level.at : nil
+    }
+
     /// `sla_horas − elapsed`, in hours; negative when overdue.
     public var hoursRemaining: Double { Double(targetMicros - elapsedMicros) / 3_600_000_000 }
     public var elapsedHours: Double { Double(elapsedMicros) / 3_600_000_000 }
