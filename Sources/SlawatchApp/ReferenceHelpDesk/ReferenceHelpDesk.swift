@@ -58,6 +58,8 @@ public enum ReferenceHelpDesk {
             estado_id   integer NOT NULL REFERENCES public.estados (id),
             cambiado_en timestamptz NOT NULL DEFAULT now()
         );
+        -- slawatch's incremental cycles ask for the tickets updated since the previous cycle.
+        CREATE INDEX IF NOT EXISTS tickets_actualizado_en_idx ON public.tickets (actualizado_en);
         CREATE INDEX IF NOT EXISTS ticket_historial_ticket_id_cambiado_en_idx
             ON public.ticket_historial (ticket_id, cambiado_en);
 
