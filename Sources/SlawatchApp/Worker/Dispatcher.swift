@@ -201,7 +201,8 @@ final class Dispatcher {
             let signature = try WebhookSignature(secret: secret).signature(messageID: group.messageID, timestamp: Int(timestamp), body: body)
             headers.append(("webhook-signature", signature))
         }
-        return HTTPRequest(url: url, method: .post, headers: headers, body: body, timeout: .seconds(10), connectTimeout: .seconds(5))
+        let timeout = Duration.microseconds(group.channel.timeoutMicros)
+        return HTTPRequest(url: url, method: .post, headers: headers, body: body, timeout: timeout, connectTimeout: min(timeout, .seconds(5)))
     }
 
     private func mail(for group: Group, now: Instant) throws -> CurlTransport.MailMessage {

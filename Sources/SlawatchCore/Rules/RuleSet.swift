@@ -104,6 +104,8 @@ public struct Channel: Sendable, Hashable {
     public var maxAttempts: Int
     /// A delivery older than this (microseconds) is dead at its next failure.
     public var maxAgeMicros: Int64
+    /// How long one HTTP request may take (microseconds).
+    public var timeoutMicros: Int64 = 10_000_000
 }
 
 public struct SMTPSettings: Sendable, Hashable {

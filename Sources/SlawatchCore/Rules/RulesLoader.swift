@@ -338,7 +338,7 @@ struct RulesReader {
     }
 
     mutating func readChannel(_ name: String, _ value: JSONValue, _ path: String) -> Channel? {
-        guard let dict = object(value, path, allowed: ["type", "url", "to", "secret", "language", "rate_per_second", "max_attempts", "max_age"]) else { return nil }
+        guard let dict = object(value, path, allowed: ["type", "url", "to", "secret", "language", "rate_per_second", "max_attempts", "max_age", "timeout"]) else { return nil }
         guard let typeText = required(dict, "type", path).flatMap({ string($0, path + ".type") }) else { return nil }
         guard let kind = Channel.Kind(rawValue: typeText) else {
             issue(path + ".type", "expected one of \(Channel.Kind.allCases.map(\.rawValue).joined(separator: ", ")), found \"\(typeText)\"")
@@ -384,6 +384,13 @@ struct RulesReader {
             }
         }
         if let a = dict["max_age"], let age = duration(a, path + ".max_age") { channel.maxAgeMicros = age }
+        if let t = dict["timeout"], let timeout = duration(t, path + ".timeout") {
+            if timeout < 1_000 || timeout > 300_000_000 {
+                issue(path + ".timeout", "expected a duration from 1ms to 5m, found \(t.shortDescription)")
+            } else {
+                channel.timeoutMicros = timeout
+            }
+        }
         return channel
     }
 

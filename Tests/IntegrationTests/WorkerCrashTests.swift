@@ -1,0 +1,67 @@
+import Foundation
+import LoopbackSinks
+import SlawatchCore
+import Testing
+
+/// What happens when a receiver does not answer in time, and when a worker dies between a send and
+/// its record (SPEC section 6; README "What can repeat").
+@Suite struct WorkerCrashTests {
+    @Test func aReceiverThatDoesNotAnswerInTimeIsRetried() async throws {
+        let desk = try WorkerHelpDesk()
+        let sink = try HTTPSink()
+        sink.enqueue(HTTPSink.Response(status: 200, delay: .seconds(3)))
+        try desk.addTicket(title: "Caída del portal")
+        let rules = try TemporaryRules(["sla.json": WorkerRules.text(
+            channels: #"{ hook: { type: "webhook", url: "\#(sink.url)/hook", timeout: "300ms" } }"#,
+            routes: WorkerRules.allEvents(to: ["hook"]))])
+        try await requireRunOnce(rules, desk, at: WorkerClock.at(hours: 5))
+        let first = try await desk.deliveries()
+        #expect(first.count == 1)
+        #expect(first.first?.status == "failed")
+        #expect(first.first?.attempts == 1)
+        #expect(first.first?.last_error?.lowercased().contains("time") == true, "\(first)")
+        // The next attempt, after the backoff, finds the receiver answering.
+        try await requireRunOnce(rules, desk, at: WorkerClock.at(hours: 5, seconds: 60))
+        let second = try await desk.deliveries()
+        #expect(second.first?.status == "sent", "\(second)")
+        #expect(second.first?.attempts == 2)
+        #expect(Set(sink.requests.compactMap { $0.header("webhook-id") }).count == 1)
+    }
+
+    /// The worker is killed after the receiver has the message and before the worker records it:
+    /// the delivery stays claimed; when its lease ends another cycle sends it again, with the same
+    /// `webhook-id`, so the receiver can drop the repeat. Nothing is lost.
+    @Test func aWorkerKilledBetweenSendAndRecordRepeatsWithTheSameWebhookID() async throws {
+        let executable = try WorkerProcessTests.requireExecutable()
+        let desk = try WorkerHelpDesk()
+        let sink = try HTTPSink()
+        // The first answer comes late: the worker is killed while it waits for it.
+        sink.enqueue(HTTPSink.Response(status: 200, delay: .seconds(5)))
+        try desk.addTicket(title: "Caída del correo")
+        let rules = try TemporaryRules(["sla.json": WorkerRules.text(
+            channels: #"{ hook: { type: "webhook", url: "\#(sink.url)/hook" } }"#,
+            routes: WorkerRules.allEvents(to: ["hook"]))])
+        let child = try WorkerProcessTests.Child(executable, [
+            "run", "--interval", "1s", "--rules", rules.path, "--database", desk.url, "--now", WorkerClock.at(hours: 5).iso8601,
+        ])
+        let arrived = await eventually(timeout: .seconds(30)) { !sink.requests.isEmpty || !child.process.isRunning }
+        try #require(arrived && child.process.isRunning, "stderr: \(child.stderr)")
+        kill(child.process.processIdentifier, SIGKILL)
+        _ = await child.waitForExit(timeout: .seconds(10))
+        let claimed = try await desk.deliveries()
+        #expect(claimed.count == 1)
+        #expect(claimed.first?.status == "pending", "recorded as nothing yet: \(claimed)")
+
+        // Within the lease nobody takes it over; after it, the next cycle sends it again.
+        try await requireRunOnce(rules, desk, at: WorkerClock.at(hours: 5, seconds: 30))
+        #expect(sink.requests.count == 1)
+        try await requireRunOnce(rules, desk, at: WorkerClock.at(hours: 5, seconds: 180))
+        let requests = sink.requests
+        #expect(requests.count == 2)
+        let ids = requests.compactMap { $0.header("webhook-id") }
+        #expect(ids.count == 2 && ids[0] == ids[1], "the repeat carries the same webhook-id: \(ids)")
+        #expect(requests[0].body == requests[1].body)
+        let after = try await desk.deliveries()
+        #expect(after.first?.status == "sent")
+    }
+}
