@@ -14,21 +14,90 @@ struct ClockStore {
 
     /// Writes the clocks of `tickets`, evaluated at `now`. With `complete`, `tickets` is every
     /// ticket with a clock, and stored clocks of any other ticket are removed.
+    /// What a stored clock says, enough to tell whether a new evaluation changed anything.
+    struct Stored: Equatable {
+        var policy: String
+        var target: Int64
+        var running: Bool
+        var stopped: Bool
+        /// The base of a running clock, the elapsed time of a halted one.
+        var carried: Int64
+        var updated: Int64
+        var status: String
+        var priority: String
+        var nextCrossing: Int64?
+        var risk: Int64?
+    }
+
+    /// Every stored clock, by ticket.
+    func all() throws -> [String: Stored] {
+        var result: [String: Stored] = [:]
+        try connection.forEachRow(
+            """
+            SELECT ticket_id, policy, target_us, running, stopped, CASE WHEN running THEN base_us ELSE elapsed_us END,
+                   source_updated_us, source_status, source_priority, next_crossing_us, risk_us
+            FROM slawatch.clocks
+            """
+        ) { r in
+            result[try r.string(0)] = Stored(
+                policy: try r.string(1), target: Int64(try r.int(2)), running: try r.bool(3), stopped: try r.bool(4),
+                carried: Int64(try r.int(5)), updated: Int64(try r.int(6)), status: try r.string(7), priority: try r.string(8),
+                nextCrossing: try r.optionalInt(9).map(Int64.init), risk: try r.optionalInt(10).map(Int64.init))
+        }
+        return result
+    }
+
+    /// Each calendar's running sum at `now`, as the dashboard function computes it.
+    func runningSums(at now: Instant) throws -> [String: Int64] {
+        var cumulative: [String: Int64] = [:]
+        for row in try connection.query(
+            "SELECT c.name, slawatch.working_before(c.name, c.always, $1::bigint) FROM slawatch.calendars c", [.text(String(now.microseconds))]
+        ).rows {
+            cumulative[try row.string(0)] = Int64(try row.int(1))
+        }
+        return cumulative
+    }
+
+    /// The clock `ticket` would be stored as at `now`, or nil when it cannot be carried forward.
+    static func storable(_ e: EvaluatedTicket, history: [StatusChange]?, now: Instant, cumulative: [String: Int64]) -> Stored? {
+        let t = e.ticket, r = e.reading
+        guard let cum = cumulative[e.policy.calendarName], t.createdAt <= now, t.updatedAt <= now,
+              !(history ?? []).contains(where: { $0.at > now })
+        else { return nil }
+        return Stored(
+            policy: e.policy.name, target: r.targetMicros, running: r.state == .running, stopped: r.state == .stopped,
+            carried: r.state == .running ? r.elapsedMicros - cum : r.elapsedMicros, updated: t.updatedAt.microseconds,
+            status: t.status, priority: t.priority, nextCrossing: r.nextCrossing?.microseconds, risk: r.riskFrom?.microseconds)
+    }
+
+    /// Writes the clocks of `tickets`, evaluated at `now`. With `complete`, `tickets` is every
+    /// ticket with a clock, and stored clocks of any other ticket are removed.
     func store(_ tickets: [EvaluatedTicket], histories: [String: [StatusChange]], now: Instant, complete: Bool, removed: [String] = []) throws {
+        try store(tickets, histories: histories, now: now, cumulative: try runningSums(at: now), previous: complete ? try all() : nil, removed: removed)
+    }
+
+    /// As `store`, given the calendars' running sums and, for a complete set, the clocks stored
+    /// before: an unchanged clock is not written again.
+    func store(
+        _ tickets: [EvaluatedTicket], histories: [String: [StatusChange]], now: Instant, cumulative: [String: Int64],
+        previous: [String: Stored]?, removed: [String] = []
+    ) throws {
+        let complete = previous != nil
         var data: [UInt8] = []
         data.reserveCapacity(tickets.count * 160)
         var stored = 0
+        var keep = Set<String>()
         for e in tickets {
             let t = e.ticket, r = e.reading
-            guard t.createdAt <= now, t.updatedAt <= now,
-                  !(histories[t.ticketID] ?? []).contains(where: { $0.at > now })
-            else { continue }
+            guard let clock = Self.storable(e, history: histories[t.ticketID], now: now, cumulative: cumulative) else { continue }
+            keep.insert(t.ticketID)
+            if let old = previous?[t.ticketID], old == clock { continue }
             let fields: [String] = [
                 Self.copyText(t.ticketID), Self.copyText(e.policy.name), Self.copyText(e.policy.calendarName),
-                String(r.targetMicros), "\(r.slaHours)", r.state == .running ? "t" : "f", r.state == .stopped ? "t" : "f",
-                String(r.elapsedMicros), String(now.microseconds), String(t.updatedAt.microseconds),
+                String(r.targetMicros), "\(r.slaHours)", clock.running ? "t" : "f", clock.stopped ? "t" : "f",
+                String(r.elapsedMicros), String(clock.running ? clock.carried : 0), String(now.microseconds), String(clock.updated),
                 Self.copyText(t.status), Self.copyText(t.priority),
-                r.nextCrossing.map { String($0.microseconds) } ?? "\\N", r.riskFrom.map { String($0.microseconds) } ?? "\\N",
+                clock.nextCrossing.map(String.init) ?? "\\N", clock.risk.map(String.init) ?? "\\N",
             ]
             data.append(contentsOf: fields.joined(separator: "\t").utf8)
             data.append(10)
@@ -38,28 +107,40 @@ struct ClockStore {
             try connection.execute("""
                 CREATE TEMP TABLE IF NOT EXISTS clocks_in (
                     ticket_id text, policy text, calendar text, target_us bigint, sla_horas double precision,
-                    running boolean, stopped boolean, elapsed_us bigint, evaluated_us bigint, source_updated_us bigint,
+                    running boolean, stopped boolean, elapsed_us bigint, base_us bigint, evaluated_us bigint, source_updated_us bigint,
                     source_status text, source_priority text, next_crossing_us bigint, risk_us bigint
                 ) ON COMMIT DELETE ROWS
                 """)
             if stored > 0 { try connection.copyIn("COPY clocks_in FROM STDIN", data: data) }
-            try connection.query(
-                """
-                WITH cal AS (SELECT c.name, slawatch.working_before(c.name, c.always, $1::bigint) AS cum FROM slawatch.calendars c)
-                INSERT INTO slawatch.clocks AS k (ticket_id, policy, calendar, target_us, sla_horas, running, stopped, elapsed_us, base_us,
-                                                  evaluated_us, source_updated_us, source_status, source_priority, next_crossing_us, risk_us)
-                SELECT i.ticket_id, i.policy, i.calendar, i.target_us, i.sla_horas, i.running, i.stopped, i.elapsed_us, i.elapsed_us - cal.cum,
-                       i.evaluated_us, i.source_updated_us, i.source_status, i.source_priority, i.next_crossing_us, i.risk_us
-                FROM clocks_in i JOIN cal ON cal.name = i.calendar
-                ON CONFLICT (ticket_id) DO UPDATE SET
-                    policy = EXCLUDED.policy, calendar = EXCLUDED.calendar, target_us = EXCLUDED.target_us, sla_horas = EXCLUDED.sla_horas,
-                    running = EXCLUDED.running, stopped = EXCLUDED.stopped, elapsed_us = EXCLUDED.elapsed_us, base_us = EXCLUDED.base_us,
-                    evaluated_us = EXCLUDED.evaluated_us, source_updated_us = EXCLUDED.source_updated_us,
-                    source_status = EXCLUDED.source_status, source_priority = EXCLUDED.source_priority,
-                    next_crossing_us = EXCLUDED.next_crossing_us, risk_us = EXCLUDED.risk_us
-                """, [.text(String(now.microseconds))])
-            if complete {
-                try connection.execute("DELETE FROM slawatch.clocks k WHERE NOT EXISTS (SELECT 1 FROM clocks_in i WHERE i.ticket_id = k.ticket_id)")
+            // Only the process holding the evaluator lock writes clocks, so an update of the rows
+            // that changed and an insert of the new ones cannot race; both are hash joins, where an
+            // INSERT ... ON CONFLICT would probe the index row by row.
+            try connection.execute("""
+                UPDATE slawatch.clocks k SET
+                    policy = n.policy, calendar = n.calendar, target_us = n.target_us, sla_horas = n.sla_horas,
+                    running = n.running, stopped = n.stopped, elapsed_us = n.elapsed_us, base_us = n.base_us,
+                    evaluated_us = n.evaluated_us, source_updated_us = n.source_updated_us, source_status = n.source_status,
+                    source_priority = n.source_priority, next_crossing_us = n.next_crossing_us, risk_us = n.risk_us
+                FROM clocks_in n
+                WHERE k.ticket_id = n.ticket_id
+                  -- An unchanged clock is left alone: a running one keeps its base, a halted one its
+                  -- elapsed time; rewriting every identical row per cycle would be most of the cycle.
+                  AND (k.policy, k.calendar, k.target_us, k.running, k.stopped, k.source_updated_us, k.source_status,
+                       k.source_priority, k.next_crossing_us, k.risk_us, CASE WHEN k.running THEN k.base_us ELSE k.elapsed_us END)
+                      IS DISTINCT FROM
+                      (n.policy, n.calendar, n.target_us, n.running, n.stopped, n.source_updated_us, n.source_status,
+                       n.source_priority, n.next_crossing_us, n.risk_us, CASE WHEN n.running THEN n.base_us ELSE n.elapsed_us END);
+                INSERT INTO slawatch.clocks (ticket_id, policy, calendar, target_us, sla_horas, running, stopped, elapsed_us, base_us,
+                                             evaluated_us, source_updated_us, source_status, source_priority, next_crossing_us, risk_us)
+                SELECT n.ticket_id, n.policy, n.calendar, n.target_us, n.sla_horas, n.running, n.stopped, n.elapsed_us, n.base_us,
+                       n.evaluated_us, n.source_updated_us, n.source_status, n.source_priority, n.next_crossing_us, n.risk_us
+                FROM clocks_in n WHERE NOT EXISTS (SELECT 1 FROM slawatch.clocks k WHERE k.ticket_id = n.ticket_id);
+                """)
+            if let previous {
+                let gone = previous.keys.filter { !keep.contains($0) }
+                if !gone.isEmpty {
+                    try connection.query("DELETE FROM slawatch.clocks WHERE ticket_id = ANY($1::text[])", [.text(SourceRepository.textArray(gone))])
+                }
             }
             // Tickets evaluated now that have no clock any more, or whose clock cannot be carried.
             let gone = removed + tickets.map(\.ticket.ticketID)

@@ -36,21 +36,24 @@ struct EventStore {
         // A dry run may look at a database slawatch never migrated: no events, no disabled channel yet.
         let migrated = try connection.query("SELECT to_regclass('slawatch.events') IS NOT NULL").rows[0].bool(0)
         let disabled = migrated ? try disabledChannels() : [:]
+        // The ids already recorded: most crossings of most tickets were seen by an earlier cycle,
+        // and neither encoding their notices nor sending them to the server again is needed.
+        let known = migrated ? try knownIDs(of: tickets) : []
         var start = 0
         while start < tickets.count {
             let chunk = tickets[start..<min(start + Self.chunkSize, tickets.count)]
             start += Self.chunkSize
             var crossings: [(ThresholdEvent, EvaluatedTicket)] = []
             for ticket in chunk {
-                for event in EventDetector.crossings(of: ticket) { crossings.append((event, ticket)) }
+                for event in EventDetector.crossings(of: ticket) where !known.contains(event.id) { crossings.append((event, ticket)) }
             }
             if crossings.isEmpty { continue }
             if dryRun {
-                let known = migrated ? try existingIDs(crossings.map { $0.0.id }) : []
-                collect(crossings.filter { !known.contains($0.0.id) }, now: now, disabled: disabled, into: &outcome)
+                collect(crossings, now: now, disabled: disabled, into: &outcome)
                 continue
             }
             try connection.transaction {
+                // Still ON CONFLICT: another worker may have recorded some since `known` was read.
                 let fresh = try insertEvents(crossings, now: now)
                 let freshCrossings = crossings.filter { fresh.contains($0.0.id) }
                 let before = outcome.notified.count
@@ -189,10 +192,19 @@ struct EventStore {
              .text(Self.nullableArray(error)), .text(now.iso8601)])
     }
 
-    private func existingIDs(_ ids: [String]) throws -> Set<String> {
-        let result = try connection.query(
-            "SELECT id FROM slawatch.events WHERE id = ANY($1::text[])", [.text(SourceRepository.textArray(ids))])
-        return Set(try result.rows.map { try $0.string(0) })
+    /// Recorded event ids of `tickets`: all of them at once when that is most of the table.
+    private func knownIDs(of tickets: [EvaluatedTicket]) throws -> Set<String> {
+        var ids = Set<String>()
+        let sql: String
+        var parameters: [PostgresParameter] = []
+        if tickets.count > 20_000 {
+            sql = "SELECT id FROM slawatch.events"
+        } else {
+            sql = "SELECT id FROM slawatch.events WHERE ticket_id = ANY($1::text[])"
+            parameters = [.text(SourceRepository.textArray(tickets.map(\.ticket.ticketID)))]
+        }
+        try connection.forEachRow(sql, parameters) { row in ids.insert(try row.string(0)) }
+        return ids
     }
 
     func disabledChannels() throws -> [String: String] {

@@ -36,6 +36,8 @@ final class WorkerCycle {
         var nextCrossing: Instant?
         var evaluatedHere = false
         var full = false
+        /// Seconds spent per phase, for the cycle's log line.
+        var phases: [(String, Double)] = []
     }
 
     init(rules: RuleSet, connection: PostgresConnection, workerID: String, dryRun: Bool, alwaysFull: Bool = false, output: @escaping (String) -> Void, log: Logger) {
@@ -52,6 +54,11 @@ final class WorkerCycle {
     func run(now: Instant) async throws -> Report {
         let started = Date()
         var report = Report()
+        var lap = Date()
+        func phase(_ name: String) {
+            report.phases.append((name, Date().timeIntervalSince(lap)))
+            lap = Date()
+        }
         if !dryRun {
             try connection.query(
                 """
@@ -80,9 +87,27 @@ final class WorkerCycle {
             }
             report.evaluated = evaluation.evaluated.count
             report.unmatched = evaluation.unmatched.count
+            phase("evaluate")
             try reportUnmatched(evaluation.unmatched, now: now)
+            // A ticket whose stored clock is exactly what it evaluates to now (same version of the
+            // ticket, same clock, next crossing still ahead) can have no new event and needs no write.
+            var candidates = evaluation.evaluated
+            var cumulative: [String: Int64] = [:]
+            var previous: [String: ClockStore.Stored]?
+            if full && !dryRun {
+                cumulative = try clocks.runningSums(at: now)
+                let stored = try clocks.all()
+                previous = stored
+                candidates = evaluation.evaluated.filter { e in
+                    guard let clock = ClockStore.storable(e, history: evaluation.histories[e.ticket.ticketID], now: now, cumulative: cumulative)
+                    else { return true }
+                    return stored[e.ticket.ticketID] != clock
+                }
+            }
+            phase("compare")
             let store = EventStore(connection: connection, rules: rules)
-            let outcome = try store.record(evaluation.evaluated, now: now, dryRun: dryRun)
+            let outcome = try store.record(candidates, now: now, dryRun: dryRun)
+            phase("events")
             report.events = outcome.recorded
             report.notified = outcome.notified.count
             if dryRun {
@@ -91,10 +116,17 @@ final class WorkerCycle {
                     output(JSONText.object([("dry_run", "true"), ("event", ChannelPayload.noticeJSON(notice)), ("deliveries", deliveries)]) + "\n")
                 }
             } else {
-                try clocks.store(
-                    evaluation.evaluated, histories: evaluation.histories, now: now, complete: full,
-                    removed: evaluation.unmatched.map(\.ticket.ticketID))
+                if let previous {
+                    try clocks.store(
+                        evaluation.evaluated, histories: evaluation.histories, now: now, cumulative: cumulative, previous: previous,
+                        removed: evaluation.unmatched.map(\.ticket.ticketID))
+                } else {
+                    try clocks.store(
+                        evaluation.evaluated, histories: evaluation.histories, now: now, complete: false,
+                        removed: evaluation.unmatched.map(\.ticket.ticketID))
+                }
                 try clocks.setWatermark("seen", now)
+                phase("clocks")
                 if full { try clocks.setWatermark("full", now) }
                 let active = full
                     ? evaluation.evaluated.filter { ($0.reading.status == .breached || $0.reading.status == .at_risk) && $0.reading.state != .stopped }.map(\.ticket.ticketID)
@@ -111,6 +143,7 @@ final class WorkerCycle {
                 ? evaluation.evaluated.compactMap(\.reading.nextCrossing).min()
                 : try clocks.nextCrossing(after: now)
         }
+        phase("rest")
         if !dryRun {
             // Bounded: a backlog larger than this is worked off over the next cycles.
             for _ in 0..<20 {
@@ -128,12 +161,15 @@ final class WorkerCycle {
             }
         }
         let backlog = dryRun ? 0 : try connection.query("SELECT count(*) FROM slawatch.deliveries WHERE status IN ('pending', 'failed')").rows[0].int(0)
+        phase("deliver")
         metrics.record(report, backlog: backlog, seconds: Date().timeIntervalSince(started))
-        log.info("cycle", [
+        var fields = Dictionary(uniqueKeysWithValues: report.phases.filter { $0.1 >= 0.0005 }.map { ("\($0.0)_s", String(format: "%.3f", $0.1)) })
+        fields.merge([
             "evaluated": String(report.evaluated), "events": String(report.events), "notified": String(report.notified),
             "sent": String(report.tally.sent), "failed": String(report.tally.failed), "dead": String(report.tally.dead),
             "evaluator": String(report.evaluatedHere), "full": String(report.full), "dry_run": String(dryRun),
-        ])
+        ]) { $1 }
+        log.info("cycle", fields)
         return report
     }
 
