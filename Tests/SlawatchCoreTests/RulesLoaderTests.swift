@@ -512,14 +512,29 @@ struct RulesLoaderTests {
         ])
     }
 
-    /// Current behaviour, pinned so that a change is deliberate: a key repeated inside one JSON
-    /// object is not seen by the loader (Foundation's decoder keeps one of them), so a calendar
-    /// named twice in the same object loads without an error, unlike one named in two files.
-    @Test("a name repeated inside one object is not reported (current behaviour)")
+    /// A key repeated inside one JSON object (which a JSON decoder would silently collapse) is
+    /// an error too, located by its path, in JSON5 files with comments, quotes and arrays.
+    @Test("a name repeated inside one object is reported")
     func repeatedKeyInOneObject() throws {
         let file: RulesFile = ("rules/calendars.json", #"{"calendars": {"a": {"type": "always"}, "a": {"type": "always"}}}"#)
-        let rules = try load([file])
-        #expect(rules.calendars.keys.sorted() == ["a"])
+        #expect(messages([file]) == [#"rules/calendars.json: calendars.a: "a" is defined twice in this object; only one definition is allowed"#])
+        let nested: RulesFile = (
+            "rules/sla.json",
+            """
+            // calendars: { "x": 1, "x": 2 } in a comment does not count
+            {
+              calendars: { '24x7': { type: "always" } },
+              policies: [
+                { name: "p", calendar: "24x7", targets: { ALTA: 4, "ALTA": 8 }, },
+              ],
+              /* and a "string" with a brace } inside */
+              policies: [],
+            }
+            """)
+        let found = messages([nested])
+        #expect(found.contains(#"rules/sla.json: policies[0].targets.ALTA: "ALTA" is defined twice in this object; only one definition is allowed"#), "\(found)")
+        #expect(found.contains(#"rules/sla.json: policies: "policies" is defined twice in this object; only one definition is allowed"#), "\(found)")
+        #expect(found.count == 2, "\(found)")
     }
 
     // MARK: - Syntax

@@ -71,6 +71,9 @@ struct RulesReader {
                 issue("", "not valid JSON5: \(Self.describe(error))")
                 continue
             }
+            for (at, key) in DuplicateKeys.find(in: String(decoding: contents, as: UTF8.self)) {
+                issue(at.isEmpty ? key : "\(at).\(key)", "\"\(key)\" is defined twice in this object; only one definition is allowed")
+            }
             guard case .object(let top) = substitute(document, "") else {
                 issue("", "expected an object with keys \(RulesLoader.topLevelKeys.joined(separator: ", "))")
                 continue
