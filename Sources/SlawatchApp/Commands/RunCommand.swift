@@ -22,7 +22,9 @@ enum RunCommand {
         var connection = try context.connect()
         if !dryRun { try Schema.migrate(connection, rules: rules, now: context.now) }
         let workerID = "\(ProcessInfo.processInfo.hostName)/\(getpid())/\(UUID().uuidString.prefix(8))"
-        var cycle = WorkerCycle(rules: rules, connection: connection, workerID: workerID, dryRun: dryRun, alwaysFull: full, output: context.output, log: context.log)
+        var cycle = WorkerCycle(
+            rules: rules, connection: connection, databaseURL: context.databaseURL ?? "", workerID: workerID, dryRun: dryRun, alwaysFull: full,
+            output: context.output, log: context.log)
         let shutdown = ShutdownSignal(install: !once)
         context.log.info("worker started", ["worker": workerID, "once": String(once), "dry_run": String(dryRun)])
         var now = context.now
@@ -42,7 +44,8 @@ enum RunCommand {
                         if let fresh = try? PostgresConnection(url: context.databaseURL ?? "") {
                             connection = fresh
                             cycle = WorkerCycle(
-                                rules: rules, connection: connection, workerID: workerID, dryRun: dryRun, alwaysFull: full, output: context.output, log: context.log)
+                                rules: rules, connection: connection, databaseURL: context.databaseURL ?? "", workerID: workerID, dryRun: dryRun,
+                                alwaysFull: full, output: context.output, log: context.log)
                             context.log.info("database connection re-established")
                             break
                         }

@@ -29,15 +29,15 @@ struct ClockStore {
         var risk: Int64?
     }
 
-    /// Every stored clock, by ticket.
-    func all() throws -> [String: Stored] {
+    /// Every stored clock, by ticket; only those of `ids` when given.
+    func all(ids: [String]? = nil) throws -> [String: Stored] {
         var result: [String: Stored] = [:]
         try connection.forEachRow(
             """
             SELECT ticket_id, policy, target_us, running, stopped, CASE WHEN running THEN base_us ELSE elapsed_us END,
                    source_updated_us, source_status, source_priority, next_crossing_us, risk_us
-            FROM slawatch.clocks
-            """
+            FROM slawatch.clocks WHERE $1::text[] IS NULL OR ticket_id = ANY($1::text[])
+            """, [PostgresParameter(ids.map(SourceRepository.textArray))]
         ) { r in
             result[try r.string(0)] = Stored(
                 policy: try r.string(1), target: Int64(try r.int(2)), running: try r.bool(3), stopped: try r.bool(4),
@@ -150,6 +150,29 @@ struct ClockStore {
                     [.text(SourceRepository.textArray(gone))])
             }
         }
+    }
+
+    /// Removes the clocks of tickets that are gone from the source: those whose id's hash is not
+    /// in `seen` (the hashes of every ticket a complete pass read).
+    func removeAllBut(seen: Set<UInt64>) throws {
+        var gone: [String] = []
+        try connection.forEachRow("SELECT ticket_id FROM slawatch.clocks") { row in
+            let id = try row.string(0)
+            if !seen.contains(Self.hash(id)) { gone.append(id) }
+        }
+        if !gone.isEmpty {
+            try connection.query("DELETE FROM slawatch.clocks WHERE ticket_id = ANY($1::text[])", [.text(SourceRepository.textArray(gone))])
+        }
+    }
+
+    /// FNV-1a: a set of 64-bit hashes stands for a million ids in a few megabytes.
+    static func hash(_ id: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in id.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return hash
     }
 
     /// Tickets whose stored clock crosses a level at or before `now`.

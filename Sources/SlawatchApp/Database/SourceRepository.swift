@@ -58,7 +58,7 @@ struct SourceRepository {
         }
     }
 
-    private var selectList: String {
+    var selectList: String {
         (SourceTicket.requiredColumns + extraColumns).map { "\"\($0)\"" }.joined(separator: ", ")
     }
 
@@ -87,7 +87,7 @@ struct SourceRepository {
         return result
     }
 
-    private func decodeTicket(_ row: PostgresRow) throws -> SourceTicket {
+    func decodeTicket(_ row: PostgresRow) throws -> SourceTicket {
         do {
             var ticket = SourceTicket(
                 ticketID: try row.string(0), code: try row.string(1), title: try row.optionalString(2) ?? "",

@@ -38,10 +38,26 @@ final class WorkerCycle {
         var full = false
         /// Seconds spent per phase, for the cycle's log line.
         var phases: [(String, Double)] = []
+        private var lap = Date()
+
+        /// Ends the current phase under `name` and starts the next.
+        mutating func phase(_ name: String) {
+            phases.append((name, Date().timeIntervalSince(lap)))
+            lap = Date()
+        }
     }
 
-    init(rules: RuleSet, connection: PostgresConnection, workerID: String, dryRun: Bool, alwaysFull: Bool = false, output: @escaping (String) -> Void, log: Logger) {
+    /// For the second connection a full pass reads the source through.
+    let databaseURL: String
+    /// Tickets a full pass evaluates at a time.
+    static let chunkSize = 20_000
+
+    init(
+        rules: RuleSet, connection: PostgresConnection, databaseURL: String, workerID: String, dryRun: Bool, alwaysFull: Bool = false,
+        output: @escaping (String) -> Void, log: Logger
+    ) {
         self.alwaysFull = alwaysFull
+        self.databaseURL = databaseURL
         self.rules = rules
         self.connection = connection
         self.workerID = workerID
@@ -54,11 +70,6 @@ final class WorkerCycle {
     func run(now: Instant) async throws -> Report {
         let started = Date()
         var report = Report()
-        var lap = Date()
-        func phase(_ name: String) {
-            report.phases.append((name, Date().timeIntervalSince(lap)))
-            lap = Date()
-        }
         if !dryRun {
             try connection.query(
                 """
@@ -77,73 +88,13 @@ final class WorkerCycle {
             var full = dryRun || alwaysFull || lastFull == nil || now - lastFull! >= Self.fullEvery || now < lastFull!
             if !full { full = try runner.anyDue(now: now) }
             report.full = full
-            let evaluation: SourceEvaluation
             if full {
-                evaluation = try SourceEvaluation.run(rules: rules, connection: connection, now: now)
+                try evaluateEverything(now: now, report: &report, runner: runner, clocks: clocks)
             } else {
-                let seen = try clocks.watermark("seen") ?? lastFull!
-                evaluation = try SourceEvaluation.run(
-                    rules: rules, connection: connection, now: now, changedAfter: seen + (-Self.overlap), ids: try clocks.due(now: now))
+                try evaluateChanged(now: now, since: (try clocks.watermark("seen") ?? lastFull!) + (-Self.overlap), report: &report, clocks: clocks)
             }
-            report.evaluated = evaluation.evaluated.count
-            report.unmatched = evaluation.unmatched.count
-            phase("evaluate")
-            try reportUnmatched(evaluation.unmatched, now: now)
-            // A ticket whose stored clock is exactly what it evaluates to now (same version of the
-            // ticket, same clock, next crossing still ahead) can have no new event and needs no write.
-            var candidates = evaluation.evaluated
-            var cumulative: [String: Int64] = [:]
-            var previous: [String: ClockStore.Stored]?
-            if full && !dryRun {
-                cumulative = try clocks.runningSums(at: now)
-                let stored = try clocks.all()
-                previous = stored
-                candidates = evaluation.evaluated.filter { e in
-                    guard let clock = ClockStore.storable(e, history: evaluation.histories[e.ticket.ticketID], now: now, cumulative: cumulative)
-                    else { return true }
-                    return stored[e.ticket.ticketID] != clock
-                }
-            }
-            phase("compare")
-            let store = EventStore(connection: connection, rules: rules)
-            let outcome = try store.record(candidates, now: now, dryRun: dryRun)
-            phase("events")
-            report.events = outcome.recorded
-            report.notified = outcome.notified.count
-            if dryRun {
-                for (notice, planned) in outcome.notified {
-                    let deliveries = "[" + planned.map { JSONText.object([("route", String($0.route)), ("channel", JSONText.string($0.channel)), ("recipient", JSONText.string($0.recipient))]) }.joined(separator: ", ") + "]"
-                    output(JSONText.object([("dry_run", "true"), ("event", ChannelPayload.noticeJSON(notice)), ("deliveries", deliveries)]) + "\n")
-                }
-            } else {
-                if let previous {
-                    try clocks.store(
-                        evaluation.evaluated, histories: evaluation.histories, now: now, cumulative: cumulative, previous: previous,
-                        removed: evaluation.unmatched.map(\.ticket.ticketID))
-                } else {
-                    try clocks.store(
-                        evaluation.evaluated, histories: evaluation.histories, now: now, complete: false,
-                        removed: evaluation.unmatched.map(\.ticket.ticketID))
-                }
-                try clocks.setWatermark("seen", now)
-                phase("clocks")
-                if full { try clocks.setWatermark("full", now) }
-                let active = full
-                    ? evaluation.evaluated.filter { ($0.reading.status == .breached || $0.reading.status == .at_risk) && $0.reading.state != .stopped }.map(\.ticket.ticketID)
-                    : try clocks.active(now: now)
-                let reminders = try store.queueReminders(activeTickets: active, now: now)
-                if reminders > 0 { log.info("reminders queued", ["count": String(reminders)]) }
-                if full {
-                    for run in try runner.runDue(tickets: evaluation.evaluated, now: now) {
-                        log.info(run.skipped ? "report run skipped" : "report run", ["report": run.report, "scheduled_at": run.scheduledAt.iso8601, "deliveries": String(run.deliveries)])
-                    }
-                }
-            }
-            report.nextCrossing = full || dryRun
-                ? evaluation.evaluated.compactMap(\.reading.nextCrossing).min()
-                : try clocks.nextCrossing(after: now)
         }
-        phase("rest")
+        report.phase("rest")
         if !dryRun {
             // Bounded: a backlog larger than this is worked off over the next cycles.
             for _ in 0..<20 {
@@ -161,7 +112,7 @@ final class WorkerCycle {
             }
         }
         let backlog = dryRun ? 0 : try connection.query("SELECT count(*) FROM slawatch.deliveries WHERE status IN ('pending', 'failed')").rows[0].int(0)
-        phase("deliver")
+        report.phase("deliver")
         metrics.record(report, backlog: backlog, seconds: Date().timeIntervalSince(started))
         var fields = Dictionary(uniqueKeysWithValues: report.phases.filter { $0.1 >= 0.0005 }.map { ("\($0.0)_s", String(format: "%.3f", $0.1)) })
         fields.merge([
@@ -171,6 +122,117 @@ final class WorkerCycle {
         ]) { $1 }
         log.info("cycle", fields)
         return report
+    }
+
+    /// A full pass: every ticket, streamed in chunks so that memory follows the chunk, not the help
+    /// desk. A ticket whose stored clock is exactly what it evaluates to now (same version of the
+    /// ticket, same clock, next crossing still ahead) can have no new event and needs no write.
+    private func evaluateEverything(
+        now: Instant, report: inout Report, runner: ReportRunner, clocks: ClockStore
+    ) throws {
+        let source = try SourceRepository(connection: connection, rules: rules)
+        let stream = try SourceStream(url: databaseURL, source: source)
+        let evaluator = SLAEvaluator(rules: rules)
+        let store = EventStore(connection: connection, rules: rules)
+        let cumulative = dryRun ? [:] : try clocks.runningSums(at: now)
+        var reportsDue = false
+        if !dryRun && !rules.reports.isEmpty { reportsDue = try runner.anyDue(now: now) }
+        var seen = Set<UInt64>()
+        var unmatched: [UnmatchedTicket] = []
+        var active: [String] = []
+        var forReports: [EvaluatedTicket] = []
+        var nextCrossing: Instant?
+        while true {
+            let chunk = try stream.next(Self.chunkSize)
+            if chunk.isEmpty { break }
+            var evaluated: [EvaluatedTicket] = []
+            var histories: [String: [StatusChange]] = [:]
+            evaluated.reserveCapacity(chunk.count)
+            for (ticket, history) in chunk {
+                seen.insert(ClockStore.hash(ticket.ticketID))
+                switch evaluator.evaluate(ticket, changes: history, now: now) {
+                case .clock(let e):
+                    evaluated.append(e)
+                    if !history.isEmpty { histories[ticket.ticketID] = history }
+                case .unmatched(let u):
+                    unmatched.append(u)
+                }
+            }
+            report.evaluated += evaluated.count
+            var candidates = evaluated
+            var previous: [String: ClockStore.Stored] = [:]
+            if !dryRun {
+                previous = try clocks.all(ids: evaluated.map(\.ticket.ticketID))
+                candidates = evaluated.filter { e in
+                    guard let clock = ClockStore.storable(e, history: histories[e.ticket.ticketID], now: now, cumulative: cumulative)
+                    else { return true }
+                    return previous[e.ticket.ticketID] != clock
+                }
+            }
+            let outcome = try store.record(candidates, now: now, dryRun: dryRun)
+            report.events += outcome.recorded
+            report.notified += outcome.notified.count
+            if dryRun {
+                printDryRun(outcome)
+            } else {
+                try clocks.store(evaluated, histories: histories, now: now, cumulative: cumulative, previous: previous)
+            }
+            for e in evaluated {
+                if let next = e.reading.nextCrossing, nextCrossing == nil || next < nextCrossing! { nextCrossing = next }
+                if (e.reading.status == .breached || e.reading.status == .at_risk) && e.reading.state != .stopped { active.append(e.ticket.ticketID) }
+            }
+            if reportsDue { forReports += evaluated }
+        }
+        report.unmatched = unmatched.count
+        report.nextCrossing = nextCrossing
+        report.phase("evaluate")
+        try reportUnmatched(unmatched, now: now)
+        guard !dryRun else { return }
+        try clocks.removeAllBut(seen: seen)
+        try clocks.setWatermark("seen", now)
+        try clocks.setWatermark("full", now)
+        report.phase("clocks")
+        let reminders = try store.queueReminders(activeTickets: active, now: now)
+        if reminders > 0 { log.info("reminders queued", ["count": String(reminders)]) }
+        if reportsDue {
+            for run in try runner.runDue(tickets: forReports, now: now) {
+                log.info(run.skipped ? "report run skipped" : "report run", ["report": run.report, "scheduled_at": run.scheduledAt.iso8601, "deliveries": String(run.deliveries)])
+            }
+        }
+    }
+
+    /// An incremental pass: the tickets updated since `since` and those whose next crossing is due.
+    private func evaluateChanged(now: Instant, since: Instant, report: inout Report, clocks: ClockStore) throws {
+        let evaluation = try SourceEvaluation.run(rules: rules, connection: connection, now: now, changedAfter: since, ids: try clocks.due(now: now))
+        report.evaluated = evaluation.evaluated.count
+        report.unmatched = evaluation.unmatched.count
+        report.phase("evaluate")
+        try reportUnmatched(evaluation.unmatched, now: now)
+        let store = EventStore(connection: connection, rules: rules)
+        let outcome = try store.record(evaluation.evaluated, now: now, dryRun: dryRun)
+        report.events = outcome.recorded
+        report.notified = outcome.notified.count
+        report.phase("events")
+        if dryRun {
+            printDryRun(outcome)
+            report.nextCrossing = evaluation.evaluated.compactMap(\.reading.nextCrossing).min()
+            return
+        }
+        try clocks.store(
+            evaluation.evaluated, histories: evaluation.histories, now: now, complete: false,
+            removed: evaluation.unmatched.map(\.ticket.ticketID))
+        try clocks.setWatermark("seen", now)
+        report.phase("clocks")
+        let reminders = try store.queueReminders(activeTickets: try clocks.active(now: now), now: now)
+        if reminders > 0 { log.info("reminders queued", ["count": String(reminders)]) }
+        report.nextCrossing = try clocks.nextCrossing(after: now)
+    }
+
+    private func printDryRun(_ outcome: EventStore.Outcome) {
+        for (notice, planned) in outcome.notified {
+            let deliveries = "[" + planned.map { JSONText.object([("route", String($0.route)), ("channel", JSONText.string($0.channel)), ("recipient", JSONText.string($0.recipient))]) }.joined(separator: ", ") + "]"
+            output(JSONText.object([("dry_run", "true"), ("event", ChannelPayload.noticeJSON(notice)), ("deliveries", deliveries)]) + "\n")
+        }
     }
 
     /// Each ticket without a clock is reported once, not every cycle.
