@@ -66,4 +66,43 @@ import Testing
         let after = try await desk.deliveries()
         #expect(after.first?.status == "sent")
     }
+
+    /// The worker's database connection is cut (the server ends its session): the worker says so,
+    /// connects again and goes on; nothing delivered before is sent again, what comes after is sent.
+    @Test func aLostDatabaseConnectionIsReestablished() async throws {
+        let executable = try WorkerProcessTests.requireExecutable()
+        let desk = try WorkerHelpDesk()
+        let sink = try HTTPSink()
+        try desk.addTicket(title: "Caída del portal")
+        let rules = try TemporaryRules(["sla.json": WorkerRules.text(
+            channels: #"{ hook: { type: "webhook", url: "\#(sink.url)/hook" } }"#,
+            routes: WorkerRules.allEvents(to: ["hook"]))])
+        let child = try WorkerProcessTests.Child(executable, [
+            "run", "--interval", "1s", "--rules", rules.path, "--database", desk.url, "--now", WorkerClock.at(hours: 5).iso8601,
+        ])
+        let first = await eventually(timeout: .seconds(30)) { sink.requests.count >= 1 || !child.process.isRunning }
+        try #require(first && child.process.isRunning, "stderr: \(child.stderr)")
+
+        let cut = try desk.connection.query(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'slawatch' AND pid <> pg_backend_pid()"
+        ).rows[0].int(0)
+        try #require(cut >= 1, "the worker's session was not found")
+        try desk.connection.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'slawatch' AND pid <> pg_backend_pid()")
+        let noticed = await eventually(timeout: .seconds(30)) { child.stderr.contains("re-established") || !child.process.isRunning }
+        #expect(noticed && child.process.isRunning, "stderr: \(child.stderr)")
+
+        // A ticket that breaches after the cut, updated as a help desk would.
+        let late = try desk.addTicket(title: "Caída del correo", created: WorkerClock.at(hours: 0.9))
+        try desk.connection.query("UPDATE public.tickets SET actualizado_en = $1::timestamptz WHERE codigo = $2", [.text(WorkerClock.at(hours: 5).iso8601), .text(late.code)])
+        let second = await eventually(timeout: .seconds(30)) { sink.requests.count >= 2 || !child.process.isRunning }
+        #expect(second && child.process.isRunning, "stderr: \(child.stderr)")
+
+        kill(child.process.processIdentifier, SIGTERM)
+        let status = await child.waitForExit(timeout: .seconds(15))
+        #expect(status == 0, "stderr: \(child.stderr)")
+        #expect(sink.requests.count == 2, "each notification exactly once")
+        let rows = try await desk.deliveries()
+        #expect(rows.count == 2 && rows.allSatisfy { $0.status == "sent" }, "\(rows)")
+    }
 }
