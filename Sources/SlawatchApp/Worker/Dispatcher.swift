@@ -49,8 +49,14 @@ final class Dispatcher {
         var messageID: String { "msg_slawatch_\(deliveries[0].id)" }
     }
 
+    /// Deliveries sent in this pass, recorded in one statement at its end.
+    private var sentIDs: [Int64] = []
+
     func dispatch(_ claimed: [DeliveryQueue.Claimed], now: Instant) async throws -> Tally {
         var tally = Tally()
+        sentIDs = []
+        // Recorded however the pass ends, also when a later step throws.
+        defer { if !sentIDs.isEmpty { try? queue.markSent(sentIDs, now: now); sentIDs = [] } }
         var groups: [Group] = []
         var index: [String: Int] = [:]
         for d in claimed {
@@ -151,6 +157,10 @@ final class Dispatcher {
                 try record(decide(outcome, group, now: now), group, now: now, tally: &tally)
             }
         }
+        if !sentIDs.isEmpty {
+            try queue.markSent(sentIDs, now: now)
+            sentIDs = []
+        }
         return tally
     }
 
@@ -165,7 +175,7 @@ final class Dispatcher {
         let name = group.channel.name, count = group.deliveries.count
         switch decision {
         case .sent:
-            try queue.markSent(group.ids, now: now)
+            sentIDs += group.ids
             tally.sent += count
             tally.add(name, "sent", count)
         case .retry(let at, let reason):
