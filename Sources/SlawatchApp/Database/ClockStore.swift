@@ -165,7 +165,8 @@ struct ClockStore {
         }
     }
 
-    /// FNV-1a: a set of 64-bit hashes stands for a million ids in a few megabytes.
+    /// FNV-1a, stable across processes (Swift's own hashing is seeded per process): a set of
+    /// these stands for a million ids in a few megabytes, and one fingerprints the compiled rules.
     static func hash(_ id: String) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in id.utf8 {

@@ -73,7 +73,7 @@ enum CompiledRules {
         }
     }
 
-    /// A 64-bit FNV-1a hash of everything the compiled tables hold, to tell whether they changed.
+    /// A 64-bit hash of everything the compiled tables hold, to tell whether they changed.
     static func fingerprint(_ rules: RuleSet) -> Int64 {
         var text = rules.source.tickets.description + "|" + rules.source.statusChanges.description
         for name in rules.calendars.keys.sorted() { text += "|" + name + definitionJSON(rules.calendars[name]!) }
@@ -83,11 +83,7 @@ enum CompiledRules {
             text += policy.clock.pauseStatuses.sorted().joined(separator: ",") + ";" + policy.clock.stopStatuses.sorted().joined(separator: ",")
             text += policy.clock.warnAt.map { "\($0)" }.joined(separator: ",") + ";" + policy.clock.escalateAfter.map { "\($0)" }.joined(separator: ",")
         }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
+        let hash = ClockStore.hash(text)
         return Int64(bitPattern: hash & 0x7FFF_FFFF_FFFF_FFFF)
     }
 

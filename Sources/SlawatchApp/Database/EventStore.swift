@@ -157,7 +157,7 @@ struct EventStore {
             """,
             [array(crossings.map { $0.0.id }), array(crossings.map { $0.1.ticket.ticketID }), array(crossings.map { $0.1.ticket.code }),
              array(crossings.map { $0.0.kind.rawValue }), array(crossings.map { String($0.0.level) }),
-             array(crossings.map { String($0.0.targetMicros) }), .text(Self.nullableArray(crossings.map { $0.0.crossedAt?.iso8601 })),
+             array(crossings.map { String($0.0.targetMicros) }), .text(SourceRepository.arrayLiteral(crossings.map { $0.0.crossedAt?.iso8601 })),
              array(notices), .text(now.iso8601)])
         return Set(try result.rows.map { try $0.string(0) })
     }
@@ -189,7 +189,7 @@ struct EventStore {
             ON CONFLICT (event_id, route, channel, recipient, reminder) DO NOTHING
             """,
             [array(event), array(route), array(channel), array(recipient), array(group), array(status), array(due),
-             .text(Self.nullableArray(error)), .text(now.iso8601)])
+             .text(SourceRepository.arrayLiteral(error)), .text(now.iso8601)])
     }
 
     /// Recorded event ids of `tickets`: all of them at once when that is most of the table.
@@ -247,11 +247,4 @@ struct EventStore {
         return queued
     }
 
-    /// A text[] literal where nil elements are SQL NULLs.
-    static func nullableArray(_ items: [String?]) -> String {
-        "{" + items.map { item in
-            guard let item else { return "NULL" }
-            return "\"" + item.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-        }.joined(separator: ",") + "}"
-    }
 }

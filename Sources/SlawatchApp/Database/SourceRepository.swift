@@ -139,12 +139,16 @@ struct SourceRepository {
     }
 
     /// A PostgreSQL array literal for a text[] parameter; every element quoted and escaped.
-    static func textArray(_ items: [String]) -> String {
+    static func textArray(_ items: [String]) -> String { arrayLiteral(items.map { Optional($0) }) }
+
+    /// A text[] literal where nil elements are SQL NULLs, every other element quoted and escaped.
+    static func arrayLiteral(_ items: [String?]) -> String {
         // Built byte by byte: this runs over every id of every chunk of a full pass.
         var bytes: [UInt8] = [UInt8(ascii: "{")]
         bytes.reserveCapacity(items.count * 40 + 2)
         for (n, item) in items.enumerated() {
             if n > 0 { bytes.append(UInt8(ascii: ",")) }
+            guard let item else { bytes.append(contentsOf: "NULL".utf8); continue }
             bytes.append(UInt8(ascii: "\""))
             for byte in item.utf8 {
                 if byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\"") { bytes.append(UInt8(ascii: "\\")) }
