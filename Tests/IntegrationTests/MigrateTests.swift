@@ -108,4 +108,31 @@ import Testing
             """)
         try await expectFunctionEqualsCLI(db, rules: repositoryRules, role: "ADMIN", area: nil)
     }
+
+    /// A ticket that no longer has a clock (its new priority has no target) loses its stored one,
+    /// whether a full pass or an incremental cycle finds it; so no reminder or wake-up is left for it.
+    @Test(arguments: [true, false])
+    func aTicketThatLosesItsClockLosesItsStoredClock(full: Bool) async throws {
+        let db = try TestDatabase()
+        try KnownHelpDesk.load(into: db)
+        let rules = try TemporaryRules(["sla.json": KnownHelpDesk.rules])
+        let base = ["--rules", rules.path, "--database", db.url]
+        let first = await slawatch(["run", "--once", "--full", "--now", KnownHelpDesk.now] + base)
+        #expect(first.status == 0, "\(first.stderr)")
+        let connection = try db.connect()
+        func stored() throws -> Int {
+            try connection.query(
+                "SELECT count(*) FROM slawatch.clocks WHERE ticket_id = '00000000-0000-0000-0000-000000000003'").rows[0].int(0)
+        }
+        #expect(try stored() == 1)
+        // BAJA has no target in these rules.
+        try connection.execute("""
+            UPDATE tickets SET prioridad_id = (SELECT id FROM prioridades WHERE nombre = 'BAJA'), actualizado_en = '2026-03-24T15:00:30Z'
+            WHERE codigo = 'TKT-2026-00003'
+            """)
+        let second = await slawatch(["run", "--once", "--now", "2026-03-24T15:01:00Z"] + (full ? ["--full"] : []) + base)
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stderr.contains("full=\(full)"), "\(second.stderr)")
+        #expect(try stored() == 0)
+    }
 }

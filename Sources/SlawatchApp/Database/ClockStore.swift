@@ -12,8 +12,6 @@ import SlawatchCore
 struct ClockStore {
     let connection: PostgresConnection
 
-    /// Writes the clocks of `tickets`, evaluated at `now`. With `complete`, `tickets` is every
-    /// ticket with a clock, and stored clocks of any other ticket are removed.
     /// What a stored clock says, enough to tell whether a new evaluation changed anything.
     struct Stored: Equatable {
         var policy: String
@@ -70,19 +68,14 @@ struct ClockStore {
             status: t.status, priority: t.priority, nextCrossing: r.nextCrossing?.microseconds, risk: r.riskFrom?.microseconds)
     }
 
-    /// Writes the clocks of `tickets`, evaluated at `now`. With `complete`, `tickets` is every
-    /// ticket with a clock, and stored clocks of any other ticket are removed.
-    func store(_ tickets: [EvaluatedTicket], histories: [String: [StatusChange]], now: Instant, complete: Bool, removed: [String] = []) throws {
-        try store(tickets, histories: histories, now: now, cumulative: try runningSums(at: now), previous: complete ? try all() : nil, removed: removed)
-    }
-
-    /// As `store`, given the calendars' running sums and, for a complete set, the clocks stored
-    /// before: an unchanged clock is not written again.
+    /// Writes the clocks of `tickets`, evaluated at `now`, given each calendar's running sum then.
+    /// With `previous` (the clocks stored for these tickets), an unchanged clock is not written
+    /// again. Every ticket of `tickets` or `removed` (tickets with no clock now) whose clock cannot
+    /// be kept loses its stored one.
     func store(
         _ tickets: [EvaluatedTicket], histories: [String: [StatusChange]], now: Instant, cumulative: [String: Int64],
-        previous: [String: Stored]?, removed: [String] = []
+        previous: [String: Stored]? = nil, removed: [String] = []
     ) throws {
-        let complete = previous != nil
         var data: [UInt8] = []
         data.reserveCapacity(tickets.count * 160)
         var stored = 0
@@ -136,18 +129,9 @@ struct ClockStore {
                        n.evaluated_us, n.source_updated_us, n.source_status, n.source_priority, n.next_crossing_us, n.risk_us
                 FROM clocks_in n WHERE NOT EXISTS (SELECT 1 FROM slawatch.clocks k WHERE k.ticket_id = n.ticket_id);
                 """)
-            if let previous {
-                let gone = previous.keys.filter { !keep.contains($0) }
-                if !gone.isEmpty {
-                    try connection.query("DELETE FROM slawatch.clocks WHERE ticket_id = ANY($1::text[])", [.text(SourceRepository.textArray(gone))])
-                }
-            }
-            // Tickets evaluated now that have no clock any more, or whose clock cannot be carried.
-            let gone = removed + tickets.map(\.ticket.ticketID)
-            if !complete && !gone.isEmpty {
-                try connection.query(
-                    "DELETE FROM slawatch.clocks k WHERE k.ticket_id = ANY($1::text[]) AND NOT EXISTS (SELECT 1 FROM clocks_in i WHERE i.ticket_id = k.ticket_id)",
-                    [.text(SourceRepository.textArray(gone))])
+            let gone = (removed + tickets.map(\.ticket.ticketID)).filter { !keep.contains($0) }
+            if !gone.isEmpty {
+                try connection.query("DELETE FROM slawatch.clocks WHERE ticket_id = ANY($1::text[])", [.text(SourceRepository.textArray(gone))])
             }
         }
     }

@@ -146,6 +146,7 @@ final class WorkerCycle {
             let chunk = try stream.next(Self.chunkSize)
             if chunk.isEmpty { break }
             var evaluated: [EvaluatedTicket] = []
+            var withoutClock: [String] = []
             var histories: [String: [StatusChange]] = [:]
             evaluated.reserveCapacity(chunk.count)
             for (ticket, history) in chunk {
@@ -156,6 +157,7 @@ final class WorkerCycle {
                     if !history.isEmpty { histories[ticket.ticketID] = history }
                 case .unmatched(let u):
                     unmatched.append(u)
+                    withoutClock.append(u.ticket.ticketID)
                 }
             }
             report.evaluated += evaluated.count
@@ -175,7 +177,7 @@ final class WorkerCycle {
             if dryRun {
                 printDryRun(outcome)
             } else {
-                try clocks.store(evaluated, histories: histories, now: now, cumulative: cumulative, previous: previous)
+                try clocks.store(evaluated, histories: histories, now: now, cumulative: cumulative, previous: previous, removed: withoutClock)
             }
             for e in evaluated {
                 if let next = e.reading.nextCrossing, nextCrossing == nil || next < nextCrossing! { nextCrossing = next }
@@ -219,7 +221,7 @@ final class WorkerCycle {
             return
         }
         try clocks.store(
-            evaluation.evaluated, histories: evaluation.histories, now: now, complete: false,
+            evaluation.evaluated, histories: evaluation.histories, now: now, cumulative: try clocks.runningSums(at: now),
             removed: evaluation.unmatched.map(\.ticket.ticketID))
         try clocks.setWatermark("seen", now)
         report.phase("clocks")
