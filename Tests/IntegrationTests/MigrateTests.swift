@@ -25,9 +25,22 @@ import Testing
                 """
             return try connection.query(sql).rows.map { try $0.string(0) }
         }
+        func functionOID() throws -> Int {
+            try connection.query(
+                "SELECT coalesce(to_regprocedure('slawatch.fn_dashboard_tickets_full_filtrado(text,text)')::oid::int8, 0)").rows[0].int(0)
+        }
         let before = try snapshot()
+        let oid = try functionOID()
         let second = await slawatch(args)
         #expect(second.status == 0, "\(second.stderr)")
+        #expect(try snapshot() == before)
+        // Nothing changed, so no DDL ran: the function is the same object.
+        #expect(try functionOID() == oid)
+        // A function dropped by hand is installed again.
+        try connection.execute("DROP FUNCTION slawatch.fn_dashboard_tickets_full_filtrado(text, text)")
+        let third = await slawatch(args)
+        #expect(third.status == 0, "\(third.stderr)")
+        #expect(try functionOID() != 0)
         #expect(try snapshot() == before)
         #expect(before.contains("function fn_dashboard_tickets_full_filtrado(text,text)"))
     }

@@ -11,14 +11,20 @@ enum CompiledRules {
     static let yearMicros: Int64 = 366 * 86_400_000_000
 
     static func store(_ rules: RuleSet, _ connection: PostgresConnection, now: Instant) throws {
-        // Unchanged rules with enough calendar ahead: nothing to do, and the stored clocks stay
-        // valid (a cron-style `run --once` keeps its incremental cycles).
-        let fingerprint = Self.fingerprint(rules)
+        // Unchanged rules and function with enough calendar ahead: nothing to do, and the stored
+        // clocks stay valid (a cron-style `run --once` keeps its incremental cycles, and starting
+        // a worker runs no DDL under the help-desk API's feet).
+        let functionSQL = DashboardFunction.helpersSQL + DashboardFunction.sql(views: rules.source)
+        let fingerprint = Self.fingerprint(rules, functionSQL: functionSQL)
         let stored = try connection.query("SELECT value_us FROM slawatch.worker_state WHERE key = 'rules'").rows.first.map { try $0.int(0) }
         let coverage = try connection.query("SELECT min(covered_to_us) FROM slawatch.calendars").rows[0].optionalInt(0)
-        if let stored, Int64(stored) == fingerprint, (coverage.map { Int64($0) } ?? Int64.max) > (now + yearMicros).microseconds {
+        let installed = try connection.query(
+            "SELECT to_regprocedure('slawatch.fn_dashboard_tickets_full_filtrado(text,text)') IS NOT NULL").rows[0].bool(0)
+        if let stored, Int64(stored) == fingerprint, installed, (coverage.map { Int64($0) } ?? Int64.max) > (now + yearMicros).microseconds {
             return
         }
+        try connection.execute(DashboardFunction.helpersSQL)
+        try connection.execute(DashboardFunction.sql(views: rules.source))
         var oldest = now
         if let row = try? connection.query("SELECT min(created_at) FROM \(rules.source.tickets.quoted)").rows.first,
            let t = try? row.optionalTimestamp(0) {
@@ -73,9 +79,10 @@ enum CompiledRules {
         }
     }
 
-    /// A 64-bit hash of everything the compiled tables hold, to tell whether they changed.
-    static func fingerprint(_ rules: RuleSet) -> Int64 {
-        var text = rules.source.tickets.description + "|" + rules.source.statusChanges.description
+    /// A 64-bit hash of everything the compiled tables and the installed function hold, to tell
+    /// whether they changed.
+    static func fingerprint(_ rules: RuleSet, functionSQL: String) -> Int64 {
+        var text = functionSQL + "|" + rules.source.tickets.description + "|" + rules.source.statusChanges.description
         for name in rules.calendars.keys.sorted() { text += "|" + name + definitionJSON(rules.calendars[name]!) }
         for policy in rules.policies {
             text += "|" + policy.name + policy.calendarName + (policy.when.map(filterJSON) ?? "")

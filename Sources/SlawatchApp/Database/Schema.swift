@@ -2,7 +2,7 @@ import PostgresClient
 import SlawatchCore
 
 /// slawatch's own schema, `slawatch`: versioned migrations, each applied once, plus the rules
-/// compiled into tables and the dashboard function, refreshed on every `migrate`.
+/// compiled into tables and the dashboard function, installed again whenever either changed.
 ///
 /// Every statement is idempotent and the whole run holds an advisory lock, so that two
 /// `migrate`s at once, or a `migrate` run twice, change nothing the second time.
@@ -147,8 +147,6 @@ enum Schema {
                     try connection.execute(migration.sql)
                     try connection.query("INSERT INTO slawatch.schema_migrations(version) VALUES ($1)", [PostgresParameter(migration.version)])
                 }
-                try connection.execute(DashboardFunction.helpersSQL)
-                try connection.execute(DashboardFunction.sql(views: rules.source))
                 try CompiledRules.store(rules, connection, now: now)
             }
         } catch let error as CommandError {
