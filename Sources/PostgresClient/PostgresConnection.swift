@@ -9,7 +9,7 @@ import Foundation
 /// decoded by type; the connection is closed (`PQfinish`) when the object goes away, also when the
 /// connection attempt failed.
 public final class PostgresConnection {
-    private let conn: OpaquePointer
+    let conn: OpaquePointer
 
     /// Connects with a libpq URI (`postgresql://user@host:5432/db`) or a conninfo string
     /// (`host=... dbname=...`), taken as given. A `connect_timeout` of 10 s applies unless the URL

@@ -27,22 +27,23 @@ struct ClockStore {
         var risk: Int64?
     }
 
-    /// Every stored clock, by ticket; only those of `ids` when given.
-    func all(ids: [String]? = nil) throws -> [String: Stored] {
-        var result: [String: Stored] = [:]
-        try connection.forEachRow(
-            """
-            SELECT ticket_id, policy, target_us, running, stopped, CASE WHEN running THEN base_us ELSE elapsed_us END,
-                   source_updated_us, source_status, source_priority, next_crossing_us, risk_us
-            FROM slawatch.clocks WHERE $1::text[] IS NULL OR ticket_id = ANY($1::text[])
-            """, [PostgresParameter(ids.map(SourceRepository.textArray))]
-        ) { r in
-            result[try r.string(0)] = Stored(
-                policy: try r.string(1), target: Int64(try r.int(2)), running: try r.bool(3), stopped: try r.bool(4),
-                carried: Int64(try r.int(5)), updated: Int64(try r.int(6)), status: try r.string(7), priority: try r.string(8),
-                nextCrossing: try r.optionalInt(9).map(Int64.init), risk: try r.optionalInt(10).map(Int64.init))
-        }
-        return result
+    /// Every stored clock in ticket id order (bytes), as `SourceStream` merges it with the source.
+    static let streamQuery = """
+        SELECT ticket_id, policy, target_us, running, stopped, CASE WHEN running THEN base_us ELSE elapsed_us END,
+               source_updated_us, source_status, source_priority, next_crossing_us, risk_us
+        FROM slawatch.clocks ORDER BY ticket_id COLLATE "C"
+        """
+    static let streamColumns: [(name: String, type: UInt32)] = [
+        ("ticket_id", 25), ("policy", 25), ("target_us", 20), ("running", 16), ("stopped", 16), ("carried", 20),
+        ("source_updated_us", 20), ("source_status", 25), ("source_priority", 25), ("next_crossing_us", 20), ("risk_us", 20),
+    ]
+
+    /// A row of `streamQuery` from its second column on.
+    static func decodeStored(_ r: some PostgresFields) throws -> Stored {
+        Stored(
+            policy: try r.string(1), target: Int64(try r.int(2)), running: try r.bool(3), stopped: try r.bool(4),
+            carried: Int64(try r.int(5)), updated: Int64(try r.int(6)), status: try r.string(7), priority: try r.string(8),
+            nextCrossing: try r.optionalInt(9).map(Int64.init), risk: try r.optionalInt(10).map(Int64.init))
     }
 
     /// Each calendar's running sum at `now`, as the dashboard function computes it.
@@ -68,13 +69,12 @@ struct ClockStore {
             status: t.status, priority: t.priority, nextCrossing: r.nextCrossing?.microseconds, risk: r.riskFrom?.microseconds)
     }
 
-    /// Writes the clocks of `tickets`, evaluated at `now`, given each calendar's running sum then.
-    /// With `previous` (the clocks stored for these tickets), an unchanged clock is not written
-    /// again. Every ticket of `tickets` or `removed` (tickets with no clock now) whose clock cannot
-    /// be kept loses its stored one.
+    /// Writes the clocks of `tickets`, evaluated at `now`, given each calendar's running sum then;
+    /// a clock equal to the stored one is left alone. Every ticket of `tickets` or `removed`
+    /// (tickets with no clock now) whose clock cannot be kept loses its stored one.
     func store(
         _ tickets: [EvaluatedTicket], histories: [String: [StatusChange]], now: Instant, cumulative: [String: Int64],
-        previous: [String: Stored]? = nil, removed: [String] = []
+        removed: [String] = []
     ) throws {
         var data: [UInt8] = []
         data.reserveCapacity(tickets.count * 160)
@@ -84,7 +84,6 @@ struct ClockStore {
             let t = e.ticket, r = e.reading
             guard let clock = Self.storable(e, history: histories[t.ticketID], now: now, cumulative: cumulative) else { continue }
             keep.insert(t.ticketID)
-            if let old = previous?[t.ticketID], old == clock { continue }
             let fields: [String] = [
                 Self.copyText(t.ticketID), Self.copyText(e.policy.name), Self.copyText(e.policy.calendarName),
                 String(r.targetMicros), "\(r.slaHours)", clock.running ? "t" : "f", clock.stopped ? "t" : "f",
@@ -104,7 +103,12 @@ struct ClockStore {
                     source_status text, source_priority text, next_crossing_us bigint, risk_us bigint
                 ) ON COMMIT DELETE ROWS
                 """)
-            if stored > 0 { try connection.copyIn("COPY clocks_in FROM STDIN", data: data) }
+            if stored > 0 {
+                try connection.copyIn("COPY clocks_in FROM STDIN", data: data)
+                // A temp table has no statistics: without them a handful of rows can be joined by
+                // reading every stored clock, which at a million tickets is most of a cycle.
+                try connection.execute("ANALYZE clocks_in")
+            }
             // Only the process holding the evaluator lock writes clocks, so an update of the rows
             // that changed and an insert of the new ones cannot race; both are hash joins, where an
             // INSERT ... ON CONFLICT would probe the index row by row.
@@ -136,21 +140,14 @@ struct ClockStore {
         }
     }
 
-    /// Removes the clocks of tickets that are gone from the source: those whose id's hash is not
-    /// in `seen` (the hashes of every ticket a complete pass read).
-    func removeAllBut(seen: Set<UInt64>) throws {
-        var gone: [String] = []
-        try connection.forEachRow("SELECT ticket_id FROM slawatch.clocks") { row in
-            let id = try row.string(0)
-            if !seen.contains(Self.hash(id)) { gone.append(id) }
-        }
-        if !gone.isEmpty {
-            try connection.query("DELETE FROM slawatch.clocks WHERE ticket_id = ANY($1::text[])", [.text(SourceRepository.textArray(gone))])
-        }
+    /// Removes the stored clocks of `ids` (tickets gone from the source).
+    func remove(_ ids: [String]) throws {
+        guard !ids.isEmpty else { return }
+        try connection.query("DELETE FROM slawatch.clocks WHERE ticket_id = ANY($1::text[])", [.text(SourceRepository.textArray(ids))])
     }
 
-    /// FNV-1a, stable across processes (Swift's own hashing is seeded per process): a set of
-    /// these stands for a million ids in a few megabytes, and one fingerprints the compiled rules.
+    /// FNV-1a, stable across processes (Swift's own hashing is seeded per process): it
+    /// fingerprints the compiled rules.
     static func hash(_ id: String) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in id.utf8 {

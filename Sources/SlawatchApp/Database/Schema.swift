@@ -131,6 +131,11 @@ enum Schema {
             value_us bigint NOT NULL
         );
         """),
+        // A full pass merges the stored clocks with the source in id order, as bytes: under the
+        // "C" collation the primary key's index yields that order without a sort.
+        (5, """
+        ALTER TABLE slawatch.clocks ALTER COLUMN ticket_id TYPE text COLLATE "C";
+        """),
     ]
 
     static func migrate(_ connection: PostgresConnection, rules: RuleSet, now: Instant) throws(CommandError) {

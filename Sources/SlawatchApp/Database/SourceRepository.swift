@@ -13,6 +13,10 @@ struct SourceRepository {
     let extraColumns: [String]
     /// `uuid` when the views' `ticket_id` is a uuid (so that lookups by id can use an index), else `text`.
     let idType: String
+    /// The type OID of every column of `selectList`, in its order.
+    let selectTypes: [(name: String, type: UInt32)]
+    /// The type OIDs of the status changes view's `ticket_id`, `status` and `changed_at`.
+    let changeTypes: [(name: String, type: UInt32)]
 
     /// `alsoColumns`: further columns to read, e.g. those a `--filter` mentions.
     init(connection: PostgresConnection, rules: RuleSet, alsoColumns: Set<String> = []) throws(CommandError) {
@@ -26,7 +30,8 @@ struct SourceRepository {
             throw .runtime(
                 "source view \(rules.source.tickets) has no column \(missing.joined(separator: ", ")); redefine the view with the columns of SPEC section 2 (see README, 'Pointing slawatch at your help desk')")
         }
-        let changeColumns = try Self.columns(of: rules.source.statusChanges, connection)
+        let typedChanges = try Self.typedColumns(of: rules.source.statusChanges, connection)
+        let changeColumns = typedChanges.map(\.name)
         let missingChanges = ["ticket_id", "status", "changed_at"].filter { !changeColumns.contains($0) }
         if !missingChanges.isEmpty {
             throw .runtime(
@@ -40,10 +45,10 @@ struct SourceRepository {
                 "column \(unknown.joined(separator: ", ")) is neither a column of view \(rules.source.tickets) nor a computed column (\(ComputedColumn.names.sorted().joined(separator: ", "))); add it to the view or fix the rule or filter")
         }
         extraColumns = referenced.sorted()
-    }
-
-    static func columns(of view: QualifiedName, _ connection: PostgresConnection) throws(CommandError) -> [String] {
-        try typedColumns(of: view, connection).map(\.name)
+        let types = Dictionary(typed.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
+        selectTypes = (SourceTicket.requiredColumns + extraColumns).map { ($0, types[$0]!) }
+        let changeTypesByName = Dictionary(typedChanges.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
+        changeTypes = ["ticket_id", "status", "changed_at"].map { ($0, changeTypesByName[$0]!) }
     }
 
     static func typedColumns(of view: QualifiedName, _ connection: PostgresConnection) throws(CommandError) -> [(name: String, type: UInt32)] {
@@ -87,7 +92,7 @@ struct SourceRepository {
         return result
     }
 
-    func decodeTicket(_ row: PostgresRow) throws -> SourceTicket {
+    func decodeTicket(_ row: some PostgresFields) throws -> SourceTicket {
         do {
             var ticket = SourceTicket(
                 ticketID: try row.string(0), code: try row.string(1), title: try row.optionalString(2) ?? "",

@@ -1,88 +1,149 @@
+import Foundation
 import PostgresClient
 import SlawatchCore
 
-/// Every ticket of the source with its history, in chunks, so that a full evaluation of a help
-/// desk of millions of tickets holds one chunk at a time.
+/// Every ticket of the source with its history and its stored clock, one ticket at a time, so
+/// that a full evaluation of a help desk of millions of tickets holds one ticket at a time.
 ///
-/// It owns a connection of its own, holding one read-only snapshot with two cursors — tickets and
-/// status changes, both ordered by ticket id — and merges them as it goes. Ids are ordered as bytes
-/// (a uuid's canonical text, or text under the "C" collation), the order the merge compares in.
+/// Three streams — tickets, status changes and (optionally) stored clocks, each ordered by ticket
+/// id — are read on three connections of their own sharing one snapshot, so the server produces
+/// all three at once while this process merges them. Ids are compared as bytes: a uuid's binary
+/// form orders like its canonical text, and text ids are ordered under the "C" collation.
 final class SourceStream {
-    private let connection: PostgresConnection
-    private let source: SourceRepository
-    /// History rows fetched and not yet handed out; `next` is the first of them.
-    private var buffer: [(id: String, change: StatusChange)] = []
-    private var next = 0
-    private var historyDone = false
-    private var ticketsDone = false
+    /// A ticket, its status changes (in the order the view gave them) and the clock stored for it.
+    typealias Item = (ticket: SourceTicket, history: [StatusChange], stored: ClockStore.Stored?)
 
-    init(url: String, source: SourceRepository) throws(CommandError) {
+    // The stream's connections live exactly as long as their streams.
+    private let connections: [PostgresConnection]
+    private let tickets: PostgresCopyStream
+    private let changes: PostgresCopyStream
+    private let clocks: PostgresCopyStream?
+    private let source: SourceRepository
+
+    /// The status change read ahead of the ticket it belongs to.
+    private var change: (id: [UInt8], change: StatusChange)?
+    /// The stored clock read ahead of the ticket it belongs to.
+    private var clock: (id: [UInt8], stored: ClockStore.Stored)?
+    private var previousID: [UInt8] = []
+    private var previousHistory: [StatusChange] = []
+    /// Stored clocks whose ticket the source no longer has, as they are found.
+    private(set) var orphanClocks: [String] = []
+
+    init(url: String, source: SourceRepository, withClocks: Bool) throws(CommandError) {
+        self.source = source
+        var opened: [PostgresConnection] = []
         do {
-            connection = try PostgresConnection(url: url, applicationName: "slawatch-reader")
+            for _ in 0..<(withClocks ? 3 : 2) { opened.append(try PostgresConnection(url: url, applicationName: "slawatch-reader")) }
         } catch {
             throw CommandError(.databaseUnreachable, error.message)
         }
-        self.source = source
+        connections = opened
         let order = source.idType == "uuid" ? "ticket_id" : "ticket_id COLLATE \"C\""
         do {
-            try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            try connection.execute(
-                "DECLARE slawatch_tickets NO SCROLL CURSOR FOR SELECT \(source.selectList) FROM \(source.views.tickets.quoted) ORDER BY \(order)")
-            try connection.execute(
-                """
-                DECLARE slawatch_history NO SCROLL CURSOR FOR
-                SELECT ticket_id, status, changed_at FROM \(source.views.statusChanges.quoted)
-                WHERE ticket_id IS NOT NULL AND status IS NOT NULL AND changed_at IS NOT NULL ORDER BY \(order)
-                """)
-        } catch {
-            throw .runtime("reading the source views: \(error.message)")
-        }
-    }
-
-    deinit { try? connection.execute("ROLLBACK") }
-
-    /// The next chunk of at most `size` tickets with their histories; empty when done.
-    func next(_ size: Int) throws(CommandError) -> [(ticket: SourceTicket, history: [StatusChange])] {
-        guard !ticketsDone else { return [] }
-        var chunk: [(ticket: SourceTicket, history: [StatusChange])] = []
-        do {
-            let result = try connection.query("FETCH FORWARD \(size) FROM slawatch_tickets")
-            if result.rowCount < size { ticketsDone = true }
-            chunk.reserveCapacity(result.rowCount)
-            for row in result.rows { chunk.append((try source.decodeTicket(row), [])) }
+            try opened[0].execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            let snapshot = try opened[0].query("SELECT pg_export_snapshot()").rows[0].string(0)
+            // SET TRANSACTION SNAPSHOT takes no parameters; the id comes from the server, and is
+            // checked to be what the server makes (hex digits and dashes) before it is quoted.
+            guard !snapshot.isEmpty, snapshot.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 70) })
+            else { throw CommandError.runtime("unexpected snapshot id from the server: \(snapshot)") }
+            for other in opened.dropFirst() {
+                try other.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '\(snapshot)'")
+            }
+            tickets = try PostgresCopyStream(
+                connection: opened[0],
+                query: "SELECT \(source.selectList) FROM \(source.views.tickets.quoted) ORDER BY \(order)", columns: source.selectTypes)
+            changes = try PostgresCopyStream(
+                connection: opened[1],
+                query: """
+                    SELECT ticket_id, status, changed_at FROM \(source.views.statusChanges.quoted)
+                    WHERE ticket_id IS NOT NULL AND status IS NOT NULL AND changed_at IS NOT NULL ORDER BY \(order)
+                    """,
+                columns: source.changeTypes)
+            clocks = withClocks ? try PostgresCopyStream(connection: opened[2], query: ClockStore.streamQuery, columns: ClockStore.streamColumns) : nil
         } catch let error as CommandError {
             throw error
         } catch {
-            throw .runtime("reading \(source.views.tickets): \(error)")
+            throw .runtime("reading the source views: \(error)")
         }
-        guard let last = chunk.last?.ticket.ticketID else { return [] }
-        var index: [String: Int] = [:]
-        index.reserveCapacity(chunk.count)
-        for (i, item) in chunk.enumerated() { index[item.ticket.ticketID] = i }
-        // History rows up to the chunk's last id belong to it (or to no ticket at all).
-        while true {
-            if next == buffer.count {
-                if historyDone { break }
-                do {
-                    let result = try connection.query("FETCH FORWARD 50000 FROM slawatch_history")
-                    buffer = try result.rows.map { row in
-                        (try row.string(0), StatusChange(status: try row.string(1), at: Instant(microseconds: try row.timestamp(2))))
-                    }
-                } catch {
-                    throw .runtime("reading \(source.views.statusChanges): \(error)")
-                }
-                next = 0
-                if buffer.isEmpty { historyDone = true; break }
-            }
-            let (id, change) = buffer[next]
-            if Self.bytesAfter(id, last) { break }
-            if let i = index[id] { chunk[i].history.append(change) }
-            next += 1
-        }
-        return chunk
+        try advanceChange()
+        try advanceClock()
     }
 
-    static func bytesAfter(_ a: String, _ b: String) -> Bool {
-        b.utf8.lexicographicallyPrecedes(a.utf8)
+    /// The next ticket, or nil when every ticket was read (and `orphanClocks` is complete).
+    func next() throws(CommandError) -> Item? {
+        let row: PostgresCopyRow?
+        do { row = try tickets.next() } catch { throw .runtime("reading \(source.views.tickets): \(error)") }
+        guard let row else {
+            while let (id, _) = clock {
+                orphanClocks.append(String(decoding: id, as: UTF8.self))
+                try advanceClock()
+            }
+            return nil
+        }
+        let ticket: SourceTicket
+        do { ticket = try source.decodeTicket(row) } catch let error as CommandError { throw error } catch { throw .runtime("\(error)") }
+        let id = row.bytes(0)
+        let order = Self.compare(id, previousID)
+        if order < 0 && !previousID.isEmpty {
+            throw .runtime("source view \(source.views.tickets) returned ticket \(ticket.ticketID) out of order; its ticket_id must sort as bytes (uuid, or text under COLLATE \"C\")")
+        }
+        var history: [StatusChange]
+        if order == 0 && !previousID.isEmpty {
+            // The same id twice (a view joining to several rows): the history went to the first.
+            history = previousHistory
+        } else {
+            history = []
+            while let (changeID, c) = change {
+                let o = changeID.withUnsafeBytes { Self.compare($0, id) }
+                if o > 0 { break }
+                if o == 0 { history.append(c) }
+                try advanceChange()
+            }
+            previousID = Array(id)
+            previousHistory = history
+        }
+        var stored: ClockStore.Stored?
+        let text = ticket.ticketID.utf8
+        while let (clockID, s) = clock {
+            let o = clockID.withUnsafeBytes { a in text.withContiguousStorageIfAvailable { Self.compare(a, UnsafeRawBufferPointer($0)) } ?? Self.compare(a, Array(text)) }
+            if o > 0 { break }
+            if o == 0 { stored = s } else { orphanClocks.append(String(decoding: clockID, as: UTF8.self)) }
+            try advanceClock()
+        }
+        return (ticket, history, stored)
+    }
+
+    private func advanceChange() throws(CommandError) {
+        do {
+            guard let row = try changes.next() else { change = nil; return }
+            let status = try row.string(1)
+            change = (Array(row.bytes(0)), StatusChange(status: status, at: Instant(microseconds: try row.timestamp(2))))
+        } catch {
+            throw .runtime("reading \(source.views.statusChanges): \(error)")
+        }
+    }
+
+    private func advanceClock() throws(CommandError) {
+        guard let clocks else { return }
+        do {
+            guard let row = try clocks.next() else { clock = nil; return }
+            clock = (Array(row.bytes(0)), try ClockStore.decodeStored(row))
+        } catch {
+            throw .runtime("reading slawatch.clocks: \(error)")
+        }
+    }
+
+    /// memcmp order, the shorter first on a common prefix.
+    static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+        let n = min(a.count, b.count)
+        if n > 0 {
+            let c = memcmp(a.baseAddress!, b.baseAddress!, n)
+            if c != 0 { return Int(c) }
+        }
+        return a.count - b.count
+    }
+
+    static func compare(_ a: UnsafeRawBufferPointer, _ b: [UInt8]) -> Int {
+        b.withUnsafeBytes { compare(a, $0) }
     }
 }

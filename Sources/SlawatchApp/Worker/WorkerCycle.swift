@@ -124,78 +124,75 @@ final class WorkerCycle {
         return report
     }
 
-    /// A full pass: every ticket, streamed in chunks so that memory follows the chunk, not the help
-    /// desk. A ticket whose stored clock is exactly what it evaluates to now (same version of the
-    /// ticket, same clock, next crossing still ahead) can have no new event and needs no write.
+    /// A full pass: every ticket, streamed one at a time so that memory follows the batch, not
+    /// the help desk. A ticket whose stored clock is exactly what it evaluates to now (same version
+    /// of the ticket, same clock, next crossing still ahead) can have no new event and needs no
+    /// write; only the others are batched to the event store and the clock store.
     private func evaluateEverything(
         now: Instant, report: inout Report, runner: ReportRunner, clocks: ClockStore
     ) throws {
         let source = try SourceRepository(connection: connection, rules: rules)
-        let stream = try SourceStream(url: databaseURL, source: source)
+        let stream = try SourceStream(url: databaseURL, source: source, withClocks: !dryRun)
         let evaluator = SLAEvaluator(rules: rules)
         let store = EventStore(connection: connection, rules: rules)
         let cumulative = dryRun ? [:] : try clocks.runningSums(at: now)
         var reportsDue = false
         if !dryRun && !rules.reports.isEmpty { reportsDue = try runner.anyDue(now: now) }
-        var seen = Set<UInt64>()
+        let remindersWanted = rules.routes.contains { $0.repeatMicros != nil }
         var unmatched: [UnmatchedTicket] = []
         var active: [String] = []
         var forReports: [EvaluatedTicket] = []
         var nextCrossing: Instant?
-        while true {
-            let chunk = try stream.next(Self.chunkSize)
-            if chunk.isEmpty { break }
-            var evaluated: [EvaluatedTicket] = []
-            var withoutClock: [String] = []
-            var histories: [String: [StatusChange]] = [:]
-            evaluated.reserveCapacity(chunk.count)
-            for (ticket, history) in chunk {
-                seen.insert(ClockStore.hash(ticket.ticketID))
-                switch evaluator.evaluate(ticket, changes: history, now: now) {
-                case .clock(let e):
-                    evaluated.append(e)
-                    if !history.isEmpty { histories[ticket.ticketID] = history }
-                case .unmatched(let u):
-                    unmatched.append(u)
-                    withoutClock.append(u.ticket.ticketID)
-                }
-            }
-            report.evaluated += evaluated.count
-            var candidates = evaluated
-            var previous: [String: ClockStore.Stored] = [:]
-            if !dryRun {
-                previous = try clocks.all(ids: evaluated.map(\.ticket.ticketID))
-                candidates = evaluated.filter { e in
-                    guard let clock = ClockStore.storable(e, history: histories[e.ticket.ticketID], now: now, cumulative: cumulative)
-                    else { return true }
-                    return previous[e.ticket.ticketID] != clock
-                }
-            }
-            let outcome = try store.record(candidates, now: now, dryRun: dryRun)
+        var changed: [EvaluatedTicket] = []
+        var histories: [String: [StatusChange]] = [:]
+        var removed: [String] = []
+        func flush() throws {
+            guard !changed.isEmpty || !removed.isEmpty else { return }
+            let outcome = try store.record(changed, now: now, dryRun: dryRun)
             report.events += outcome.recorded
             report.notified += outcome.notified.count
             if dryRun {
                 printDryRun(outcome)
             } else {
-                try clocks.store(evaluated, histories: histories, now: now, cumulative: cumulative, previous: previous, removed: withoutClock)
+                try clocks.store(changed, histories: histories, now: now, cumulative: cumulative, removed: removed)
             }
-            for e in evaluated {
-                if let next = e.reading.nextCrossing, nextCrossing == nil || next < nextCrossing! { nextCrossing = next }
-                if (e.reading.status == .breached || e.reading.status == .at_risk) && e.reading.state != .stopped { active.append(e.ticket.ticketID) }
-            }
-            if reportsDue { forReports += evaluated }
+            changed.removeAll(keepingCapacity: true)
+            histories.removeAll(keepingCapacity: true)
+            removed.removeAll(keepingCapacity: true)
         }
+        while let (ticket, history, stored) = try stream.next() {
+            switch evaluator.evaluate(consume ticket, changes: history, now: now) {
+            case .clock(let e):
+                report.evaluated += 1
+                if let next = e.reading.nextCrossing, nextCrossing == nil || next < nextCrossing! { nextCrossing = next }
+                if remindersWanted && (e.reading.status == .breached || e.reading.status == .at_risk) && e.reading.state != .stopped {
+                    active.append(e.ticket.ticketID)
+                }
+                if reportsDue { forReports.append(e) }
+                if dryRun || stored == nil || ClockStore.storable(e, history: history, now: now, cumulative: cumulative) != stored {
+                    if !history.isEmpty { histories[e.ticket.ticketID] = history }
+                    changed.append(e)
+                }
+            case .unmatched(let u):
+                unmatched.append(u)
+                if stored != nil { removed.append(u.ticket.ticketID) }
+            }
+            if changed.count + removed.count >= Self.chunkSize { try flush() }
+        }
+        try flush()
         report.unmatched = unmatched.count
         report.nextCrossing = nextCrossing
         report.phase("evaluate")
         try reportUnmatched(unmatched, now: now)
         guard !dryRun else { return }
-        try clocks.removeAllBut(seen: seen)
+        try clocks.remove(stream.orphanClocks)
         try clocks.setWatermark("seen", now)
         try clocks.setWatermark("full", now)
         report.phase("clocks")
-        let reminders = try store.queueReminders(activeTickets: active, now: now)
-        if reminders > 0 { log.info("reminders queued", ["count": String(reminders)]) }
+        if remindersWanted {
+            let reminders = try store.queueReminders(activeTickets: active, now: now)
+            if reminders > 0 { log.info("reminders queued", ["count": String(reminders)]) }
+        }
         if reportsDue {
             for run in try runner.runDue(tickets: forReports, now: now) {
                 log.info(run.skipped ? "report run skipped" : "report run", ["report": run.report, "scheduled_at": run.scheduledAt.iso8601, "deliveries": String(run.deliveries)])
@@ -225,8 +222,10 @@ final class WorkerCycle {
             removed: evaluation.unmatched.map(\.ticket.ticketID))
         try clocks.setWatermark("seen", now)
         report.phase("clocks")
-        let reminders = try store.queueReminders(activeTickets: try clocks.active(now: now), now: now)
-        if reminders > 0 { log.info("reminders queued", ["count": String(reminders)]) }
+        if rules.routes.contains(where: { $0.repeatMicros != nil }) {
+            let reminders = try store.queueReminders(activeTickets: try clocks.active(now: now), now: now)
+            if reminders > 0 { log.info("reminders queued", ["count": String(reminders)]) }
+        }
         report.nextCrossing = try clocks.nextCrossing(after: now)
     }
 

@@ -21,10 +21,45 @@ public final class WorkingTimeline {
     private var lastDay: Int64 = -1
     private var coveredFrom: Int64 = 0
     private var coveredTo: Int64 = 0
-    private var starts: [Int64] = []
-    private var ends: [Int64] = []
-    /// Working time before interval i, from the start of coverage.
-    private var before: [Int64] = []
+    // One value, read once per question: elementwise reads of a class's stored arrays would each
+    // pay a dynamic exclusivity check, and a full pass asks millions of questions.
+    private var spans = Spans()
+    /// The running sum at the instant `instant(after:adding:)` was last asked from.
+    private var sumAt: (instant: Int64, sum: Int64)?
+
+    /// The working intervals in UTC, sorted and disjoint.
+    private struct Spans {
+        var starts: [Int64] = []
+        var ends: [Int64] = []
+        /// Working time before interval i, from the start of coverage.
+        var before: [Int64] = []
+
+        /// Index of the last interval starting at or before `t`, or -1.
+        func lastIndex(startingAtOrBefore t: Int64) -> Int {
+            var lo = 0, hi = starts.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if starts[mid] <= t { lo = mid + 1 } else { hi = mid }
+            }
+            return lo - 1
+        }
+
+        func cumulative(_ t: Int64) -> Int64 {
+            let i = lastIndex(startingAtOrBefore: t)
+            if i < 0 { return 0 }
+            return before[i] + min(t, ends[i]) - starts[i]
+        }
+
+        /// The first interval whose end brings the running sum to `target`.
+        func reaching(_ target: Int64) -> Int64 {
+            var lo = 0, hi = starts.count - 1
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if before[mid] + (ends[mid] - starts[mid]) >= target { hi = mid } else { lo = mid + 1 }
+            }
+            return starts[lo] + (target - before[lo])
+        }
+    }
 
     public init(calendar: WorkCalendar) {
         self.calendar = calendar
@@ -51,20 +86,23 @@ public final class WorkingTimeline {
         guard case .businessHours(let hours) = calendar else { return from + amount }
         guard hours.hasWorkingTime else { return nil }
         let limit = from.microseconds + Self.horizonSeconds * 1_000_000
-        ensureCovers(from.microseconds, from.microseconds + 1)
+        // A clock asks this for each of its levels from the same instant: the running sum there
+        // is looked up once. A rebuild forgets it, as it moves the sums.
+        let base: Int64
+        if let memo = sumAt, memo.instant == from.microseconds {
+            base = memo.sum
+        } else {
+            ensureCovers(from.microseconds, from.microseconds + 1)
+            base = cumulative(from.microseconds)
+            sumAt = (from.microseconds, base)
+        }
         // Widening only ever adds later days here, so the running sum at `from` stays put.
-        let target = cumulative(from.microseconds) + amount
+        let target = base + amount
         while cumulative(coveredTo) < target {
             if coveredTo >= limit { return nil }
             ensureCovers(from.microseconds, min(limit, coveredTo + max(coveredTo - coveredFrom, 366 * 86_400_000_000)))
         }
-        // The first interval whose end brings the sum to the target.
-        var lo = 0, hi = starts.count - 1
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if before[mid] + (ends[mid] - starts[mid]) >= target { hi = mid } else { lo = mid + 1 }
-        }
-        let t = starts[lo] + (target - before[lo])
+        let t = spans.reaching(target)
         return t <= limit ? Instant(microseconds: t) : nil
     }
 
@@ -74,9 +112,10 @@ public final class WorkingTimeline {
         guard case .businessHours = calendar else { return [(from, to)] }
         ensureCovers(from.microseconds, to.microseconds)
         var result: [(Instant, Instant)] = []
-        var i = max(0, lastIndex(startingAtOrBefore: from.microseconds))
-        while i < starts.count, starts[i] < to.microseconds {
-            let s = max(starts[i], from.microseconds), e = min(ends[i], to.microseconds)
+        let spans = self.spans
+        var i = max(0, spans.lastIndex(startingAtOrBefore: from.microseconds))
+        while i < spans.starts.count, spans.starts[i] < to.microseconds {
+            let s = max(spans.starts[i], from.microseconds), e = min(spans.ends[i], to.microseconds)
             if s < e { result.append((Instant(microseconds: s), Instant(microseconds: e))) }
             i += 1
         }
@@ -95,21 +134,7 @@ public final class WorkingTimeline {
         return floorDiv(second + offset, 86_400)
     }
 
-    /// Index of the last interval starting at or before `t`, or -1.
-    private func lastIndex(startingAtOrBefore t: Int64) -> Int {
-        var lo = 0, hi = starts.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if starts[mid] <= t { lo = mid + 1 } else { hi = mid }
-        }
-        return lo - 1
-    }
-
-    private func cumulative(_ t: Int64) -> Int64 {
-        let i = lastIndex(startingAtOrBefore: t)
-        if i < 0 { return 0 }
-        return before[i] + min(t, ends[i]) - starts[i]
-    }
+    private func cumulative(_ t: Int64) -> Int64 { spans.cumulative(t) }
 
     private func ensureCovers(_ from: Int64, _ to: Int64) {
         if lastDay >= firstDay, from >= coveredFrom, to <= coveredTo { return }
@@ -173,9 +198,8 @@ public final class WorkingTimeline {
             newBefore.append(sum)
             sum += e - s
         }
-        starts = newStarts
-        ends = newEnds
-        before = newBefore
+        spans = Spans(starts: newStarts, ends: newEnds, before: newBefore)
+        sumAt = nil
         firstDay = dA
         lastDay = dB
         coveredFrom = (dA * 86_400 + margin) * 1_000_000

@@ -1,18 +1,29 @@
 /// What a policy says about the clock of the tickets it applies to, once its calendar is chosen.
 public struct ClockPolicy: Sendable, Hashable {
-    public var pauseStatuses: Set<String>
-    public var stopStatuses: Set<String>
+    public let pauseStatuses: Set<String>
+    public let stopStatuses: Set<String>
     /// Percentages of the target, ascending.
-    public var warnAt: [Double]
+    public let warnAt: [Double]
     /// Microseconds past the deadline, ascending.
-    public var escalateAfter: [Int64]
+    public let escalateAfter: [Int64]
+    // The same statuses as lists: a policy names a few, and comparing a few short strings is
+    // cheaper than hashing one, several times per ticket.
+    private let pauseList: [String]
+    private let stopList: [String]
 
     public init(pauseStatuses: Set<String>, stopStatuses: Set<String>, warnAt: [Double], escalateAfter: [Int64]) {
         self.pauseStatuses = pauseStatuses
         self.stopStatuses = stopStatuses
         self.warnAt = warnAt.sorted()
         self.escalateAfter = escalateAfter.sorted()
+        pauseList = pauseStatuses.sorted()
+        stopList = stopStatuses.sorted()
     }
+
+    /// Whether the clock pauses in `status`.
+    public func pauses(_ status: String) -> Bool { pauseList.contains(status) }
+    /// Whether the clock stops in `status`.
+    public func stops(_ status: String) -> Bool { stopList.contains(status) }
 }
 
 /// The state of a ticket's clock at an instant.
@@ -97,7 +108,7 @@ public enum SLAClock {
         // CERRADO, or written CERRADO twice, has been stopped since the first of them.
         var stopRunStart: Instant? = nil
         for span in history.spans {
-            if let s = span.status, policy.stopStatuses.contains(s) {
+            if let s = span.status, policy.stops(s) {
                 if stopRunStart == nil { stopRunStart = span.start }
             } else {
                 stopRunStart = nil
@@ -106,16 +117,16 @@ public enum SLAClock {
                 currentStatus = span.status
                 stoppedSince = stopRunStart
             }
-            if let s = span.status, policy.pauseStatuses.contains(s) || policy.stopStatuses.contains(s) { continue }
+            if let s = span.status, policy.pauses(s) || policy.stops(s) { continue }
             let start = max(span.start, history.createdAt), end = min(span.end, now)
             guard start < end else { continue }
             running.append((start, end))
             elapsed += timeline.workingTime(from: start, to: end)
         }
         let state: ClockState
-        if let s = currentStatus, policy.pauseStatuses.contains(s) {
+        if let s = currentStatus, policy.pauses(s) {
             state = .paused
-        } else if let s = currentStatus, policy.stopStatuses.contains(s) {
+        } else if let s = currentStatus, policy.stops(s) {
             state = .stopped
         } else {
             state = .running
@@ -139,6 +150,7 @@ public enum SLAClock {
         }
 
         var thresholds: [Threshold] = []
+        thresholds.reserveCapacity(policy.warnAt.count + 1 + policy.escalateAfter.count)
         for percent in policy.warnAt {
             let level = Int64((Double(target) * percent / 100).rounded(.up))
             thresholds.append(Threshold(kind: .warning, level: percent, elapsedMicros: level, crossed: elapsed >= level, at: instant(reaching: level)))

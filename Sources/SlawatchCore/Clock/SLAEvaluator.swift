@@ -29,6 +29,7 @@ public struct UnmatchedTicket: Sendable, Hashable {
 public final class SLAEvaluator {
     public let rules: RuleSet
     private var timelines: [String: WorkingTimeline] = [:]
+    private var lastTimeline: (Policy, WorkingTimeline)?
 
     public init(rules: RuleSet) { self.rules = rules }
 
@@ -37,7 +38,8 @@ public final class SLAEvaluator {
         case unmatched(UnmatchedTicket)
     }
 
-    public func evaluate(_ ticket: SourceTicket, changes: [StatusChange], now: Instant) -> Outcome {
+    // `consuming`: the ticket moves into the outcome instead of being copied field by field.
+    public func evaluate(_ ticket: consuming SourceTicket, changes: [StatusChange], now: Instant) -> Outcome {
         guard let policy = rules.policy(for: ticket) else {
             return .unmatched(UnmatchedTicket(ticket: ticket, reason: "no policy matches the ticket"))
         }
@@ -54,9 +56,11 @@ public final class SLAEvaluator {
 
     /// The timeline of a policy's calendar, shared by every policy on that calendar.
     public func timeline(for policy: Policy) -> WorkingTimeline {
-        if let t = timelines[policy.calendarName] { return t }
-        let t = WorkingTimeline(calendar: policy.calendar)
+        // Most tickets in a row share a policy: no lookup by name for them.
+        if let (last, t) = lastTimeline, last === policy { return t }
+        let t = timelines[policy.calendarName] ?? WorkingTimeline(calendar: policy.calendar)
         timelines[policy.calendarName] = t
+        lastTimeline = (policy, t)
         return t
     }
 }

@@ -62,15 +62,14 @@ public struct StatusHistory: Sendable, Hashable {
         result.reserveCapacity(changes.count + 1)
         var start = Instant.distantPast
         var status: String? = nil
+        // Spans that last no time are left out.
         for change in changes {
-            if change.at > start || result.isEmpty {
-                result.append(StatusSpan(start: start, end: max(start, change.at), status: status))
-            }
+            if change.at > start { result.append(StatusSpan(start: start, end: change.at, status: status)) }
             start = max(start, change.at)
             status = change.status
         }
-        result.append(StatusSpan(start: start, end: .distantFuture, status: status))
-        return result.filter { $0.end > $0.start }
+        if Instant.distantFuture > start { result.append(StatusSpan(start: start, end: .distantFuture, status: status)) }
+        return result
     }
 
     /// The status holding at `instant` (nil: before any known status).

@@ -74,14 +74,26 @@ public enum ComputedColumn {
 }
 
 /// An ordered SLA policy: which tickets (`when`), on which calendar, with which targets.
-public struct Policy: Sendable {
-    public var name: String
-    public var when: Filter?
-    public var calendarName: String
-    public var calendar: WorkCalendar
+///
+/// A class, immutable: every evaluated ticket refers to its policy, and a reference costs one
+/// count where a copy of all these fields would cost one per field.
+public final class Policy: Sendable {
+    public let name: String
+    public let when: Filter?
+    public let calendarName: String
+    public let calendar: WorkCalendar
     /// Priority name → target hours.
-    public var targets: [String: Double]
-    public var clock: ClockPolicy
+    public let targets: [String: Double]
+    public let clock: ClockPolicy
+
+    public init(name: String, when: Filter?, calendarName: String, calendar: WorkCalendar, targets: [String: Double], clock: ClockPolicy) {
+        self.name = name
+        self.when = when
+        self.calendarName = calendarName
+        self.calendar = calendar
+        self.targets = targets
+        self.clock = clock
+    }
 }
 
 public struct Channel: Sendable, Hashable {
