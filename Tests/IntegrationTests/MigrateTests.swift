@@ -148,4 +148,36 @@ import Testing
         #expect(second.stderr.contains("full=\(full)"), "\(second.stderr)")
         #expect(try stored() == 0)
     }
+
+    /// An incremental cycle looks back past its predecessor; what it finds there in the version
+    /// it already evaluated is not evaluated again, and what changed since is.
+    @Test func anIncrementalCycleEvaluatesOnlyVersionsItHasNotSeen() async throws {
+        let db = try TestDatabase()
+        try KnownHelpDesk.load(into: db)
+        let rules = try TemporaryRules(["sla.json": KnownHelpDesk.rules])
+        let base = ["--rules", rules.path, "--database", db.url]
+        func evaluated(_ result: CLIResult) -> String? {
+            result.stderr.split(separator: " ").first { $0.hasPrefix("evaluated=") }.map { String($0.dropFirst("evaluated=".count)) }
+        }
+        let first = await slawatch(["run", "--once", "--full", "--now", "2026-03-24T15:00:00Z"] + base)
+        #expect(first.status == 0, "\(first.stderr)")
+        let connection = try db.connect()
+        // Within the look-back window of the next cycle; the first of them is changed again below.
+        try connection.execute("""
+            UPDATE tickets SET actualizado_en = '2026-03-24T15:00:40Z', estado_id = (SELECT id FROM estados WHERE code = 'EN_PROCESO')
+            WHERE codigo IN ('TKT-2026-00001', 'TKT-2026-00002')
+            """)
+        let second = await slawatch(["run", "--once", "--now", "2026-03-24T15:01:00Z"] + base)
+        #expect(second.status == 0 && second.stderr.contains("full=false"), "\(second.stderr)")
+        // Plus, every time, the ticket created at 16:00: a clock that starts later is not stored.
+        #expect(evaluated(second) == "3", "\(second.stderr)")
+        let third = await slawatch(["run", "--once", "--now", "2026-03-24T15:02:00Z"] + base)
+        #expect(evaluated(third) == "1", "\(third.stderr)")
+        try connection.execute("""
+            UPDATE tickets SET actualizado_en = '2026-03-24T15:02:30Z', prioridad_id = (SELECT id FROM prioridades WHERE nombre = 'CRITICA')
+            WHERE codigo = 'TKT-2026-00001'
+            """)
+        let fourth = await slawatch(["run", "--once", "--now", "2026-03-24T15:03:00Z"] + base)
+        #expect(evaluated(fourth) == "2", "\(fourth.stderr)")
+    }
 }

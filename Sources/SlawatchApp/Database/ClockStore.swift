@@ -46,6 +46,20 @@ struct ClockStore {
             nextCrossing: try r.optionalInt(9).map(Int64.init), risk: try r.optionalInt(10).map(Int64.init))
     }
 
+    /// What the stored clocks of `ids` saw when they were evaluated, by ticket.
+    func earlierReadings(of ids: [String]) throws -> [String: EventDetector.EarlierReading] {
+        var result: [String: EventDetector.EarlierReading] = [:]
+        guard !ids.isEmpty else { return result }
+        try connection.forEachRow(
+            "SELECT ticket_id, policy, target_us, elapsed_us, stopped FROM slawatch.clocks WHERE ticket_id = ANY($1::text[])",
+            [.text(SourceRepository.textArray(ids))]
+        ) { r in
+            result[try r.string(0)] = EventDetector.EarlierReading(
+                policy: try r.string(1), targetMicros: Int64(try r.int(2)), elapsedMicros: Int64(try r.int(3)), stopped: try r.bool(4))
+        }
+        return result
+    }
+
     /// Each calendar's running sum at `now`, as the dashboard function computes it.
     func runningSums(at now: Instant) throws -> [String: Int64] {
         var cumulative: [String: Int64] = [:]

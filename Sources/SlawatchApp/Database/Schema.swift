@@ -136,6 +136,10 @@ enum Schema {
         (5, """
         ALTER TABLE slawatch.clocks ALTER COLUMN ticket_id TYPE text COLLATE "C";
         """),
+        // An incremental cycle reads the clocks stored for recently updated tickets as a range.
+        (6, """
+        CREATE INDEX IF NOT EXISTS clocks_source_updated ON slawatch.clocks (source_updated_us);
+        """),
     ]
 
     static func migrate(_ connection: PostgresConnection, rules: RuleSet, now: Instant) throws(CommandError) {

@@ -67,8 +67,8 @@ struct SourceRepository {
         (SourceTicket.requiredColumns + extraColumns).map { "\"\($0)\"" }.joined(separator: ", ")
     }
 
-    /// Every ticket, or those whose code is `code`, or (incremental) those updated after
-    /// `changedAfter` or named in `ids`.
+    /// Every ticket, or those whose code is `code`, or (incremental) those named in `ids` and
+    /// those updated after `changedAfter` whose stored clock is not of their current version.
     func tickets(code: String? = nil, changedAfter: Instant? = nil, ids: [String] = []) throws(CommandError) -> [SourceTicket] {
         var sql = "SELECT \(selectList) FROM \(views.tickets.quoted)"
         var parameters: [PostgresParameter] = []
@@ -76,8 +76,8 @@ struct SourceRepository {
             sql += " WHERE code = $1"
             parameters.append(.text(code))
         } else if let changedAfter {
-            sql += " WHERE updated_at > $1::timestamptz OR ticket_id = ANY($2::\(idType)[])"
-            parameters += [.text(changedAfter.iso8601), .text(Self.textArray(ids))]
+            sql += " WHERE ticket_id = ANY($1::\(idType)[])"
+            parameters.append(.text(Self.textArray(try changed(after: changedAfter) + ids)))
         }
         var result: [SourceTicket] = []
         do {
@@ -88,6 +88,36 @@ struct SourceRepository {
             throw error
         } catch {
             throw .runtime("reading \(views.tickets): \(error)")
+        }
+        return result
+    }
+
+    /// Tickets updated after `instant` whose stored clock is not of their current version.
+    ///
+    /// Cycles look back past their predecessor (for late commits), so most tickets updated since
+    /// were evaluated already in this very version. Both sides are read as ranges — recently
+    /// updated tickets, recently stored clocks — and compared here: looking up each ticket's clock
+    /// by id would cost a random index probe per ticket.
+    private func changed(after instant: Instant) throws(CommandError) -> [String] {
+        var stored = Set<String>()
+        var result: [String] = []
+        do {
+            try connection.forEachRow(
+                "SELECT ticket_id, source_updated_us, source_status, source_priority FROM slawatch.clocks WHERE source_updated_us > $1::bigint",
+                [.text(String(instant.microseconds))]
+            ) { row in
+                stored.insert("\(try row.string(0))\t\(try row.int(1))\t\(try row.string(2))\t\(try row.string(3))")
+            }
+            try connection.forEachRow(
+                "SELECT ticket_id, updated_at, status, priority FROM \(views.tickets.quoted) WHERE updated_at > $1::timestamptz",
+                [.text(instant.iso8601)]
+            ) { row in
+                let id = try row.string(0)
+                let version = "\(id)\t\(try row.optionalTimestamp(1) ?? 0)\t\(try row.optionalString(2) ?? "")\t\(try row.optionalString(3) ?? "")"
+                if !stored.contains(version) { result.append(id) }
+            }
+        } catch {
+            throw .runtime("reading \(views.tickets) for changes: \(error)")
         }
         return result
     }

@@ -208,7 +208,11 @@ final class WorkerCycle {
         report.phase("evaluate")
         try reportUnmatched(evaluation.unmatched, now: now)
         let store = EventStore(connection: connection, rules: rules)
-        let outcome = try store.record(evaluation.evaluated, now: now, dryRun: dryRun)
+        // Only tickets past a level their stored clock had not reached can have a new event; the
+        // others need no look at the events table.
+        let earlier = dryRun ? [:] : try clocks.earlierReadings(of: evaluation.evaluated.map(\.ticket.ticketID))
+        let candidates = evaluation.evaluated.filter { EventDetector.mayHaveUnrecorded($0, earlier: earlier[$0.ticket.ticketID]) }
+        let outcome = try store.record(candidates, now: now, dryRun: dryRun)
         report.events = outcome.recorded
         report.notified = outcome.notified.count
         report.phase("events")

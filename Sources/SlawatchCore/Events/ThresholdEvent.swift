@@ -67,6 +67,38 @@ public enum EventDetector {
         return events
     }
 
+    /// What an earlier evaluation of a ticket under the same rules saw: every crossing it showed
+    /// was recorded then.
+    public struct EarlierReading: Sendable, Hashable {
+        public var policy: String
+        public var targetMicros: Int64
+        public var elapsedMicros: Int64
+        public var stopped: Bool
+        public init(policy: String, targetMicros: Int64, elapsedMicros: Int64, stopped: Bool) {
+            self.policy = policy
+            self.targetMicros = targetMicros
+            self.elapsedMicros = elapsedMicros
+            self.stopped = stopped
+        }
+    }
+
+    /// Whether `ticket` shows a crossing that `earlier` did not, so that it may have an event not
+    /// yet recorded. Event ids depend on the policy's target, not on when the level was reached:
+    /// with the same policy and target, a level crossed at the earlier elapsed time is the same
+    /// event.
+    public static func mayHaveUnrecorded(_ ticket: EvaluatedTicket, earlier: EarlierReading?) -> Bool {
+        let r = ticket.reading
+        guard let earlier, earlier.policy == ticket.policy.name, earlier.targetMicros == r.targetMicros else {
+            return !crossings(of: ticket).isEmpty
+        }
+        for t in r.thresholds where t.crossed {
+            let seen = t.kind == .breach ? earlier.elapsedMicros > t.elapsedMicros : earlier.elapsedMicros >= t.elapsedMicros
+            if !seen { return true }
+        }
+        if r.state == .stopped && r.isOverdue && !(earlier.stopped && earlier.elapsedMicros > earlier.targetMicros) { return true }
+        return false
+    }
+
     /// Of the events newly recorded for one ticket in one evaluation, the one to notify: the
     /// latest crossed. A stopped ticket is notified only of `met_after_breach`: warnings and
     /// breaches of work that is already done are history, not news.
