@@ -76,6 +76,17 @@ import Testing
 @Suite struct FullPassTests {
     static let now = "2026-03-24T15:00:00Z"
 
+    /// The reference help desk with `tickets` generated tickets as of `now`.
+    static func generatedHelpDesk(tickets: Int, seed: Double) throws -> (TestDatabase, PostgresConnection) {
+        let db = try TestDatabase()
+        try db.loadReferenceSchema()
+        let connection = try db.connect()
+        let generatedAt = ISO8601DateFormatter().date(from: now)!
+        let parameters = ReferenceHelpDesk.sampleDataParameters(count: tickets, now: generatedAt, seed: seed).map(PostgresParameter.text)
+        try connection.query(ReferenceHelpDesk.sampleDataSQL, parameters)
+        return (db, connection)
+    }
+
     /// Every stored clock's remaining hours, by ticket id, as of the pass's instant.
     static func storedRemaining(_ connection: PostgresConnection) throws -> [String: Int64] {
         var result: [String: Int64] = [:]
@@ -86,12 +97,7 @@ import Testing
     }
 
     func check(textIDs: Bool) async throws {
-        let db = try TestDatabase()
-        try db.loadReferenceSchema()
-        let connection = try db.connect()
-        let generatedAt = ISO8601DateFormatter().date(from: Self.now)!
-        let parameters = ReferenceHelpDesk.sampleDataParameters(count: 400, now: generatedAt, seed: 0.31).map(PostgresParameter.text)
-        try connection.query(ReferenceHelpDesk.sampleDataSQL, parameters)
+        let (db, connection) = try Self.generatedHelpDesk(tickets: 400, seed: 0.31)
         // Status changes of tickets that do not exist sort first, last and in between.
         let orphanIDs = textIDs ? ["!first", "5-between", "Zmiddle", "~last"]
             : ["00000000-0000-0000-0000-000000000000", "80000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff"]
@@ -147,4 +153,41 @@ import Testing
 
     @Test func uuidIds() async throws { try await check(textIDs: false) }
     @Test func textIdsUnderANonByteCollation() async throws { try await check(textIDs: true) }
+
+    /// A stopped clock of an unchanged ticket is not recomputed by a full pass (it cannot move);
+    /// one whose ticket changed is, and so is every clock when a report is due.
+    @Test func settledClocksAreKeptAndChangedOnesRecomputed() async throws {
+        let (db, connection) = try Self.generatedHelpDesk(tickets: 300, seed: 0.77)
+        let base = ["--rules", repositoryRules, "--database", db.url, "--now", Self.now]
+        func field(_ name: String, _ result: CLIResult) -> Int? {
+            result.stderr.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("\(name)=") }.flatMap { Int($0.dropFirst(name.count + 1)) }
+        }
+        let first = await slawatch(["run", "--once", "--full"] + base)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(field("settled", first) == 0, "nothing is stored yet: \(first.stderr)")
+        let stopped = try connection.query("SELECT count(*) FROM slawatch.clocks WHERE stopped").rows[0].int(0)
+        #expect(stopped > 30)
+        let second = await slawatch(["run", "--once", "--full"] + base)
+        #expect(field("settled", second) == stopped, "\(second.stderr)")
+        #expect(field("evaluated", second) == field("evaluated", first), "\(second.stderr)")
+        // A closed ticket re-prioritised: a new version of it, with another target.
+        let ticket = try connection.query("""
+            SELECT t.id::text, t.codigo FROM tickets t JOIN estados e ON e.id = t.estado_id JOIN prioridades p ON p.id = t.prioridad_id
+            WHERE e.code = 'CERRADO' AND p.nombre <> 'CRITICA' ORDER BY t.codigo LIMIT 1
+            """).rows[0]
+        let (id, code) = (try ticket.string(0), try ticket.string(1))
+        let before = try connection.query("SELECT target_us FROM slawatch.clocks WHERE ticket_id = $1", [.text(id)]).rows[0].int(0)
+        try connection.execute("""
+            UPDATE tickets SET prioridad_id = (SELECT id FROM prioridades WHERE nombre = 'CRITICA'), actualizado_en = actualizado_en + interval '1 second'
+            WHERE codigo = '\(code)'
+            """)
+        let third = await slawatch(["run", "--once", "--full"] + base)
+        #expect(field("settled", third) == stopped - 1, "\(third.stderr)")
+        let after = try connection.query("SELECT target_us FROM slawatch.clocks WHERE ticket_id = $1", [.text(id)]).rows[0].int(0)
+        #expect(after != before, "the stored clock is of the new version")
+        let cli = await slawatch(["dashboard", "--format", "json"] + base)
+        let row = try #require(try DashboardRow.decode(cli.stdout).first { $0.label == code })
+        let stored = try connection.query("SELECT target_us - elapsed_us FROM slawatch.clocks WHERE ticket_id = $1", [.text(id)]).rows[0].int(0)
+        #expect(Double(stored) / 3_600_000_000 == row.horas_restantes)
+    }
 }

@@ -28,9 +28,14 @@ final class SourceStream {
     private var previousHistory: [StatusChange] = []
     /// Stored clocks whose ticket the source no longer has, as they are found.
     private(set) var orphanClocks: [String] = []
+    /// Leave out tickets whose stored clock is stopped and of their current version.
+    private let skipSettled: Bool
+    /// Tickets left out so far for that reason.
+    private(set) var settled = 0
 
-    init(url: String, source: SourceRepository, withClocks: Bool) throws(CommandError) {
+    init(url: String, source: SourceRepository, withClocks: Bool, skipSettled: Bool = false) throws(CommandError) {
         self.source = source
+        self.skipSettled = skipSettled && withClocks
         var opened: [PostgresConnection] = []
         do {
             for _ in 0..<(withClocks ? 3 : 2) { opened.append(try PostgresConnection(url: url, applicationName: "slawatch-reader")) }
@@ -71,46 +76,82 @@ final class SourceStream {
 
     /// The next ticket, or nil when every ticket was read (and `orphanClocks` is complete).
     func next() throws(CommandError) -> Item? {
-        let row: PostgresCopyRow?
-        do { row = try tickets.next() } catch { throw .runtime("reading \(source.views.tickets): \(error)") }
-        guard let row else {
-            while let (id, _) = clock {
-                orphanClocks.append(String(decoding: id, as: UTF8.self))
-                try advanceClock()
+        while true {
+            let row: PostgresCopyRow?
+            do { row = try tickets.next() } catch { throw .runtime("reading \(source.views.tickets): \(error)") }
+            guard let row else {
+                while let (id, _) = clock {
+                    orphanClocks.append(String(decoding: id, as: UTF8.self))
+                    try advanceClock()
+                }
+                return nil
             }
-            return nil
-        }
-        let ticket: SourceTicket
-        do { ticket = try source.decodeTicket(row) } catch let error as CommandError { throw error } catch { throw .runtime("\(error)") }
-        let id = row.bytes(0)
-        let order = Self.compare(id, previousID)
-        if order < 0 && !previousID.isEmpty {
-            throw .runtime("source view \(source.views.tickets) returned ticket \(ticket.ticketID) out of order; its ticket_id must sort as bytes (uuid, or text under COLLATE \"C\")")
-        }
-        var history: [StatusChange]
-        if order == 0 && !previousID.isEmpty {
-            // The same id twice (a view joining to several rows): the history went to the first.
-            history = previousHistory
-        } else {
-            history = []
-            while let (changeID, c) = change {
-                let o = changeID.withUnsafeBytes { Self.compare($0, id) }
-                if o > 0 { break }
-                if o == 0 { history.append(c) }
-                try advanceChange()
+            let id = row.bytes(0)
+            let ticketID: String
+            do { ticketID = try row.string(0) } catch { throw .runtime("source view \(source.views.tickets): \(error)") }
+            let order = Self.compare(id, previousID)
+            if order < 0 && !previousID.isEmpty {
+                throw .runtime("source view \(source.views.tickets) returned ticket \(ticketID) out of order; its ticket_id must sort as bytes (uuid, or text under COLLATE \"C\")")
             }
-            previousID = Array(id)
-            previousHistory = history
+            let stored = try storedClock(of: ticketID)
+            if skipSettled, let stored, try isSettled(row, stored) {
+                // Its history is passed over, not collected.
+                var passedOver: [StatusChange] = []
+                try collectHistory(of: id, keep: false, into: &passedOver)
+                previousID = Array(id)
+                previousHistory = []
+                settled += 1
+                continue
+            }
+            let ticket: SourceTicket
+            do { ticket = try source.decodeTicket(row) } catch let error as CommandError { throw error } catch { throw .runtime("\(error)") }
+            var history: [StatusChange] = []
+            if order == 0 && !previousID.isEmpty {
+                // The same id twice (a view joining to several rows): the history went to the first.
+                history = previousHistory
+            } else {
+                try collectHistory(of: id, keep: true, into: &history)
+                previousID = Array(id)
+                previousHistory = history
+            }
+            return (ticket, history, stored)
         }
+    }
+
+    /// Whether a stopped stored clock is of the ticket's current version (`updated_at`, status and
+    /// priority): a stopped clock does not move, so recomputing it would give it back unchanged.
+    private func isSettled(_ row: PostgresCopyRow, _ stored: ClockStore.Stored) throws(CommandError) -> Bool {
+        guard stored.stopped else { return false }
+        do {
+            let updated = try row.optionalTimestamp(10) ?? row.timestamp(9)
+            let status = try row.optionalString(5), priority = try row.optionalString(6) ?? ""
+            return updated == stored.updated && status == stored.status && priority == stored.priority
+        } catch {
+            throw .runtime("source view \(source.views.tickets): \(error)")
+        }
+    }
+
+    private func storedClock(of ticketID: String) throws(CommandError) -> ClockStore.Stored? {
         var stored: ClockStore.Stored?
-        let text = ticket.ticketID.utf8
+        let text = ticketID.utf8
         while let (clockID, s) = clock {
             let o = clockID.withUnsafeBytes { a in text.withContiguousStorageIfAvailable { Self.compare(a, UnsafeRawBufferPointer($0)) } ?? Self.compare(a, Array(text)) }
             if o > 0 { break }
             if o == 0 { stored = s } else { orphanClocks.append(String(decoding: clockID, as: UTF8.self)) }
             try advanceClock()
         }
-        return (ticket, history, stored)
+        return stored
+    }
+
+    /// Moves past the status changes of tickets before `id` and those of `id`, appending the
+    /// latter to `history` when `keep`.
+    private func collectHistory(of id: UnsafeRawBufferPointer, keep: Bool, into history: inout [StatusChange]) throws(CommandError) {
+        while let (changeID, c) = change {
+            let o = changeID.withUnsafeBytes { Self.compare($0, id) }
+            if o > 0 { break }
+            if o == 0 && keep { history.append(c) }
+            try advanceChange()
+        }
     }
 
     private func advanceChange() throws(CommandError) {

@@ -27,7 +27,9 @@ final class WorkerCycle {
     static let evaluatorLock: Int64 = 0x736C_6177_6174_6368 & 0x7FFF_FFFF_FFFF_FFFF
 
     struct Report {
+        /// Tickets with a clock, the settled ones (stopped, unchanged, not recomputed) included.
         var evaluated = 0
+        var settled = 0
         var unmatched = 0
         var events = 0
         var notified = 0
@@ -116,7 +118,7 @@ final class WorkerCycle {
         metrics.record(report, backlog: backlog, seconds: Date().timeIntervalSince(started))
         var fields = Dictionary(uniqueKeysWithValues: report.phases.filter { $0.1 >= 0.0005 }.map { ("\($0.0)_s", String(format: "%.3f", $0.1)) })
         fields.merge([
-            "evaluated": String(report.evaluated), "events": String(report.events), "notified": String(report.notified),
+            "evaluated": String(report.evaluated), "settled": String(report.settled), "events": String(report.events), "notified": String(report.notified),
             "sent": String(report.tally.sent), "failed": String(report.tally.failed), "dead": String(report.tally.dead),
             "evaluator": String(report.evaluatedHere), "full": String(report.full), "dry_run": String(dryRun),
         ]) { $1 }
@@ -132,12 +134,13 @@ final class WorkerCycle {
         now: Instant, report: inout Report, runner: ReportRunner, clocks: ClockStore
     ) throws {
         let source = try SourceRepository(connection: connection, rules: rules)
-        let stream = try SourceStream(url: databaseURL, source: source, withClocks: !dryRun)
+        var reportsDue = false
+        if !dryRun && !rules.reports.isEmpty { reportsDue = try runner.anyDue(now: now) }
+        // A report counts every ticket, so a pass that runs one evaluates the settled ones too.
+        let stream = try SourceStream(url: databaseURL, source: source, withClocks: !dryRun, skipSettled: !reportsDue)
         let evaluator = SLAEvaluator(rules: rules)
         let store = EventStore(connection: connection, rules: rules)
         let cumulative = dryRun ? [:] : try clocks.runningSums(at: now)
-        var reportsDue = false
-        if !dryRun && !rules.reports.isEmpty { reportsDue = try runner.anyDue(now: now) }
         let remindersWanted = rules.routes.contains { $0.repeatMicros != nil }
         var unmatched: [UnmatchedTicket] = []
         var active: [String] = []
@@ -180,6 +183,8 @@ final class WorkerCycle {
             if changed.count + removed.count >= Self.chunkSize { try flush() }
         }
         try flush()
+        report.evaluated += stream.settled
+        report.settled = stream.settled
         report.unmatched = unmatched.count
         report.nextCrossing = nextCrossing
         report.phase("evaluate")
