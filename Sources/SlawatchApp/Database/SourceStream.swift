@@ -20,10 +20,13 @@ final class SourceStream {
     private let clocks: PostgresCopyStream?
     private let source: SourceRepository
 
-    /// The status change read ahead of the ticket it belongs to.
-    private var change: (id: [UInt8], change: StatusChange)?
-    /// The stored clock read ahead of the ticket it belongs to.
-    private var clock: (id: [UInt8], stored: ClockStore.Stored)?
+    // Ids are kept in buffers reused row after row: a full pass reads millions of rows.
+    /// The status change read ahead of the ticket it belongs to, and its ticket id.
+    private var change: StatusChange?
+    private var changeID: [UInt8] = []
+    /// The stored clock read ahead of the ticket it belongs to, and its ticket id.
+    private var clock: ClockStore.Stored?
+    private var clockID: [UInt8] = []
     private var previousID: [UInt8] = []
     private var previousHistory: [StatusChange] = []
     /// Stored clocks whose ticket the source no longer has, as they are found.
@@ -80,8 +83,8 @@ final class SourceStream {
             let row: PostgresCopyRow?
             do { row = try tickets.next() } catch { throw .runtime("reading \(source.views.tickets): \(error)") }
             guard let row else {
-                while let (id, _) = clock {
-                    orphanClocks.append(String(decoding: id, as: UTF8.self))
+                while clock != nil {
+                    orphanClocks.append(String(decoding: clockID, as: UTF8.self))
                     try advanceClock()
                 }
                 return nil
@@ -98,7 +101,7 @@ final class SourceStream {
                 // Its history is passed over, not collected.
                 var passedOver: [StatusChange] = []
                 try collectHistory(of: id, keep: false, into: &passedOver)
-                previousID = Array(id)
+                Self.copy(id, into: &previousID)
                 previousHistory = []
                 settled += 1
                 continue
@@ -111,7 +114,7 @@ final class SourceStream {
                 history = previousHistory
             } else {
                 try collectHistory(of: id, keep: true, into: &history)
-                previousID = Array(id)
+                Self.copy(id, into: &previousID)
                 previousHistory = history
             }
             return (ticket, history, stored)
@@ -134,7 +137,7 @@ final class SourceStream {
     private func storedClock(of ticketID: String) throws(CommandError) -> ClockStore.Stored? {
         var stored: ClockStore.Stored?
         let text = ticketID.utf8
-        while let (clockID, s) = clock {
+        while let s = clock {
             let o = clockID.withUnsafeBytes { a in text.withContiguousStorageIfAvailable { Self.compare(a, UnsafeRawBufferPointer($0)) } ?? Self.compare(a, Array(text)) }
             if o > 0 { break }
             if o == 0 { stored = s } else { orphanClocks.append(String(decoding: clockID, as: UTF8.self)) }
@@ -146,7 +149,7 @@ final class SourceStream {
     /// Moves past the status changes of tickets before `id` and those of `id`, appending the
     /// latter to `history` when `keep`.
     private func collectHistory(of id: UnsafeRawBufferPointer, keep: Bool, into history: inout [StatusChange]) throws(CommandError) {
-        while let (changeID, c) = change {
+        while let c = change {
             let o = changeID.withUnsafeBytes { Self.compare($0, id) }
             if o > 0 { break }
             if o == 0 && keep { history.append(c) }
@@ -158,7 +161,8 @@ final class SourceStream {
         do {
             guard let row = try changes.next() else { change = nil; return }
             let status = try row.string(1)
-            change = (Array(row.bytes(0)), StatusChange(status: status, at: Instant(microseconds: try row.timestamp(2))))
+            change = StatusChange(status: status, at: Instant(microseconds: try row.timestamp(2)))
+            Self.copy(row.bytes(0), into: &changeID)
         } catch {
             throw .runtime("reading \(source.views.statusChanges): \(error)")
         }
@@ -168,10 +172,16 @@ final class SourceStream {
         guard let clocks else { return }
         do {
             guard let row = try clocks.next() else { clock = nil; return }
-            clock = (Array(row.bytes(0)), try ClockStore.decodeStored(row))
+            clock = try ClockStore.decodeStored(row)
+            Self.copy(row.bytes(0), into: &clockID)
         } catch {
             throw .runtime("reading slawatch.clocks: \(error)")
         }
+    }
+
+    static func copy(_ bytes: UnsafeRawBufferPointer, into buffer: inout [UInt8]) {
+        buffer.removeAll(keepingCapacity: true)
+        buffer.append(contentsOf: bytes)
     }
 
     /// memcmp order, the shorter first on a common prefix.
