@@ -8,6 +8,8 @@ import SlawatchCore
 /// rules (`slawatch.policies`, `slawatch.calendars`, `slawatch.calendar_intervals`): the first
 /// policy whose filter matches, the working time of every running span of the status history as a
 /// difference of running sums, all in integer microseconds, so that its values equal the CLI's.
+/// A ticket whose clock the worker stored (`slawatch.clocks`) from the ticket's current
+/// `updated_at`, status and priority costs plain arithmetic; only the others are computed so.
 enum DashboardFunction {
     static let helpersSQL = """
     CREATE OR REPLACE FUNCTION slawatch.working_before(p_calendar text, p_always boolean, p_at bigint)
@@ -102,13 +104,16 @@ enum DashboardFunction {
     static func sql(views: SourceViews) -> String {
         let tickets = views.tickets.quoted, changes = views.statusChanges.quoted
         let regclass = views.tickets.quoted.replacingOccurrences(of: "'", with: "''")
+        // The planner charges the per-ticket subquery below to every row, so at a million tickets
+        // its estimate passes jit_optimize_above_cost and compiling would take about a second,
+        // more than the whole query gains from it: `jit = off`.
         return """
         DROP FUNCTION IF EXISTS slawatch.fn_dashboard_tickets_full_filtrado(text, text);
         CREATE FUNCTION slawatch.fn_dashboard_tickets_full_filtrado(p_rol text, p_area text)
         RETURNS TABLE (ticket_uuid uuid, label text, categoria text, correo text, estado_code text,
                        prioridad_nom text, area_asignada text, actualizado_en timestamptz,
                        sla_horas double precision, horas_restantes double precision, vencido boolean)
-        LANGUAGE plpgsql STABLE SET TimeZone = 'UTC' AS $fn$
+        LANGUAGE plpgsql STABLE SET TimeZone = 'UTC' SET jit = off AS $fn$
         DECLARE
           v_now bigint := (extract(epoch FROM now()) * 1000000)::bigint;
           v_role text := upper(p_rol);
@@ -127,80 +132,87 @@ enum DashboardFunction {
             INTO v_kinds
             FROM pg_attribute a WHERE a.attrelid = '\(regclass)'::regclass AND a.attnum > 0 AND NOT a.attisdropped;
           RETURN QUERY
-          WITH src AS (
-            SELECT s AS r, s.ticket_id::text AS id_text, s.status::text AS status_text, s.priority::text AS priority_text,
-                   (extract(epoch FROM COALESCE(s.updated_at, s.created_at)) * 1000000)::bigint AS updated_us
-            FROM \(tickets) s
-            WHERE v_role <> 'AREA' OR s.area = p_area
-          ), cal AS MATERIALIZED (
+          WITH cal AS MATERIALIZED (
             -- Once per calendar, not once per row.
             SELECT c.name, slawatch.working_before(c.name, c.always, v_now) AS cum_now FROM slawatch.calendars c
-          ), fast AS MATERIALIZED (
-            -- A stored clock computed from this very version of the ticket: plain arithmetic.
-            SELECT src.id_text, src.r, k.sla_horas AS target_h, k.target_us,
-                   CASE WHEN k.running THEN k.base_us + cal.cum_now ELSE k.elapsed_us END AS elapsed_us
-            FROM src JOIN slawatch.clocks k ON k.ticket_id = src.id_text
-                 AND k.source_updated_us = src.updated_us AND k.source_status = src.status_text
-                 AND k.source_priority = src.priority_text AND k.evaluated_us <= v_now
-            JOIN cal ON cal.name = k.calendar
-          ), slow_src AS MATERIALIZED (
-            SELECT (src.r).ticket_id, (src.r).code, (src.r).category, (src.r).requester_email, (src.r).status, (src.r).priority,
-                   (src.r).area, (src.r).updated_at, src.r,
-                   (extract(epoch FROM (src.r).created_at) * 1000000)::bigint AS created_us, src.updated_us,
-                   to_jsonb(src.r) AS j
-            FROM src WHERE NOT EXISTS (SELECT 1 FROM fast f WHERE f.id_text = src.id_text)
-          ), chosen AS (
-            SELECT slow_src.*, p.calendar, c.always, p.pause_statuses || p.stop_statuses AS halted,
-                   (p.targets ->> slow_src.priority)::float8 AS target_h,
-                   round((p.targets ->> slow_src.priority)::float8 * 3600000000.0)::bigint AS target_us
-            FROM slow_src
-            CROSS JOIN LATERAL (
-              SELECT p.* FROM slawatch.policies p
-              WHERE p.when_filter IS NULL OR slawatch.filter_matches(p.when_filter, slow_src.j, v_kinds)
-              ORDER BY p.position LIMIT 1) p
-            JOIN slawatch.calendars c ON c.name = p.calendar
-            WHERE p.targets ? slow_src.priority
-          ), history AS (
-            SELECT h.ticket_id, h.status::text AS status, (extract(epoch FROM h.changed_at) * 1000000)::bigint AS at_us
-            FROM \(changes) h
-            WHERE h.ticket_id IN (SELECT ch.ticket_id FROM chosen ch) AND h.status IS NOT NULL AND h.changed_at IS NOT NULL
-          ), last_change AS (
-            SELECT DISTINCT ON (h.ticket_id) h.ticket_id, h.status, h.at_us
-            FROM history h ORDER BY h.ticket_id, h.at_us DESC, h.status COLLATE "C" DESC
-          ), changes AS (
-            SELECT h.ticket_id, h.status, h.at_us FROM history h
-            UNION ALL
-            SELECT ch.ticket_id, ch.status, GREATEST(lc.at_us, ch.updated_us)
-            FROM chosen ch LEFT JOIN last_change lc ON lc.ticket_id = ch.ticket_id
-            WHERE lc.ticket_id IS NULL OR lc.status IS DISTINCT FROM ch.status
-            UNION ALL
-            SELECT ch.ticket_id, NULL::text, (-9223372036854775807)::bigint FROM chosen ch
-          ), spans AS (
-            SELECT c.ticket_id, c.status, c.at_us AS start_us,
-                   lead(c.at_us) OVER (PARTITION BY c.ticket_id ORDER BY c.at_us, c.status COLLATE "C" NULLS FIRST) AS end_us
-            FROM changes c
-          ), clipped AS (
-            SELECT ch.ticket_id, ch.calendar, ch.always,
-                   GREATEST(sp.start_us, ch.created_us) AS a, LEAST(COALESCE(sp.end_us, v_now), v_now) AS b
-            FROM chosen ch JOIN spans sp ON sp.ticket_id = ch.ticket_id
-            WHERE sp.status IS NULL OR NOT (sp.status = ANY (ch.halted))
-          ), elapsed AS (
-            SELECT cl.ticket_id,
-                   sum(slawatch.working_before(cl.calendar, cl.always, cl.b)
-                       - slawatch.working_before(cl.calendar, cl.always, cl.a))::bigint AS elapsed_us
-            FROM clipped cl WHERE cl.a < cl.b GROUP BY cl.ticket_id
-          ), rows AS (
-            SELECT f.r, f.target_h, f.target_us, f.elapsed_us FROM fast f
-            UNION ALL
-            SELECT ch.r, ch.target_h, ch.target_us, COALESCE(e.elapsed_us, 0)
-            FROM chosen ch LEFT JOIN elapsed e ON e.ticket_id = ch.ticket_id
           )
-          SELECT (x.r).ticket_id::uuid, (x.r).code::text, (x.r).category::text, (x.r).requester_email::text, (x.r).status::text,
-                 (x.r).priority::text, (x.r).area::text, (x.r).updated_at::timestamptz, x.target_h,
-                 (x.target_us - x.elapsed_us)::float8 / 3600000000.0::float8,
-                 x.elapsed_us > x.target_us
-          FROM rows x
-          ORDER BY (x.r).updated_at DESC, (x.r).code COLLATE "C";
+          SELECT x.ticket_id::uuid, x.code::text, x.category::text, x.requester_email::text, x.status::text,
+                 x.priority::text, x.area::text, x.updated_at::timestamptz,
+                 CASE WHEN x.fresh THEN x.target_h ELSE x.slow[1] END,
+                 CASE WHEN x.fresh THEN (x.target_us - x.elapsed_us)::float8 / 3600000000.0::float8 ELSE x.slow[2] END,
+                 CASE WHEN x.fresh THEN x.elapsed_us > x.target_us ELSE x.slow[3] = 1 END
+          FROM (
+            SELECT s.ticket_id, s.code, s.category, s.requester_email, s.status, s.priority, s.area, s.updated_at,
+                   k.ticket_id IS NOT NULL AS fresh, k.target_h, k.target_us, k.elapsed_us,
+                   -- A ticket without a stored clock computed from this very version of it is
+                   -- computed in full, here, one ticket at a time: a CASE evaluates its subquery
+                   -- only for such a ticket, so when every clock is fresh this costs nothing. It
+                   -- reads the ticket's history by ticket_id (the index the README asks for).
+                   -- A scalar subquery returns one value: three float8s, exact (vencido as 1 or 0).
+                   CASE WHEN k.ticket_id IS NULL THEN (
+                     SELECT ARRAY[pc.target_h, (pc.target_us - e.elapsed_us)::float8 / 3600000000.0::float8,
+                                  CASE WHEN e.elapsed_us > pc.target_us THEN 1 ELSE 0 END]
+                     FROM (
+                       SELECT p.calendar, c.always, p.pause_statuses || p.stop_statuses AS halted,
+                              (p.targets ->> s.priority)::float8 AS target_h,
+                              round((p.targets ->> s.priority)::float8 * 3600000000.0)::bigint AS target_us
+                       FROM (SELECT p.* FROM slawatch.policies p
+                             WHERE p.when_filter IS NULL OR slawatch.filter_matches(p.when_filter, to_jsonb(s), v_kinds)
+                             ORDER BY p.position LIMIT 1) p
+                       JOIN slawatch.calendars c ON c.name = p.calendar
+                       WHERE p.targets ? s.priority
+                     ) pc
+                     CROSS JOIN LATERAL (
+                       WITH history AS (
+                         SELECT h.status::text AS status, (extract(epoch FROM h.changed_at) * 1000000)::bigint AS at_us
+                         FROM \(changes) h
+                         WHERE h.ticket_id = s.ticket_id AND h.status IS NOT NULL AND h.changed_at IS NOT NULL
+                       ), changes AS (
+                         SELECT h.status, h.at_us FROM history h
+                         UNION ALL
+                         SELECT s.status, GREATEST(lc.at_us, (extract(epoch FROM COALESCE(s.updated_at, s.created_at)) * 1000000)::bigint)
+                         FROM (SELECT) AS one
+                         LEFT JOIN (SELECT h.status, h.at_us FROM history h
+                                    ORDER BY h.at_us DESC, h.status COLLATE "C" DESC LIMIT 1) lc ON true
+                         WHERE lc.at_us IS NULL OR lc.status IS DISTINCT FROM s.status
+                         UNION ALL
+                         SELECT NULL::text, (-9223372036854775807)::bigint
+                       ), spans AS (
+                         SELECT c.status, c.at_us AS start_us,
+                                lead(c.at_us) OVER (ORDER BY c.at_us, c.status COLLATE "C" NULLS FIRST) AS end_us
+                         FROM changes c
+                       ), clipped AS (
+                         SELECT GREATEST(sp.start_us, (extract(epoch FROM s.created_at) * 1000000)::bigint) AS a,
+                                LEAST(COALESCE(sp.end_us, v_now), v_now) AS b
+                         FROM spans sp
+                         WHERE sp.status IS NULL OR NOT (sp.status = ANY (pc.halted))
+                       )
+                       SELECT COALESCE(sum(slawatch.working_before(pc.calendar, pc.always, cl.b)
+                                           - slawatch.working_before(pc.calendar, pc.always, cl.a))::bigint, 0) AS elapsed_us
+                       FROM clipped cl WHERE cl.a < cl.b
+                     ) e) END AS slow
+            FROM \(tickets) s
+            LEFT JOIN (
+              -- Only the columns the rows need, so that the hash of a million clocks stays small.
+              SELECT k.ticket_id, k.source_updated_us, k.source_status, k.source_priority,
+                     k.sla_horas AS target_h, k.target_us,
+                     CASE WHEN k.running THEN k.base_us + cal.cum_now ELSE k.elapsed_us END AS elapsed_us
+              FROM slawatch.clocks k JOIN cal ON cal.name = k.calendar
+              WHERE k.evaluated_us <= v_now AND k.source_updated_us BETWEEN -9007199254740992 AND 9007199254740992
+            ) k ON k.ticket_id = s.ticket_id::text
+               -- One hash key; the rest is compared on the matching pair only (IS TRUE keeps the
+               -- planner from hashing it too). The stored instant is turned into a timestamptz,
+               -- exactly within ±2^53 µs (guarded above): extract(epoch) would be numeric
+               -- arithmetic on every row, dearer than the rest of the row.
+               AND (COALESCE(s.updated_at, s.created_at) = timestamptz '1970-01-01 00:00:00+00' + k.source_updated_us * interval '1 microsecond'
+                    AND k.source_status = s.status::text AND k.source_priority = s.priority::text) IS TRUE
+            WHERE v_role <> 'AREA' OR s.area = p_area
+            -- Keeps `slow` one column evaluated once per row instead of a copy of the subquery
+            -- in each of the four places that read it.
+            OFFSET 0
+          ) x
+          WHERE x.fresh OR x.slow IS NOT NULL
+          ORDER BY x.updated_at DESC, x.code COLLATE "C";
         END $fn$;
         """
     }
