@@ -63,27 +63,49 @@ struct DeliveryQueue {
         }.sorted { $0.id < $1.id }
     }
 
-    func markSent(_ ids: [Int64], now: Instant) throws {
-        try connection.query(
-            """
-            UPDATE slawatch.deliveries SET status = 'sent', sent_at = $2::timestamptz, attempts = attempts + 1,
-                   claimed_by = NULL, claimed_until = NULL
-            WHERE id = ANY($1::bigint[]) AND claimed_by = $3
-            """,
-            [.text(Self.idArray(ids)), .text(now.iso8601), .text(worker)])
+    /// What one attempt came to, for ``record(_:now:)``.
+    struct Outcome {
+        enum Status: String { case sent, failed, dead }
+        let id: Int64
+        let status: Status
+        /// Why it failed; nil when sent.
+        let reason: String?
+        /// When a failed delivery is tried again; nil when sent or dead.
+        let retryAt: Instant?
+
+        static func sent(_ id: Int64) -> Outcome { Outcome(id: id, status: .sent, reason: nil, retryAt: nil) }
+        /// Retried at `retryAt`, or dead when it is nil.
+        static func failed(_ id: Int64, reason: String, retryAt: Instant?) -> Outcome {
+            Outcome(id: id, status: retryAt == nil ? .dead : .failed, reason: reason, retryAt: retryAt)
+        }
     }
 
-    /// Records a failed attempt: retried at `retryAt`, or dead when `retryAt` is nil.
-    func markFailed(_ ids: [Int64], now: Instant, reason: String, retryAt: Instant?) throws {
+    /// Records the attempts of a pass, whatever their mix of outcomes, in one statement: one round
+    /// trip per pass rather than one per failed message. An attempt counts, a failure's reason is
+    /// appended to the delivery's errors, and the lease ends.
+    ///
+    /// The lease is compared as a join column, not as a filter on the table: the planner's statistics
+    /// know no rows claimed by this worker (claims come and go between ANALYZEs), and a filter it
+    /// believes matches one row makes it loop over the whole array for every row.
+    func record(_ outcomes: [Outcome], now: Instant) throws {
+        guard !outcomes.isEmpty else { return }
         try connection.query(
             """
-            UPDATE slawatch.deliveries SET status = $3, attempts = attempts + 1, due_at = COALESCE($4::timestamptz, due_at),
-                   last_error = $5, errors = errors || jsonb_build_array(jsonb_build_object('at', $2::text, 'error', $5::text)),
+            UPDATE slawatch.deliveries d SET status = u.status, attempts = d.attempts + 1,
+                   sent_at = CASE WHEN u.status = 'sent' THEN $2::text::timestamptz ELSE d.sent_at END,
+                   due_at = COALESCE(u.retry_at::timestamptz, d.due_at),
+                   last_error = COALESCE(u.reason, d.last_error),
+                   errors = CASE WHEN u.reason IS NULL THEN d.errors
+                                 ELSE d.errors || jsonb_build_array(jsonb_build_object('at', $2::text, 'error', u.reason)) END,
                    claimed_by = NULL, claimed_until = NULL
-            WHERE id = ANY($1::bigint[]) AND claimed_by = $6
+            FROM unnest($1::bigint[], $3::text[], $4::text[], $5::text[], array_fill($6::text, ARRAY[cardinality($1::bigint[])]))
+                 AS u(id, status, reason, retry_at, worker)
+            WHERE d.id = ANY($1::bigint[]) AND d.id = u.id AND d.claimed_by = u.worker
             """,
-            [.text(Self.idArray(ids)), .text(now.iso8601), .text(retryAt == nil ? "dead" : "failed"),
-             PostgresParameter(retryAt?.iso8601), .text(reason), .text(worker)])
+            [.text(Self.idArray(outcomes.map(\.id))), .text(now.iso8601),
+             .text(SourceRepository.textArray(outcomes.map(\.status.rawValue))),
+             .text(SourceRepository.arrayLiteral(outcomes.map(\.reason))),
+             .text(SourceRepository.arrayLiteral(outcomes.map { $0.retryAt?.iso8601 })), .text(worker)])
     }
 
     /// Gives a claimed delivery back untouched, to be sent at `dueAt` (a rate limit said "not yet").

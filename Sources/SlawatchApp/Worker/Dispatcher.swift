@@ -10,6 +10,11 @@ import SlawatchCore
 /// limit sends at most one message per `1/rate` seconds, and what its budget does not allow in this
 /// pass is given back for later, without counting an attempt. E-mails of a pass share one SMTP
 /// connection.
+///
+/// ``deliverDue(now:)`` keeps the wire busy: while one claim's messages are in flight it claims and
+/// prepares the next and queues it behind them, then records the first claim's results, every
+/// outcome of a claim in one statement. Nothing is sent before it is claimed, and nothing is
+/// recorded before its answer (or its failure) is in.
 final class Dispatcher {
     let rules: RuleSet
     let queue: DeliveryQueue
@@ -17,9 +22,18 @@ final class Dispatcher {
     let log: Logger
     private var http: HTTPBatchSender?
     private var smtp: SMTPSender?
+    /// Signers by channel: decoding a secret once, not once per message.
+    private var signers: [String: WebhookSignature] = [:]
     /// When each rate-limited channel may send next.
     private var nextSlot: [String: Instant] = [:]
     private var generator = SystemRandomNumberGenerator()
+
+    /// The first claim of a cycle is small, so that the first messages leave early; the next ones are
+    /// large, so that a backlog costs few round trips.
+    static let firstClaim = 200
+    static let laterClaims = 1_000
+    /// Bounded: a backlog larger than this many claims is worked off over the next cycles.
+    static let maxClaims = 20
 
     struct Tally {
         var sent = 0, failed = 0, dead = 0, deferred = 0
@@ -41,7 +55,7 @@ final class Dispatcher {
         let key: String
         let channel: Channel
         let recipient: String
-        let deliveries: [DeliveryQueue.Claimed]
+        var deliveries: [DeliveryQueue.Claimed]
         var ids: [Int64] { deliveries.map(\.id) }
         var notices: [Notice] { deliveries.compactMap(\.notice) }
         var report: ReportPayload? { deliveries.first?.report }
@@ -49,46 +63,85 @@ final class Dispatcher {
         var messageID: String { "msg_slawatch_\(deliveries[0].id)" }
     }
 
-    /// Deliveries sent in this pass, recorded in one statement at its end.
-    private var sentIDs: [Int64] = []
+    /// One claim on its way: what was decided without sending, and the messages in flight.
+    private struct Pass {
+        /// Deliveries whose channel is no longer in the rules.
+        var orphans: [DeliveryQueue.Claimed] = []
+        var decided: [(Group, DeliveryDecision)] = []
+        var webhooks: [Group] = []
+        var webhookResults: Task<[Result<HTTPResponse, TransportError>], Never>?
+        var mails: [Group] = []
+        var mailResults: Task<[Result<SMTPReceipt, TransportError>], Never>?
+    }
 
+    /// Claims, sends and records everything due at `now`, up to ``maxClaims`` claims.
+    func deliverDue(now: Instant) async throws -> Tally {
+        var tally = Tally()
+        var inFlight: Pass?
+        do {
+            for n in 0..<Self.maxClaims {
+                let claimed = try queue.claim(now: now, limit: n == 0 ? Self.firstClaim : Self.laterClaims)
+                if claimed.isEmpty { break }
+                let previous = inFlight
+                inFlight = try start(claimed, now: now, tally: &tally)
+                if let previous { try await finish(previous, now: now, tally: &tally) }
+            }
+            if let last = inFlight {
+                inFlight = nil
+                try await finish(last, now: now, tally: &tally)
+            }
+        } catch {
+            // What is on the wire is still answered and, if the database allows, recorded; otherwise
+            // its lease runs out and it is sent again, a repeat the receiver drops by its webhook-id.
+            if let pass = inFlight { try? await finish(pass, now: now, tally: &tally) }
+            throw error
+        }
+        return tally
+    }
+
+    /// Sends `claimed` and records the outcomes.
     func dispatch(_ claimed: [DeliveryQueue.Claimed], now: Instant) async throws -> Tally {
         var tally = Tally()
-        sentIDs = []
-        // Recorded however the pass ends, also when a later step throws.
-        defer { if !sentIDs.isEmpty { try? queue.markSent(sentIDs, now: now); sentIDs = [] } }
+        let pass = try start(claimed, now: now, tally: &tally)
+        try await finish(pass, now: now, tally: &tally)
+        return tally
+    }
+
+    /// Groups `claimed`, gives back what a rate limit does not allow yet, and sets the rest on its way.
+    private func start(_ claimed: [DeliveryQueue.Claimed], now: Instant, tally: inout Tally) throws -> Pass {
+        var pass = Pass()
         var groups: [Group] = []
         var index: [String: Int] = [:]
         for d in claimed {
             guard let channel = rules.channels[d.channel] else {
-                try queue.markFailed([d.id], now: now, reason: "channel \(d.channel) is no longer in the rules", retryAt: nil)
-                tally.dead += 1
-                tally.add(d.channel, "dead", 1)
+                pass.orphans.append(d)
                 continue
             }
             if let i = index[d.groupKey] {
-                groups[i] = Group(key: d.groupKey, channel: channel, recipient: d.recipient, deliveries: groups[i].deliveries + [d])
+                groups[i].deliveries.append(d)
             } else {
                 index[d.groupKey] = groups.count
                 groups.append(Group(key: d.groupKey, channel: channel, recipient: d.recipient, deliveries: [d]))
             }
         }
         // Rate limits: a channel's groups beyond its budget for this pass wait for their slot.
+        var deferred: [Instant: [Int64]] = [:]
         var sendable: [Group] = []
         for group in groups {
             guard let rate = group.channel.ratePerSecond else { sendable.append(group); continue }
             let slot = max(nextSlot[group.channel.name] ?? now, now)
             if slot > now {
-                try queue.release(group.ids, dueAt: slot)
+                deferred[slot, default: []] += group.ids
                 tally.deferred += group.deliveries.count
                 continue
             }
             nextSlot[group.channel.name] = slot + Int64(1_000_000 / rate)
             sendable.append(group)
         }
+        for (slot, ids) in deferred { try queue.release(ids, dueAt: slot) }
 
-        var webhooks: [(Group, HTTPRequest)] = []
-        var mails: [(Group, CurlTransport.MailMessage)] = []
+        var requests: [HTTPRequest] = []
+        var messages: [CurlTransport.MailMessage] = []
         for group in sendable {
             switch group.channel.kind {
             case .log:
@@ -98,47 +151,51 @@ final class Dispatcher {
                     ("message", group.report?.body ?? ChannelPayload.json(for: .webhook, notices: group.notices, language: group.channel.language)),
                 ])
                 output(line + "\n")
-                try record(.sent, group, now: now, tally: &tally)
+                pass.decided.append((group, .sent))
             case .email:
                 do {
-                    mails.append((group, try mail(for: group, now: now)))
+                    messages.append(try mail(for: group, now: now))
+                    pass.mails.append(group)
                 } catch {
-                    try record(.dead(reason: "\(error)"), group, now: now, tally: &tally)
+                    pass.decided.append((group, .dead(reason: "\(error)")))
                 }
             default:
                 do {
-                    webhooks.append((group, try request(for: group, now: now)))
+                    requests.append(try request(for: group, now: now))
+                    pass.webhooks.append(group)
                 } catch {
-                    try record(.dead(reason: "\(error)"), group, now: now, tally: &tally)
+                    pass.decided.append((group, .dead(reason: "\(error)")))
                 }
             }
         }
-        if !webhooks.isEmpty {
-            if http == nil { http = try HTTPBatchSender() }
-            let results = await http!.send(webhooks.map(\.1))
-            for ((group, _), result) in zip(webhooks, results) {
+        // Both senders exist before either batch leaves, so that a failure to start one cannot strand
+        // messages already on the wire.
+        let http = requests.isEmpty ? nil : try httpSender()
+        let smtp = messages.isEmpty ? nil : try smtpSender()
+        if let http { pass.webhookResults = Task { await http.send(requests) } }
+        if let smtp { pass.mailResults = Task { await smtp.send(messages: messages) } }
+        return pass
+    }
+
+    /// Waits for a pass's answers, decides each group's fate and records them all in one statement.
+    private func finish(_ pass: Pass, now: Instant, tally: inout Tally) async throws {
+        var decided = pass.decided
+        if let task = pass.webhookResults {
+            let at = Date(timeIntervalSince1970: Double(now.microseconds) / 1e6)
+            for (group, result) in zip(pass.webhooks, await task.value) {
                 let outcome: AttemptOutcome
                 switch result {
                 case .success(let response):
-                    let after = response.retryAfter(now: Date(timeIntervalSince1970: Double(now.microseconds) / 1e6))
+                    let after = response.retryAfter(now: at)
                     outcome = .http(status: response.statusCode, retryAfterMicros: after.map { Self.micros($0) })
                 case .failure(let error):
                     outcome = .transport(reason: error.description, retryable: error.kind != .invalidRequest)
                 }
-                try record(decide(outcome, group, now: now), group, now: now, tally: &tally)
+                decided.append((group, decide(outcome, group, now: now)))
             }
         }
-        if !mails.isEmpty {
-            guard let settings = rules.smtp else {
-                for (group, _) in mails { try record(.dead(reason: "no smtp section in the rules"), group, now: now, tally: &tally) }
-                return tally
-            }
-            if smtp == nil {
-                let tls: SMTPConfiguration.TLS = settings.tls == .required ? .required : (settings.tls == .opportunistic ? .opportunistic : .none)
-                smtp = try SMTPSender(configuration: SMTPConfiguration(url: settings.url, username: settings.username, password: settings.password, tls: tls))
-            }
-            let results = await smtp!.send(messages: mails.map(\.1))
-            for ((group, _), result) in zip(mails, results) {
+        if let task = pass.mailResults {
+            for (group, result) in zip(pass.mails, await task.value) {
                 let outcome: AttemptOutcome
                 switch result {
                 case .success(let receipt):
@@ -154,14 +211,36 @@ final class Dispatcher {
                         outcome = .transport(reason: error.description, retryable: error.kind != .invalidRequest)
                     }
                 }
-                try record(decide(outcome, group, now: now), group, now: now, tally: &tally)
+                decided.append((group, decide(outcome, group, now: now)))
             }
         }
-        if !sentIDs.isEmpty {
-            try queue.markSent(sentIDs, now: now)
-            sentIDs = []
+        var outcomes: [DeliveryQueue.Outcome] = []
+        outcomes.reserveCapacity(pass.orphans.count + decided.count)
+        for d in pass.orphans {
+            outcomes.append(.failed(d.id, reason: "channel \(d.channel) is no longer in the rules", retryAt: nil))
+            tally.dead += 1
+            tally.add(d.channel, "dead", 1)
         }
-        return tally
+        for (group, decision) in decided {
+            try account(decision, group, now: now, tally: &tally, into: &outcomes)
+        }
+        try queue.record(outcomes, now: now)
+    }
+
+    private func httpSender() throws -> HTTPBatchSender {
+        if let http { return http }
+        let sender = try HTTPBatchSender()
+        http = sender
+        return sender
+    }
+
+    private func smtpSender() throws -> SMTPSender {
+        if let smtp { return smtp }
+        guard let settings = rules.smtp else { throw CommandError.runtime("no smtp section in the rules") }
+        let tls: SMTPConfiguration.TLS = settings.tls == .required ? .required : (settings.tls == .opportunistic ? .opportunistic : .none)
+        let sender = try SMTPSender(configuration: SMTPConfiguration(url: settings.url, username: settings.username, password: settings.password, tls: tls))
+        smtp = sender
+        return sender
     }
 
     private func decide(_ outcome: AttemptOutcome, _ group: Group, now: Instant) -> DeliveryDecision {
@@ -171,26 +250,29 @@ final class Dispatcher {
         return policy.decide(outcome, attempts: attempts, createdAt: oldest, now: now, jitter: Double.random(in: 0..<1, using: &generator))
     }
 
-    private func record(_ decision: DeliveryDecision, _ group: Group, now: Instant, tally: inout Tally) throws {
+    /// Counts and logs a group's fate and adds its deliveries' outcomes; a 410 disables the channel now.
+    private func account(
+        _ decision: DeliveryDecision, _ group: Group, now: Instant, tally: inout Tally, into outcomes: inout [DeliveryQueue.Outcome]
+    ) throws {
         let name = group.channel.name, count = group.deliveries.count
         switch decision {
         case .sent:
-            sentIDs += group.ids
+            outcomes += group.ids.map(DeliveryQueue.Outcome.sent)
             tally.sent += count
             tally.add(name, "sent", count)
         case .retry(let at, let reason):
-            try queue.markFailed(group.ids, now: now, reason: reason, retryAt: at)
+            outcomes += group.ids.map { .failed($0, reason: reason, retryAt: at) }
             tally.failed += count
             tally.add(name, "failed", count)
             log.warning("delivery failed, will retry", ["channel": name, "deliveries": "\(group.ids)", "reason": reason, "retry_at": at.iso8601])
         case .dead(let reason):
-            try queue.markFailed(group.ids, now: now, reason: reason, retryAt: nil)
+            outcomes += group.ids.map { .failed($0, reason: reason, retryAt: nil) }
             tally.dead += count
             tally.add(name, "dead", count)
             log.error("delivery dead", ["channel": name, "deliveries": "\(group.ids)", "reason": reason])
         case .disableChannel(let reason):
             try queue.disableChannel(name, now: now, reason: reason)
-            try queue.markFailed(group.ids, now: now, reason: reason, retryAt: nil)
+            outcomes += group.ids.map { .failed($0, reason: reason, retryAt: nil) }
             tally.dead += count
             tally.add(name, "dead", count)
             log.error("channel disabled", ["channel": name, "reason": reason])
@@ -208,8 +290,9 @@ final class Dispatcher {
         headers.append(("webhook-id", group.messageID))
         headers.append(("webhook-timestamp", String(timestamp)))
         if let secret = group.channel.secret {
-            let signature = try WebhookSignature(secret: secret).signature(messageID: group.messageID, timestamp: Int(timestamp), body: body)
-            headers.append(("webhook-signature", signature))
+            let signer = try signers[group.channel.name] ?? WebhookSignature(secret: secret)
+            signers[group.channel.name] = signer
+            headers.append(("webhook-signature", try signer.signature(messageID: group.messageID, timestamp: Int(timestamp), body: body)))
         }
         let timeout = Duration.microseconds(group.channel.timeoutMicros)
         return HTTPRequest(url: url, method: .post, headers: headers, body: body, timeout: timeout, connectTimeout: min(timeout, .seconds(5)))
