@@ -53,17 +53,26 @@ struct EventStore {
                 continue
             }
             try connection.transaction {
-                // Still ON CONFLICT: another worker may have recorded some since `known` was read.
-                let fresh = try insertEvents(crossings, now: now)
-                let freshCrossings = crossings.filter { fresh.contains($0.0.id) }
+                // Planned as if every crossing were new, and written in one statement. Another worker
+                // may have recorded some since `known` was read (hence still ON CONFLICT); then the
+                // plan is redone for the fresh ones alone. Choosing the latest crossing per route
+                // gives the same answer on a subset whenever that crossing is in it, so what the
+                // first statement queued is part of the new plan and only the rest is added.
+                var planned = outcome
+                collect(crossings, now: now, disabled: disabled, into: &planned)
+                let taken = try insertEventsAndDeliveries(crossings, planned: planned.notified[outcome.notified.count...], now: now)
+                guard !taken.isEmpty else {
+                    outcome = planned
+                    return
+                }
                 let before = outcome.notified.count
-                collect(freshCrossings, now: now, disabled: disabled, into: &outcome)
+                collect(crossings.filter { !taken.contains($0.0.id) }, now: now, disabled: disabled, into: &outcome)
                 let newlyNotified = outcome.notified[before...]
                 if !newlyNotified.isEmpty {
                     try connection.query(
                         "UPDATE slawatch.events SET notified = true WHERE id = ANY($1::text[])",
                         [.text(SourceRepository.textArray(newlyNotified.map(\.0.eventID)))])
-                    try insertDeliveries(Array(newlyNotified), now: now)
+                    try insertDeliveries(newlyNotified, now: now)
                 }
             }
         }
@@ -141,28 +150,47 @@ struct EventStore {
         return result
     }
 
-    private func insertEvents(_ crossings: [(ThresholdEvent, EvaluatedTicket)], now: Instant) throws -> Set<String> {
+    /// Inserts the events and, for those actually inserted, the deliveries `planned` for them, in one
+    /// statement; returns the ids of the events that were already there.
+    private func insertEventsAndDeliveries(
+        _ crossings: [(ThresholdEvent, EvaluatedTicket)], planned: ArraySlice<(Notice, [PlannedDelivery])>, now: Instant
+    ) throws -> Set<String> {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         func array(_ values: [String]) -> PostgresParameter { .text(SourceRepository.textArray(values)) }
         let notices = try crossings.map { String(decoding: try encoder.encode(Notice(event: $0.0, ticket: $0.1, detectedAt: now)), as: UTF8.self) }
+        let notified = Set(planned.map(\.0.eventID))
         let result = try connection.query(
             """
-            INSERT INTO slawatch.events (id, ticket_id, ticket_code, kind, level, target_us, crossed_at, detected_at, notified, notice)
-            SELECT u.id, u.ticket, u.code, u.kind, u.level::float8, u.target::bigint, u.crossed::timestamptz, $9::timestamptz, false, u.notice::jsonb
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
-                 AS u(id, ticket, code, kind, level, target, crossed, notice)
-            ON CONFLICT (id) DO NOTHING
-            RETURNING id
+            WITH fresh AS (
+                INSERT INTO slawatch.events (id, ticket_id, ticket_code, kind, level, target_us, crossed_at, detected_at, notified, notice)
+                SELECT u.id, u.ticket, u.code, u.kind, u.level::float8, u.target::bigint, u.crossed::timestamptz, $9::timestamptz,
+                       u.notified::boolean, u.notice::jsonb
+                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $10::text[])
+                     AS u(id, ticket, code, kind, level, target, crossed, notice, notified)
+                ON CONFLICT (id) DO NOTHING
+                RETURNING id
+            ), queued AS (
+                \(Self.insertDeliveriesSQL(firstParameter: 11, now: 9, where: "u.event IN (SELECT id FROM fresh)"))
+            )
+            SELECT c.id FROM unnest($1::text[]) AS c(id) WHERE c.id NOT IN (SELECT id FROM fresh)
             """,
             [array(crossings.map { $0.0.id }), array(crossings.map { $0.1.ticket.ticketID }), array(crossings.map { $0.1.ticket.code }),
              array(crossings.map { $0.0.kind.rawValue }), array(crossings.map { String($0.0.level) }),
              array(crossings.map { String($0.0.targetMicros) }), .text(SourceRepository.arrayLiteral(crossings.map { $0.0.crossedAt?.iso8601 })),
-             array(notices), .text(now.iso8601)])
+             array(notices), .text(now.iso8601), array(crossings.map { notified.contains($0.0.id) ? "t" : "f" })]
+                + Self.deliveryParameters(planned))
         return Set(try result.rows.map { try $0.string(0) })
     }
 
-    private func insertDeliveries(_ notified: [(Notice, [PlannedDelivery])], now: Instant) throws {
+    private func insertDeliveries(_ notified: ArraySlice<(Notice, [PlannedDelivery])>, now: Instant) throws {
+        guard notified.contains(where: { !$0.1.isEmpty }) else { return }
+        try connection.query(Self.insertDeliveriesSQL(firstParameter: 2, now: 1, where: "true"), [.text(now.iso8601)] + Self.deliveryParameters(notified))
+    }
+
+    /// The deliveries of `notified` as the eight arrays ``insertDeliveriesSQL(firstParameter:now:where:)``
+    /// reads.
+    private static func deliveryParameters(_ notified: ArraySlice<(Notice, [PlannedDelivery])>) -> [PostgresParameter] {
         var event: [String] = [], route: [String] = [], channel: [String] = [], recipient: [String] = [], group: [String] = []
         var status: [String] = [], due: [String] = [], error: [String?] = []
         for (notice, planned) in notified {
@@ -177,19 +205,23 @@ struct EventStore {
                 error.append(d.deadReason)
             }
         }
-        if event.isEmpty { return }
         func array(_ values: [String]) -> PostgresParameter { .text(SourceRepository.textArray(values)) }
-        try connection.query(
-            """
+        return [array(event), array(route), array(channel), array(recipient), array(group), array(status), array(due),
+                .text(SourceRepository.arrayLiteral(error))]
+    }
+
+    /// Inserts the deliveries whose arrays start at parameter `$first` (see ``deliveryParameters(_:)``)
+    /// and satisfy `condition`, created at parameter `$now`.
+    private static func insertDeliveriesSQL(firstParameter first: Int, now: Int, where condition: String) -> String {
+        let p = (first..<first + 8).map { "$\($0)::text[]" }.joined(separator: ", ")
+        return """
             INSERT INTO slawatch.deliveries (event_id, route, channel, recipient, group_key, status, created_at, due_at, last_error, errors)
-            SELECT u.event, u.route::int, u.channel, u.recipient, u.grp, u.status, $9::timestamptz, u.due::timestamptz, u.error,
-                   CASE WHEN u.error IS NULL THEN '[]'::jsonb ELSE jsonb_build_array(jsonb_build_object('at', $9::text, 'error', u.error)) END
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
-                 AS u(event, route, channel, recipient, grp, status, due, error)
+            SELECT u.event, u.route::int, u.channel, u.recipient, u.grp, u.status, $\(now)::timestamptz, u.due::timestamptz, u.error,
+                   CASE WHEN u.error IS NULL THEN '[]'::jsonb ELSE jsonb_build_array(jsonb_build_object('at', $\(now)::text, 'error', u.error)) END
+            FROM unnest(\(p)) AS u(event, route, channel, recipient, grp, status, due, error)
+            WHERE \(condition)
             ON CONFLICT (event_id, route, channel, recipient, reminder) DO NOTHING
-            """,
-            [array(event), array(route), array(channel), array(recipient), array(group), array(status), array(due),
-             .text(SourceRepository.arrayLiteral(error)), .text(now.iso8601)])
+            """
     }
 
     /// Recorded event ids of `tickets`: all of them at once when that is most of the table.
