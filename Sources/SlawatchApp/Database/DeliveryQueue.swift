@@ -30,7 +30,9 @@ struct DeliveryQueue {
 
     static let leaseMicros: Int64 = 120_000_000
 
-    /// Claims due deliveries; only those of report `report` when it is given.
+    /// Claims due deliveries, the longest due first; only those of report `report` when it is given.
+    /// Among deliveries due at the same instant (a storm's are all due at the crossing) the order is
+    /// the index's: ordering them by id too would sort every due row for every claim.
     func claim(now: Instant, limit: Int = 500, report: String? = nil) throws -> [Claimed] {
         let result = try connection.query(
             """
@@ -40,7 +42,7 @@ struct DeliveryQueue {
                 WHERE status IN ('pending', 'failed') AND due_at <= $2::timestamptz
                   AND (claimed_until IS NULL OR claimed_until < $2::timestamptz)
                   AND ($5::text IS NULL OR report = $5::text)
-                ORDER BY due_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
+                ORDER BY due_at LIMIT $3 FOR UPDATE SKIP LOCKED)
             RETURNING d.id, d.event_id, d.route, d.channel, d.recipient, d.group_key, d.attempts, d.created_at,
                       (SELECT e.notice FROM slawatch.events e WHERE e.id = d.event_id), d.payload, d.reminder
             """,
