@@ -31,6 +31,15 @@ struct EventStore {
 
     static let chunkSize = 5_000
 
+    /// A crossing not recorded yet, with the notice it would send: built once, for both the stored
+    /// event and the plan.
+    private struct Crossing {
+        let event: ThresholdEvent
+        let ticket: EvaluatedTicket
+        let notice: Notice
+        var id: String { notice.eventID }
+    }
+
     func record(_ tickets: [EvaluatedTicket], now: Instant, dryRun: Bool) throws -> Outcome {
         var outcome = Outcome()
         // A dry run may look at a database slawatch never migrated: no events, no disabled channel yet.
@@ -43,9 +52,11 @@ struct EventStore {
         while start < tickets.count {
             let chunk = tickets[start..<min(start + Self.chunkSize, tickets.count)]
             start += Self.chunkSize
-            var crossings: [(ThresholdEvent, EvaluatedTicket)] = []
+            var crossings: [Crossing] = []
             for ticket in chunk {
-                for event in EventDetector.crossings(of: ticket) where !known.contains(event.id) { crossings.append((event, ticket)) }
+                for event in EventDetector.crossings(of: ticket) where !known.contains(event.id) {
+                    crossings.append(Crossing(event: event, ticket: ticket, notice: Notice(event: event, ticket: ticket, detectedAt: now)))
+                }
             }
             if crossings.isEmpty { continue }
             if dryRun {
@@ -66,7 +77,7 @@ struct EventStore {
                     return
                 }
                 let before = outcome.notified.count
-                collect(crossings.filter { !taken.contains($0.0.id) }, now: now, disabled: disabled, into: &outcome)
+                collect(crossings.filter { !taken.contains($0.id) }, now: now, disabled: disabled, into: &outcome)
                 let newlyNotified = outcome.notified[before...]
                 if !newlyNotified.isEmpty {
                     try connection.query(
@@ -83,31 +94,33 @@ struct EventStore {
     /// latest crossed of the events the route listens to (SPEC section 5: after downtime only the
     /// latest crossing is notified; choosing per route means a route that listens only to
     /// `sla.breached` still hears of the breach when an escalation was crossed too).
-    private func collect(_ fresh: [(ThresholdEvent, EvaluatedTicket)], now: Instant, disabled: [String: String], into outcome: inout Outcome) {
+    private func collect(_ fresh: [Crossing], now: Instant, disabled: [String: String], into outcome: inout Outcome) {
         outcome.recorded += fresh.count
-        var byTicket: [String: [(ThresholdEvent, EvaluatedTicket)]] = [:]
+        var byTicket: [String: [Crossing]] = [:]
         var order: [String] = []
         for item in fresh {
-            if byTicket[item.1.ticket.ticketID] == nil { order.append(item.1.ticket.ticketID) }
-            byTicket[item.1.ticket.ticketID, default: []].append(item)
+            if byTicket[item.ticket.ticket.ticketID] == nil { order.append(item.ticket.ticket.ticketID) }
+            byTicket[item.ticket.ticket.ticketID, default: []].append(item)
         }
         for id in order {
             let items = byTicket[id]!
-            let ticket = items[0].1
-            var chosen: [String: (ThresholdEvent, [PlannedDelivery])] = [:]
+            let ticket = items[0].ticket
+            var chosen: [String: (Notice, [PlannedDelivery])] = [:]
             var chosenOrder: [String] = []
             for (index, route) in rules.routes.enumerated() {
-                let candidates = items.map(\.0).filter { route.events.contains($0.kind) }
-                guard let event = EventDetector.toNotify(candidates, state: ticket.reading.state) else { continue }
+                let candidates = items.filter { route.events.contains($0.event.kind) }
+                guard let event = EventDetector.toNotify(candidates.map(\.event), state: ticket.reading.state),
+                    let crossing = candidates.first(where: { $0.event == event })
+                else { continue }
                 if let when = route.when, !when.matches(ticket) { continue }
                 let planned = plan(event, ticket, route: index, now: now, disabled: disabled)
-                if chosen[event.id] == nil { chosenOrder.append(event.id); chosen[event.id] = (event, []) }
-                chosen[event.id]!.1 += planned
+                if chosen[crossing.id] == nil { chosenOrder.append(crossing.id); chosen[crossing.id] = (crossing.notice, []) }
+                chosen[crossing.id]!.1 += planned
             }
             for eventID in chosenOrder {
-                let (event, planned) = chosen[eventID]!
+                let (notice, planned) = chosen[eventID]!
                 outcome.deliveries += planned.count
-                outcome.notified.append((Notice(event: event, ticket: ticket, detectedAt: now), planned))
+                outcome.notified.append((notice, planned))
             }
         }
     }
@@ -153,12 +166,12 @@ struct EventStore {
     /// Inserts the events and, for those actually inserted, the deliveries `planned` for them, in one
     /// statement; returns the ids of the events that were already there.
     private func insertEventsAndDeliveries(
-        _ crossings: [(ThresholdEvent, EvaluatedTicket)], planned: ArraySlice<(Notice, [PlannedDelivery])>, now: Instant
+        _ crossings: [Crossing], planned: ArraySlice<(Notice, [PlannedDelivery])>, now: Instant
     ) throws -> Set<String> {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         func array(_ values: [String]) -> PostgresParameter { .text(SourceRepository.textArray(values)) }
-        let notices = try crossings.map { String(decoding: try encoder.encode(Notice(event: $0.0, ticket: $0.1, detectedAt: now)), as: UTF8.self) }
+        let notices = try crossings.map { String(decoding: try encoder.encode($0.notice), as: UTF8.self) }
         let notified = Set(planned.map(\.0.eventID))
         let result = try connection.query(
             """
@@ -175,10 +188,10 @@ struct EventStore {
             )
             SELECT c.id FROM unnest($1::text[]) AS c(id) WHERE c.id NOT IN (SELECT id FROM fresh)
             """,
-            [array(crossings.map { $0.0.id }), array(crossings.map { $0.1.ticket.ticketID }), array(crossings.map { $0.1.ticket.code }),
-             array(crossings.map { $0.0.kind.rawValue }), array(crossings.map { String($0.0.level) }),
-             array(crossings.map { String($0.0.targetMicros) }), .text(SourceRepository.arrayLiteral(crossings.map { $0.0.crossedAt?.iso8601 })),
-             array(notices), .text(now.iso8601), array(crossings.map { notified.contains($0.0.id) ? "t" : "f" })]
+            [array(crossings.map(\.id)), array(crossings.map { $0.ticket.ticket.ticketID }), array(crossings.map { $0.ticket.ticket.code }),
+             array(crossings.map { $0.event.kind.rawValue }), array(crossings.map { String($0.event.level) }),
+             array(crossings.map { String($0.event.targetMicros) }), .text(SourceRepository.arrayLiteral(crossings.map(\.notice.crossedAt))),
+             array(notices), .text(now.iso8601), array(crossings.map { notified.contains($0.id) ? "t" : "f" })]
                 + Self.deliveryParameters(planned))
         return Set(try result.rows.map { try $0.string(0) })
     }
