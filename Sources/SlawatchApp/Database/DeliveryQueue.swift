@@ -12,8 +12,9 @@ struct DeliveryQueue {
     let connection: PostgresConnection
     let worker: String
 
-    /// A claimed delivery with what it carries: an event's notice, or a rendered report.
-    struct Claimed {
+    /// A claimed delivery with what it carries: an event's notice, or a rendered report, both as
+    /// stored. They are read where the message is rendered, off the thread that owns the connection.
+    struct Claimed: Sendable {
         let id: Int64
         let eventID: String?
         let route: Int
@@ -22,10 +23,22 @@ struct DeliveryQueue {
         let groupKey: String
         let attempts: Int
         let createdAt: Instant
-        let notice: Notice?
-        let report: ReportPayload?
+        let noticeJSON: String?
+        let reportJSON: String?
         /// 0 for the first notification, n for the n-th reminder.
         let reminder: Int
+
+        /// The event's notice, numbered when it is a reminder; nil for a report.
+        func notice(_ decoder: JSONDecoder) throws -> Notice? {
+            guard let noticeJSON else { return nil }
+            var notice = try decoder.decode(Notice.self, from: Data(noticeJSON.utf8))
+            if reminder > 0 { notice.reminder = reminder }
+            return notice
+        }
+
+        func report(_ decoder: JSONDecoder) throws -> ReportPayload? {
+            try reportJSON.map { try decoder.decode(ReportPayload.self, from: Data($0.utf8)) }
+        }
     }
 
     static let leaseMicros: Int64 = 120_000_000
@@ -48,20 +61,12 @@ struct DeliveryQueue {
             """,
             [.text(worker), .text(now.iso8601), PostgresParameter(limit), PostgresParameter(Double(Self.leaseMicros) / 1_000_000),
              PostgresParameter(report)])
-        let decoder = JSONDecoder()
         return try result.rows.map { row in
             Claimed(
                 id: Int64(try row.int(0)), eventID: try row.optionalString(1), route: try row.int(2), channel: try row.string(3),
                 recipient: try row.string(4), groupKey: try row.string(5), attempts: try row.int(6),
-                createdAt: Instant(microseconds: try row.timestamp(7)),
-                notice: try row.optionalString(8).map { text in
-                    var notice = try decoder.decode(Notice.self, from: Data(text.utf8))
-                    let reminder = try row.int(10)
-                    if reminder > 0 { notice.reminder = reminder }
-                    return notice
-                },
-                report: try row.optionalString(9).map { try decoder.decode(ReportPayload.self, from: Data($0.utf8)) },
-                reminder: try row.int(10))
+                createdAt: Instant(microseconds: try row.timestamp(7)), noticeJSON: try row.optionalString(8),
+                reportJSON: try row.optionalString(9), reminder: try row.int(10))
         }.sorted { $0.id < $1.id }
     }
 

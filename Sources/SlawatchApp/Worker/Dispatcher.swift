@@ -11,10 +11,11 @@ import SlawatchCore
 /// pass is given back for later, without counting an attempt. E-mails of a pass share one SMTP
 /// connection.
 ///
-/// ``deliverDue(now:)`` keeps the wire busy: while one claim's messages are in flight it claims and
-/// prepares the next and queues it behind them, then records the first claim's results, every
-/// outcome of a claim in one statement. Nothing is sent before it is claimed, and nothing is
-/// recorded before its answer (or its failure) is in.
+/// ``deliverDue(now:)`` is a pipeline of claims. The calling thread claims and records: the
+/// connection is its alone. A task reads each claim's notices, renders its messages and hands them
+/// to the senders' threads. While one claim is on the wire and the next is being rendered, the
+/// calling thread records the one before, every outcome of a claim in one statement. Nothing is
+/// sent before it is claimed, and nothing is recorded before its answer (or its failure) is in.
 final class Dispatcher {
     let rules: RuleSet
     let queue: DeliveryQueue
@@ -22,8 +23,6 @@ final class Dispatcher {
     let log: Logger
     private var http: HTTPBatchSender?
     private var smtp: SMTPSender?
-    /// Signers by channel: decoding a secret once, not once per message.
-    private var signers: [String: WebhookSignature] = [:]
     /// When each rate-limited channel may send next.
     private var nextSlot: [String: Instant] = [:]
     private var generator = SystemRandomNumberGenerator()
@@ -51,23 +50,28 @@ final class Dispatcher {
     }
 
     /// A group of deliveries sent as one message.
-    struct Group {
+    struct Group: Sendable {
         let key: String
         let channel: Channel
         let recipient: String
         var deliveries: [DeliveryQueue.Claimed]
         var ids: [Int64] { deliveries.map(\.id) }
-        var notices: [Notice] { deliveries.compactMap(\.notice) }
-        var report: ReportPayload? { deliveries.first?.report }
         /// Stable across retries: the receiver drops a repeat by it.
         var messageID: String { "msg_slawatch_\(deliveries[0].id)" }
     }
 
-    /// One claim on its way: what was decided without sending, and the messages in flight.
+    /// One claim on its way.
     private struct Pass {
         /// Deliveries whose channel is no longer in the rules.
         var orphans: [DeliveryQueue.Claimed] = []
-        var decided: [(Group, DeliveryDecision)] = []
+        var rendering: Task<Rendered, Never>?
+    }
+
+    /// A claim's messages: those on their way, the lines of log channels to print, and the groups
+    /// that could not be rendered, with the reason.
+    private struct Rendered: Sendable {
+        var unsendable: [(Group, String)] = []
+        var logLines: [(Group, String)] = []
         var webhooks: [Group] = []
         var webhookResults: Task<[Result<HTTPResponse, TransportError>], Never>?
         var mails: [Group] = []
@@ -139,79 +143,61 @@ final class Dispatcher {
             sendable.append(group)
         }
         for (slot, ids) in deferred { try queue.release(ids, dueAt: slot) }
+        guard !sendable.isEmpty else { return pass }
 
-        var requests: [HTTPRequest] = []
-        var messages: [CurlTransport.MailMessage] = []
-        for group in sendable {
-            switch group.channel.kind {
-            case .log:
-                let line = JSONText.object([
-                    ("channel", JSONText.string(group.channel.name)),
-                    ("webhook_id", JSONText.string(group.messageID)),
-                    ("message", group.report?.body ?? ChannelPayload.json(for: .webhook, notices: group.notices, language: group.channel.language)),
-                ])
-                output(line + "\n")
-                pass.decided.append((group, .sent))
-            case .email:
-                do {
-                    messages.append(try mail(for: group, now: now))
-                    pass.mails.append(group)
-                } catch {
-                    pass.decided.append((group, .dead(reason: "\(error)")))
-                }
-            default:
-                do {
-                    requests.append(try request(for: group, now: now))
-                    pass.webhooks.append(group)
-                } catch {
-                    pass.decided.append((group, .dead(reason: "\(error)")))
-                }
-            }
-        }
         // Both senders exist before either batch leaves, so that a failure to start one cannot strand
         // messages already on the wire.
-        let http = requests.isEmpty ? nil : try httpSender()
-        let smtp = messages.isEmpty ? nil : try smtpSender()
-        if let http { pass.webhookResults = Task { await http.send(requests) } }
-        if let smtp { pass.mailResults = Task { await smtp.send(messages: messages) } }
+        let settings = rules.smtp
+        let http = sendable.contains { ![.log, .email].contains($0.channel.kind) } ? try httpSender() : nil
+        let smtp = settings != nil && sendable.contains { $0.channel.kind == .email } ? try smtpSender() : nil
+        let toRender = sendable
+        pass.rendering = Task.detached { Dispatcher.render(toRender, now: now, smtp: settings, http: http, smtpSender: smtp) }
         return pass
     }
 
     /// Waits for a pass's answers, decides each group's fate and records them all in one statement.
     private func finish(_ pass: Pass, now: Instant, tally: inout Tally) async throws {
-        var decided = pass.decided
-        if let task = pass.webhookResults {
-            let at = Date(timeIntervalSince1970: Double(now.microseconds) / 1e6)
-            for (group, result) in zip(pass.webhooks, await task.value) {
-                let outcome: AttemptOutcome
-                switch result {
-                case .success(let response):
-                    let after = response.retryAfter(now: at)
-                    outcome = .http(status: response.statusCode, retryAfterMicros: after.map { Self.micros($0) })
-                case .failure(let error):
-                    outcome = .transport(reason: error.description, retryable: error.kind != .invalidRequest)
-                }
-                decided.append((group, decide(outcome, group, now: now)))
+        var decided: [(Group, DeliveryDecision)] = []
+        if let rendering = pass.rendering {
+            let rendered = await rendering.value
+            for (group, line) in rendered.logLines {
+                output(line + "\n")
+                decided.append((group, .sent))
             }
-        }
-        if let task = pass.mailResults {
-            for (group, result) in zip(pass.mails, await task.value) {
-                let outcome: AttemptOutcome
-                switch result {
-                case .success(let receipt):
-                    if let rejected = receipt.rejectedRecipients.first {
-                        outcome = .smtp(code: rejected.responseCode, reply: rejected.reply)
-                    } else {
-                        outcome = .http(status: 250, retryAfterMicros: nil)
-                    }
-                case .failure(let error):
-                    if let code = error.responseCode, code >= 400 {
-                        outcome = .smtp(code: code, reply: error.serverReply ?? error.message)
-                    } else {
+            for (group, reason) in rendered.unsendable { decided.append((group, .dead(reason: reason))) }
+            if let task = rendered.webhookResults {
+                let at = Date(timeIntervalSince1970: Double(now.microseconds) / 1e6)
+                for (group, result) in zip(rendered.webhooks, await task.value) {
+                    let outcome: AttemptOutcome
+                    switch result {
+                    case .success(let response):
+                        let after = response.retryAfter(now: at)
+                        outcome = .http(status: response.statusCode, retryAfterMicros: after.map { Self.micros($0) })
+                    case .failure(let error):
                         outcome = .transport(reason: error.description, retryable: error.kind != .invalidRequest)
                     }
+                    decided.append((group, decide(outcome, group, now: now)))
                 }
-                decided.append((group, decide(outcome, group, now: now)))
+            }
+            if let task = rendered.mailResults {
+                for (group, result) in zip(rendered.mails, await task.value) {
+                    let outcome: AttemptOutcome
+                    switch result {
+                    case .success(let receipt):
+                        if let rejected = receipt.rejectedRecipients.first {
+                            outcome = .smtp(code: rejected.responseCode, reply: rejected.reply)
+                        } else {
+                            outcome = .http(status: 250, retryAfterMicros: nil)
+                        }
+                    case .failure(let error):
+                        if let code = error.responseCode, code >= 400 {
+                            outcome = .smtp(code: code, reply: error.serverReply ?? error.message)
+                        } else {
+                            outcome = .transport(reason: error.description, retryable: error.kind != .invalidRequest)
+                        }
+                    }
+                    decided.append((group, decide(outcome, group, now: now)))
+                }
             }
         }
         var outcomes: [DeliveryQueue.Outcome] = []
@@ -279,12 +265,65 @@ final class Dispatcher {
         }
     }
 
-    private func request(for group: Group, now: Instant) throws -> HTTPRequest {
+    /// What a group's message says: its notices, or the report rendered when it was scheduled.
+    private struct Content {
+        var notices: [Notice] = []
+        var report: ReportPayload?
+
+        init(_ group: Group, _ decoder: JSONDecoder) throws {
+            for d in group.deliveries {
+                do {
+                    if let notice = try d.notice(decoder) { notices.append(notice) }
+                    if report == nil { report = try d.report(decoder) }
+                } catch {
+                    throw CommandError.runtime("delivery \(d.id): its stored notice or report cannot be read: \(error)")
+                }
+            }
+        }
+    }
+
+    /// Renders `groups` and hands their messages to the senders. It touches neither the database nor
+    /// the dispatcher, so that it can run beside the thread that does.
+    private static func render(
+        _ groups: [Group], now: Instant, smtp settings: SMTPSettings?, http: HTTPBatchSender?, smtpSender: SMTPSender?
+    ) -> Rendered {
+        var rendered = Rendered()
+        var requests: [HTTPRequest] = []
+        var messages: [CurlTransport.MailMessage] = []
+        var signers: [String: WebhookSignature] = [:]
+        let decoder = JSONDecoder()
+        for group in groups {
+            do {
+                let content = try Content(group, decoder)
+                switch group.channel.kind {
+                case .log:
+                    rendered.logLines.append((group, JSONText.object([
+                        ("channel", JSONText.string(group.channel.name)),
+                        ("webhook_id", JSONText.string(group.messageID)),
+                        ("message", content.report?.body ?? ChannelPayload.json(for: .webhook, notices: content.notices, language: group.channel.language)),
+                    ])))
+                case .email:
+                    messages.append(try mail(for: group, content, smtp: settings, now: now))
+                    rendered.mails.append(group)
+                default:
+                    requests.append(try request(for: group, content, now: now, signers: &signers))
+                    rendered.webhooks.append(group)
+                }
+            } catch {
+                rendered.unsendable.append((group, "\(error)"))
+            }
+        }
+        if let http, !requests.isEmpty { rendered.webhookResults = Task { await http.send(requests) } }
+        if let smtpSender, !messages.isEmpty { rendered.mailResults = Task { await smtpSender.send(messages: messages) } }
+        return rendered
+    }
+
+    private static func request(for group: Group, _ content: Content, now: Instant, signers: inout [String: WebhookSignature]) throws -> HTTPRequest {
         guard var url = group.channel.url else { throw CommandError.runtime("channel \(group.channel.name) has no url") }
         if group.channel.kind == .googlechat {
             url += (url.contains("?") ? "&" : "?") + "messageReplyOption=REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD"
         }
-        let body = Array((group.report?.body ?? ChannelPayload.json(for: group.channel.kind, notices: group.notices, language: group.channel.language)).utf8)
+        let body = Array((content.report?.body ?? ChannelPayload.json(for: group.channel.kind, notices: content.notices, language: group.channel.language)).utf8)
         var headers: [(name: String, value: String)] = [("Content-Type", "application/json; charset=utf-8")]
         let timestamp = now.seconds
         headers.append(("webhook-id", group.messageID))
@@ -298,19 +337,19 @@ final class Dispatcher {
         return HTTPRequest(url: url, method: .post, headers: headers, body: body, timeout: timeout, connectTimeout: min(timeout, .seconds(5)))
     }
 
-    private func mail(for group: Group, now: Instant) throws -> CurlTransport.MailMessage {
-        guard let settings = rules.smtp else { throw CommandError.runtime("no smtp section in the rules") }
+    private static func mail(for group: Group, _ content: Content, smtp settings: SMTPSettings?, now: Instant) throws -> CurlTransport.MailMessage {
+        guard let settings else { throw CommandError.runtime("no smtp section in the rules") }
         let language = group.channel.language
-        let tickets = Set(group.notices.map(\.ticketID))
-        if let report = group.report {
+        let tickets = Set(content.notices.map(\.ticketID))
+        if let report = content.report {
             let message = InternetMessage(
                 from: settings.from, to: [group.recipient], subject: report.subject, text: report.text, html: report.html,
                 messageID: "slawatch.\(group.deliveries[0].id).\(UUID().uuidString.prefix(8).lowercased())", threadKey: report.thread, date: now)
             return CurlTransport.MailMessage(envelopeFrom: InternetMessage.address(settings.from), recipients: [group.recipient], data: message.rendered())
         }
         let message = InternetMessage(
-            from: settings.from, to: [group.recipient], subject: MailContent.subject(group.notices, language: language),
-            text: MailContent.text(group.notices, language: language), html: MailContent.html(group.notices, language: language),
+            from: settings.from, to: [group.recipient], subject: MailContent.subject(content.notices, language: language),
+            text: MailContent.text(content.notices, language: language), html: MailContent.html(content.notices, language: language),
             messageID: "slawatch.\(group.deliveries[0].id).\(UUID().uuidString.prefix(8).lowercased())",
             threadKey: tickets.count == 1 ? "slawatch.ticket.\(tickets.first!)" : nil, date: now)
         return CurlTransport.MailMessage(envelopeFrom: InternetMessage.address(settings.from), recipients: [group.recipient], data: message.rendered())
