@@ -1,6 +1,7 @@
 import Foundation
 import PostgresClient
 import SlawatchCore
+import Synchronization
 
 /// Records threshold events and, in the same transaction, the deliveries their routes ask for
 /// (the outbox of SPEC section 5).
@@ -12,14 +13,20 @@ struct EventStore {
     let connection: PostgresConnection
     let rules: RuleSet
 
-    struct Outcome {
+    struct Outcome: Sendable {
         var recorded = 0
         var notified: [(Notice, [PlannedDelivery])] = []
         var deliveries = 0
+
+        mutating func add(_ other: Outcome) {
+            recorded += other.recorded
+            notified += other.notified
+            deliveries += other.deliveries
+        }
     }
 
     /// A delivery the routes ask for: one per (route, channel, recipient).
-    struct PlannedDelivery {
+    struct PlannedDelivery: Sendable {
         let route: Int
         let channel: String
         let recipient: String
@@ -29,15 +36,25 @@ struct EventStore {
         let dueAt: Instant
     }
 
-    static let chunkSize = 5_000
+    /// Small enough that the next chunk is prepared while this one is written, large enough that a
+    /// chunk's round trip and transaction cost little per event.
+    static let chunkSize = 2_500
 
     /// A crossing not recorded yet, with the notice it would send: built once, for both the stored
     /// event and the plan.
-    private struct Crossing {
+    private struct Crossing: Sendable {
         let event: ThresholdEvent
         let ticket: EvaluatedTicket
         let notice: Notice
         var id: String { notice.eventID }
+    }
+
+    /// A chunk ready to be written: its new crossings, the plan that holds if all of them are new, and
+    /// the statement's parameters.
+    private struct Prepared: Sendable {
+        var crossings: [Crossing] = []
+        var planned = Outcome()
+        var parameters: [PostgresParameter] = []
     }
 
     func record(_ tickets: [EvaluatedTicket], now: Instant, dryRun: Bool) throws -> Outcome {
@@ -48,131 +65,164 @@ struct EventStore {
         // The ids already recorded: most crossings of most tickets were seen by an earlier cycle,
         // and neither encoding their notices nor sending them to the server again is needed.
         let known = migrated ? try knownIDs(of: tickets) : []
-        var start = 0
-        while start < tickets.count {
-            let chunk = tickets[start..<min(start + Self.chunkSize, tickets.count)]
-            start += Self.chunkSize
-            var crossings: [Crossing] = []
-            for ticket in chunk {
-                for event in EventDetector.crossings(of: ticket) where !known.contains(event.id) {
-                    crossings.append(Crossing(event: event, ticket: ticket, notice: Notice(event: event, ticket: ticket, detectedAt: now)))
-                }
-            }
-            if crossings.isEmpty { continue }
-            if dryRun {
-                collect(crossings, now: now, disabled: disabled, into: &outcome)
-                continue
-            }
+        let planner = Planner(rules: rules, now: now, disabled: disabled)
+        let chunks = stride(from: 0, to: tickets.count, by: Self.chunkSize).map {
+            Array(tickets[$0..<min($0 + Self.chunkSize, tickets.count)])
+        }
+        if dryRun {
+            for chunk in chunks { outcome.add(try planner.prepare(chunk, known: known, encoded: false).planned) }
+            return outcome
+        }
+        // Each chunk is prepared on a thread of its own while the one before is written: encoding,
+        // planning and building arrays cost about as much as the server's work on them.
+        func ahead(_ index: Int) -> Ahead<Result<Prepared, any Error>>? {
+            guard index < chunks.count else { return nil }
+            let chunk = chunks[index]
+            return Ahead { Result { try planner.prepare(chunk, known: known, encoded: true) } }
+        }
+        var next = ahead(0)
+        var index = 0
+        while let current = next {
+            let prepared = try current.take().get()
+            index += 1
+            next = ahead(index)
+            if prepared.crossings.isEmpty { continue }
             try connection.transaction {
                 // Planned as if every crossing were new, and written in one statement. Another worker
                 // may have recorded some since `known` was read (hence still ON CONFLICT); then the
                 // plan is redone for the fresh ones alone. Choosing the latest crossing per route
                 // gives the same answer on a subset whenever that crossing is in it, so what the
                 // first statement queued is part of the new plan and only the rest is added.
-                var planned = outcome
-                collect(crossings, now: now, disabled: disabled, into: &planned)
-                let taken = try insertEventsAndDeliveries(crossings, planned: planned.notified[outcome.notified.count...], now: now)
+                let taken = try insertEventsAndDeliveries(prepared)
                 guard !taken.isEmpty else {
-                    outcome = planned
+                    outcome.add(prepared.planned)
                     return
                 }
-                let before = outcome.notified.count
-                collect(crossings.filter { !taken.contains($0.id) }, now: now, disabled: disabled, into: &outcome)
-                let newlyNotified = outcome.notified[before...]
-                if !newlyNotified.isEmpty {
+                var fresh = Outcome()
+                planner.collect(prepared.crossings.filter { !taken.contains($0.id) }, into: &fresh)
+                if !fresh.notified.isEmpty {
                     try connection.query(
                         "UPDATE slawatch.events SET notified = true WHERE id = ANY($1::text[])",
-                        [.text(SourceRepository.textArray(newlyNotified.map(\.0.eventID)))])
-                    try insertDeliveries(newlyNotified, now: now)
+                        [.text(SourceRepository.textArray(fresh.notified.map(\.0.eventID)))])
+                    try insertDeliveries(fresh.notified[...], now: now)
                 }
+                outcome.add(fresh)
             }
         }
         return outcome
     }
 
-    /// Chooses the deliveries of newly recorded events: for each ticket and each route, the
-    /// latest crossed of the events the route listens to (SPEC section 5: after downtime only the
-    /// latest crossing is notified; choosing per route means a route that listens only to
-    /// `sla.breached` still hears of the breach when an escalation was crossed too).
-    private func collect(_ fresh: [Crossing], now: Instant, disabled: [String: String], into outcome: inout Outcome) {
-        outcome.recorded += fresh.count
-        var byTicket: [String: [Crossing]] = [:]
-        var order: [String] = []
-        for item in fresh {
-            if byTicket[item.ticket.ticket.ticketID] == nil { order.append(item.ticket.ticket.ticketID) }
-            byTicket[item.ticket.ticket.ticketID, default: []].append(item)
-        }
-        for id in order {
-            let items = byTicket[id]!
-            let ticket = items[0].ticket
-            var chosen: [String: (Notice, [PlannedDelivery])] = [:]
-            var chosenOrder: [String] = []
-            for (index, route) in rules.routes.enumerated() {
-                let candidates = items.filter { route.events.contains($0.event.kind) }
-                guard let event = EventDetector.toNotify(candidates.map(\.event), state: ticket.reading.state),
-                    let crossing = candidates.first(where: { $0.event == event })
-                else { continue }
-                if let when = route.when, !when.matches(ticket) { continue }
-                let planned = plan(event, ticket, route: index, now: now, disabled: disabled)
-                if chosen[crossing.id] == nil { chosenOrder.append(crossing.id); chosen[crossing.id] = (crossing.notice, []) }
-                chosen[crossing.id]!.1 += planned
-            }
-            for eventID in chosenOrder {
-                let (notice, planned) = chosen[eventID]!
-                outcome.deliveries += planned.count
-                outcome.notified.append((notice, planned))
-            }
-        }
-    }
+    /// What is decided without the database: which crossings are new, what they notify, and the
+    /// arrays that carry them to the server.
+    private struct Planner: Sendable {
+        let rules: RuleSet
+        let now: Instant
+        let disabled: [String: String]
 
-    /// The deliveries route `index` asks for about `event`: one per channel and recipient.
-    func plan(_ event: ThresholdEvent, _ ticket: EvaluatedTicket, route index: Int, now: Instant, disabled: [String: String]) -> [PlannedDelivery] {
-        let route = rules.routes[index]
-        var result: [PlannedDelivery] = []
-        for name in route.channels {
-            guard let channel = rules.channels[name] else { continue }
-            var recipients: [(String, String?)] = []
-            if channel.kind == .email {
-                for entry in channel.to {
-                    switch entry {
-                    case "{{area_manager_email}}":
-                        if let a = ticket.ticket.areaManagerEmail, !a.isEmpty { recipients.append((a, nil)) } else {
-                            recipients.append(("", "no recipient: the ticket's area_manager_email is empty"))
-                        }
-                    case "{{requester_email}}":
-                        if let a = ticket.ticket.requesterEmail, !a.isEmpty { recipients.append((a, nil)) } else {
-                            recipients.append(("", "no recipient: the ticket's requester_email is empty"))
-                        }
-                    default: recipients.append((entry, nil))
-                    }
+        func prepare(_ tickets: [EvaluatedTicket], known: Set<String>, encoded: Bool) throws -> Prepared {
+            var prepared = Prepared()
+            for ticket in tickets {
+                for event in EventDetector.crossings(of: ticket) where !known.contains(event.id) {
+                    prepared.crossings.append(Crossing(event: event, ticket: ticket, notice: Notice(event: event, ticket: ticket, detectedAt: now)))
                 }
-            } else {
-                recipients = [("-", nil)]
             }
-            var seen = Set<String>()
-            for (recipient, reason) in recipients where seen.insert(recipient).inserted {
-                let dead = reason ?? disabled[name].map { "channel \(name) is disabled: \($0)" }
-                let group = route.groupWaitMicros > 0
-                    ? "route \(index) \(name) \(recipient)"
-                    : "event \(event.id) route \(index) \(name) \(recipient)"
-                result.append(PlannedDelivery(
-                    route: index, channel: name, recipient: recipient, deadReason: dead, groupKey: group,
-                    dueAt: now + route.groupWaitMicros))
+            collect(prepared.crossings, into: &prepared.planned)
+            if encoded && !prepared.crossings.isEmpty { prepared.parameters = try parameters(prepared) }
+            return prepared
+        }
+
+        /// Chooses the deliveries of newly recorded events: for each ticket and each route, the
+        /// latest crossed of the events the route listens to (SPEC section 5: after downtime only the
+        /// latest crossing is notified; choosing per route means a route that listens only to
+        /// `sla.breached` still hears of the breach when an escalation was crossed too).
+        func collect(_ fresh: [Crossing], into outcome: inout Outcome) {
+            outcome.recorded += fresh.count
+            var byTicket: [String: [Crossing]] = [:]
+            var order: [String] = []
+            for item in fresh {
+                if byTicket[item.ticket.ticket.ticketID] == nil { order.append(item.ticket.ticket.ticketID) }
+                byTicket[item.ticket.ticket.ticketID, default: []].append(item)
+            }
+            for id in order {
+                let items = byTicket[id]!
+                let ticket = items[0].ticket
+                var chosen: [String: (Notice, [PlannedDelivery])] = [:]
+                var chosenOrder: [String] = []
+                for (index, route) in rules.routes.enumerated() {
+                    let candidates = items.filter { route.events.contains($0.event.kind) }
+                    guard let event = EventDetector.toNotify(candidates.map(\.event), state: ticket.reading.state),
+                        let crossing = candidates.first(where: { $0.event == event })
+                    else { continue }
+                    if let when = route.when, !when.matches(ticket) { continue }
+                    let planned = plan(event, ticket, route: index)
+                    if chosen[crossing.id] == nil { chosenOrder.append(crossing.id); chosen[crossing.id] = (crossing.notice, []) }
+                    chosen[crossing.id]!.1 += planned
+                }
+                for eventID in chosenOrder {
+                    let (notice, planned) = chosen[eventID]!
+                    outcome.deliveries += planned.count
+                    outcome.notified.append((notice, planned))
+                }
             }
         }
-        return result
+
+        /// The deliveries route `index` asks for about `event`: one per channel and recipient.
+        func plan(_ event: ThresholdEvent, _ ticket: EvaluatedTicket, route index: Int) -> [PlannedDelivery] {
+            let route = rules.routes[index]
+            var result: [PlannedDelivery] = []
+            for name in route.channels {
+                guard let channel = rules.channels[name] else { continue }
+                var recipients: [(String, String?)] = []
+                if channel.kind == .email {
+                    for entry in channel.to {
+                        switch entry {
+                        case "{{area_manager_email}}":
+                            if let a = ticket.ticket.areaManagerEmail, !a.isEmpty { recipients.append((a, nil)) } else {
+                                recipients.append(("", "no recipient: the ticket's area_manager_email is empty"))
+                            }
+                        case "{{requester_email}}":
+                            if let a = ticket.ticket.requesterEmail, !a.isEmpty { recipients.append((a, nil)) } else {
+                                recipients.append(("", "no recipient: the ticket's requester_email is empty"))
+                            }
+                        default: recipients.append((entry, nil))
+                        }
+                    }
+                } else {
+                    recipients = [("-", nil)]
+                }
+                var seen = Set<String>()
+                for (recipient, reason) in recipients where seen.insert(recipient).inserted {
+                    let dead = reason ?? disabled[name].map { "channel \(name) is disabled: \($0)" }
+                    let group = route.groupWaitMicros > 0
+                        ? "route \(index) \(name) \(recipient)"
+                        : "event \(event.id) route \(index) \(name) \(recipient)"
+                    result.append(PlannedDelivery(
+                        route: index, channel: name, recipient: recipient, deadReason: dead, groupKey: group,
+                        dueAt: now + route.groupWaitMicros))
+                }
+            }
+            return result
+        }
+
+        /// The parameters of ``EventStore/insertEventsAndDeliveries(_:)``.
+        func parameters(_ prepared: Prepared) throws -> [PostgresParameter] {
+            let crossings = prepared.crossings
+            // No sorted keys: jsonb keeps its own key order whatever the text's.
+            let encoder = JSONEncoder()
+            func array(_ values: [String]) -> PostgresParameter { .text(SourceRepository.textArray(values)) }
+            let notices = try crossings.map { String(decoding: try encoder.encode($0.notice), as: UTF8.self) }
+            let notified = Set(prepared.planned.notified.map(\.0.eventID))
+            return [array(crossings.map(\.id)), array(crossings.map { $0.ticket.ticket.ticketID }), array(crossings.map { $0.ticket.ticket.code }),
+                    array(crossings.map { $0.event.kind.rawValue }), array(crossings.map { String($0.event.level) }),
+                    array(crossings.map { String($0.event.targetMicros) }), .text(SourceRepository.arrayLiteral(crossings.map(\.notice.crossedAt))),
+                    array(notices), .text(now.iso8601), array(crossings.map { notified.contains($0.id) ? "t" : "f" })]
+                + EventStore.deliveryParameters(prepared.planned.notified[...])
+        }
     }
 
-    /// Inserts the events and, for those actually inserted, the deliveries `planned` for them, in one
-    /// statement; returns the ids of the events that were already there.
-    private func insertEventsAndDeliveries(
-        _ crossings: [Crossing], planned: ArraySlice<(Notice, [PlannedDelivery])>, now: Instant
-    ) throws -> Set<String> {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        func array(_ values: [String]) -> PostgresParameter { .text(SourceRepository.textArray(values)) }
-        let notices = try crossings.map { String(decoding: try encoder.encode($0.notice), as: UTF8.self) }
-        let notified = Set(planned.map(\.0.eventID))
+    /// Inserts a chunk's events and, for those actually inserted, the deliveries planned for them, in
+    /// one statement; returns the ids of the events that were already there.
+    private func insertEventsAndDeliveries(_ prepared: Prepared) throws -> Set<String> {
         let result = try connection.query(
             """
             WITH fresh AS (
@@ -188,11 +238,7 @@ struct EventStore {
             )
             SELECT c.id FROM unnest($1::text[]) AS c(id) WHERE c.id NOT IN (SELECT id FROM fresh)
             """,
-            [array(crossings.map(\.id)), array(crossings.map { $0.ticket.ticket.ticketID }), array(crossings.map { $0.ticket.ticket.code }),
-             array(crossings.map { $0.event.kind.rawValue }), array(crossings.map { String($0.event.level) }),
-             array(crossings.map { String($0.event.targetMicros) }), .text(SourceRepository.arrayLiteral(crossings.map(\.notice.crossedAt))),
-             array(notices), .text(now.iso8601), array(crossings.map { notified.contains($0.id) ? "t" : "f" })]
-                + Self.deliveryParameters(planned))
+            prepared.parameters)
         return Set(try result.rows.map { try $0.string(0) })
     }
 
@@ -292,4 +338,27 @@ struct EventStore {
         return queued
     }
 
+}
+
+/// Work started on a thread of its own, whose result the caller takes when it needs it: meanwhile
+/// the caller waits on the database. A plain thread, not a task: the caller is synchronous, and
+/// blocking it on a task of the cooperative pool could starve that task of a thread.
+private final class Ahead<Value: Sendable>: Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private let result = Mutex<Value?>(nil)
+
+    init(_ work: @escaping @Sendable () -> Value) {
+        let thread = Thread { [self] in
+            let value = work()
+            result.withLock { $0 = value }
+            done.signal()
+        }
+        thread.start()
+    }
+
+    /// Waits for the result; once.
+    func take() -> Value {
+        done.wait()
+        return result.withLock { $0.take()! }
+    }
 }
