@@ -240,6 +240,13 @@ private final class MultiDriver {
         guard !waitingOrder.isEmpty, running.count < configuration.maxConcurrentTransfers else { return }
         var stillWaiting: [Endpoint] = []
         for endpoint in waitingOrder {
+            // A busy host, the usual case while a batch is on the wire, costs one lookup.
+            guard running.count < configuration.maxConcurrentTransfers,
+                runningPerHost[endpoint, default: 0] < configuration.maxConnectionsPerHost
+            else {
+                stillWaiting.append(endpoint)
+                continue
+            }
             // Taken out of the dictionary while it changes, so that popping does not copy the queue.
             guard var queue = waiting.removeValue(forKey: endpoint) else { continue }
             while running.count < configuration.maxConcurrentTransfers,
