@@ -145,7 +145,11 @@ private final class MultiDriver {
 
     private var batches: [Int: Batch] = [:]
     private var nextBatchID = 0
-    private var waiting: [Transfer] = []
+    /// Transfers not started yet, first in first out per endpoint. Kept per endpoint so that starting
+    /// one costs the same with ten thousand waiting behind a busy host as with none.
+    private var waiting: [Endpoint: FIFO<Transfer>] = [:]
+    /// The endpoints with waiting transfers, in the order their oldest one arrived.
+    private var waitingOrder: [Endpoint] = []
     private var running: [UnsafeMutableRawPointer: (easy: EasyHandle, transfer: Transfer)] = [:]
     private var runningPerHost: [Endpoint: Int] = [:]
     private var idle: [EasyHandle] = []
@@ -163,8 +167,10 @@ private final class MultiDriver {
             curl_multi_remove_handle(multi, handle)
             finish(entry.transfer, .failure(.cancelled(for: entry.transfer.request)))
         }
-        for transfer in waiting {
-            finish(transfer, .failure(.cancelled(for: transfer.request)))
+        for endpoint in waitingOrder {
+            for transfer in waiting[endpoint]?.elements ?? [] {
+                finish(transfer, .failure(.cancelled(for: transfer.request)))
+            }
         }
         // Easy handles are cleaned up before the multi handle, as curl_multi_cleanup(3) asks.
         running = [:]
@@ -208,37 +214,53 @@ private final class MultiDriver {
         batches[id] = Batch(
             results: Array(repeating: nil, count: job.requests.count), remaining: job.requests.count,
             continuation: job.continuation)
+        // A batch usually sends every request to one URL: parsed once, not once per request.
+        var endpoints: [String: Endpoint] = [:]
         for (index, request) in job.requests.enumerated() {
-            guard let endpoint = Endpoint(url: request.url) else {
+            guard let endpoint = endpoints[request.url] ?? Endpoint(url: request.url) else {
                 let error = TransportError(
                     kind: .invalidRequest, operation: request.method.rawValue, endpoint: "(invalid URL)",
                     url: request.url, message: "the URL cannot be parsed")
                 complete(batch: id, index: index, .failure(error))
                 continue
             }
+            endpoints[request.url] = endpoint
             let transfer = Transfer(batch: id, index: index, request: request, endpoint: endpoint)
             if let problem = request.problem {
                 finish(transfer, .failure(transfer.error(.invalidRequest, problem)))
             } else {
-                waiting.append(transfer)
+                if waiting[endpoint] == nil { waitingOrder.append(endpoint) }
+                waiting[endpoint, default: FIFO()].append(transfer)
             }
         }
     }
 
-    /// Starts queued transfers, oldest first, as far as the per-host and total limits allow.
+    /// Starts queued transfers, oldest first per endpoint, as far as the per-host and total limits allow.
     private func startWaitingTransfers() {
-        guard !waiting.isEmpty, running.count < configuration.maxConcurrentTransfers else { return }
-        var stillWaiting: [Transfer] = []
-        for transfer in waiting {
-            if running.count < configuration.maxConcurrentTransfers,
-                runningPerHost[transfer.endpoint, default: 0] < configuration.maxConnectionsPerHost
+        guard !waitingOrder.isEmpty, running.count < configuration.maxConcurrentTransfers else { return }
+        var stillWaiting: [Endpoint] = []
+        for endpoint in waitingOrder {
+            // A busy host, the usual case while a batch is on the wire, costs one lookup.
+            guard running.count < configuration.maxConcurrentTransfers,
+                runningPerHost[endpoint, default: 0] < configuration.maxConnectionsPerHost
+            else {
+                stillWaiting.append(endpoint)
+                continue
+            }
+            // Taken out of the dictionary while it changes, so that popping does not copy the queue.
+            guard var queue = waiting.removeValue(forKey: endpoint) else { continue }
+            while running.count < configuration.maxConcurrentTransfers,
+                runningPerHost[endpoint, default: 0] < configuration.maxConnectionsPerHost,
+                let transfer = queue.popFirst()
             {
                 start(transfer)
-            } else {
-                stillWaiting.append(transfer)
+            }
+            if !queue.isEmpty {
+                waiting[endpoint] = queue
+                stillWaiting.append(endpoint)
             }
         }
-        waiting = stillWaiting
+        waitingOrder = stillWaiting
     }
 
     private func start(_ transfer: Transfer) {
@@ -319,11 +341,11 @@ private final class MultiDriver {
     }
 
     private func complete(batch id: Int, index: Int, _ result: Result<HTTPResponse, TransportError>) {
-        guard var batch = batches[id] else { return }
-        batch.results[index] = result
-        batch.remaining -= 1
-        if batch.remaining == 0 {
-            batches[id] = nil
+        // Changed in place: a copy of the batch would copy its results array once per transfer.
+        guard batches[id] != nil else { return }
+        batches[id]!.results[index] = result
+        batches[id]!.remaining -= 1
+        if batches[id]!.remaining == 0, let batch = batches.removeValue(forKey: id) {
             batch.continuation.resume(
                 returning: batch.results.map {
                     $0
@@ -331,13 +353,36 @@ private final class MultiDriver {
                             TransportError(
                                 kind: .other, operation: "send", endpoint: "-", url: "", message: "lost result"))
                 })
-        } else {
-            batches[id] = batch
         }
     }
 
     private func multiErrorText(_ code: CURLMcode) -> String {
         curl_multi_strerror(code).map { String(cString: $0) } ?? "CURLM error \(code.rawValue)"
+    }
+}
+
+/// A first-in-first-out queue whose `popFirst` is O(1): popped slots are reclaimed in bulk.
+private struct FIFO<Element> {
+    private var items: [Element] = []
+    private var head = 0
+
+    var isEmpty: Bool { head == items.count }
+    var elements: ArraySlice<Element> { items[head...] }
+
+    mutating func append(_ element: Element) { items.append(element) }
+
+    mutating func popFirst() -> Element? {
+        guard head < items.count else { return nil }
+        let element = items[head]
+        head += 1
+        if head == items.count {
+            items.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head >= 256, head * 2 >= items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+        return element
     }
 }
 

@@ -241,4 +241,87 @@ import Testing
         #expect(dead.attempts == 2)
         #expect(dead.last_error?.contains("503") == true, "\(dead)")
     }
+
+    /// Deliveries still claimed by some worker.
+    static func stillClaimed(_ desk: WorkerHelpDesk) throws -> Int {
+        try desk.connection.query("SELECT count(*) FROM slawatch.deliveries WHERE claimed_by IS NOT NULL").rows[0].int(0)
+    }
+
+    @Test func aClaimsMixedOutcomesAreAllRecorded() async throws {
+        let desk = try WorkerHelpDesk()
+        let sinks = try (ok: HTTPSink(), busy: HTTPSink(), bad: HTTPSink(), gone: HTTPSink())
+        sinks.busy.enqueue(HTTPSink.Response(status: 500, text: "busy"))
+        sinks.bad.enqueue(HTTPSink.Response(status: 400, text: "bad payload"))
+        sinks.gone.enqueue(HTTPSink.Response(status: 410, text: "gone"))
+        try desk.addTicket()
+        let rules = try TemporaryRules(["sla.json": WorkerRules.text(
+            channels: """
+                { ok: { type: "webhook", url: "\(sinks.ok.url)" }, busy: { type: "webhook", url: "\(sinks.busy.url)" },
+                  bad: { type: "webhook", url: "\(sinks.bad.url)" }, gone: { type: "webhook", url: "\(sinks.gone.url)" } }
+                """,
+            routes: WorkerRules.allEvents(to: ["ok", "busy", "bad", "gone"]))])
+        try await requireRunOnce(rules, desk, at: Self.now)
+
+        let rows = Dictionary(uniqueKeysWithValues: try await desk.deliveries().map { ($0.channel, $0) })
+        try #require(rows.count == 4, "\(rows.values)")
+        let ok = try #require(rows["ok"]), busy = try #require(rows["busy"]), bad = try #require(rows["bad"])
+        let gone = try #require(rows["gone (disabled)"], "\(rows.keys)")
+        #expect(ok.status == "sent" && ok.attempts == 1 && ok.sent_at != nil && ok.errors.isEmpty, "\(ok)")
+        #expect(busy.status == "failed" && busy.attempts == 1 && busy.sent_at == nil, "\(busy)")
+        #expect(busy.last_error?.contains("500") == true && busy.errors.count == 1, "\(busy)")
+        let due = try desk.dueAt(delivery: busy.id)
+        #expect(due >= Self.now + 7_500_000 && due <= Self.now + 15 * Self.second, "due_at \(due)")
+        #expect(bad.status == "dead" && bad.attempts == 1 && bad.last_error?.contains("400") == true, "\(bad)")
+        #expect(gone.status == "dead" && gone.attempts == 1 && gone.last_error?.contains("410") == true, "\(gone)")
+        #expect(try Self.stillClaimed(desk) == 0)
+    }
+
+    @Test func aBacklogOfSeveralClaimsIsSentOnceAndEveryOutcomeRecorded() async throws {
+        let desk = try WorkerHelpDesk()
+        let sink = try HTTPSink()
+        // Every third delivery (by id, which the webhook-id carries) is refused for now.
+        sink.respond { request in
+            let id = Int(request.header("webhook-id")?.split(separator: "_").last ?? "") ?? 0
+            return id % 3 == 0 ? HTTPSink.Response(status: 503, text: "later") : HTTPSink.Response(status: 200, text: "{}")
+        }
+        // More than the first claim and spread over two: the pipeline records one while it sends the next.
+        let count = 450
+        for n in 0..<count { try desk.addTicket(title: "Ticket \(n)") }
+        let rules = try Self.rules(url: sink.url)
+        try await requireRunOnce(rules, desk, at: Self.now)
+
+        let requests = sink.requests
+        #expect(requests.count == count)
+        #expect(Set(requests.compactMap { $0.header("webhook-id") }).count == count, "a webhook-id went out twice")
+        let rows = try await desk.deliveries()
+        #expect(rows.count == count)
+        for row in rows {
+            #expect(row.attempts == 1, "\(row)")
+            #expect(row.status == (row.id % 3 == 0 ? "failed" : "sent"), "\(row)")
+            if row.id % 3 == 0 { #expect(row.last_error?.contains("503") == true, "\(row)") }
+        }
+        #expect(try Self.stillClaimed(desk) == 0)
+    }
+
+    @Test func aNoticeThatCannotBeReadMakesItsDeliveryDeadAndSparesTheOthers() async throws {
+        let desk = try WorkerHelpDesk()
+        let sink = try HTTPSink()
+        sink.enqueue(HTTPSink.Response(status: 500, text: "busy"), times: 2)
+        try desk.addTicket(title: "Legible")
+        let damaged = try desk.addTicket(title: "Ilegible")
+        let rules = try Self.rules(url: sink.url)
+        try await requireRunOnce(rules, desk, at: Self.now)
+        #expect(try await desk.deliveries().allSatisfy { $0.status == "failed" })
+
+        try desk.connection.query(
+            "UPDATE slawatch.events SET notice = '{\"unexpected\": true}'::jsonb WHERE ticket_code = $1", [.text(damaged.code)])
+        try await requireRunOnce(rules, desk, at: Self.now + 60 * Self.second)
+        #expect(sink.requests.count == 3)
+        let rows = try await desk.deliveries()
+        let dead = try #require(rows.first { $0.label == damaged.code })
+        #expect(dead.status == "dead", "\(dead)")
+        #expect(dead.last_error?.contains("cannot be read") == true, "\(dead)")
+        #expect(rows.first { $0.label != damaged.code }?.status == "sent", "\(rows)")
+        #expect(try Self.stillClaimed(desk) == 0)
+    }
 }

@@ -139,6 +139,38 @@ import Testing
         #expect(((second["data"] as? [String: Any])?["level"] as? NSNumber)?.doubleValue == 14_400)
     }
 
+    @Test func aCrossingAnotherWorkerRecordedFirstIsNotNotifiedAgainAndTheRestArePlannedWithoutIt() async throws {
+        let desk = try WorkerHelpDesk()
+        let sink = try HTTPSink()
+        let ticket = try desk.addTicket()
+        let rules = try TemporaryRules(["sla.json": WorkerRules.text(
+            channels: #"{ integraciones: { type: "webhook", url: "\#(sink.url)" } }"#,
+            routes: WorkerRules.allEvents(to: ["integraciones"]))])
+        // The breach is already stored under its id, as by a worker that got there between this one's
+        // look at the stored events (by ticket) and its insert: filed under another ticket id, the look
+        // misses it and the insert meets it.
+        let breach = "\(ticket.id)/sla.breached/0/\(Self.fourHours)"
+        let migrate = await slawatch(["migrate", "--rules", rules.path, "--database", desk.url])
+        try #require(migrate.status == 0, "\(migrate.stderr)")
+        try desk.connection.query(
+            """
+            INSERT INTO slawatch.events (id, ticket_id, ticket_code, kind, level, target_us, detected_at, notified, notice)
+            VALUES ($1, 'another worker', $2, 'sla.breached', 0, $3, now(), true, '{}')
+            """, [.text(breach), .text(ticket.code), .text(String(Self.fourHours))])
+        try await requireRunOnce(rules, desk, at: WorkerClock.at(hours: 5))
+
+        // Of the crossings still new, the latest (the 90 % warning) is the one notified.
+        let prefix = ticket.id + "/"
+        let events = try desk.events()
+        #expect(events.filter(\.notified).map(\.id).sorted() == [breach, prefix + "sla.warning/90/\(Self.fourHours)"].sorted(), "\(events)")
+        let requests = sink.requests
+        try #require(requests.count == 1, "\(requests.map(\.bodyText))")
+        let body = try jsonObject(requests[0].body)
+        #expect(body["type"] as? String == "sla.warning")
+        #expect(((body["data"] as? [String: Any])?["level"] as? NSNumber)?.doubleValue == 90)
+        #expect(try desk.count("deliveries") == 1)
+    }
+
     @Test func aPriorityChangeReArmsTheLevelsAgainstTheNewTarget() async throws {
         let desk = try WorkerHelpDesk()
         let sink = try HTTPSink()

@@ -140,6 +140,33 @@ struct HTTPBatchSenderTests {
         #expect(sink.connectionCount == connectionsAfterFirst)
     }
 
+    @Test func batchesInFlightTogetherToTwoHostsKeepEachHostsLimitAndTheirOwnOrder() async throws {
+        let sinks = [try HTTPSink(), try HTTPSink()]
+        for sink in sinks { sink.respond { request in .init(status: 200, text: request.target) } }
+        let sender = try HTTPBatchSender(configuration: .init(maxConnectionsPerHost: 2))
+        func batch(_ tag: String) -> [HTTPRequest] {
+            (0..<60).map { index in
+                HTTPRequest(url: sinks[index % 2].url + "/\(tag)/\(index)", body: Array("{}".utf8), timeout: Self.patient)
+            }
+        }
+
+        // The second batch is queued behind the first, as the dispatcher queues its next claim.
+        async let first = sender.send(batch("a"))
+        async let second = sender.send(batch("b"))
+        let results = await [first, second]
+
+        for (tag, batchResults) in zip(["a", "b"], results) {
+            #expect(batchResults.count == 60)
+            for (index, result) in batchResults.enumerated() {
+                #expect(try result.get().body == Array("/\(tag)/\(index)".utf8), "result \(index) of batch \(tag) is out of place")
+            }
+        }
+        for sink in sinks {
+            #expect(sink.requests.count == 60)
+            #expect(sink.connectionCount <= 2)
+        }
+    }
+
     @Test func headerInjectionIsRefusedWithoutSendingAndSparesTheRestOfTheBatch() async throws {
         let sink = try HTTPSink()
         let sender = try HTTPBatchSender()

@@ -1,6 +1,7 @@
 import Foundation
 import PostgresClient
 import SlawatchCore
+import Synchronization
 
 /// Records threshold events and, in the same transaction, the deliveries their routes ask for
 /// (the outbox of SPEC section 5).
@@ -12,14 +13,20 @@ struct EventStore {
     let connection: PostgresConnection
     let rules: RuleSet
 
-    struct Outcome {
+    struct Outcome: Sendable {
         var recorded = 0
         var notified: [(Notice, [PlannedDelivery])] = []
         var deliveries = 0
+
+        mutating func add(_ other: Outcome) {
+            recorded += other.recorded
+            notified += other.notified
+            deliveries += other.deliveries
+        }
     }
 
     /// A delivery the routes ask for: one per (route, channel, recipient).
-    struct PlannedDelivery {
+    struct PlannedDelivery: Sendable {
         let route: Int
         let channel: String
         let recipient: String
@@ -29,7 +36,26 @@ struct EventStore {
         let dueAt: Instant
     }
 
-    static let chunkSize = 5_000
+    /// Small enough that the next chunk is prepared while this one is written, large enough that a
+    /// chunk's round trip and transaction cost little per event.
+    static let chunkSize = 2_500
+
+    /// A crossing not recorded yet, with the notice it would send: built once, for both the stored
+    /// event and the plan.
+    private struct Crossing: Sendable {
+        let event: ThresholdEvent
+        let ticket: EvaluatedTicket
+        let notice: Notice
+        var id: String { notice.eventID }
+    }
+
+    /// A chunk ready to be written: its new crossings, the plan that holds if all of them are new, and
+    /// the statement's parameters.
+    private struct Prepared: Sendable {
+        var crossings: [Crossing] = []
+        var planned = Outcome()
+        var parameters: [PostgresParameter] = []
+    }
 
     func record(_ tickets: [EvaluatedTicket], now: Instant, dryRun: Bool) throws -> Outcome {
         var outcome = Outcome()
@@ -39,130 +65,191 @@ struct EventStore {
         // The ids already recorded: most crossings of most tickets were seen by an earlier cycle,
         // and neither encoding their notices nor sending them to the server again is needed.
         let known = migrated ? try knownIDs(of: tickets) : []
-        var start = 0
-        while start < tickets.count {
-            let chunk = tickets[start..<min(start + Self.chunkSize, tickets.count)]
-            start += Self.chunkSize
-            var crossings: [(ThresholdEvent, EvaluatedTicket)] = []
-            for ticket in chunk {
-                for event in EventDetector.crossings(of: ticket) where !known.contains(event.id) { crossings.append((event, ticket)) }
-            }
-            if crossings.isEmpty { continue }
-            if dryRun {
-                collect(crossings, now: now, disabled: disabled, into: &outcome)
-                continue
-            }
+        let planner = Planner(rules: rules, now: now, disabled: disabled)
+        let chunks = stride(from: 0, to: tickets.count, by: Self.chunkSize).map {
+            Array(tickets[$0..<min($0 + Self.chunkSize, tickets.count)])
+        }
+        if dryRun {
+            for chunk in chunks { outcome.add(try planner.prepare(chunk, known: known, encoded: false).planned) }
+            return outcome
+        }
+        // Each chunk is prepared on a thread of its own while the one before is written: encoding,
+        // planning and building arrays cost about as much as the server's work on them.
+        func ahead(_ index: Int) -> Ahead<Result<Prepared, any Error>>? {
+            guard index < chunks.count else { return nil }
+            let chunk = chunks[index]
+            return Ahead { Result { try planner.prepare(chunk, known: known, encoded: true) } }
+        }
+        var next = ahead(0)
+        var index = 0
+        while let current = next {
+            let prepared = try current.take().get()
+            index += 1
+            next = ahead(index)
+            if prepared.crossings.isEmpty { continue }
             try connection.transaction {
-                // Still ON CONFLICT: another worker may have recorded some since `known` was read.
-                let fresh = try insertEvents(crossings, now: now)
-                let freshCrossings = crossings.filter { fresh.contains($0.0.id) }
-                let before = outcome.notified.count
-                collect(freshCrossings, now: now, disabled: disabled, into: &outcome)
-                let newlyNotified = outcome.notified[before...]
-                if !newlyNotified.isEmpty {
+                // Planned as if every crossing were new, and written in one statement. Another worker
+                // may have recorded some since `known` was read (hence still ON CONFLICT); then the
+                // plan is redone for the fresh ones alone. Choosing the latest crossing per route
+                // gives the same answer on a subset whenever that crossing is in it, so what the
+                // first statement queued is part of the new plan and only the rest is added.
+                let taken = try insertEventsAndDeliveries(prepared)
+                guard !taken.isEmpty else {
+                    outcome.add(prepared.planned)
+                    return
+                }
+                var fresh = Outcome()
+                planner.collect(prepared.crossings.filter { !taken.contains($0.id) }, into: &fresh)
+                if !fresh.notified.isEmpty {
                     try connection.query(
                         "UPDATE slawatch.events SET notified = true WHERE id = ANY($1::text[])",
-                        [.text(SourceRepository.textArray(newlyNotified.map(\.0.eventID)))])
-                    try insertDeliveries(Array(newlyNotified), now: now)
+                        [.text(SourceRepository.textArray(fresh.notified.map(\.0.eventID)))])
+                    try insertDeliveries(fresh.notified[...], now: now)
                 }
+                outcome.add(fresh)
             }
         }
         return outcome
     }
 
-    /// Chooses the deliveries of newly recorded events: for each ticket and each route, the
-    /// latest crossed of the events the route listens to (SPEC section 5: after downtime only the
-    /// latest crossing is notified; choosing per route means a route that listens only to
-    /// `sla.breached` still hears of the breach when an escalation was crossed too).
-    private func collect(_ fresh: [(ThresholdEvent, EvaluatedTicket)], now: Instant, disabled: [String: String], into outcome: inout Outcome) {
-        outcome.recorded += fresh.count
-        var byTicket: [String: [(ThresholdEvent, EvaluatedTicket)]] = [:]
-        var order: [String] = []
-        for item in fresh {
-            if byTicket[item.1.ticket.ticketID] == nil { order.append(item.1.ticket.ticketID) }
-            byTicket[item.1.ticket.ticketID, default: []].append(item)
-        }
-        for id in order {
-            let items = byTicket[id]!
-            let ticket = items[0].1
-            var chosen: [String: (ThresholdEvent, [PlannedDelivery])] = [:]
-            var chosenOrder: [String] = []
-            for (index, route) in rules.routes.enumerated() {
-                let candidates = items.map(\.0).filter { route.events.contains($0.kind) }
-                guard let event = EventDetector.toNotify(candidates, state: ticket.reading.state) else { continue }
-                if let when = route.when, !when.matches(ticket) { continue }
-                let planned = plan(event, ticket, route: index, now: now, disabled: disabled)
-                if chosen[event.id] == nil { chosenOrder.append(event.id); chosen[event.id] = (event, []) }
-                chosen[event.id]!.1 += planned
-            }
-            for eventID in chosenOrder {
-                let (event, planned) = chosen[eventID]!
-                outcome.deliveries += planned.count
-                outcome.notified.append((Notice(event: event, ticket: ticket, detectedAt: now), planned))
-            }
-        }
-    }
+    /// What is decided without the database: which crossings are new, what they notify, and the
+    /// arrays that carry them to the server.
+    private struct Planner: Sendable {
+        let rules: RuleSet
+        let now: Instant
+        let disabled: [String: String]
 
-    /// The deliveries route `index` asks for about `event`: one per channel and recipient.
-    func plan(_ event: ThresholdEvent, _ ticket: EvaluatedTicket, route index: Int, now: Instant, disabled: [String: String]) -> [PlannedDelivery] {
-        let route = rules.routes[index]
-        var result: [PlannedDelivery] = []
-        for name in route.channels {
-            guard let channel = rules.channels[name] else { continue }
-            var recipients: [(String, String?)] = []
-            if channel.kind == .email {
-                for entry in channel.to {
-                    switch entry {
-                    case "{{area_manager_email}}":
-                        if let a = ticket.ticket.areaManagerEmail, !a.isEmpty { recipients.append((a, nil)) } else {
-                            recipients.append(("", "no recipient: the ticket's area_manager_email is empty"))
-                        }
-                    case "{{requester_email}}":
-                        if let a = ticket.ticket.requesterEmail, !a.isEmpty { recipients.append((a, nil)) } else {
-                            recipients.append(("", "no recipient: the ticket's requester_email is empty"))
-                        }
-                    default: recipients.append((entry, nil))
-                    }
+        func prepare(_ tickets: [EvaluatedTicket], known: Set<String>, encoded: Bool) throws -> Prepared {
+            var prepared = Prepared()
+            for ticket in tickets {
+                for event in EventDetector.crossings(of: ticket) where !known.contains(event.id) {
+                    prepared.crossings.append(Crossing(event: event, ticket: ticket, notice: Notice(event: event, ticket: ticket, detectedAt: now)))
                 }
-            } else {
-                recipients = [("-", nil)]
             }
-            var seen = Set<String>()
-            for (recipient, reason) in recipients where seen.insert(recipient).inserted {
-                let dead = reason ?? disabled[name].map { "channel \(name) is disabled: \($0)" }
-                let group = route.groupWaitMicros > 0
-                    ? "route \(index) \(name) \(recipient)"
-                    : "event \(event.id) route \(index) \(name) \(recipient)"
-                result.append(PlannedDelivery(
-                    route: index, channel: name, recipient: recipient, deadReason: dead, groupKey: group,
-                    dueAt: now + route.groupWaitMicros))
+            collect(prepared.crossings, into: &prepared.planned)
+            if encoded && !prepared.crossings.isEmpty { prepared.parameters = try parameters(prepared) }
+            return prepared
+        }
+
+        /// Chooses the deliveries of newly recorded events: for each ticket and each route, the
+        /// latest crossed of the events the route listens to (SPEC section 5: after downtime only the
+        /// latest crossing is notified; choosing per route means a route that listens only to
+        /// `sla.breached` still hears of the breach when an escalation was crossed too).
+        func collect(_ fresh: [Crossing], into outcome: inout Outcome) {
+            outcome.recorded += fresh.count
+            var byTicket: [String: [Crossing]] = [:]
+            var order: [String] = []
+            for item in fresh {
+                if byTicket[item.ticket.ticket.ticketID] == nil { order.append(item.ticket.ticket.ticketID) }
+                byTicket[item.ticket.ticket.ticketID, default: []].append(item)
+            }
+            for id in order {
+                let items = byTicket[id]!
+                let ticket = items[0].ticket
+                var chosen: [String: (Notice, [PlannedDelivery])] = [:]
+                var chosenOrder: [String] = []
+                for (index, route) in rules.routes.enumerated() {
+                    let candidates = items.filter { route.events.contains($0.event.kind) }
+                    guard let event = EventDetector.toNotify(candidates.map(\.event), state: ticket.reading.state),
+                        let crossing = candidates.first(where: { $0.event == event })
+                    else { continue }
+                    if let when = route.when, !when.matches(ticket) { continue }
+                    let planned = plan(event, ticket, route: index)
+                    if chosen[crossing.id] == nil { chosenOrder.append(crossing.id); chosen[crossing.id] = (crossing.notice, []) }
+                    chosen[crossing.id]!.1 += planned
+                }
+                for eventID in chosenOrder {
+                    let (notice, planned) = chosen[eventID]!
+                    outcome.deliveries += planned.count
+                    outcome.notified.append((notice, planned))
+                }
             }
         }
-        return result
+
+        /// The deliveries route `index` asks for about `event`: one per channel and recipient.
+        func plan(_ event: ThresholdEvent, _ ticket: EvaluatedTicket, route index: Int) -> [PlannedDelivery] {
+            let route = rules.routes[index]
+            var result: [PlannedDelivery] = []
+            for name in route.channels {
+                guard let channel = rules.channels[name] else { continue }
+                var recipients: [(String, String?)] = []
+                if channel.kind == .email {
+                    for entry in channel.to {
+                        switch entry {
+                        case "{{area_manager_email}}":
+                            if let a = ticket.ticket.areaManagerEmail, !a.isEmpty { recipients.append((a, nil)) } else {
+                                recipients.append(("", "no recipient: the ticket's area_manager_email is empty"))
+                            }
+                        case "{{requester_email}}":
+                            if let a = ticket.ticket.requesterEmail, !a.isEmpty { recipients.append((a, nil)) } else {
+                                recipients.append(("", "no recipient: the ticket's requester_email is empty"))
+                            }
+                        default: recipients.append((entry, nil))
+                        }
+                    }
+                } else {
+                    recipients = [("-", nil)]
+                }
+                var seen = Set<String>()
+                for (recipient, reason) in recipients where seen.insert(recipient).inserted {
+                    let dead = reason ?? disabled[name].map { "channel \(name) is disabled: \($0)" }
+                    let group = route.groupWaitMicros > 0
+                        ? "route \(index) \(name) \(recipient)"
+                        : "event \(event.id) route \(index) \(name) \(recipient)"
+                    result.append(PlannedDelivery(
+                        route: index, channel: name, recipient: recipient, deadReason: dead, groupKey: group,
+                        dueAt: now + route.groupWaitMicros))
+                }
+            }
+            return result
+        }
+
+        /// The parameters of ``EventStore/insertEventsAndDeliveries(_:)``.
+        func parameters(_ prepared: Prepared) throws -> [PostgresParameter] {
+            let crossings = prepared.crossings
+            // No sorted keys: jsonb keeps its own key order whatever the text's.
+            let encoder = JSONEncoder()
+            func array(_ values: [String]) -> PostgresParameter { .text(SourceRepository.textArray(values)) }
+            let notices = try crossings.map { String(decoding: try encoder.encode($0.notice), as: UTF8.self) }
+            let notified = Set(prepared.planned.notified.map(\.0.eventID))
+            return [array(crossings.map(\.id)), array(crossings.map { $0.ticket.ticket.ticketID }), array(crossings.map { $0.ticket.ticket.code }),
+                    array(crossings.map { $0.event.kind.rawValue }), array(crossings.map { String($0.event.level) }),
+                    array(crossings.map { String($0.event.targetMicros) }), .text(SourceRepository.arrayLiteral(crossings.map(\.notice.crossedAt))),
+                    array(notices), .text(now.iso8601), array(crossings.map { notified.contains($0.id) ? "t" : "f" })]
+                + EventStore.deliveryParameters(prepared.planned.notified[...])
+        }
     }
 
-    private func insertEvents(_ crossings: [(ThresholdEvent, EvaluatedTicket)], now: Instant) throws -> Set<String> {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        func array(_ values: [String]) -> PostgresParameter { .text(SourceRepository.textArray(values)) }
-        let notices = try crossings.map { String(decoding: try encoder.encode(Notice(event: $0.0, ticket: $0.1, detectedAt: now)), as: UTF8.self) }
+    /// Inserts a chunk's events and, for those actually inserted, the deliveries planned for them, in
+    /// one statement; returns the ids of the events that were already there.
+    private func insertEventsAndDeliveries(_ prepared: Prepared) throws -> Set<String> {
         let result = try connection.query(
             """
-            INSERT INTO slawatch.events (id, ticket_id, ticket_code, kind, level, target_us, crossed_at, detected_at, notified, notice)
-            SELECT u.id, u.ticket, u.code, u.kind, u.level::float8, u.target::bigint, u.crossed::timestamptz, $9::timestamptz, false, u.notice::jsonb
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
-                 AS u(id, ticket, code, kind, level, target, crossed, notice)
-            ON CONFLICT (id) DO NOTHING
-            RETURNING id
+            WITH fresh AS (
+                INSERT INTO slawatch.events (id, ticket_id, ticket_code, kind, level, target_us, crossed_at, detected_at, notified, notice)
+                SELECT u.id, u.ticket, u.code, u.kind, u.level::float8, u.target::bigint, u.crossed::timestamptz, $9::timestamptz,
+                       u.notified::boolean, u.notice::jsonb
+                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $10::text[])
+                     AS u(id, ticket, code, kind, level, target, crossed, notice, notified)
+                ON CONFLICT (id) DO NOTHING
+                RETURNING id
+            ), queued AS (
+                \(Self.insertDeliveriesSQL(firstParameter: 11, now: 9, where: "u.event IN (SELECT id FROM fresh)"))
+            )
+            SELECT c.id FROM unnest($1::text[]) AS c(id) WHERE c.id NOT IN (SELECT id FROM fresh)
             """,
-            [array(crossings.map { $0.0.id }), array(crossings.map { $0.1.ticket.ticketID }), array(crossings.map { $0.1.ticket.code }),
-             array(crossings.map { $0.0.kind.rawValue }), array(crossings.map { String($0.0.level) }),
-             array(crossings.map { String($0.0.targetMicros) }), .text(SourceRepository.arrayLiteral(crossings.map { $0.0.crossedAt?.iso8601 })),
-             array(notices), .text(now.iso8601)])
+            prepared.parameters)
         return Set(try result.rows.map { try $0.string(0) })
     }
 
-    private func insertDeliveries(_ notified: [(Notice, [PlannedDelivery])], now: Instant) throws {
+    private func insertDeliveries(_ notified: ArraySlice<(Notice, [PlannedDelivery])>, now: Instant) throws {
+        guard notified.contains(where: { !$0.1.isEmpty }) else { return }
+        try connection.query(Self.insertDeliveriesSQL(firstParameter: 2, now: 1, where: "true"), [.text(now.iso8601)] + Self.deliveryParameters(notified))
+    }
+
+    /// The deliveries of `notified` as the eight arrays ``insertDeliveriesSQL(firstParameter:now:where:)``
+    /// reads.
+    private static func deliveryParameters(_ notified: ArraySlice<(Notice, [PlannedDelivery])>) -> [PostgresParameter] {
         var event: [String] = [], route: [String] = [], channel: [String] = [], recipient: [String] = [], group: [String] = []
         var status: [String] = [], due: [String] = [], error: [String?] = []
         for (notice, planned) in notified {
@@ -177,19 +264,23 @@ struct EventStore {
                 error.append(d.deadReason)
             }
         }
-        if event.isEmpty { return }
         func array(_ values: [String]) -> PostgresParameter { .text(SourceRepository.textArray(values)) }
-        try connection.query(
-            """
+        return [array(event), array(route), array(channel), array(recipient), array(group), array(status), array(due),
+                .text(SourceRepository.arrayLiteral(error))]
+    }
+
+    /// Inserts the deliveries whose arrays start at parameter `$first` (see ``deliveryParameters(_:)``)
+    /// and satisfy `condition`, created at parameter `$now`.
+    private static func insertDeliveriesSQL(firstParameter first: Int, now: Int, where condition: String) -> String {
+        let p = (first..<first + 8).map { "$\($0)::text[]" }.joined(separator: ", ")
+        return """
             INSERT INTO slawatch.deliveries (event_id, route, channel, recipient, group_key, status, created_at, due_at, last_error, errors)
-            SELECT u.event, u.route::int, u.channel, u.recipient, u.grp, u.status, $9::timestamptz, u.due::timestamptz, u.error,
-                   CASE WHEN u.error IS NULL THEN '[]'::jsonb ELSE jsonb_build_array(jsonb_build_object('at', $9::text, 'error', u.error)) END
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
-                 AS u(event, route, channel, recipient, grp, status, due, error)
+            SELECT u.event, u.route::int, u.channel, u.recipient, u.grp, u.status, $\(now)::timestamptz, u.due::timestamptz, u.error,
+                   CASE WHEN u.error IS NULL THEN '[]'::jsonb ELSE jsonb_build_array(jsonb_build_object('at', $\(now)::text, 'error', u.error)) END
+            FROM unnest(\(p)) AS u(event, route, channel, recipient, grp, status, due, error)
+            WHERE \(condition)
             ON CONFLICT (event_id, route, channel, recipient, reminder) DO NOTHING
-            """,
-            [array(event), array(route), array(channel), array(recipient), array(group), array(status), array(due),
-             .text(SourceRepository.arrayLiteral(error)), .text(now.iso8601)])
+            """
     }
 
     /// Recorded event ids of `tickets`: all of them at once when that is most of the table.
@@ -247,4 +338,27 @@ struct EventStore {
         return queued
     }
 
+}
+
+/// Work started on a thread of its own, whose result the caller takes when it needs it: meanwhile
+/// the caller waits on the database. A plain thread, not a task: the caller is synchronous, and
+/// blocking it on a task of the cooperative pool could starve that task of a thread.
+private final class Ahead<Value: Sendable>: Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private let result = Mutex<Value?>(nil)
+
+    init(_ work: @escaping @Sendable () -> Value) {
+        let thread = Thread { [self] in
+            let value = work()
+            result.withLock { $0 = value }
+            done.signal()
+        }
+        thread.start()
+    }
+
+    /// Waits for the result; once.
+    func take() -> Value {
+        done.wait()
+        return result.withLock { $0.take()! }
+    }
 }

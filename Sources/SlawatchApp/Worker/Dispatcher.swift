@@ -10,6 +10,12 @@ import SlawatchCore
 /// limit sends at most one message per `1/rate` seconds, and what its budget does not allow in this
 /// pass is given back for later, without counting an attempt. E-mails of a pass share one SMTP
 /// connection.
+///
+/// ``deliverDue(now:)`` is a pipeline of claims. The calling thread claims and records: the
+/// connection is its alone. A task reads each claim's notices, renders its messages and hands them
+/// to the senders' threads. While one claim is on the wire and the next is being rendered, the
+/// calling thread records the one before, every outcome of a claim in one statement. Nothing is
+/// sent before it is claimed, and nothing is recorded before its answer (or its failure) is in.
 final class Dispatcher {
     let rules: RuleSet
     let queue: DeliveryQueue
@@ -20,6 +26,13 @@ final class Dispatcher {
     /// When each rate-limited channel may send next.
     private var nextSlot: [String: Instant] = [:]
     private var generator = SystemRandomNumberGenerator()
+
+    /// The first claim of a cycle is small, so that the first messages leave early; the next ones are
+    /// large, so that a backlog costs few round trips.
+    static let firstClaim = 200
+    static let laterClaims = 1_000
+    /// Bounded: a backlog larger than this many claims is worked off over the next cycles.
+    static let maxClaims = 20
 
     struct Tally {
         var sent = 0, failed = 0, dead = 0, deferred = 0
@@ -37,131 +50,183 @@ final class Dispatcher {
     }
 
     /// A group of deliveries sent as one message.
-    struct Group {
+    struct Group: Sendable {
         let key: String
         let channel: Channel
         let recipient: String
-        let deliveries: [DeliveryQueue.Claimed]
+        var deliveries: [DeliveryQueue.Claimed]
         var ids: [Int64] { deliveries.map(\.id) }
-        var notices: [Notice] { deliveries.compactMap(\.notice) }
-        var report: ReportPayload? { deliveries.first?.report }
         /// Stable across retries: the receiver drops a repeat by it.
         var messageID: String { "msg_slawatch_\(deliveries[0].id)" }
     }
 
-    /// Deliveries sent in this pass, recorded in one statement at its end.
-    private var sentIDs: [Int64] = []
+    /// One claim on its way.
+    private struct Pass {
+        /// Deliveries whose channel is no longer in the rules.
+        var orphans: [DeliveryQueue.Claimed] = []
+        var rendering: Task<Rendered, Never>?
+    }
 
+    /// A claim's messages: those on their way, the lines of log channels to print, and the groups
+    /// that could not be rendered, with the reason.
+    private struct Rendered: Sendable {
+        var unsendable: [(Group, String)] = []
+        var logLines: [(Group, String)] = []
+        var webhooks: [Group] = []
+        var webhookResults: Task<[Result<HTTPResponse, TransportError>], Never>?
+        var mails: [Group] = []
+        var mailResults: Task<[Result<SMTPReceipt, TransportError>], Never>?
+    }
+
+    /// Claims, sends and records everything due at `now`, up to ``maxClaims`` claims.
+    func deliverDue(now: Instant) async throws -> Tally {
+        var tally = Tally()
+        var inFlight: Pass?
+        do {
+            for n in 0..<Self.maxClaims {
+                let claimed = try queue.claim(now: now, limit: n == 0 ? Self.firstClaim : Self.laterClaims)
+                if claimed.isEmpty { break }
+                let previous = inFlight
+                inFlight = try start(claimed, now: now, tally: &tally)
+                if let previous { try await finish(previous, now: now, tally: &tally) }
+            }
+            if let last = inFlight {
+                inFlight = nil
+                try await finish(last, now: now, tally: &tally)
+            }
+        } catch {
+            // What is on the wire is still answered and, if the database allows, recorded; otherwise
+            // its lease runs out and it is sent again, a repeat the receiver drops by its webhook-id.
+            if let pass = inFlight { try? await finish(pass, now: now, tally: &tally) }
+            throw error
+        }
+        return tally
+    }
+
+    /// Sends `claimed` and records the outcomes.
     func dispatch(_ claimed: [DeliveryQueue.Claimed], now: Instant) async throws -> Tally {
         var tally = Tally()
-        sentIDs = []
-        // Recorded however the pass ends, also when a later step throws.
-        defer { if !sentIDs.isEmpty { try? queue.markSent(sentIDs, now: now); sentIDs = [] } }
+        let pass = try start(claimed, now: now, tally: &tally)
+        try await finish(pass, now: now, tally: &tally)
+        return tally
+    }
+
+    /// Groups `claimed`, gives back what a rate limit does not allow yet, and sets the rest on its way.
+    private func start(_ claimed: [DeliveryQueue.Claimed], now: Instant, tally: inout Tally) throws -> Pass {
+        var pass = Pass()
         var groups: [Group] = []
         var index: [String: Int] = [:]
         for d in claimed {
             guard let channel = rules.channels[d.channel] else {
-                try queue.markFailed([d.id], now: now, reason: "channel \(d.channel) is no longer in the rules", retryAt: nil)
-                tally.dead += 1
-                tally.add(d.channel, "dead", 1)
+                pass.orphans.append(d)
                 continue
             }
             if let i = index[d.groupKey] {
-                groups[i] = Group(key: d.groupKey, channel: channel, recipient: d.recipient, deliveries: groups[i].deliveries + [d])
+                groups[i].deliveries.append(d)
             } else {
                 index[d.groupKey] = groups.count
                 groups.append(Group(key: d.groupKey, channel: channel, recipient: d.recipient, deliveries: [d]))
             }
         }
         // Rate limits: a channel's groups beyond its budget for this pass wait for their slot.
+        var deferred: [Instant: [Int64]] = [:]
         var sendable: [Group] = []
         for group in groups {
             guard let rate = group.channel.ratePerSecond else { sendable.append(group); continue }
             let slot = max(nextSlot[group.channel.name] ?? now, now)
             if slot > now {
-                try queue.release(group.ids, dueAt: slot)
+                deferred[slot, default: []] += group.ids
                 tally.deferred += group.deliveries.count
                 continue
             }
             nextSlot[group.channel.name] = slot + Int64(1_000_000 / rate)
             sendable.append(group)
         }
+        for (slot, ids) in deferred { try queue.release(ids, dueAt: slot) }
+        guard !sendable.isEmpty else { return pass }
 
-        var webhooks: [(Group, HTTPRequest)] = []
-        var mails: [(Group, CurlTransport.MailMessage)] = []
-        for group in sendable {
-            switch group.channel.kind {
-            case .log:
-                let line = JSONText.object([
-                    ("channel", JSONText.string(group.channel.name)),
-                    ("webhook_id", JSONText.string(group.messageID)),
-                    ("message", group.report?.body ?? ChannelPayload.json(for: .webhook, notices: group.notices, language: group.channel.language)),
-                ])
+        // Both senders exist before either batch leaves, so that a failure to start one cannot strand
+        // messages already on the wire.
+        let settings = rules.smtp
+        let http = sendable.contains { ![.log, .email].contains($0.channel.kind) } ? try httpSender() : nil
+        let smtp = settings != nil && sendable.contains { $0.channel.kind == .email } ? try smtpSender() : nil
+        let toRender = sendable
+        pass.rendering = Task.detached { Dispatcher.render(toRender, now: now, smtp: settings, http: http, smtpSender: smtp) }
+        return pass
+    }
+
+    /// Waits for a pass's answers, decides each group's fate and records them all in one statement.
+    private func finish(_ pass: Pass, now: Instant, tally: inout Tally) async throws {
+        var decided: [(Group, DeliveryDecision)] = []
+        if let rendering = pass.rendering {
+            let rendered = await rendering.value
+            for (group, line) in rendered.logLines {
                 output(line + "\n")
-                try record(.sent, group, now: now, tally: &tally)
-            case .email:
-                do {
-                    mails.append((group, try mail(for: group, now: now)))
-                } catch {
-                    try record(.dead(reason: "\(error)"), group, now: now, tally: &tally)
-                }
-            default:
-                do {
-                    webhooks.append((group, try request(for: group, now: now)))
-                } catch {
-                    try record(.dead(reason: "\(error)"), group, now: now, tally: &tally)
-                }
+                decided.append((group, .sent))
             }
-        }
-        if !webhooks.isEmpty {
-            if http == nil { http = try HTTPBatchSender() }
-            let results = await http!.send(webhooks.map(\.1))
-            for ((group, _), result) in zip(webhooks, results) {
-                let outcome: AttemptOutcome
-                switch result {
-                case .success(let response):
-                    let after = response.retryAfter(now: Date(timeIntervalSince1970: Double(now.microseconds) / 1e6))
-                    outcome = .http(status: response.statusCode, retryAfterMicros: after.map { Self.micros($0) })
-                case .failure(let error):
-                    outcome = .transport(reason: error.description, retryable: error.kind != .invalidRequest)
-                }
-                try record(decide(outcome, group, now: now), group, now: now, tally: &tally)
-            }
-        }
-        if !mails.isEmpty {
-            guard let settings = rules.smtp else {
-                for (group, _) in mails { try record(.dead(reason: "no smtp section in the rules"), group, now: now, tally: &tally) }
-                return tally
-            }
-            if smtp == nil {
-                let tls: SMTPConfiguration.TLS = settings.tls == .required ? .required : (settings.tls == .opportunistic ? .opportunistic : .none)
-                smtp = try SMTPSender(configuration: SMTPConfiguration(url: settings.url, username: settings.username, password: settings.password, tls: tls))
-            }
-            let results = await smtp!.send(messages: mails.map(\.1))
-            for ((group, _), result) in zip(mails, results) {
-                let outcome: AttemptOutcome
-                switch result {
-                case .success(let receipt):
-                    if let rejected = receipt.rejectedRecipients.first {
-                        outcome = .smtp(code: rejected.responseCode, reply: rejected.reply)
-                    } else {
-                        outcome = .http(status: 250, retryAfterMicros: nil)
-                    }
-                case .failure(let error):
-                    if let code = error.responseCode, code >= 400 {
-                        outcome = .smtp(code: code, reply: error.serverReply ?? error.message)
-                    } else {
+            for (group, reason) in rendered.unsendable { decided.append((group, .dead(reason: reason))) }
+            if let task = rendered.webhookResults {
+                let at = Date(timeIntervalSince1970: Double(now.microseconds) / 1e6)
+                for (group, result) in zip(rendered.webhooks, await task.value) {
+                    let outcome: AttemptOutcome
+                    switch result {
+                    case .success(let response):
+                        let after = response.retryAfter(now: at)
+                        outcome = .http(status: response.statusCode, retryAfterMicros: after.map { Self.micros($0) })
+                    case .failure(let error):
                         outcome = .transport(reason: error.description, retryable: error.kind != .invalidRequest)
                     }
+                    decided.append((group, decide(outcome, group, now: now)))
                 }
-                try record(decide(outcome, group, now: now), group, now: now, tally: &tally)
+            }
+            if let task = rendered.mailResults {
+                for (group, result) in zip(rendered.mails, await task.value) {
+                    let outcome: AttemptOutcome
+                    switch result {
+                    case .success(let receipt):
+                        if let rejected = receipt.rejectedRecipients.first {
+                            outcome = .smtp(code: rejected.responseCode, reply: rejected.reply)
+                        } else {
+                            outcome = .http(status: 250, retryAfterMicros: nil)
+                        }
+                    case .failure(let error):
+                        if let code = error.responseCode, code >= 400 {
+                            outcome = .smtp(code: code, reply: error.serverReply ?? error.message)
+                        } else {
+                            outcome = .transport(reason: error.description, retryable: error.kind != .invalidRequest)
+                        }
+                    }
+                    decided.append((group, decide(outcome, group, now: now)))
+                }
             }
         }
-        if !sentIDs.isEmpty {
-            try queue.markSent(sentIDs, now: now)
-            sentIDs = []
+        var outcomes: [DeliveryQueue.Outcome] = []
+        outcomes.reserveCapacity(pass.orphans.count + decided.count)
+        for d in pass.orphans {
+            outcomes.append(.failed(d.id, reason: "channel \(d.channel) is no longer in the rules", retryAt: nil))
+            tally.dead += 1
+            tally.add(d.channel, "dead", 1)
         }
-        return tally
+        for (group, decision) in decided {
+            try account(decision, group, now: now, tally: &tally, into: &outcomes)
+        }
+        try queue.record(outcomes, now: now)
+    }
+
+    private func httpSender() throws -> HTTPBatchSender {
+        if let http { return http }
+        let sender = try HTTPBatchSender()
+        http = sender
+        return sender
+    }
+
+    private func smtpSender() throws -> SMTPSender {
+        if let smtp { return smtp }
+        guard let settings = rules.smtp else { throw CommandError.runtime("no smtp section in the rules") }
+        let tls: SMTPConfiguration.TLS = settings.tls == .required ? .required : (settings.tls == .opportunistic ? .opportunistic : .none)
+        let sender = try SMTPSender(configuration: SMTPConfiguration(url: settings.url, username: settings.username, password: settings.password, tls: tls))
+        smtp = sender
+        return sender
     }
 
     private func decide(_ outcome: AttemptOutcome, _ group: Group, now: Instant) -> DeliveryDecision {
@@ -171,63 +236,120 @@ final class Dispatcher {
         return policy.decide(outcome, attempts: attempts, createdAt: oldest, now: now, jitter: Double.random(in: 0..<1, using: &generator))
     }
 
-    private func record(_ decision: DeliveryDecision, _ group: Group, now: Instant, tally: inout Tally) throws {
+    /// Counts and logs a group's fate and adds its deliveries' outcomes; a 410 disables the channel now.
+    private func account(
+        _ decision: DeliveryDecision, _ group: Group, now: Instant, tally: inout Tally, into outcomes: inout [DeliveryQueue.Outcome]
+    ) throws {
         let name = group.channel.name, count = group.deliveries.count
         switch decision {
         case .sent:
-            sentIDs += group.ids
+            outcomes += group.ids.map(DeliveryQueue.Outcome.sent)
             tally.sent += count
             tally.add(name, "sent", count)
         case .retry(let at, let reason):
-            try queue.markFailed(group.ids, now: now, reason: reason, retryAt: at)
+            outcomes += group.ids.map { .failed($0, reason: reason, retryAt: at) }
             tally.failed += count
             tally.add(name, "failed", count)
             log.warning("delivery failed, will retry", ["channel": name, "deliveries": "\(group.ids)", "reason": reason, "retry_at": at.iso8601])
         case .dead(let reason):
-            try queue.markFailed(group.ids, now: now, reason: reason, retryAt: nil)
+            outcomes += group.ids.map { .failed($0, reason: reason, retryAt: nil) }
             tally.dead += count
             tally.add(name, "dead", count)
             log.error("delivery dead", ["channel": name, "deliveries": "\(group.ids)", "reason": reason])
         case .disableChannel(let reason):
             try queue.disableChannel(name, now: now, reason: reason)
-            try queue.markFailed(group.ids, now: now, reason: reason, retryAt: nil)
+            outcomes += group.ids.map { .failed($0, reason: reason, retryAt: nil) }
             tally.dead += count
             tally.add(name, "dead", count)
             log.error("channel disabled", ["channel": name, "reason": reason])
         }
     }
 
-    private func request(for group: Group, now: Instant) throws -> HTTPRequest {
+    /// What a group's message says: its notices, or the report rendered when it was scheduled.
+    private struct Content {
+        var notices: [Notice] = []
+        var report: ReportPayload?
+
+        init(_ group: Group, _ decoder: JSONDecoder) throws {
+            for d in group.deliveries {
+                do {
+                    if let notice = try d.notice(decoder) { notices.append(notice) }
+                    if report == nil { report = try d.report(decoder) }
+                } catch {
+                    throw CommandError.runtime("delivery \(d.id): its stored notice or report cannot be read: \(error)")
+                }
+            }
+        }
+    }
+
+    /// Renders `groups` and hands their messages to the senders. It touches neither the database nor
+    /// the dispatcher, so that it can run beside the thread that does.
+    private static func render(
+        _ groups: [Group], now: Instant, smtp settings: SMTPSettings?, http: HTTPBatchSender?, smtpSender: SMTPSender?
+    ) -> Rendered {
+        var rendered = Rendered()
+        var requests: [HTTPRequest] = []
+        var messages: [CurlTransport.MailMessage] = []
+        var signers: [String: WebhookSignature] = [:]
+        let decoder = JSONDecoder()
+        for group in groups {
+            do {
+                let content = try Content(group, decoder)
+                switch group.channel.kind {
+                case .log:
+                    rendered.logLines.append((group, JSONText.object([
+                        ("channel", JSONText.string(group.channel.name)),
+                        ("webhook_id", JSONText.string(group.messageID)),
+                        ("message", content.report?.body ?? ChannelPayload.json(for: .webhook, notices: content.notices, language: group.channel.language)),
+                    ])))
+                case .email:
+                    messages.append(try mail(for: group, content, smtp: settings, now: now))
+                    rendered.mails.append(group)
+                default:
+                    requests.append(try request(for: group, content, now: now, signers: &signers))
+                    rendered.webhooks.append(group)
+                }
+            } catch {
+                rendered.unsendable.append((group, "\(error)"))
+            }
+        }
+        if let http, !requests.isEmpty { rendered.webhookResults = Task { await http.send(requests) } }
+        if let smtpSender, !messages.isEmpty { rendered.mailResults = Task { await smtpSender.send(messages: messages) } }
+        return rendered
+    }
+
+    private static func request(for group: Group, _ content: Content, now: Instant, signers: inout [String: WebhookSignature]) throws -> HTTPRequest {
         guard var url = group.channel.url else { throw CommandError.runtime("channel \(group.channel.name) has no url") }
         if group.channel.kind == .googlechat {
             url += (url.contains("?") ? "&" : "?") + "messageReplyOption=REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD"
         }
-        let body = Array((group.report?.body ?? ChannelPayload.json(for: group.channel.kind, notices: group.notices, language: group.channel.language)).utf8)
+        let body = Array((content.report?.body ?? ChannelPayload.json(for: group.channel.kind, notices: content.notices, language: group.channel.language)).utf8)
         var headers: [(name: String, value: String)] = [("Content-Type", "application/json; charset=utf-8")]
         let timestamp = now.seconds
         headers.append(("webhook-id", group.messageID))
         headers.append(("webhook-timestamp", String(timestamp)))
         if let secret = group.channel.secret {
-            let signature = try WebhookSignature(secret: secret).signature(messageID: group.messageID, timestamp: Int(timestamp), body: body)
-            headers.append(("webhook-signature", signature))
+            let signer = try signers[group.channel.name] ?? WebhookSignature(secret: secret)
+            signers[group.channel.name] = signer
+            headers.append(("webhook-signature", try signer.signature(messageID: group.messageID, timestamp: Int(timestamp), body: body)))
         }
         let timeout = Duration.microseconds(group.channel.timeoutMicros)
         return HTTPRequest(url: url, method: .post, headers: headers, body: body, timeout: timeout, connectTimeout: min(timeout, .seconds(5)))
     }
 
-    private func mail(for group: Group, now: Instant) throws -> CurlTransport.MailMessage {
-        guard let settings = rules.smtp else { throw CommandError.runtime("no smtp section in the rules") }
+    private static func mail(for group: Group, _ content: Content, smtp settings: SMTPSettings?, now: Instant) throws -> CurlTransport.MailMessage {
+        guard let settings else { throw CommandError.runtime("no smtp section in the rules") }
         let language = group.channel.language
-        let tickets = Set(group.notices.map(\.ticketID))
-        if let report = group.report {
+        let tickets = Set(content.notices.map(\.ticketID))
+        if let report = content.report {
             let message = InternetMessage(
                 from: settings.from, to: [group.recipient], subject: report.subject, text: report.text, html: report.html,
                 messageID: "slawatch.\(group.deliveries[0].id).\(UUID().uuidString.prefix(8).lowercased())", threadKey: report.thread, date: now)
             return CurlTransport.MailMessage(envelopeFrom: InternetMessage.address(settings.from), recipients: [group.recipient], data: message.rendered())
         }
         let message = InternetMessage(
-            from: settings.from, to: [group.recipient], subject: MailContent.subject(group.notices, language: language),
-            text: MailContent.text(group.notices, language: language), html: MailContent.html(group.notices, language: language),
+            from: settings.from, to: [group.recipient], subject: MailContent.subject(content.notices, language: language),
+            text: MailContent.text(content.notices, language: language), html: MailContent.html(content.notices, language: language),
             messageID: "slawatch.\(group.deliveries[0].id).\(UUID().uuidString.prefix(8).lowercased())",
             threadKey: tickets.count == 1 ? "slawatch.ticket.\(tickets.first!)" : nil, date: now)
         return CurlTransport.MailMessage(envelopeFrom: InternetMessage.address(settings.from), recipients: [group.recipient], data: message.rendered())

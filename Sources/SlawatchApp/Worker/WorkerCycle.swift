@@ -97,22 +97,7 @@ final class WorkerCycle {
             }
         }
         report.phase("rest")
-        if !dryRun {
-            // Bounded: a backlog larger than this is worked off over the next cycles.
-            for _ in 0..<20 {
-                let claimed = try DeliveryQueue(connection: connection, worker: workerID).claim(now: now)
-                if claimed.isEmpty { break }
-                let tally = try await dispatcher.dispatch(claimed, now: now)
-                report.tally.sent += tally.sent
-                report.tally.failed += tally.failed
-                report.tally.dead += tally.dead
-                report.tally.deferred += tally.deferred
-                for (channel, outcomes) in tally.byChannel {
-                    for (outcome, count) in outcomes { report.tally.add(channel, outcome, count) }
-                }
-                if tally.sent + tally.failed + tally.dead == 0 { break }
-            }
-        }
+        if !dryRun { report.tally = try await dispatcher.deliverDue(now: now) }
         let backlog = dryRun ? 0 : try connection.query("SELECT count(*) FROM slawatch.deliveries WHERE status IN ('pending', 'failed')").rows[0].int(0)
         report.phase("deliver")
         metrics.record(report, backlog: backlog, seconds: Date().timeIntervalSince(started))

@@ -2,6 +2,10 @@
 /// shortest text that reads back to the same double.
 public enum JSONText {
     public static func string(_ s: String) -> String {
+        // Most text needs no escape: one scan of its bytes, then one concatenation.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            return "\"" + s + "\""
+        }
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {
