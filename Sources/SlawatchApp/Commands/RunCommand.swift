@@ -73,6 +73,7 @@ enum RunCommand {
             if shutdown.requested { break }
             now = context.nowWasGiven ? wake : Instant(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000))
         }
+        cycle.stop()
         context.log.info("worker stopped", ["worker": workerID])
     }
 

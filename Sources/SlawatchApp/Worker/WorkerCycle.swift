@@ -69,6 +69,15 @@ final class WorkerCycle {
         dispatcher = Dispatcher(rules: rules, queue: DeliveryQueue(connection: connection, worker: workerID), output: output, log: log)
     }
 
+    /// Gives up the evaluator's role, for a worker that stops. Closing the connection would release
+    /// it too, but only once the server has noticed: a `run --once` right after this one could
+    /// find it still held and skip evaluating.
+    func stop() {
+        guard holdsEvaluatorLock else { return }
+        _ = try? connection.query("SELECT pg_advisory_unlock($1::bigint)", [.text(String(Self.evaluatorLock))])
+        holdsEvaluatorLock = false
+    }
+
     func run(now: Instant) async throws -> Report {
         let started = Date()
         var report = Report()
