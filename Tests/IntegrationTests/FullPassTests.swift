@@ -190,4 +190,21 @@ import Testing
         let stored = try connection.query("SELECT target_us - elapsed_us FROM slawatch.clocks WHERE ticket_id = $1", [.text(id)]).rows[0].int(0)
         #expect(Double(stored) / 3_600_000_000 == row.horas_restantes)
     }
+
+    /// The CLI dashboard streams the source and writes its rows a thousand at a time: still one
+    /// JSON array, every ticket with a clock once, in dashboard order.
+    @Test func theDashboardOfThousandsOfTicketsIsOneArray() async throws {
+        let (db, connection) = try Self.generatedHelpDesk(tickets: 2_500, seed: 0.9)
+        let cli = await slawatch(["dashboard", "--format", "json", "--rules", repositoryRules, "--database", db.url, "--now", Self.now])
+        #expect(cli.status == 0, "\(cli.stderr)")
+        let rows = try DashboardRow.decode(cli.stdout)
+        #expect(rows.count == 2_500)
+        #expect(Set(rows.map(\.ticket_uuid)).count == rows.count)
+        let updated = try rows.map { try #require(Instant(iso8601: $0.actualizado_en)) }
+        #expect(zip(zip(rows, updated), zip(rows, updated).dropFirst()).allSatisfy { x, y in
+            x.1 > y.1 || (x.1 == y.1 && x.0.label.utf8.lexicographicallyPrecedes(y.0.label.utf8))
+        })
+        let tickets = try connection.query("SELECT count(*) FROM tickets").rows[0].int(0)
+        #expect(tickets == 2_500)
+    }
 }

@@ -40,13 +40,21 @@ enum DashboardCommand {
         let connection = try context.connect()
         var columns = filter?.columns ?? []
         if let sortColumn { columns.insert(sortColumn) }
-        let evaluation = try SourceEvaluation.run(rules: rules, connection: connection, now: context.now, alsoColumns: columns)
-        var rows = evaluation.evaluated.filter { role != "AREA" || $0.ticket.area == area }
-        if let filter { rows = rows.filter { filter.matches($0) } }
-        if let search = args["search"]?.lowercased(), !search.isEmpty {
-            rows = rows.filter { e in
-                [e.ticket.code, e.ticket.title, e.ticket.category ?? ""].contains { $0.lowercased().contains(search) }
+        // Streamed, and kept only when shown: a help desk of millions of tickets is never in
+        // memory whole, only the rows of the page's candidates.
+        let source = try SourceRepository(connection: connection, rules: rules, alsoColumns: columns)
+        let stream = try SourceStream(url: context.databaseURL ?? "", source: source, withClocks: false)
+        let evaluator = SLAEvaluator(rules: rules)
+        let search = args["search"]?.lowercased() ?? ""
+        var rows: [EvaluatedTicket] = []
+        while let (ticket, history, _) = try stream.next() {
+            if role == "AREA" && ticket.area != area { continue }
+            guard case .clock(let e) = evaluator.evaluate(ticket, changes: history, now: context.now) else { continue }
+            if let filter, !filter.matches(e) { continue }
+            if !search.isEmpty && ![e.ticket.code, e.ticket.title, e.ticket.category ?? ""].contains(where: { $0.lowercased().contains(search) }) {
+                continue
             }
+            rows.append(e)
         }
         rows.sort(by: defaultOrder)
         if let sortColumn {
@@ -59,8 +67,20 @@ enum DashboardCommand {
                 return descending ? order > 0 : order < 0
             }
         }
-        let page = Array(rows.dropFirst(offset).prefix(top ?? Int.max))
-        context.output(format == "json" ? json(page) : table(page))
+        let page = rows.dropFirst(offset).prefix(top ?? Int.max)
+        if format == "json" {
+            // Written a thousand rows at a time: the whole text of a million rows is not needed at once.
+            if page.isEmpty { context.output("[]\n"); return }
+            var start = page.startIndex
+            while start < page.endIndex {
+                let end = min(start + 1_000, page.endIndex)
+                let lines = page[start..<end].map { "  " + JSONText.object(fields($0)) }.joined(separator: ",\n")
+                context.output((start == page.startIndex ? "[\n" : ",\n") + lines + (end == page.endIndex ? "\n]\n" : ""))
+                start = end
+            }
+        } else {
+            context.output(table(Array(page)))
+        }
     }
 
     /// SPEC order: `actualizado_en` descending; ties by code so the order is stable.
@@ -101,11 +121,6 @@ enum DashboardCommand {
             ("sla_horas", JSONText.number(e.reading.slaHours)), ("horas_restantes", JSONText.number(e.reading.hoursRemaining)),
             ("vencido", e.reading.isOverdue ? "true" : "false"),
         ]
-    }
-
-    static func json(_ rows: [EvaluatedTicket]) -> String {
-        if rows.isEmpty { return "[]\n" }
-        return "[\n" + rows.map { "  " + JSONText.object(fields($0)) }.joined(separator: ",\n") + "\n]\n"
     }
 
     static func table(_ rows: [EvaluatedTicket]) -> String {
