@@ -160,17 +160,6 @@ struct ClockStore {
         try connection.query("DELETE FROM slawatch.clocks WHERE ticket_id = ANY($1::text[])", [.text(SourceRepository.textArray(ids))])
     }
 
-    /// FNV-1a, stable across processes (Swift's own hashing is seeded per process): it
-    /// fingerprints the compiled rules.
-    static func hash(_ id: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in id.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
-        return hash
-    }
-
     /// Tickets whose stored clock crosses a level at or before `now`.
     func due(now: Instant) throws -> [String] {
         try connection.query(

@@ -90,8 +90,18 @@ enum CompiledRules {
             text += policy.clock.pauseStatuses.sorted().joined(separator: ",") + ";" + policy.clock.stopStatuses.sorted().joined(separator: ",")
             text += policy.clock.warnAt.map { "\($0)" }.joined(separator: ",") + ";" + policy.clock.escalateAfter.map { "\($0)" }.joined(separator: ",")
         }
-        let hash = ClockStore.hash(text)
+        let hash = fnv1a(text)
         return Int64(bitPattern: hash & 0x7FFF_FFFF_FFFF_FFFF)
+    }
+
+    /// FNV-1a, stable across processes (Swift's own hashing is seeded per process).
+    static func fnv1a(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return hash
     }
 
     static func definitionJSON(_ calendar: WorkCalendar) -> String {

@@ -122,6 +122,12 @@ struct SourceRepository {
         return result
     }
 
+    /// The version of the ticket in a row of `selectList` — what a stored clock was computed from —
+    /// read as `decodeTicket` reads it, without the rest.
+    func decodeVersion(_ row: some PostgresFields) throws -> (updated: Int64, status: String?, priority: String) {
+        (try row.optionalTimestamp(10) ?? row.timestamp(9), try row.optionalString(5), try row.optionalString(6) ?? "")
+    }
+
     func decodeTicket(_ row: some PostgresFields) throws -> SourceTicket {
         do {
             var ticket = SourceTicket(

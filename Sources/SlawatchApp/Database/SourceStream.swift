@@ -13,8 +13,7 @@ final class SourceStream {
     /// A ticket, its status changes (in the order the view gave them) and the clock stored for it.
     typealias Item = (ticket: SourceTicket, history: [StatusChange], stored: ClockStore.Stored?)
 
-    // The stream's connections live exactly as long as their streams.
-    private let connections: [PostgresConnection]
+    // Each stream owns its connection: they close when the streams go.
     private let tickets: PostgresCopyStream
     private let changes: PostgresCopyStream
     private let clocks: PostgresCopyStream?
@@ -45,7 +44,6 @@ final class SourceStream {
         } catch {
             throw CommandError(.databaseUnreachable, error.message)
         }
-        connections = opened
         let order = source.idType == "uuid" ? "ticket_id" : "ticket_id COLLATE \"C\""
         do {
             // JIT compiling three long scans costs more than it saves on them.
@@ -100,9 +98,7 @@ final class SourceStream {
             }
             let stored = try storedClock(of: ticketID)
             if skipSettled, let stored, try isSettled(row, stored) {
-                // Its history is passed over, not collected.
-                var passedOver: [StatusChange] = []
-                try collectHistory(of: id, keep: false, into: &passedOver)
+                _ = try history(of: id, keep: false)
                 Self.copy(id, into: &previousID)
                 previousHistory = []
                 settled += 1
@@ -110,12 +106,12 @@ final class SourceStream {
             }
             let ticket: SourceTicket
             do { ticket = try source.decodeTicket(row) } catch let error as CommandError { throw error } catch { throw .runtime("\(error)") }
-            var history: [StatusChange] = []
+            let history: [StatusChange]
             if order == 0 && !previousID.isEmpty {
                 // The same id twice (a view joining to several rows): the history went to the first.
                 history = previousHistory
             } else {
-                try collectHistory(of: id, keep: true, into: &history)
+                history = try self.history(of: id, keep: true)
                 Self.copy(id, into: &previousID)
                 previousHistory = history
             }
@@ -128,9 +124,8 @@ final class SourceStream {
     private func isSettled(_ row: PostgresCopyRow, _ stored: ClockStore.Stored) throws(CommandError) -> Bool {
         guard stored.stopped else { return false }
         do {
-            let updated = try row.optionalTimestamp(10) ?? row.timestamp(9)
-            let status = try row.optionalString(5), priority = try row.optionalString(6) ?? ""
-            return updated == stored.updated && status == stored.status && priority == stored.priority
+            let version = try source.decodeVersion(row)
+            return version.updated == stored.updated && version.status == stored.status && version.priority == stored.priority
         } catch {
             throw .runtime("source view \(source.views.tickets): \(error)")
         }
@@ -148,15 +143,17 @@ final class SourceStream {
         return stored
     }
 
-    /// Moves past the status changes of tickets before `id` and those of `id`, appending the
-    /// latter to `history` when `keep`.
-    private func collectHistory(of id: UnsafeRawBufferPointer, keep: Bool, into history: inout [StatusChange]) throws(CommandError) {
+    /// Moves past the status changes of tickets before `id` and those of `id`; returns the latter
+    /// when `keep`, else none.
+    private func history(of id: UnsafeRawBufferPointer, keep: Bool) throws(CommandError) -> [StatusChange] {
+        var history: [StatusChange] = []
         while let c = change {
             let o = changeID.withUnsafeBytes { Self.compare($0, id) }
             if o > 0 { break }
             if o == 0 && keep { history.append(c) }
             try advanceChange()
         }
+        return history
     }
 
     private func advanceChange() throws(CommandError) {

@@ -51,7 +51,7 @@ final class WorkerCycle {
 
     /// For the second connection a full pass reads the source through.
     let databaseURL: String
-    /// Tickets a full pass evaluates at a time.
+    /// Changed clocks (and their events) a full pass writes at a time.
     static let chunkSize = 20_000
 
     init(
@@ -77,6 +77,9 @@ final class WorkerCycle {
         _ = try? connection.query("SELECT pg_advisory_unlock($1::bigint)", [.text(String(Self.evaluatorLock))])
         holdsEvaluatorLock = false
     }
+
+    /// Whether some route sends reminders, so that cycles need to know which tickets are active.
+    private var remindersWanted: Bool { rules.routes.contains { $0.repeatMicros != nil } }
 
     func run(now: Instant) async throws -> Report {
         let started = Date()
@@ -135,7 +138,7 @@ final class WorkerCycle {
         let evaluator = SLAEvaluator(rules: rules)
         let store = EventStore(connection: connection, rules: rules)
         let cumulative = dryRun ? [:] : try clocks.runningSums(at: now)
-        let remindersWanted = rules.routes.contains { $0.repeatMicros != nil }
+        let remindersWanted = self.remindersWanted
         var unmatched: [UnmatchedTicket] = []
         var active: [String] = []
         var forReports: [EvaluatedTicket] = []
@@ -225,7 +228,7 @@ final class WorkerCycle {
             removed: evaluation.unmatched.map(\.ticket.ticketID))
         try clocks.setWatermark("seen", now)
         report.phase("clocks")
-        if rules.routes.contains(where: { $0.repeatMicros != nil }) {
+        if remindersWanted {
             let reminders = try store.queueReminders(activeTickets: try clocks.active(now: now), now: now)
             if reminders > 0 { log.info("reminders queued", ["count": String(reminders)]) }
         }
