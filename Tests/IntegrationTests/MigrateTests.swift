@@ -129,7 +129,7 @@ import Testing
         let db = try TestDatabase()
         try KnownHelpDesk.load(into: db)
         let rules = try TemporaryRules(["sla.json": KnownHelpDesk.rules])
-        let base = ["--rules", rules.path, "--database", db.url]
+        let base = ["--rules", rules.path, "--database", db.url, "--full-every", "1h"]
         let first = await slawatch(["run", "--once", "--full", "--now", KnownHelpDesk.now] + base)
         #expect(first.status == 0, "\(first.stderr)")
         let connection = try db.connect()
@@ -155,7 +155,7 @@ import Testing
         let db = try TestDatabase()
         try KnownHelpDesk.load(into: db)
         let rules = try TemporaryRules(["sla.json": KnownHelpDesk.rules])
-        let base = ["--rules", rules.path, "--database", db.url]
+        let base = ["--rules", rules.path, "--database", db.url, "--full-every", "1h"]
         func evaluated(_ result: CLIResult) -> String? {
             result.stderr.split(separator: " ").first { $0.hasPrefix("evaluated=") }.map { String($0.dropFirst("evaluated=".count)) }
         }
@@ -179,5 +179,37 @@ import Testing
             """)
         let fourth = await slawatch(["run", "--once", "--now", "2026-03-24T15:03:00Z"] + base)
         #expect(evaluated(fourth) == "2", "\(fourth.stderr)")
+    }
+
+    /// A change written with an `updated_at` already in the past is invisible to an incremental
+    /// cycle. With the automatic cadence a help desk whose full pass is cheap is evaluated in full
+    /// every cycle, so the next `run --once` finds it; with `--full-every 1h` it waits for the hour.
+    @Test func theAutomaticCadenceFindsAChangeWrittenInThePast() async throws {
+        let db = try TestDatabase()
+        try KnownHelpDesk.load(into: db)
+        let rules = try TemporaryRules(["sla.json": KnownHelpDesk.rules])
+        let base = ["--rules", rules.path, "--database", db.url]
+        let first = await slawatch(["run", "--once", "--now", "2026-03-24T15:00:00Z"] + base)
+        #expect(first.status == 0 && first.stderr.contains("full=true"), "\(first.stderr)")
+        let connection = try db.connect()
+        func storedPriority() throws -> String? {
+            try connection.query(
+                "SELECT source_priority FROM slawatch.clocks WHERE ticket_id = '00000000-0000-0000-0000-000000000001'").rows.first
+                .map { try $0.string(0) }
+        }
+        let before = try storedPriority()
+        try connection.execute("""
+            UPDATE tickets SET actualizado_en = '2026-03-24T12:00:00Z', prioridad_id = (SELECT id FROM prioridades WHERE nombre = 'ALTA')
+            WHERE codigo = 'TKT-2026-00001'
+            """)
+        let hourly = await slawatch(["run", "--once", "--now", "2026-03-24T15:01:00Z", "--full-every", "1h"] + base)
+        #expect(hourly.status == 0 && hourly.stderr.contains("full=false"), "\(hourly.stderr)")
+        #expect(try storedPriority() == before)
+        let automatic = await slawatch(["run", "--once", "--now", "2026-03-24T15:02:00Z"] + base)
+        #expect(automatic.status == 0 && automatic.stderr.contains("full=true"), "\(automatic.stderr)")
+        let after = try storedPriority()
+        #expect(before == "CRITICA" && after == "ALTA")
+        let bad = await slawatch(["run", "--once", "--full-every", "often"] + base)
+        #expect(bad.status == 2 && bad.stderr.contains("--full-every"), "\(bad.stderr)")
     }
 }

@@ -191,9 +191,10 @@ struct EventRow: Decodable {
     let notified: Bool
 }
 
-/// The command line of one worker cycle at `now`.
+/// The command line of one worker cycle at `now`. Full passes stay hourly, so that the cycles in
+/// between are incremental ones, as at a large help desk.
 func workerArguments(_ rules: TemporaryRules, _ desk: WorkerHelpDesk, at now: Instant, _ extra: [String] = []) -> [String] {
-    ["run", "--once", "--rules", rules.path, "--database", desk.url, "--now", now.iso8601] + extra
+    ["run", "--once", "--rules", rules.path, "--database", desk.url, "--now", now.iso8601, "--full-every", "1h"] + extra
 }
 
 /// Runs one worker cycle in-process at `now`.

@@ -11,7 +11,7 @@ public enum Slawatch {
         "dashboard": ["role", "area", "format", "filter", "search", "sort", "top", "offset"],
         "ticket": ["format"],
         "demo": ["size", "dir", "format"],
-        "run": ["interval", "metrics-file"],
+        "run": ["interval", "metrics-file", "full-every"],
         "events": ["since", "format"],
         "deliveries": ["status", "format", "retry"],
         "report": ["format"],

@@ -7,15 +7,13 @@ struct SourceEvaluation {
     var unmatched: [UnmatchedTicket] = []
     var histories: [String: [StatusChange]] = [:]
 
-    /// Every ticket; or one by code; or (incremental) those changed after `changedAfter` or named in `ids`.
+    /// Every ticket, or one by code.
     static func run(
-        rules: RuleSet, connection: PostgresConnection, now: Instant, code: String? = nil, alsoColumns: Set<String> = [],
-        changedAfter: Instant? = nil, ids: [String] = []
+        rules: RuleSet, connection: PostgresConnection, now: Instant, code: String? = nil, alsoColumns: Set<String> = []
     ) throws(CommandError) -> SourceEvaluation {
         let source = try SourceRepository(connection: connection, rules: rules, alsoColumns: alsoColumns)
-        let tickets = try source.tickets(code: code, changedAfter: changedAfter, ids: ids)
-        let partial = code != nil || changedAfter != nil
-        let changes = try source.statusChanges(ticketIDs: partial ? tickets.map(\.ticketID) : nil)
+        let tickets = try source.tickets(code: code)
+        let changes = try source.statusChanges(ticketIDs: code != nil ? tickets.map(\.ticketID) : nil)
         let evaluator = SLAEvaluator(rules: rules)
         var result = SourceEvaluation()
         result.histories = changes

@@ -18,13 +18,20 @@ enum RunCommand {
             }
             interval = micros
         }
+        var fullEvery: Int64?
+        if let text = args["full-every"], text != "auto" {
+            guard let micros = DurationText.microseconds(text), micros > 0 else {
+                throw .usage("--full-every expects auto or a duration such as 10m or 1h, found '\(text)'")
+            }
+            fullEvery = micros
+        }
         let rules = try context.loadRules()
         var connection = try context.connect()
         if !dryRun { try Schema.migrate(connection, rules: rules, now: context.now) }
         let workerID = "\(ProcessInfo.processInfo.hostName)/\(getpid())/\(UUID().uuidString.prefix(8))"
         var cycle = WorkerCycle(
             rules: rules, connection: connection, databaseURL: context.databaseURL ?? "", workerID: workerID, dryRun: dryRun, alwaysFull: full,
-            output: context.output, log: context.log)
+            fullEvery: fullEvery, output: context.output, log: context.log)
         let shutdown = ShutdownSignal(install: !once)
         context.log.info("worker started", ["worker": workerID, "once": String(once), "dry_run": String(dryRun)])
         var now = context.now
@@ -45,7 +52,7 @@ enum RunCommand {
                             connection = fresh
                             cycle = WorkerCycle(
                                 rules: rules, connection: connection, databaseURL: context.databaseURL ?? "", workerID: workerID, dryRun: dryRun,
-                                alwaysFull: full, output: context.output, log: context.log)
+                                alwaysFull: full, fullEvery: fullEvery, output: context.output, log: context.log)
                             context.log.info("database connection re-established")
                             break
                         }

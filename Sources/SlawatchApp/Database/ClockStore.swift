@@ -46,18 +46,15 @@ struct ClockStore {
             nextCrossing: try r.optionalInt(9).map(Int64.init), risk: try r.optionalInt(10).map(Int64.init))
     }
 
-    /// What the stored clocks of `ids` saw when they were evaluated, by ticket.
-    func earlierReadings(of ids: [String]) throws -> [String: EventDetector.EarlierReading] {
-        var result: [String: EventDetector.EarlierReading] = [:]
-        guard !ids.isEmpty else { return result }
-        try connection.forEachRow(
-            "SELECT ticket_id, policy, target_us, elapsed_us, stopped FROM slawatch.clocks WHERE ticket_id = ANY($1::text[])",
-            [.text(SourceRepository.textArray(ids))]
-        ) { r in
-            result[try r.string(0)] = EventDetector.EarlierReading(
-                policy: try r.string(1), targetMicros: Int64(try r.int(2)), elapsedMicros: Int64(try r.int(3)), stopped: try r.bool(4))
-        }
-        return result
+    /// The stored clock's columns that say what it saw when it was evaluated, for a join with
+    /// the source as `k`; `decodeEarlier` reads them back.
+    static let earlierColumns = "k.policy, k.target_us, k.elapsed_us, k.stopped"
+
+    /// The reading of `earlierColumns` starting at column `offset`, or nil when the ticket had no stored clock.
+    static func decodeEarlier(_ r: some PostgresFields, at offset: Int) throws -> EventDetector.EarlierReading? {
+        guard let policy = try r.optionalString(offset) else { return nil }
+        return EventDetector.EarlierReading(
+            policy: policy, targetMicros: Int64(try r.int(offset + 1)), elapsedMicros: Int64(try r.int(offset + 2)), stopped: try r.bool(offset + 3))
     }
 
     /// Each calendar's running sum at `now`, as the dashboard function computes it.
@@ -85,72 +82,88 @@ struct ClockStore {
 
     /// Writes the clocks of `tickets`, evaluated at `now`, given each calendar's running sum then;
     /// a clock equal to the stored one is left alone. Every ticket of `tickets` or `removed`
-    /// (tickets with no clock now) whose clock cannot be kept loses its stored one.
+    /// (tickets with no clock now) whose clock cannot be kept loses its stored one. One statement,
+    /// so a crash leaves either all of it or none.
     func store(
         _ tickets: [EvaluatedTicket], histories: [String: [StatusChange]], now: Instant, cumulative: [String: Int64],
         removed: [String] = []
     ) throws {
-        var data: [UInt8] = []
-        data.reserveCapacity(tickets.count * 160)
-        var stored = 0
+        var columns = StoredColumns()
         var keep = Set<String>()
+        keep.reserveCapacity(tickets.count)
         for e in tickets {
             let t = e.ticket, r = e.reading
             guard let clock = Self.storable(e, history: histories[t.ticketID], now: now, cumulative: cumulative) else { continue }
-            keep.insert(t.ticketID)
-            let fields: [String] = [
-                Self.copyText(t.ticketID), Self.copyText(e.policy.name), Self.copyText(e.policy.calendarName),
-                String(r.targetMicros), "\(r.slaHours)", clock.running ? "t" : "f", clock.stopped ? "t" : "f",
-                String(r.elapsedMicros), String(clock.running ? clock.carried : 0), String(now.microseconds), String(clock.updated),
-                Self.copyText(t.status), Self.copyText(t.priority),
-                clock.nextCrossing.map(String.init) ?? "\\N", clock.risk.map(String.init) ?? "\\N",
-            ]
-            data.append(contentsOf: fields.joined(separator: "\t").utf8)
-            data.append(10)
-            stored += 1
+            // A view that repeats a ticket would make the upsert touch one row twice, which
+            // PostgreSQL refuses; the first reading stands.
+            guard keep.insert(t.ticketID).inserted else { continue }
+            columns.append(e, clock, slaHours: r.slaHours, elapsed: r.elapsedMicros)
         }
-        try connection.transaction {
-            try connection.execute("""
-                CREATE TEMP TABLE IF NOT EXISTS clocks_in (
-                    ticket_id text, policy text, calendar text, target_us bigint, sla_horas double precision,
-                    running boolean, stopped boolean, elapsed_us bigint, base_us bigint, evaluated_us bigint, source_updated_us bigint,
-                    source_status text, source_priority text, next_crossing_us bigint, risk_us bigint
-                ) ON COMMIT DELETE ROWS
-                """)
-            if stored > 0 {
-                try connection.copyIn("COPY clocks_in FROM STDIN", data: data)
-                // A temp table has no statistics: without them a handful of rows can be joined by
-                // reading every stored clock, which at a million tickets is most of a cycle.
-                try connection.execute("ANALYZE clocks_in")
-            }
-            // Only the process holding the evaluator lock writes clocks, so an update of the rows
-            // that changed and an insert of the new ones cannot race; both are hash joins, where an
-            // INSERT ... ON CONFLICT would probe the index row by row.
-            try connection.execute("""
-                UPDATE slawatch.clocks k SET
-                    policy = n.policy, calendar = n.calendar, target_us = n.target_us, sla_horas = n.sla_horas,
-                    running = n.running, stopped = n.stopped, elapsed_us = n.elapsed_us, base_us = n.base_us,
-                    evaluated_us = n.evaluated_us, source_updated_us = n.source_updated_us, source_status = n.source_status,
-                    source_priority = n.source_priority, next_crossing_us = n.next_crossing_us, risk_us = n.risk_us
-                FROM clocks_in n
-                WHERE k.ticket_id = n.ticket_id
-                  -- An unchanged clock is left alone: a running one keeps its base, a halted one its
-                  -- elapsed time; rewriting every identical row per cycle would be most of the cycle.
-                  AND (k.policy, k.calendar, k.target_us, k.running, k.stopped, k.source_updated_us, k.source_status,
-                       k.source_priority, k.next_crossing_us, k.risk_us, CASE WHEN k.running THEN k.base_us ELSE k.elapsed_us END)
-                      IS DISTINCT FROM
-                      (n.policy, n.calendar, n.target_us, n.running, n.stopped, n.source_updated_us, n.source_status,
-                       n.source_priority, n.next_crossing_us, n.risk_us, CASE WHEN n.running THEN n.base_us ELSE n.elapsed_us END);
-                INSERT INTO slawatch.clocks (ticket_id, policy, calendar, target_us, sla_horas, running, stopped, elapsed_us, base_us,
-                                             evaluated_us, source_updated_us, source_status, source_priority, next_crossing_us, risk_us)
-                SELECT n.ticket_id, n.policy, n.calendar, n.target_us, n.sla_horas, n.running, n.stopped, n.elapsed_us, n.base_us,
-                       n.evaluated_us, n.source_updated_us, n.source_status, n.source_priority, n.next_crossing_us, n.risk_us
-                FROM clocks_in n WHERE NOT EXISTS (SELECT 1 FROM slawatch.clocks k WHERE k.ticket_id = n.ticket_id);
-                """)
-            let gone = (removed + tickets.map(\.ticket.ticketID)).filter { !keep.contains($0) }
-            if !gone.isEmpty {
-                try connection.query("DELETE FROM slawatch.clocks WHERE ticket_id = ANY($1::text[])", [.text(SourceRepository.textArray(gone))])
-            }
+        let gone = (removed + tickets.map(\.ticket.ticketID)).filter { !keep.contains($0) }
+        guard !keep.isEmpty || !gone.isEmpty else { return }
+        // Rows come in as arrays: a changed ticket costs one index probe and one write, with no
+        // temporary table to fill and analyze; the planner sees a small function scan and joins it
+        // row by row, which is right for a cycle's thousand and for a full pass's chunk alike.
+        try connection.query(
+            """
+            WITH gone AS (DELETE FROM slawatch.clocks WHERE ticket_id = ANY($15::text[]))
+            INSERT INTO slawatch.clocks AS k (ticket_id, policy, calendar, target_us, sla_horas, running, stopped, elapsed_us, base_us,
+                                              evaluated_us, source_updated_us, source_status, source_priority, next_crossing_us, risk_us)
+            SELECT n.ticket_id, n.policy, n.calendar, n.target_us, n.sla_horas, n.running, n.stopped, n.elapsed_us, n.base_us,
+                   $14::bigint, n.source_updated_us, n.source_status, n.source_priority, n.next_crossing_us, n.risk_us
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::float8[], $6::bool[], $7::bool[], $8::bigint[],
+                        $9::bigint[], $10::bigint[], $11::text[], $12::text[], $13::bigint[], $16::bigint[])
+                 AS n(ticket_id, policy, calendar, target_us, sla_horas, running, stopped, elapsed_us, base_us,
+                      source_updated_us, source_status, source_priority, next_crossing_us, risk_us)
+            ON CONFLICT (ticket_id) DO UPDATE SET
+                policy = EXCLUDED.policy, calendar = EXCLUDED.calendar, target_us = EXCLUDED.target_us, sla_horas = EXCLUDED.sla_horas,
+                running = EXCLUDED.running, stopped = EXCLUDED.stopped, elapsed_us = EXCLUDED.elapsed_us, base_us = EXCLUDED.base_us,
+                evaluated_us = EXCLUDED.evaluated_us, source_updated_us = EXCLUDED.source_updated_us,
+                source_status = EXCLUDED.source_status, source_priority = EXCLUDED.source_priority,
+                next_crossing_us = EXCLUDED.next_crossing_us, risk_us = EXCLUDED.risk_us
+            -- An unchanged clock is left alone: a running one keeps its base, a halted one its
+            -- elapsed time; rewriting every identical row per cycle would be most of the cycle.
+            WHERE (k.policy, k.calendar, k.target_us, k.running, k.stopped, k.source_updated_us, k.source_status,
+                   k.source_priority, k.next_crossing_us, k.risk_us, CASE WHEN k.running THEN k.base_us ELSE k.elapsed_us END)
+                  IS DISTINCT FROM
+                  (EXCLUDED.policy, EXCLUDED.calendar, EXCLUDED.target_us, EXCLUDED.running, EXCLUDED.stopped,
+                   EXCLUDED.source_updated_us, EXCLUDED.source_status, EXCLUDED.source_priority, EXCLUDED.next_crossing_us,
+                   EXCLUDED.risk_us, CASE WHEN EXCLUDED.running THEN EXCLUDED.base_us ELSE EXCLUDED.elapsed_us END)
+            """,
+            columns.parameters(evaluatedAt: now, gone: gone))
+    }
+
+    /// The clocks to store, column by column, as the array parameters of `store`.
+    private struct StoredColumns {
+        var ids: [String?] = [], policies: [String?] = [], calendars: [String?] = [], statuses: [String?] = [], priorities: [String?] = []
+        var targets: [String] = [], hours: [String] = [], running: [String] = [], stopped: [String] = [], elapsed: [String] = []
+        var bases: [String] = [], updated: [String] = [], crossings: [String] = [], risks: [String] = []
+
+        mutating func append(_ e: EvaluatedTicket, _ clock: Stored, slaHours: Double, elapsed elapsedMicros: Int64) {
+            ids.append(e.ticket.ticketID)
+            policies.append(e.policy.name)
+            calendars.append(e.policy.calendarName)
+            statuses.append(clock.status)
+            priorities.append(clock.priority)
+            targets.append(String(clock.target))
+            hours.append("\(slaHours)")
+            running.append(clock.running ? "t" : "f")
+            stopped.append(clock.stopped ? "t" : "f")
+            elapsed.append(String(elapsedMicros))
+            bases.append(String(clock.running ? clock.carried : 0))
+            updated.append(String(clock.updated))
+            crossings.append(clock.nextCrossing.map(String.init) ?? "NULL")
+            risks.append(clock.risk.map(String.init) ?? "NULL")
+        }
+
+        func parameters(evaluatedAt now: Instant, gone: [String]) -> [PostgresParameter] {
+            func plain(_ items: [String]) -> PostgresParameter { .text("{" + items.joined(separator: ",") + "}") }
+            func quoted(_ items: [String?]) -> PostgresParameter { .text(SourceRepository.arrayLiteral(items)) }
+            return [
+                quoted(ids), quoted(policies), quoted(calendars), plain(targets), plain(hours), plain(running), plain(stopped),
+                plain(elapsed), plain(bases), plain(updated), quoted(statuses), quoted(priorities), plain(crossings),
+                .text(String(now.microseconds)), .text(SourceRepository.textArray(gone)), plain(risks),
+            ]
         }
     }
 
@@ -158,13 +171,6 @@ struct ClockStore {
     func remove(_ ids: [String]) throws {
         guard !ids.isEmpty else { return }
         try connection.query("DELETE FROM slawatch.clocks WHERE ticket_id = ANY($1::text[])", [.text(SourceRepository.textArray(ids))])
-    }
-
-    /// Tickets whose stored clock crosses a level at or before `now`.
-    func due(now: Instant) throws -> [String] {
-        try connection.query(
-            "SELECT ticket_id FROM slawatch.clocks WHERE next_crossing_us <= $1::bigint", [.text(String(now.microseconds))]
-        ).rows.map { try $0.string(0) }
     }
 
     /// Tickets at risk or worse and not stopped, as of `now`, from the stored clocks.
@@ -180,20 +186,21 @@ struct ClockStore {
             .rows[0].optionalInt(0).map { Instant(microseconds: Int64($0)) }
     }
 
-    func watermark(_ key: String) throws -> Instant? {
-        try connection.query("SELECT value_us FROM slawatch.worker_state WHERE key = $1", [.text(key)]).rows.first
-            .map { Instant(microseconds: Int64(try $0.int(0))) }
+    /// The worker's state by key, as microseconds: `seen` and `full` (the instants of the last
+    /// cycle and of the last full pass), `full_duration` (how long that pass took).
+    func workerState() throws -> [String: Int64] {
+        var state: [String: Int64] = [:]
+        for row in try connection.query("SELECT key, value_us FROM slawatch.worker_state").rows {
+            state[try row.string(0)] = Int64(try row.int(1))
+        }
+        return state
     }
 
-    func setWatermark(_ key: String, _ value: Instant) throws {
+    func setWatermark(_ key: String, _ value: Instant) throws { try setState(key, value.microseconds) }
+
+    func setState(_ key: String, _ value: Int64) throws {
         try connection.query(
             "INSERT INTO slawatch.worker_state (key, value_us) VALUES ($1, $2::bigint) ON CONFLICT (key) DO UPDATE SET value_us = EXCLUDED.value_us",
-            [.text(key), .text(String(value.microseconds))])
-    }
-
-    /// COPY text format: backslash, tab, newline and carriage return escaped.
-    static func copyText(_ s: String) -> String {
-        guard s.utf8.contains(where: { $0 == 92 || $0 == 9 || $0 == 10 || $0 == 13 }) else { return s }
-        return s.replacing("\\", with: "\\\\").replacing("\t", with: "\\t").replacing("\n", with: "\\n").replacing("\r", with: "\\r")
+            [.text(key), .text(String(value))])
     }
 }

@@ -22,7 +22,8 @@ struct SourceRepository {
     init(connection: PostgresConnection, rules: RuleSet, alsoColumns: Set<String> = []) throws(CommandError) {
         self.connection = connection
         self.views = rules.source
-        let typed = try Self.typedColumns(of: rules.source.tickets, connection)
+        let both = try Self.typedColumns(of: [rules.source.tickets, rules.source.statusChanges], connection)
+        let typed = both[0]
         let ticketColumns = typed.map(\.name)
         idType = typed.first { $0.name == "ticket_id" }?.type == 2950 ? "uuid" : "text"
         let missing = SourceTicket.requiredColumns.filter { !ticketColumns.contains($0) }
@@ -30,7 +31,7 @@ struct SourceRepository {
             throw .runtime(
                 "source view \(rules.source.tickets) has no column \(missing.joined(separator: ", ")); redefine the view with the columns of SPEC section 2 (see README, 'Pointing slawatch at your help desk')")
         }
-        let typedChanges = try Self.typedColumns(of: rules.source.statusChanges, connection)
+        let typedChanges = both[1]
         let changeColumns = typedChanges.map(\.name)
         let missingChanges = ["ticket_id", "status", "changed_at"].filter { !changeColumns.contains($0) }
         if !missingChanges.isEmpty {
@@ -51,33 +52,45 @@ struct SourceRepository {
         changeTypes = ["ticket_id", "status", "changed_at"].map { ($0, changeTypesByName[$0]!) }
     }
 
-    static func typedColumns(of view: QualifiedName, _ connection: PostgresConnection) throws(CommandError) -> [(name: String, type: UInt32)] {
+    /// The columns of each view with their type OIDs, read from the catalog: asking for a view's
+    /// rows with `LIMIT 0` would plan its joins, a few milliseconds of every cycle.
+    static func typedColumns(of views: [QualifiedName], _ connection: PostgresConnection) throws(CommandError) -> [[(name: String, type: UInt32)]] {
+        var columns = Array(repeating: [(name: String, type: UInt32)](), count: views.count)
+        var found = Array(repeating: false, count: views.count)
         do {
-            let result = try connection.query("SELECT * FROM \(view.quoted) LIMIT 0")
-            return result.columnNames.enumerated().map { ($1, result.columnType($0)) }
-        } catch {
-            if error.sqlState == "42P01" || error.sqlState == "3F000" {
-                throw .runtime("source view \(view) does not exist; create it as README 'Pointing slawatch at your help desk' shows")
+            let result = try connection.query(
+                """
+                SELECT v.n::int, a.attname::text, a.atttypid::bigint
+                FROM unnest($1::text[]) WITH ORDINALITY AS v(name, n)
+                JOIN pg_class c ON c.oid = to_regclass(v.name)
+                LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                ORDER BY v.n, a.attnum
+                """, [.text(textArray(views.map(\.quoted)))])
+            for row in result.rows {
+                let n = try row.int(0) - 1
+                found[n] = true
+                if let name = try row.optionalString(1) { columns[n].append((name, UInt32(try row.int(2)))) }
             }
-            throw .runtime("cannot read source view \(view): \(error.message)")
+        } catch {
+            throw .runtime("cannot read the columns of source views \(views.map(\.description).joined(separator: ", ")): \(error)")
         }
+        if let missing = found.firstIndex(of: false) {
+            throw .runtime("source view \(views[missing]) does not exist; create it as README 'Pointing slawatch at your help desk' shows")
+        }
+        return columns
     }
 
     var selectList: String {
         (SourceTicket.requiredColumns + extraColumns).map { "\"\($0)\"" }.joined(separator: ", ")
     }
 
-    /// Every ticket, or those whose code is `code`, or (incremental) those named in `ids` and
-    /// those updated after `changedAfter` whose stored clock is not of their current version.
-    func tickets(code: String? = nil, changedAfter: Instant? = nil, ids: [String] = []) throws(CommandError) -> [SourceTicket] {
+    /// Every ticket, or those whose code is `code`.
+    func tickets(code: String? = nil) throws(CommandError) -> [SourceTicket] {
         var sql = "SELECT \(selectList) FROM \(views.tickets.quoted)"
         var parameters: [PostgresParameter] = []
         if let code {
             sql += " WHERE code = $1"
             parameters.append(.text(code))
-        } else if let changedAfter {
-            sql += " WHERE ticket_id = ANY($1::\(idType)[])"
-            parameters.append(.text(Self.textArray(try changed(after: changedAfter) + ids)))
         }
         var result: [SourceTicket] = []
         do {
@@ -92,34 +105,56 @@ struct SourceRepository {
         return result
     }
 
-    /// Tickets updated after `instant` whose stored clock is not of their current version.
+    /// For an incremental cycle: the tickets updated after `instant` in a version no stored clock
+    /// was computed from, and those whose stored clock crosses a level by `now`.
     ///
     /// Cycles look back past their predecessor (for late commits), so most tickets updated since
     /// were evaluated already in this very version. Both sides are read as ranges — recently
-    /// updated tickets, recently stored clocks — and compared here: looking up each ticket's clock
-    /// by id would cost a random index probe per ticket.
-    private func changed(after instant: Instant) throws(CommandError) -> [String] {
-        var stored = Set<String>()
-        var result: [String] = []
+    /// updated tickets, recently stored clocks — and hash-joined: looking up each ticket's clock by
+    /// id would cost a random index probe per ticket.
+    func changedTicketIDs(after instant: Instant, dueBy now: Instant) throws(CommandError) -> [String] {
         do {
-            try connection.forEachRow(
-                "SELECT ticket_id, source_updated_us, source_status, source_priority FROM slawatch.clocks WHERE source_updated_us > $1::bigint",
-                [.text(String(instant.microseconds))]
-            ) { row in
-                stored.insert("\(try row.string(0))\t\(try row.int(1))\t\(try row.string(2))\t\(try row.string(3))")
-            }
-            try connection.forEachRow(
-                "SELECT ticket_id, updated_at, status, priority FROM \(views.tickets.quoted) WHERE updated_at > $1::timestamptz",
-                [.text(instant.iso8601)]
-            ) { row in
-                let id = try row.string(0)
-                let version = "\(id)\t\(try row.optionalTimestamp(1) ?? 0)\t\(try row.optionalString(2) ?? "")\t\(try row.optionalString(3) ?? "")"
-                if !stored.contains(version) { result.append(id) }
-            }
+            return try connection.query(
+                """
+                WITH seen AS MATERIALIZED (
+                    SELECT ticket_id, timestamptz 'epoch' + source_updated_us * interval '1 microsecond' AS updated_at,
+                           source_status, source_priority
+                    FROM slawatch.clocks WHERE source_updated_us > $2::bigint)
+                SELECT t.ticket_id::text COLLATE "C" FROM \(views.tickets.quoted) t
+                WHERE t.updated_at > $1::timestamptz
+                  AND NOT EXISTS (
+                      SELECT 1 FROM seen s
+                      WHERE s.ticket_id = t.ticket_id::text COLLATE "C" AND s.updated_at = t.updated_at::timestamptz
+                        AND s.source_status = t.status::text AND s.source_priority = coalesce(t.priority::text, ''))
+                UNION
+                SELECT ticket_id FROM slawatch.clocks WHERE next_crossing_us <= $3::bigint
+                """,
+                [.text(instant.iso8601), .text(String(instant.microseconds)), .text(String(now.microseconds))]
+            ).rows.map { try $0.string(0) }
         } catch {
             throw .runtime("reading \(views.tickets) for changes: \(error)")
         }
-        return result
+    }
+
+    /// The tickets of `ids`, each with what its stored clock saw when it was last evaluated (nil
+    /// when it has none), read in one statement.
+    func ticketsWithEarlierReadings(_ ids: [String]) throws(CommandError) -> [(SourceTicket, EventDetector.EarlierReading?)] {
+        guard !ids.isEmpty else { return [] }
+        let columns = (SourceTicket.requiredColumns + extraColumns).map { "t.\"\($0)\"" }.joined(separator: ", ")
+        let earlierAt = SourceTicket.requiredColumns.count + extraColumns.count
+        do {
+            return try connection.query(
+                """
+                SELECT \(columns), \(ClockStore.earlierColumns)
+                FROM \(views.tickets.quoted) t LEFT JOIN slawatch.clocks k ON k.ticket_id = t.ticket_id::text COLLATE "C"
+                WHERE t.ticket_id = ANY($1::\(idType)[])
+                """, [.text(Self.textArray(ids))]
+            ).rows.map { row in (try decodeTicket(row), try ClockStore.decodeEarlier(row, at: earlierAt)) }
+        } catch let error as CommandError {
+            throw error
+        } catch {
+            throw .runtime("reading \(views.tickets): \(error)")
+        }
     }
 
     /// The version of the ticket in a row of `selectList` — what a stored clock was computed from —
@@ -166,12 +201,19 @@ struct SourceRepository {
             parameters.append(.text(Self.textArray(ticketIDs)))
         }
         var result: [String: [StatusChange]] = [:]
+        func add(_ row: PostgresRow) throws {
+            guard let id = try row.optionalString(0), let status = try row.optionalString(1),
+                  let at = try row.optionalTimestamp(2)
+            else { return }  // A row without ticket, status or instant says nothing about a clock.
+            result[id, default: []].append(StatusChange(status: status, at: Instant(microseconds: at)))
+        }
         do {
-            try connection.forEachRow(sql, parameters) { row in
-                guard let id = try row.optionalString(0), let status = try row.optionalString(1),
-                      let at = try row.optionalTimestamp(2)
-                else { return }  // A row without ticket, status or instant says nothing about a clock.
-                result[id, default: []].append(StatusChange(status: status, at: Instant(microseconds: at)))
+            // A few tickets' history comes whole; row-at-a-time mode costs a result per row and
+            // is kept for reading every ticket's.
+            if ticketIDs != nil {
+                for row in try connection.query(sql, parameters).rows { try add(row) }
+            } else {
+                try connection.forEachRow(sql, parameters, add)
             }
         } catch {
             throw .runtime("reading \(views.statusChanges): \(error)")

@@ -16,8 +16,15 @@ final class WorkerCycle {
     let alwaysFull: Bool
     private var holdsEvaluatorLock = false
     /// How often a worker evaluates every ticket even when nothing says it must: a safety net for
-    /// changes that do not move `updated_at` (a history row inserted alone, a late commit).
-    static let fullEvery: Int64 = 3_600_000_000
+    /// changes an incremental cycle cannot see (a history row inserted alone, a ticket written with
+    /// an `updated_at` already in the past). Nil: automatic, `fullPassCost` times as long as the last
+    /// full pass took, and at most `fullEveryAtMost`.
+    let fullEvery: Int64?
+    static let fullEveryAtMost: Int64 = 3_600_000_000
+    /// A full pass is repeated once this many times its own duration has passed, so that full
+    /// passes take about 1 % of an evaluating worker's time: a small help desk is evaluated in
+    /// full every cycle, a million tickets every few minutes.
+    static let fullPassCost = 100.0
     /// How far back an incremental cycle looks before its previous one, for transactions that
     /// commit after a cycle but carry an earlier `updated_at`.
     static let overlap: Int64 = 600_000_000
@@ -56,9 +63,10 @@ final class WorkerCycle {
 
     init(
         rules: RuleSet, connection: PostgresConnection, databaseURL: String, workerID: String, dryRun: Bool, alwaysFull: Bool = false,
-        output: @escaping (String) -> Void, log: Logger
+        fullEvery: Int64? = nil, output: @escaping (String) -> Void, log: Logger
     ) {
         self.alwaysFull = alwaysFull
+        self.fullEvery = fullEvery
         self.databaseURL = databaseURL
         self.rules = rules
         self.connection = connection
@@ -98,14 +106,22 @@ final class WorkerCycle {
             report.evaluatedHere = true
             let clocks = ClockStore(connection: connection)
             let runner = ReportRunner(connection: connection, rules: rules, log: log)
-            let lastFull = dryRun ? nil : try clocks.watermark("full")
-            var full = dryRun || alwaysFull || lastFull == nil || now - lastFull! >= Self.fullEvery || now < lastFull!
+            let state = dryRun ? [:] : try clocks.workerState()
+            var full = dryRun || alwaysFull
+            if !full, let lastFull = state["full"].map(Instant.init(microseconds:)) {
+                let every = fullEvery ?? min(Self.fullEveryAtMost, Int64(Double(state["full_duration"] ?? Self.fullEveryAtMost) * Self.fullPassCost))
+                full = now - lastFull >= every || now < lastFull
+            } else {
+                full = true
+            }
             if !full { full = try runner.anyDue(now: now) }
             report.full = full
             if full {
+                let started = Date()
                 try evaluateEverything(now: now, report: &report, runner: runner, clocks: clocks)
+                if !dryRun { try clocks.setState("full_duration", Int64(Date().timeIntervalSince(started) * 1_000_000)) }
             } else {
-                try evaluateChanged(now: now, since: (try clocks.watermark("seen") ?? lastFull!) + (-Self.overlap), report: &report, clocks: clocks)
+                try evaluateChanged(now: now, since: Instant(microseconds: state["seen"] ?? state["full"]!) + (-Self.overlap), report: &report, clocks: clocks)
             }
         }
         report.phase("rest")
@@ -204,28 +220,40 @@ final class WorkerCycle {
 
     /// An incremental pass: the tickets updated since `since` and those whose next crossing is due.
     private func evaluateChanged(now: Instant, since: Instant, report: inout Report, clocks: ClockStore) throws {
-        let evaluation = try SourceEvaluation.run(rules: rules, connection: connection, now: now, changedAfter: since, ids: try clocks.due(now: now))
-        report.evaluated = evaluation.evaluated.count
-        report.unmatched = evaluation.unmatched.count
-        report.phase("evaluate")
-        try reportUnmatched(evaluation.unmatched, now: now)
-        let store = EventStore(connection: connection, rules: rules)
+        let source = try SourceRepository(connection: connection, rules: rules)
+        let ids = try source.changedTicketIDs(after: since, dueBy: now)
+        let tickets = try source.ticketsWithEarlierReadings(ids)
+        let histories = try source.statusChanges(ticketIDs: ids)
+        let evaluator = SLAEvaluator(rules: rules)
+        var evaluated: [EvaluatedTicket] = [], unmatched: [UnmatchedTicket] = []
         // Only tickets past a level their stored clock had not reached can have a new event; the
         // others need no look at the events table.
-        let earlier = dryRun ? [:] : try clocks.earlierReadings(of: evaluation.evaluated.map(\.ticket.ticketID))
-        let candidates = evaluation.evaluated.filter { EventDetector.mayHaveUnrecorded($0, earlier: earlier[$0.ticket.ticketID]) }
+        var candidates: [EvaluatedTicket] = []
+        evaluated.reserveCapacity(tickets.count)
+        for (ticket, earlier) in tickets {
+            switch evaluator.evaluate(ticket, changes: histories[ticket.ticketID] ?? [], now: now) {
+            case .clock(let e):
+                evaluated.append(e)
+                if dryRun || EventDetector.mayHaveUnrecorded(e, earlier: earlier) { candidates.append(e) }
+            case .unmatched(let u): unmatched.append(u)
+            }
+        }
+        report.evaluated = evaluated.count
+        report.unmatched = unmatched.count
+        report.phase("evaluate")
+        try reportUnmatched(unmatched, now: now)
+        let store = EventStore(connection: connection, rules: rules)
         let outcome = try store.record(candidates, now: now, dryRun: dryRun)
         report.events = outcome.recorded
         report.notified = outcome.notified.count
         report.phase("events")
         if dryRun {
             printDryRun(outcome)
-            report.nextCrossing = evaluation.evaluated.compactMap(\.reading.nextCrossing).min()
+            report.nextCrossing = evaluated.compactMap(\.reading.nextCrossing).min()
             return
         }
         try clocks.store(
-            evaluation.evaluated, histories: evaluation.histories, now: now, cumulative: try clocks.runningSums(at: now),
-            removed: evaluation.unmatched.map(\.ticket.ticketID))
+            evaluated, histories: histories, now: now, cumulative: try clocks.runningSums(at: now), removed: unmatched.map(\.ticket.ticketID))
         try clocks.setWatermark("seen", now)
         report.phase("clocks")
         if remindersWanted {
