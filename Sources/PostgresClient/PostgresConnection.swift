@@ -48,6 +48,44 @@ public final class PostgresConnection {
         return try PostgresResult.checked(result, connection: conn, sql: sql)
     }
 
+    /// Runs a statement here and another on `other` at the same time: both are sent before either
+    /// result is awaited, so the server works on the two while this thread waits. Nothing stays
+    /// pending when it returns or throws.
+    public func query(
+        _ sql: String, _ parameters: [PostgresParameter], alongside other: PostgresConnection, _ otherSQL: String,
+        _ otherParameters: [PostgresParameter]
+    ) throws(PostgresError) -> (PostgresResult, PostgresResult) {
+        precondition(other !== self, "a connection runs one statement at a time")
+        try send(sql, parameters)
+        let otherSent = Result<Void, PostgresError> { () throws(PostgresError) in try other.send(otherSQL, otherParameters) }
+        let mine = collect(sql)
+        let theirs: Result<PostgresResult, PostgresError>
+        switch otherSent {
+        case .success: theirs = other.collect(otherSQL)
+        case .failure(let error): theirs = .failure(error)
+        }
+        return (try mine.get(), try theirs.get())
+    }
+
+    private func send(_ sql: String, _ parameters: [PostgresParameter]) throws(PostgresError) {
+        let sent = withParameters(parameters) { values, count in
+            PQsendQueryParams(conn, sql, count, nil, values, nil, nil, 1)
+        }
+        guard sent == 1 else {
+            throw PostgresError(.queryFailed, Self.firstLine(String(cString: PQerrorMessage(conn))))
+        }
+    }
+
+    /// The result of the statement `send` sent, with every further result drained.
+    private func collect(_ sql: String) -> Result<PostgresResult, PostgresError> {
+        var outcome: Result<PostgresResult, PostgresError>?
+        while let raw = PQgetResult(conn) {
+            if outcome != nil { PQclear(raw); continue }
+            do { outcome = .success(try PostgresResult.checked(raw, connection: conn, sql: sql)) } catch { outcome = .failure(error) }
+        }
+        return outcome ?? .failure(PostgresError(.queryFailed, Self.firstLine(String(cString: PQerrorMessage(conn)))))
+    }
+
     /// Runs parameterless SQL text, possibly several statements (migrations, session settings).
     public func execute(_ sql: String) throws(PostgresError) {
         _ = try PostgresResult.checked(PQexec(conn, sql), connection: conn, sql: sql)

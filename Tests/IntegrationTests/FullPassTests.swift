@@ -191,6 +191,52 @@ import Testing
         #expect(Double(stored) / 3_600_000_000 == row.horas_restantes)
     }
 
+    /// An incremental cycle with hundreds of changes reads and writes them in two halves on two
+    /// connections; the clocks it stores are the ones a full pass stores at the same instant, and
+    /// the versions it saw carry over to the next process.
+    @Test func anIncrementalCycleStoresWhatAFullPassWould() async throws {
+        let (db, connection) = try Self.generatedHelpDesk(tickets: 1_500, seed: 0.42)
+        let base = ["--rules", repositoryRules, "--database", db.url, "--full-every", "1h"]
+        func field(_ name: String, _ result: CLIResult) -> String? {
+            result.stderr.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("\(name)=") }.map { String($0.dropFirst(name.count + 1)) }
+        }
+        func clocks() throws -> [String] {
+            try connection.query("""
+                SELECT concat_ws(' ', ticket_id, policy, calendar, target_us, running, stopped, elapsed_us, base_us, source_updated_us,
+                                 source_status, source_priority, next_crossing_us, risk_us)
+                FROM slawatch.clocks ORDER BY ticket_id
+                """).rows.map { try $0.string(0) }
+        }
+        let first = await slawatch(["run", "--once", "--full", "--now", "2026-03-24T15:00:00Z"] + base)
+        #expect(first.status == 0, "\(first.stderr)")
+        let changed = try connection.query("""
+            WITH pick AS (
+              SELECT t.id, e.code FROM tickets t JOIN estados e ON e.id = t.estado_id
+              WHERE e.code IN ('ABIERTO', 'EN_PROCESO', 'EN_ESPERA') ORDER BY t.codigo LIMIT 400
+            ), nuevo AS (
+              SELECT p.id, (SELECT e.id FROM estados e WHERE e.code = CASE WHEN p.code = 'EN_ESPERA' THEN 'EN_PROCESO' ELSE 'EN_ESPERA' END) AS estado_id
+              FROM pick p
+            ), hist AS (
+              INSERT INTO ticket_historial (ticket_id, estado_id, cambiado_en) SELECT n.id, n.estado_id, '2026-03-24T15:00:20Z' FROM nuevo n
+            )
+            UPDATE tickets t SET estado_id = n.estado_id, actualizado_en = '2026-03-24T15:00:20Z' FROM nuevo n WHERE t.id = n.id
+            """).affectedRows
+        #expect(changed == 400)
+        let second = await slawatch(["run", "--once", "--now", "2026-03-24T15:01:00Z"] + base)
+        #expect(second.status == 0 && field("full", second) == "false", "\(second.stderr)")
+        #expect(Int(field("evaluated", second) ?? "") ?? 0 >= 400, "\(second.stderr)")
+        // The versions the second process stored clocks for are not evaluated again by the third.
+        let third = await slawatch(["run", "--once", "--now", "2026-03-24T15:02:00Z"] + base)
+        #expect(third.status == 0 && field("full", third) == "false", "\(third.stderr)")
+        #expect(Int(field("evaluated", third) ?? "") ?? 1_000 < 100, "\(third.stderr)")
+        let incremental = try clocks()
+        let full = await slawatch(["run", "--once", "--full", "--now", "2026-03-24T15:02:00Z"] + base)
+        #expect(full.status == 0, "\(full.stderr)")
+        let afterFull = try clocks()
+        #expect(incremental.count == afterFull.count)
+        #expect(incremental == afterFull, "first difference: \(zip(incremental, afterFull).first { $0 != $1 }.map { "\($0.0) / \($0.1)" } ?? "in count")")
+    }
+
     /// The CLI dashboard streams the source and writes its rows a thousand at a time: still one
     /// JSON array, every ticket with a clock once, in dashboard order.
     @Test func theDashboardOfThousandsOfTicketsIsOneArray() async throws {

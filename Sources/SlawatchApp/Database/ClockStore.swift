@@ -83,11 +83,36 @@ struct ClockStore {
     /// Writes the clocks of `tickets`, evaluated at `now`, given each calendar's running sum then;
     /// a clock equal to the stored one is left alone. Every ticket of `tickets` or `removed`
     /// (tickets with no clock now) whose clock cannot be kept loses its stored one. One statement,
-    /// so a crash leaves either all of it or none.
+    /// so a crash leaves either all of it or none. Returns the ids of the tickets that have a
+    /// stored clock now. With `second`, half of the clocks are written on it, at the same time
+    /// as the other half here (one statement each).
+    @discardableResult
     func store(
         _ tickets: [EvaluatedTicket], histories: [String: [StatusChange]], now: Instant, cumulative: [String: Int64],
-        removed: [String] = []
-    ) throws {
+        removed: [String] = [], alongside second: PostgresConnection? = nil
+    ) throws -> Set<String> {
+        if let second, tickets.count > 1 {
+            let half = tickets.count / 2
+            let (one, keepOne) = try Self.upsert(Array(tickets[..<half]), histories: histories, now: now, cumulative: cumulative, removed: removed)
+            let (two, keepTwo) = try Self.upsert(Array(tickets[half...]), histories: histories, now: now, cumulative: cumulative, removed: [])
+            switch (one, two) {
+            case (let one?, let two?): _ = try connection.query(Self.upsertSQL, one, alongside: second, Self.upsertSQL, two)
+            case (let one?, nil): try connection.query(Self.upsertSQL, one)
+            case (nil, let two?): try connection.query(Self.upsertSQL, two)
+            case (nil, nil): break
+            }
+            return keepOne.union(keepTwo)
+        }
+        let (parameters, keep) = try Self.upsert(tickets, histories: histories, now: now, cumulative: cumulative, removed: removed)
+        if let parameters { try connection.query(Self.upsertSQL, parameters) }
+        return keep
+    }
+
+    /// The parameters of `upsertSQL` for `tickets` (nil when there is nothing to write), and the
+    /// ids of those that keep a stored clock.
+    private static func upsert(
+        _ tickets: [EvaluatedTicket], histories: [String: [StatusChange]], now: Instant, cumulative: [String: Int64], removed: [String]
+    ) throws -> ([PostgresParameter]?, Set<String>) {
         var columns = StoredColumns()
         var keep = Set<String>()
         keep.reserveCapacity(tickets.count)
@@ -100,12 +125,14 @@ struct ClockStore {
             columns.append(e, clock, slaHours: r.slaHours, elapsed: r.elapsedMicros)
         }
         let gone = (removed + tickets.map(\.ticket.ticketID)).filter { !keep.contains($0) }
-        guard !keep.isEmpty || !gone.isEmpty else { return }
-        // Rows come in as arrays: a changed ticket costs one index probe and one write, with no
-        // temporary table to fill and analyze; the planner sees a small function scan and joins it
-        // row by row, which is right for a cycle's thousand and for a full pass's chunk alike.
-        try connection.query(
-            """
+        guard !keep.isEmpty || !gone.isEmpty else { return (nil, keep) }
+        return (columns.parameters(evaluatedAt: now, gone: gone), keep)
+    }
+
+    // Rows come in as arrays: a changed ticket costs one index probe and one write, with no
+    // temporary table to fill and analyze; the planner sees a small function scan and joins it
+    // row by row, which is right for a cycle's thousand and for a full pass's chunk alike.
+    private static let upsertSQL = """
             WITH gone AS (DELETE FROM slawatch.clocks WHERE ticket_id = ANY($15::text[]))
             INSERT INTO slawatch.clocks AS k (ticket_id, policy, calendar, target_us, sla_horas, running, stopped, elapsed_us, base_us,
                                               evaluated_us, source_updated_us, source_status, source_priority, next_crossing_us, risk_us)
@@ -129,9 +156,7 @@ struct ClockStore {
                   (EXCLUDED.policy, EXCLUDED.calendar, EXCLUDED.target_us, EXCLUDED.running, EXCLUDED.stopped,
                    EXCLUDED.source_updated_us, EXCLUDED.source_status, EXCLUDED.source_priority, EXCLUDED.next_crossing_us,
                    EXCLUDED.risk_us, CASE WHEN EXCLUDED.running THEN EXCLUDED.base_us ELSE EXCLUDED.elapsed_us END)
-            """,
-            columns.parameters(evaluatedAt: now, gone: gone))
-    }
+            """
 
     /// The clocks to store, column by column, as the array parameters of `store`.
     private struct StoredColumns {
@@ -171,6 +196,37 @@ struct ClockStore {
     func remove(_ ids: [String]) throws {
         guard !ids.isEmpty else { return }
         try connection.query("DELETE FROM slawatch.clocks WHERE ticket_id = ANY($1::text[])", [.text(SourceRepository.textArray(ids))])
+    }
+
+    /// Tickets whose stored clock crosses a level at or before `now`.
+    func due(now: Instant) throws -> [String] {
+        try connection.query(
+            "SELECT ticket_id FROM slawatch.clocks WHERE next_crossing_us <= $1::bigint", [.text(String(now.microseconds))]
+        ).rows.map { try $0.string(0) }
+    }
+
+    /// The versions whose clocks recent cycles stored, as the last cycle left them.
+    func evaluatedVersions() throws -> EvaluatedVersions {
+        guard let row = try connection.query("SELECT bytes FROM slawatch.worker_state WHERE key = 'versions'").rows.first,
+              !row.isNull(0)
+        else { return EvaluatedVersions() }
+        return EvaluatedVersions(bytes: row.bytes(0))
+    }
+
+    func setEvaluatedVersions(_ versions: EvaluatedVersions) throws {
+        let hex = "0123456789abcdef".utf8.map { $0 }
+        var text: [UInt8] = Array("\\x".utf8)
+        let bytes = versions.bytes
+        text.reserveCapacity(2 + bytes.count * 2)
+        for byte in bytes {
+            text.append(hex[Int(byte >> 4)])
+            text.append(hex[Int(byte & 0x0F)])
+        }
+        try connection.query(
+            """
+            INSERT INTO slawatch.worker_state (key, value_us, bytes) VALUES ('versions', $1::bigint, $2::bytea)
+            ON CONFLICT (key) DO UPDATE SET value_us = EXCLUDED.value_us, bytes = EXCLUDED.bytes
+            """, [.text(String(versions.count)), .text(String(decoding: text, as: UTF8.self))])
     }
 
     /// Tickets at risk or worse and not stopped, as of `now`, from the stored clocks.

@@ -105,56 +105,71 @@ struct SourceRepository {
         return result
     }
 
-    /// For an incremental cycle: the tickets updated after `instant` in a version no stored clock
-    /// was computed from, and those whose stored clock crosses a level by `now`.
+    /// For an incremental cycle: the ids of the tickets updated after `instant` in a version not
+    /// in `seen`, in the order read.
     ///
     /// Cycles look back past their predecessor (for late commits), so most tickets updated since
-    /// were evaluated already in this very version. Both sides are read as ranges — recently
-    /// updated tickets, recently stored clocks — and hash-joined: looking up each ticket's clock by
-    /// id would cost a random index probe per ticket.
-    func changedTicketIDs(after instant: Instant, dueBy now: Instant) throws(CommandError) -> [String] {
+    /// were evaluated already in this very version; only a narrow range of the view is read.
+    func ticketIDs(updatedAfter instant: Instant, except seen: EvaluatedVersions) throws(CommandError) -> [String] {
         do {
-            return try connection.query(
-                """
-                WITH seen AS MATERIALIZED (
-                    SELECT ticket_id, timestamptz 'epoch' + source_updated_us * interval '1 microsecond' AS updated_at,
-                           source_status, source_priority
-                    FROM slawatch.clocks WHERE source_updated_us > $2::bigint)
-                SELECT t.ticket_id::text COLLATE "C" FROM \(views.tickets.quoted) t
-                WHERE t.updated_at > $1::timestamptz
-                  AND NOT EXISTS (
-                      SELECT 1 FROM seen s
-                      WHERE s.ticket_id = t.ticket_id::text COLLATE "C" AND s.updated_at = t.updated_at::timestamptz
-                        AND s.source_status = t.status::text AND s.source_priority = coalesce(t.priority::text, ''))
-                UNION
-                SELECT ticket_id FROM slawatch.clocks WHERE next_crossing_us <= $3::bigint
-                """,
-                [.text(instant.iso8601), .text(String(instant.microseconds)), .text(String(now.microseconds))]
-            ).rows.map { try $0.string(0) }
+            var ids: [String] = []
+            for row in try connection.query(
+                "SELECT ticket_id::text, updated_at, status::text, priority::text FROM \(views.tickets.quoted) WHERE updated_at > $1::timestamptz",
+                [.text(instant.iso8601)]
+            ).rows {
+                let id = try row.string(0)
+                let version = (updated: try row.timestamp(1), status: try row.optionalString(2) ?? "", priority: try row.optionalString(3) ?? "")
+                if !seen.contains(id: id, updated: version.updated, status: version.status, priority: version.priority) { ids.append(id) }
+            }
+            return ids
         } catch {
             throw .runtime("reading \(views.tickets) for changes: \(error)")
         }
     }
 
     /// The tickets of `ids`, each with what its stored clock saw when it was last evaluated (nil
-    /// when it has none), read in one statement.
-    func ticketsWithEarlierReadings(_ ids: [String]) throws(CommandError) -> [(SourceTicket, EventDetector.EarlierReading?)] {
-        guard !ids.isEmpty else { return [] }
+    /// when it has none), and their status changes. With `second`, each half of `ids` is read on
+    /// a connection of its own, the two at the same time.
+    func ticketsWithEarlierReadings(
+        _ ids: [String], alongside second: PostgresConnection? = nil
+    ) throws(CommandError) -> (tickets: [(SourceTicket, EventDetector.EarlierReading?)], histories: [String: [StatusChange]]) {
+        guard !ids.isEmpty else { return ([], [:]) }
         let columns = (SourceTicket.requiredColumns + extraColumns).map { "t.\"\($0)\"" }.joined(separator: ", ")
         let earlierAt = SourceTicket.requiredColumns.count + extraColumns.count
+        let ticketSQL = """
+            SELECT \(columns), \(ClockStore.earlierColumns)
+            FROM \(views.tickets.quoted) t LEFT JOIN slawatch.clocks k ON k.ticket_id = t.ticket_id::text COLLATE "C"
+            WHERE t.ticket_id = ANY($1::\(idType)[])
+            """
+        let historySQL = statusChangesQuery(ticketIDs: []).0
+        var ticketResults: [PostgresResult] = [], historyResults: [PostgresResult] = []
         do {
-            return try connection.query(
-                """
-                SELECT \(columns), \(ClockStore.earlierColumns)
-                FROM \(views.tickets.quoted) t LEFT JOIN slawatch.clocks k ON k.ticket_id = t.ticket_id::text COLLATE "C"
-                WHERE t.ticket_id = ANY($1::\(idType)[])
-                """, [.text(Self.textArray(ids))]
-            ).rows.map { row in (try decodeTicket(row), try ClockStore.decodeEarlier(row, at: earlierAt)) }
+            if let second, ids.count > 1 {
+                let halves = [Array(ids[..<(ids.count / 2)]), Array(ids[(ids.count / 2)...])].map { [PostgresParameter.text(Self.textArray($0))] }
+                let tickets = try connection.query(ticketSQL, halves[0], alongside: second, ticketSQL, halves[1])
+                let history = try connection.query(historySQL, halves[0], alongside: second, historySQL, halves[1])
+                ticketResults = [tickets.0, tickets.1]
+                historyResults = [history.0, history.1]
+            } else {
+                let parameters: [PostgresParameter] = [.text(Self.textArray(ids))]
+                ticketResults = [try connection.query(ticketSQL, parameters)]
+                historyResults = [try connection.query(historySQL, parameters)]
+            }
+        } catch {
+            throw .runtime("reading \(views.tickets) and \(views.statusChanges): \(error)")
+        }
+        var histories: [String: [StatusChange]] = [:]
+        var tickets: [(SourceTicket, EventDetector.EarlierReading?)] = []
+        tickets.reserveCapacity(ids.count)
+        do {
+            for row in historyResults.flatMap(\.rows) { try Self.addStatusChange(row, to: &histories) }
+            for row in ticketResults.flatMap(\.rows) { tickets.append((try decodeTicket(row), try ClockStore.decodeEarlier(row, at: earlierAt))) }
         } catch let error as CommandError {
             throw error
         } catch {
-            throw .runtime("reading \(views.tickets): \(error)")
+            throw .runtime("reading \(views.statusChanges): \(error)")
         }
+        return (tickets, histories)
     }
 
     /// The version of the ticket in a row of `selectList` — what a stored clock was computed from —
@@ -194,31 +209,32 @@ struct SourceRepository {
 
     /// Status changes grouped by ticket id; only of `ticketIDs` when given.
     func statusChanges(ticketIDs: [String]? = nil) throws(CommandError) -> [String: [StatusChange]] {
-        var sql = "SELECT ticket_id, status, changed_at FROM \(views.statusChanges.quoted)"
-        var parameters: [PostgresParameter] = []
-        if let ticketIDs {
-            sql += " WHERE ticket_id = ANY($1::\(idType)[])"
-            parameters.append(.text(Self.textArray(ticketIDs)))
-        }
+        let (sql, parameters) = statusChangesQuery(ticketIDs: ticketIDs)
         var result: [String: [StatusChange]] = [:]
-        func add(_ row: PostgresRow) throws {
-            guard let id = try row.optionalString(0), let status = try row.optionalString(1),
-                  let at = try row.optionalTimestamp(2)
-            else { return }  // A row without ticket, status or instant says nothing about a clock.
-            result[id, default: []].append(StatusChange(status: status, at: Instant(microseconds: at)))
-        }
         do {
             // A few tickets' history comes whole; row-at-a-time mode costs a result per row and
             // is kept for reading every ticket's.
             if ticketIDs != nil {
-                for row in try connection.query(sql, parameters).rows { try add(row) }
+                for row in try connection.query(sql, parameters).rows { try Self.addStatusChange(row, to: &result) }
             } else {
-                try connection.forEachRow(sql, parameters, add)
+                try connection.forEachRow(sql, parameters) { try Self.addStatusChange($0, to: &result) }
             }
         } catch {
             throw .runtime("reading \(views.statusChanges): \(error)")
         }
         return result
+    }
+
+    private func statusChangesQuery(ticketIDs: [String]?) -> (String, [PostgresParameter]) {
+        let sql = "SELECT ticket_id, status, changed_at FROM \(views.statusChanges.quoted)"
+        guard let ticketIDs else { return (sql, []) }
+        return (sql + " WHERE ticket_id = ANY($1::\(idType)[])", [.text(Self.textArray(ticketIDs))])
+    }
+
+    private static func addStatusChange(_ row: PostgresRow, to changes: inout [String: [StatusChange]]) throws {
+        guard let id = try row.optionalString(0), let status = try row.optionalString(1), let at = try row.optionalTimestamp(2)
+        else { return }  // A row without ticket, status or instant says nothing about a clock.
+        changes[id, default: []].append(StatusChange(status: status, at: Instant(microseconds: at)))
     }
 
     /// A PostgreSQL array literal for a text[] parameter; every element quoted and escaped.

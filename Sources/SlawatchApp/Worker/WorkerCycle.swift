@@ -15,6 +15,13 @@ final class WorkerCycle {
     /// Every cycle evaluates every ticket (`run --full`).
     let alwaysFull: Bool
     private var holdsEvaluatorLock = false
+    /// Kept between incremental cycles of this worker: the source views' description, the
+    /// versions seen, and the second connection.
+    private var source: SourceRepository?
+    private var seen: EvaluatedVersions?
+    private var companionConnection: PostgresConnection?
+    /// Below this many tickets a cycle uses one connection only.
+    static let companionFrom = 200
     /// How often a worker evaluates every ticket even when nothing says it must: a safety net for
     /// changes an incremental cycle cannot see (a history row inserted alone, a ticket written with
     /// an `updated_at` already in the past). Nil: automatic, `fullPassCost` times as long as the last
@@ -81,6 +88,7 @@ final class WorkerCycle {
     /// it too, but only once the server has noticed: a `run --once` right after this one could
     /// find it still held and skip evaluating.
     func stop() {
+        if let seen, !dryRun { try? ClockStore(connection: connection).setEvaluatedVersions(seen) }
         guard holdsEvaluatorLock else { return }
         _ = try? connection.query("SELECT pg_advisory_unlock($1::bigint)", [.text(String(Self.evaluatorLock))])
         holdsEvaluatorLock = false
@@ -128,10 +136,11 @@ final class WorkerCycle {
         if !dryRun { report.tally = try await dispatcher.deliverDue(now: now) }
         let backlog = dryRun ? 0 : try connection.query("SELECT count(*) FROM slawatch.deliveries WHERE status IN ('pending', 'failed')").rows[0].int(0)
         report.phase("deliver")
-        metrics.record(report, backlog: backlog, seconds: Date().timeIntervalSince(started))
+        let seconds = Date().timeIntervalSince(started)
+        metrics.record(report, backlog: backlog, seconds: seconds)
         var fields = Dictionary(uniqueKeysWithValues: report.phases.filter { $0.1 >= 0.0005 }.map { ("\($0.0)_s", String(format: "%.3f", $0.1)) })
         fields.merge([
-            "evaluated": String(report.evaluated), "settled": String(report.settled), "events": String(report.events), "notified": String(report.notified),
+            "cycle_s": String(format: "%.4f", seconds), "evaluated": String(report.evaluated), "settled": String(report.settled), "events": String(report.events), "notified": String(report.notified),
             "sent": String(report.tally.sent), "failed": String(report.tally.failed), "dead": String(report.tally.dead),
             "evaluator": String(report.evaluatedHere), "full": String(report.full), "dry_run": String(dryRun),
         ]) { $1 }
@@ -162,6 +171,8 @@ final class WorkerCycle {
         var changed: [EvaluatedTicket] = []
         var histories: [String: [StatusChange]] = [:]
         var removed: [String] = []
+        var seen = EvaluatedVersions()
+        let lookBack = now + (-Self.overlap)
         func flush() throws {
             guard !changed.isEmpty || !removed.isEmpty else { return }
             let outcome = try store.record(changed, now: now, dryRun: dryRun)
@@ -185,10 +196,14 @@ final class WorkerCycle {
                     active.append(e.ticket.ticketID)
                 }
                 if reportsDue { forReports.append(e) }
-                if dryRun || stored == nil || ClockStore.storable(e, history: history, now: now, cumulative: cumulative) != stored {
+                let recent = e.ticket.updatedAt > lookBack
+                let storable = dryRun || (stored == nil && !recent) ? nil : ClockStore.storable(e, history: history, now: now, cumulative: cumulative)
+                if dryRun || stored == nil || storable != stored {
                     if !history.isEmpty { histories[e.ticket.ticketID] = history }
                     changed.append(e)
                 }
+                // What the next incremental cycle will look back over and find stored already.
+                if recent && storable != nil { seen.insert(e.ticket) }
             case .unmatched(let u):
                 unmatched.append(u)
                 if stored != nil { removed.append(u.ticket.ticketID) }
@@ -204,6 +219,9 @@ final class WorkerCycle {
         try reportUnmatched(unmatched, now: now)
         guard !dryRun else { return }
         try clocks.remove(stream.orphanClocks)
+        try clocks.setEvaluatedVersions(seen)
+        self.seen = seen
+        self.source = nil
         try clocks.setWatermark("seen", now)
         try clocks.setWatermark("full", now)
         report.phase("clocks")
@@ -220,10 +238,22 @@ final class WorkerCycle {
 
     /// An incremental pass: the tickets updated since `since` and those whose next crossing is due.
     private func evaluateChanged(now: Instant, since: Instant, report: inout Report, clocks: ClockStore) throws {
-        let source = try SourceRepository(connection: connection, rules: rules)
-        let ids = try source.changedTicketIDs(after: since, dueBy: now)
-        let tickets = try source.ticketsWithEarlierReadings(ids)
-        let histories = try source.statusChanges(ticketIDs: ids)
+        // What is kept between cycles is dropped when one fails: the views may have changed, or
+        // the connections gone.
+        var succeeded = false
+        defer { if !succeeded { source = nil; companionConnection = nil } }
+        let source = try self.source ?? SourceRepository(connection: connection, rules: rules)
+        self.source = source
+        var seen = dryRun ? EvaluatedVersions() : try self.seen ?? clocks.evaluatedVersions()
+        seen.forget(updatedAtOrBefore: since)
+        report.phase("start")
+        var ids = try source.ticketIDs(updatedAfter: since, except: seen)
+        var listed = Set(ids)
+        for id in try clocks.due(now: now) where listed.insert(id).inserted { ids.append(id) }
+        report.phase("changes")
+        let second = ids.count >= Self.companionFrom ? companion() : nil
+        let (tickets, histories) = try source.ticketsWithEarlierReadings(ids, alongside: second)
+        report.phase("tickets")
         let evaluator = SLAEvaluator(rules: rules)
         var evaluated: [EvaluatedTicket] = [], unmatched: [UnmatchedTicket] = []
         // Only tickets past a level their stored clock had not reached can have a new event; the
@@ -252,8 +282,14 @@ final class WorkerCycle {
             report.nextCrossing = evaluated.compactMap(\.reading.nextCrossing).min()
             return
         }
-        try clocks.store(
-            evaluated, histories: histories, now: now, cumulative: try clocks.runningSums(at: now), removed: unmatched.map(\.ticket.ticketID))
+        let stored = try clocks.store(
+            evaluated, histories: histories, now: now, cumulative: try clocks.runningSums(at: now), removed: unmatched.map(\.ticket.ticketID),
+            alongside: second)
+        // A version counts as seen once its clock is stored. The set is written when the worker
+        // stops (and by full passes): one left behind by a crash is older, which costs the next
+        // worker some evaluations again and loses nothing.
+        for e in evaluated where stored.contains(e.ticket.ticketID) { seen.insert(e.ticket) }
+        self.seen = seen
         try clocks.setWatermark("seen", now)
         report.phase("clocks")
         if remindersWanted {
@@ -261,6 +297,15 @@ final class WorkerCycle {
             if reminders > 0 { log.info("reminders queued", ["count": String(reminders)]) }
         }
         report.nextCrossing = try clocks.nextCrossing(after: now)
+        succeeded = true
+    }
+
+    /// A second connection, for an incremental cycle to read and write half of its tickets on
+    /// while the other half goes through the first; nil (and the cycle does it all on one) when
+    /// it cannot be had.
+    private func companion() -> PostgresConnection? {
+        if companionConnection == nil { companionConnection = try? PostgresConnection(url: databaseURL) }
+        return companionConnection
     }
 
     private func printDryRun(_ outcome: EventStore.Outcome) {
