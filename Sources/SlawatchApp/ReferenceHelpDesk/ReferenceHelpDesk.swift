@@ -91,7 +91,13 @@ public enum ReferenceHelpDesk {
             (3, 'FACTURACION', 'jefe.facturacion@example.com'),
             (4, 'RECURSOS_HUMANOS', 'jefe.recursos.humanos@example.com'),
             (5, 'COMPRAS', 'jefe.compras@example.com'),
-            (6, 'JURIDICA', 'jefe.juridica@example.com')
+            (6, 'JURIDICA', 'jefe.juridica@example.com'),
+            (7, 'MANTENIMIENTO', 'jefe.mantenimiento@example.com'),
+            (8, 'LOGISTICA', 'jefe.logistica@example.com'),
+            (9, 'CONTABILIDAD', 'jefe.contabilidad@example.com'),
+            (10, 'COMUNICACIONES', 'jefe.comunicaciones@example.com'),
+            (11, 'SEGURIDAD', 'jefe.seguridad@example.com'),
+            (12, 'CALIDAD', 'jefe.calidad@example.com')
         ) AS v (orden, nombre, correo)
         WHERE NOT EXISTS (SELECT 1 FROM public.areas a WHERE a.nombre = v.nombre)
         ORDER BY v.orden
@@ -226,6 +232,30 @@ private enum SampleData {
          "Se requiere un poder firmado por el representante legal para un trámite en notaría."),
         ("Respuesta a derecho de petición", "Requerimientos", "JURIDICA",
          "Llegó un derecho de petición de un cliente y el plazo de respuesta vence pronto."),
+        ("Aire acondicionado averiado en la oficina", "Climatización", "MANTENIMIENTO",
+         "El aire acondicionado del segundo piso hace ruido y no enfría desde ayer."),
+        ("Fuga de agua en el baño del primer piso", "Plomería", "MANTENIMIENTO",
+         "Hay una fuga bajo el lavamanos y el piso está mojado."),
+        ("Envío retenido en la transportadora", "Envíos", "LOGISTICA",
+         "El pedido despachado el lunes aparece retenido en la bodega de la transportadora."),
+        ("Inventario de bodega no cuadra", "Inventario", "LOGISTICA",
+         "El conteo físico de la bodega principal difiere del inventario del sistema."),
+        ("Conciliación bancaria con diferencias", "Conciliaciones", "CONTABILIDAD",
+         "La conciliación del mes muestra una diferencia que no se explica con los extractos."),
+        ("Cierre contable bloqueado por un asiento", "Cierre", "CONTABILIDAD",
+         "No se puede cerrar el periodo porque un asiento quedó descuadrado."),
+        ("Publicación en la intranet con errores", "Intranet", "COMUNICACIONES",
+         "La noticia publicada hoy en la intranet tiene la fecha del evento equivocada."),
+        ("Diseño de pieza para campaña interna", "Diseño", "COMUNICACIONES",
+         "Se necesita una pieza gráfica para la campaña de bienestar del próximo mes."),
+        ("Tarjeta de acceso no funciona", "Control de acceso", "SEGURIDAD",
+         "La tarjeta de acceso no abre la puerta principal desde el cambio de lectores."),
+        ("Correo sospechoso recibido", "Seguridad informática", "SEGURIDAD",
+         "Llegó un correo que pide verificar la cuenta en un enlace externo."),
+        ("No conformidad en auditoría interna", "Auditorías", "CALIDAD",
+         "La auditoría interna registró una no conformidad en el proceso de compras."),
+        ("Actualización de procedimiento documentado", "Documentación", "CALIDAD",
+         "El procedimiento de atención al cliente debe actualizarse con el nuevo formato."),
     ]
 
     /// Suffixes that vary a third of the titles.
@@ -246,7 +276,10 @@ private enum SampleData {
         ("Castaño", "castano"), ("Muñoz", "munoz"), ("Jiménez", "jimenez"), ("Peña", "pena"), ("Ortiz", "ortiz"),
         ("Rojas", "rojas"), ("Córdoba", "cordoba"), ("Núñez", "nunez"),
     ]
-    static let areas = ["TECNOLOGIA", "MESA", "FACTURACION", "RECURSOS_HUMANOS", "COMPRAS", "JURIDICA"]
+    static let areas = [
+        "TECNOLOGIA", "MESA", "FACTURACION", "RECURSOS_HUMANOS", "COMPRAS", "JURIDICA", "MANTENIMIENTO", "LOGISTICA", "CONTABILIDAD",
+        "COMUNICACIONES", "SEGURIDAD", "CALIDAD",
+    ]
 
     /// Status paths with their weight in percent; the open ones (ending in ABIERTO, EN_PROCESO or EN_ESPERA)
     /// first, adding up to 70.
