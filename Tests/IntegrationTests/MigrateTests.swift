@@ -182,8 +182,9 @@ import Testing
     }
 
     /// A change written with an `updated_at` already in the past is invisible to an incremental
-    /// cycle. With the automatic cadence a help desk whose full pass is cheap is evaluated in full
-    /// every cycle, so the next `run --once` finds it; with `--full-every 1h` it waits for the hour.
+    /// cycle. With the automatic cadence a help desk whose full pass takes under 0.2 s is evaluated
+    /// in full every cycle, so the next `run --once`, a second later, finds it; with
+    /// `--full-every 1h` it waits for the hour.
     @Test func theAutomaticCadenceFindsAChangeWrittenInThePast() async throws {
         let db = try TestDatabase()
         try KnownHelpDesk.load(into: db)
@@ -202,10 +203,10 @@ import Testing
             UPDATE tickets SET actualizado_en = '2026-03-24T12:00:00Z', prioridad_id = (SELECT id FROM prioridades WHERE nombre = 'ALTA')
             WHERE codigo = 'TKT-2026-00001'
             """)
-        let hourly = await slawatch(["run", "--once", "--now", "2026-03-24T15:01:00Z", "--full-every", "1h"] + base)
+        let hourly = await slawatch(["run", "--once", "--now", "2026-03-24T15:00:00.500Z", "--full-every", "1h"] + base)
         #expect(hourly.status == 0 && hourly.stderr.contains("full=false"), "\(hourly.stderr)")
         #expect(try storedPriority() == before)
-        let automatic = await slawatch(["run", "--once", "--now", "2026-03-24T15:02:00Z"] + base)
+        let automatic = await slawatch(["run", "--once", "--now", "2026-03-24T15:00:01Z"] + base)
         #expect(automatic.status == 0 && automatic.stderr.contains("full=true"), "\(automatic.stderr)")
         let after = try storedPriority()
         #expect(before == "CRITICA" && after == "ALTA")

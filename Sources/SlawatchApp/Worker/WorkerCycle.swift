@@ -25,13 +25,16 @@ final class WorkerCycle {
     /// How often a worker evaluates every ticket even when nothing says it must: a safety net for
     /// changes an incremental cycle cannot see (a history row inserted alone, a ticket written with
     /// an `updated_at` already in the past). Nil: automatic, `fullPassCost` times as long as the last
-    /// full pass took, and at most `fullEveryAtMost`.
+    /// full pass took (every cycle below `alwaysFullBelow`), and at most `fullEveryAtMost`.
     let fullEvery: Int64?
     static let fullEveryAtMost: Int64 = 3_600_000_000
     /// A full pass is repeated once this many times its own duration has passed, so that full
-    /// passes take about 1 % of an evaluating worker's time: a small help desk is evaluated in
-    /// full every cycle, a million tickets every few minutes.
+    /// passes take about 1 % of an evaluating worker's time: a million tickets are evaluated in
+    /// full every few minutes.
     static let fullPassCost = 100.0
+    /// A help desk whose full pass takes less than this is evaluated in full every cycle: there
+    /// is nothing worth saving, and every cycle then sees every change.
+    static let alwaysFullBelow: Int64 = 200_000
     /// How far back an incremental cycle looks before its previous one, for transactions that
     /// commit after a cycle but carry an earlier `updated_at`.
     static let overlap: Int64 = 600_000_000
@@ -117,7 +120,9 @@ final class WorkerCycle {
             let state = dryRun ? [:] : try clocks.workerState()
             var full = dryRun || alwaysFull
             if !full, let lastFull = state["full"].map(Instant.init(microseconds:)) {
-                let every = fullEvery ?? min(Self.fullEveryAtMost, Int64(Double(state["full_duration"] ?? Self.fullEveryAtMost) * Self.fullPassCost))
+                let lastDuration = state["full_duration"] ?? Self.fullEveryAtMost
+                let every = fullEvery
+                    ?? (lastDuration < Self.alwaysFullBelow ? 0 : min(Self.fullEveryAtMost, Int64(Double(lastDuration) * Self.fullPassCost)))
                 full = now - lastFull >= every || now < lastFull
             } else {
                 full = true
@@ -221,6 +226,7 @@ final class WorkerCycle {
         try clocks.remove(stream.orphanClocks)
         try clocks.setEvaluatedVersions(seen)
         self.seen = seen
+        // The next incremental cycle reads the views' description afresh, in case they changed.
         self.source = nil
         try clocks.setWatermark("seen", now)
         try clocks.setWatermark("full", now)
