@@ -87,6 +87,24 @@ import Testing
         return (db, connection)
     }
 
+    /// Moves `count` open tickets (in code order, after `skipping`) between EN_ESPERA and
+    /// EN_PROCESO at `instant`, with a history row, as a help desk would; returns how many moved.
+    @discardableResult
+    static func changeStatus(_ connection: PostgresConnection, skipping: Int = 0, count: Int, at instant: String) throws -> Int {
+        try connection.query("""
+            WITH pick AS (
+              SELECT t.id, e.code FROM tickets t JOIN estados e ON e.id = t.estado_id
+              WHERE e.code IN ('ABIERTO', 'EN_PROCESO', 'EN_ESPERA') ORDER BY t.codigo OFFSET $1::int LIMIT $2::int
+            ), nuevo AS (
+              SELECT p.id, (SELECT e.id FROM estados e WHERE e.code = CASE WHEN p.code = 'EN_ESPERA' THEN 'EN_PROCESO' ELSE 'EN_ESPERA' END) AS estado_id
+              FROM pick p
+            ), hist AS (
+              INSERT INTO ticket_historial (ticket_id, estado_id, cambiado_en) SELECT n.id, n.estado_id, $3::timestamptz FROM nuevo n
+            )
+            UPDATE tickets t SET estado_id = n.estado_id, actualizado_en = $3::timestamptz FROM nuevo n WHERE t.id = n.id
+            """, [.text(String(skipping)), .text(String(count)), .text(instant)]).affectedRows
+    }
+
     /// Every stored clock's remaining hours, by ticket id, as of the pass's instant.
     static func storedRemaining(_ connection: PostgresConnection) throws -> [String: Int64] {
         var result: [String: Int64] = [:]
@@ -209,18 +227,7 @@ import Testing
         }
         let first = await slawatch(["run", "--once", "--full", "--now", "2026-03-24T15:00:00Z"] + base)
         #expect(first.status == 0, "\(first.stderr)")
-        let changed = try connection.query("""
-            WITH pick AS (
-              SELECT t.id, e.code FROM tickets t JOIN estados e ON e.id = t.estado_id
-              WHERE e.code IN ('ABIERTO', 'EN_PROCESO', 'EN_ESPERA') ORDER BY t.codigo LIMIT 400
-            ), nuevo AS (
-              SELECT p.id, (SELECT e.id FROM estados e WHERE e.code = CASE WHEN p.code = 'EN_ESPERA' THEN 'EN_PROCESO' ELSE 'EN_ESPERA' END) AS estado_id
-              FROM pick p
-            ), hist AS (
-              INSERT INTO ticket_historial (ticket_id, estado_id, cambiado_en) SELECT n.id, n.estado_id, '2026-03-24T15:00:20Z' FROM nuevo n
-            )
-            UPDATE tickets t SET estado_id = n.estado_id, actualizado_en = '2026-03-24T15:00:20Z' FROM nuevo n WHERE t.id = n.id
-            """).affectedRows
+        let changed = try Self.changeStatus(connection, count: 400, at: "2026-03-24T15:00:20Z")
         #expect(changed == 400)
         let second = await slawatch(["run", "--once", "--now", "2026-03-24T15:01:00Z"] + base)
         #expect(second.status == 0 && field("full", second) == "false", "\(second.stderr)")
@@ -235,6 +242,73 @@ import Testing
         let afterFull = try clocks()
         #expect(incremental.count == afterFull.count)
         #expect(incremental == afterFull, "first difference: \(zip(incremental, afterFull).first { $0 != $1 }.map { "\($0.0) / \($0.1)" } ?? "in count")")
+    }
+
+    /// A running worker's second connection is cut between cycles: the next cycle with hundreds
+    /// of changes says so, does the work on its first connection, and the worker goes on.
+    @Test func aWorkerGoesOnWithOneConnectionWhenItsSecondIsCut() async throws {
+        let executable = try WorkerProcessTests.requireExecutable()
+        let (db, connection) = try Self.generatedHelpDesk(tickets: 1_500, seed: 0.58)
+        let child = try WorkerProcessTests.Child(executable, [
+            "run", "--interval", "1s", "--full-every", "1h", "--rules", repositoryRules, "--database", db.url, "--now", Self.now,
+        ])
+        defer { if child.process.isRunning { kill(child.process.processIdentifier, SIGKILL) } }
+        func bigCycles() -> Int {
+            child.stderr.split(separator: "\n").filter { line in
+                line.contains(" cycle ") && line.contains("full=false")
+                    && line.split(separator: " ").contains { $0.hasPrefix("evaluated=") && (Int($0.dropFirst(10)) ?? 0) >= 300 }
+            }.count
+        }
+        let started = await eventually(timeout: .seconds(30)) { child.stderr.contains(" cycle ") || !child.process.isRunning }
+        try #require(started && child.process.isRunning, "stderr: \(child.stderr)")
+        try Self.changeStatus(connection, count: 300, at: "2026-03-24T14:59:30Z")
+        let first = await eventually(timeout: .seconds(30)) { bigCycles() >= 1 || !child.process.isRunning }
+        try #require(first && child.process.isRunning, "stderr: \(child.stderr)")
+        // The session holding the evaluator's lock is the first connection; the other is the second.
+        let cut = try connection.query("""
+            SELECT count(pg_terminate_backend(a.pid)) FROM pg_stat_activity a
+            WHERE a.datname = current_database() AND a.application_name = 'slawatch' AND a.pid <> pg_backend_pid()
+              AND a.pid NOT IN (SELECT l.pid FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted)
+            """).rows[0].int(0)
+        #expect(cut == 1)
+        try Self.changeStatus(connection, skipping: 600, count: 300, at: "2026-03-24T14:59:40Z")
+        let second = await eventually(timeout: .seconds(30)) { bigCycles() >= 2 || !child.process.isRunning }
+        #expect(second && child.process.isRunning, "stderr: \(child.stderr)")
+        #expect(child.stderr.contains("second database connection lost"), "stderr: \(child.stderr)")
+        let stored = try connection.query(
+            "SELECT count(*) FROM slawatch.clocks WHERE source_updated_us = $1::bigint",
+            [.text("1774364380000000")]).rows[0].int(0)
+        #expect(stored == 300, "the second batch's clocks are of its new version")
+        kill(child.process.processIdentifier, SIGTERM)
+        let status = await child.waitForExit(timeout: .seconds(15))
+        #expect(status == 0, "stderr: \(child.stderr)")
+    }
+
+    /// Columns of a domain type are read as their base type, in full passes and incremental cycles.
+    @Test func viewColumnsOfADomainTypeAreReadAsTheirBaseType() async throws {
+        let (db, connection) = try Self.generatedHelpDesk(tickets: 300, seed: 0.11)
+        try connection.execute("""
+            CREATE DOMAIN public.correo AS text;
+            CREATE DOMAIN public.identificador AS uuid;
+            CREATE DOMAIN public.correo_de_area AS public.correo;
+            DROP VIEW slawatch_source.tickets;
+            CREATE VIEW slawatch_source.tickets AS
+            SELECT t.id::public.identificador AS ticket_id, t.codigo AS code, t.titulo AS title, t.categoria AS category,
+                   u.correo::public.correo AS requester_email, e.code AS status, p.nombre AS priority, a.nombre AS area,
+                   a.correo_responsable::public.correo_de_area AS area_manager_email, t.creado_en AS created_at, t.actualizado_en AS updated_at
+            FROM tickets t JOIN estados e ON e.id = t.estado_id JOIN prioridades p ON p.id = t.prioridad_id
+            LEFT JOIN usuarios u ON u.id = t.usuario_id LEFT JOIN areas a ON a.id = t.area_id;
+            """)
+        let base = ["--rules", repositoryRules, "--database", db.url, "--full-every", "1h"]
+        let full = await slawatch(["run", "--once", "--full", "--now", Self.now] + base)
+        #expect(full.status == 0 && full.stderr.contains("full=true"), "\(full.stderr)")
+        try connection.execute("UPDATE tickets SET actualizado_en = '2026-03-24T14:59:50Z' WHERE codigo = (SELECT min(codigo) FROM tickets)")
+        let incremental = await slawatch(["run", "--once", "--now", "2026-03-24T15:01:00Z"] + base)
+        #expect(incremental.status == 0 && incremental.stderr.contains("full=false"), "\(incremental.stderr)")
+        let cli = await slawatch(["dashboard", "--format", "json", "--now", Self.now] + base.dropLast(2))
+        #expect(cli.status == 0, "\(cli.stderr)")
+        let rows = try DashboardRow.decode(cli.stdout)
+        #expect(rows.count > 200)
     }
 
     /// The CLI dashboard streams the source and writes its rows a thousand at a time: still one

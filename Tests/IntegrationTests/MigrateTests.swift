@@ -206,8 +206,16 @@ import Testing
         let hourly = await slawatch(["run", "--once", "--now", "2026-03-24T15:00:00.500Z", "--full-every", "1h"] + base)
         #expect(hourly.status == 0 && hourly.stderr.contains("full=false"), "\(hourly.stderr)")
         #expect(try storedPriority() == before)
+        // As if the last full pass had taken 20 ms: under 0.2 s, every cycle is a full pass.
+        try connection.execute("UPDATE slawatch.worker_state SET value_us = 20000 WHERE key = 'full_duration'")
         let automatic = await slawatch(["run", "--once", "--now", "2026-03-24T15:00:01Z"] + base)
         #expect(automatic.status == 0 && automatic.stderr.contains("full=true"), "\(automatic.stderr)")
+        // As if it had taken 30 s: the next one is due 100 times that later, 50 minutes.
+        try connection.execute("UPDATE slawatch.worker_state SET value_us = 30000000 WHERE key = 'full_duration'")
+        let soon = await slawatch(["run", "--once", "--now", "2026-03-24T15:50:00Z"] + base)
+        #expect(soon.status == 0 && soon.stderr.contains("full=false"), "\(soon.stderr)")
+        let later = await slawatch(["run", "--once", "--now", "2026-03-24T15:50:02Z"] + base)
+        #expect(later.status == 0 && later.stderr.contains("full=true"), "\(later.stderr)")
         let after = try storedPriority()
         #expect(before == "CRITICA" && after == "ALTA")
         let bad = await slawatch(["run", "--once", "--full-every", "often"] + base)

@@ -83,9 +83,10 @@ struct ClockStore {
     /// Writes the clocks of `tickets`, evaluated at `now`, given each calendar's running sum then;
     /// a clock equal to the stored one is left alone. Every ticket of `tickets` or `removed`
     /// (tickets with no clock now) whose clock cannot be kept loses its stored one. One statement,
-    /// so a crash leaves either all of it or none. Returns the ids of the tickets that have a
-    /// stored clock now. With `second`, half of the clocks are written on it, at the same time
-    /// as the other half here (one statement each).
+    /// so a crash leaves either all of it or none; with `second`, half of the clocks are written
+    /// on it at the same time as the other half here, one statement each, so a crash may leave
+    /// one half written (a later cycle writes the other: clocks are idempotent). Returns the ids
+    /// of the tickets that have a stored clock now.
     @discardableResult
     func store(
         _ tickets: [EvaluatedTicket], histories: [String: [StatusChange]], now: Instant, cumulative: [String: Int64],

@@ -60,7 +60,11 @@ struct SourceRepository {
         do {
             let result = try connection.query(
                 """
-                SELECT v.n::int, a.attname::text, a.atttypid::bigint
+                SELECT v.n::int, a.attname::text, (
+                    -- A domain's values travel in its base type's format, which is what the decoders know.
+                    WITH RECURSIVE d(t) AS (
+                        SELECT a.atttypid UNION ALL SELECT ty.typbasetype FROM pg_type ty JOIN d ON ty.oid = d.t WHERE ty.typtype = 'd')
+                    SELECT d.t FROM d JOIN pg_type ty ON ty.oid = d.t WHERE ty.typtype <> 'd')::bigint
                 FROM unnest($1::text[]) WITH ORDINALITY AS v(name, n)
                 JOIN pg_class c ON c.oid = to_regclass(v.name)
                 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -69,7 +73,7 @@ struct SourceRepository {
             for row in result.rows {
                 let n = try row.int(0) - 1
                 found[n] = true
-                if let name = try row.optionalString(1) { columns[n].append((name, UInt32(try row.int(2)))) }
+                if let name = try row.optionalString(1), let type = try row.optionalInt(2) { columns[n].append((name, UInt32(type))) }
             }
         } catch {
             throw .runtime("cannot read the columns of source views \(views.map(\.description).joined(separator: ", ")): \(error)")
@@ -163,11 +167,15 @@ struct SourceRepository {
         tickets.reserveCapacity(ids.count)
         do {
             for row in historyResults.flatMap(\.rows) { try Self.addStatusChange(row, to: &histories) }
+        } catch {
+            throw .runtime("reading \(views.statusChanges): \(error)")
+        }
+        do {
             for row in ticketResults.flatMap(\.rows) { tickets.append((try decodeTicket(row), try ClockStore.decodeEarlier(row, at: earlierAt))) }
         } catch let error as CommandError {
             throw error
         } catch {
-            throw .runtime("reading \(views.statusChanges): \(error)")
+            throw .runtime("reading \(views.tickets) with the stored clocks: \(error)")
         }
         return (tickets, histories)
     }

@@ -118,23 +118,24 @@ final class WorkerCycle {
             let clocks = ClockStore(connection: connection)
             let runner = ReportRunner(connection: connection, rules: rules, log: log)
             let state = dryRun ? [:] : try clocks.workerState()
-            var full = dryRun || alwaysFull
-            if !full, let lastFull = state["full"].map(Instant.init(microseconds:)) {
-                let lastDuration = state["full_duration"] ?? Self.fullEveryAtMost
+            // Where an incremental cycle would look from; nil when this cycle is a full pass.
+            var since: Instant?
+            if !(dryRun || alwaysFull), let lastFull = state["full"].map(Instant.init(microseconds:)) {
+                let lastDuration = min(max(state["full_duration"] ?? Self.fullEveryAtMost, 0), Self.fullEveryAtMost)
                 let every = fullEvery
                     ?? (lastDuration < Self.alwaysFullBelow ? 0 : min(Self.fullEveryAtMost, Int64(Double(lastDuration) * Self.fullPassCost)))
-                full = now - lastFull >= every || now < lastFull
-            } else {
-                full = true
+                if now - lastFull < every && now >= lastFull {
+                    since = Instant(microseconds: state["seen"] ?? lastFull.microseconds) + (-Self.overlap)
+                }
             }
-            if !full { full = try runner.anyDue(now: now) }
-            report.full = full
-            if full {
+            if since != nil, try runner.anyDue(now: now) { since = nil }
+            report.full = since == nil
+            if let since {
+                try evaluateChanged(now: now, since: since, report: &report, clocks: clocks)
+            } else {
                 let started = Date()
                 try evaluateEverything(now: now, report: &report, runner: runner, clocks: clocks)
                 if !dryRun { try clocks.setState("full_duration", Int64(Date().timeIntervalSince(started) * 1_000_000)) }
-            } else {
-                try evaluateChanged(now: now, since: Instant(microseconds: state["seen"] ?? state["full"]!) + (-Self.overlap), report: &report, clocks: clocks)
             }
         }
         report.phase("rest")
@@ -253,12 +254,16 @@ final class WorkerCycle {
         var seen = dryRun ? EvaluatedVersions() : try self.seen ?? clocks.evaluatedVersions()
         seen.forget(updatedAtOrBefore: since)
         report.phase("start")
-        var ids = try source.ticketIDs(updatedAfter: since, except: seen)
-        var listed = Set(ids)
-        for id in try clocks.due(now: now) where listed.insert(id).inserted { ids.append(id) }
+        var ids: [String] = [], listed = Set<String>()
+        for id in try source.ticketIDs(updatedAfter: since, except: seen) + clocks.due(now: now) where listed.insert(id).inserted {
+            ids.append(id)
+        }
         report.phase("changes")
-        let second = ids.count >= Self.companionFrom ? companion() : nil
-        let (tickets, histories) = try source.ticketsWithEarlierReadings(ids, alongside: second)
+        let split = ids.count >= Self.companionFrom
+        var (tickets, histories) = try withCompanion(split) { try source.ticketsWithEarlierReadings(ids, alongside: $0) }
+        // A view that repeats a ticket gives it one clock: the first row's.
+        listed.removeAll(keepingCapacity: true)
+        tickets.removeAll { !listed.insert($0.0.ticketID).inserted }
         report.phase("tickets")
         let evaluator = SLAEvaluator(rules: rules)
         var evaluated: [EvaluatedTicket] = [], unmatched: [UnmatchedTicket] = []
@@ -288,13 +293,17 @@ final class WorkerCycle {
             report.nextCrossing = evaluated.compactMap(\.reading.nextCrossing).min()
             return
         }
-        let stored = try clocks.store(
-            evaluated, histories: histories, now: now, cumulative: try clocks.runningSums(at: now), removed: unmatched.map(\.ticket.ticketID),
-            alongside: second)
-        // A version counts as seen once its clock is stored. The set is written when the worker
+        let cumulative = try clocks.runningSums(at: now)
+        let stored = try withCompanion(split) {
+            try clocks.store(evaluated, histories: histories, now: now, cumulative: cumulative, removed: unmatched.map(\.ticket.ticketID), alongside: $0)
+        }
+        // A version counts as seen while its clock is stored. The set is written when the worker
         // stops (and by full passes): one left behind by a crash is older, which costs the next
-        // worker some evaluations again and loses nothing.
-        for e in evaluated where stored.contains(e.ticket.ticketID) { seen.insert(e.ticket) }
+        // worker some evaluations again.
+        for e in evaluated {
+            if stored.contains(e.ticket.ticketID) { seen.insert(e.ticket) } else { seen.remove(e.ticket) }
+        }
+        for u in unmatched { seen.remove(u.ticket) }
         self.seen = seen
         try clocks.setWatermark("seen", now)
         report.phase("clocks")
@@ -306,12 +315,22 @@ final class WorkerCycle {
         succeeded = true
     }
 
-    /// A second connection, for an incremental cycle to read and write half of its tickets on
-    /// while the other half goes through the first; nil (and the cycle does it all on one) when
-    /// it cannot be had.
-    private func companion() -> PostgresConnection? {
+    /// Runs `body` with a second connection (when `wanted` and one can be had), for an
+    /// incremental cycle to read and write half of its tickets on while the other half goes
+    /// through the first. The second connection is a convenience: when it fails, it is dropped
+    /// and `body` runs again on the first alone (reads and clock writes can be repeated).
+    private func withCompanion<T>(_ wanted: Bool, _ body: (PostgresConnection?) throws -> T) throws -> T {
+        guard wanted else { return try body(nil) }
+        if let open = companionConnection, !open.isHealthy { companionConnection = nil }
         if companionConnection == nil { companionConnection = try? PostgresConnection(url: databaseURL) }
-        return companionConnection
+        guard let second = companionConnection else { return try body(nil) }
+        do {
+            return try body(second)
+        } catch where !second.isHealthy && connection.isHealthy {
+            log.warning("second database connection lost; going on with one", ["error": "\(error)"])
+            companionConnection = nil
+            return try body(nil)
+        }
     }
 
     private func printDryRun(_ outcome: EventStore.Outcome) {

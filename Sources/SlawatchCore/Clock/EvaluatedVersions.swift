@@ -86,4 +86,9 @@ extension EvaluatedVersions {
     public mutating func insert(_ ticket: SourceTicket) {
         insert(id: ticket.ticketID, updated: ticket.updatedAt.microseconds, status: ticket.status, priority: ticket.priority)
     }
+
+    /// Forgets the version `ticket` is in: its clock is no longer stored.
+    public mutating func remove(_ ticket: SourceTicket) {
+        versions[Self.hash(id: ticket.ticketID, updated: ticket.updatedAt.microseconds, status: ticket.status, priority: ticket.priority)] = nil
+    }
 }
