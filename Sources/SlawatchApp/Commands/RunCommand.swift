@@ -31,7 +31,7 @@ enum RunCommand {
         let workerID = "\(ProcessInfo.processInfo.hostName)/\(getpid())/\(UUID().uuidString.prefix(8))"
         var cycle = WorkerCycle(
             rules: rules, connection: connection, databaseURL: context.databaseURL ?? "", workerID: workerID, dryRun: dryRun, alwaysFull: full,
-            fullEvery: fullEvery, output: context.output, log: context.log)
+            fullEvery: fullEvery, runsManyCycles: !once, output: context.output, log: context.log)
         let shutdown = ShutdownSignal(install: !once)
         context.log.info("worker started", ["worker": workerID, "once": String(once), "dry_run": String(dryRun)])
         var now = context.now
@@ -52,7 +52,7 @@ enum RunCommand {
                             connection = fresh
                             cycle = WorkerCycle(
                                 rules: rules, connection: connection, databaseURL: context.databaseURL ?? "", workerID: workerID, dryRun: dryRun,
-                                alwaysFull: full, fullEvery: fullEvery, output: context.output, log: context.log)
+                                alwaysFull: full, fullEvery: fullEvery, runsManyCycles: !once, output: context.output, log: context.log)
                             context.log.info("database connection re-established")
                             break
                         }

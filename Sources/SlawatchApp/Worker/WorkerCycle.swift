@@ -20,7 +20,13 @@ final class WorkerCycle {
     private var source: SourceRepository?
     private var seen: EvaluatedVersions?
     private var companionConnection: PostgresConnection?
-    /// Below this many tickets a cycle uses one connection only.
+    /// Its calendars' timelines are built once per worker, not once per cycle.
+    private lazy var incrementalEvaluator = SLAEvaluator(rules: rules)
+    /// The worker runs cycle after cycle (not `--once`): it opens its second connection at its
+    /// first incremental cycle rather than in the first that needs it.
+    let runsManyCycles: Bool
+    /// Below this many tickets a `--once` cycle uses one connection only (a worker that runs many
+    /// cycles has its second connection open already).
     static let companionFrom = 200
     /// How often a worker evaluates every ticket even when nothing says it must: a safety net for
     /// changes an incremental cycle cannot see (a history row inserted alone, a ticket written with
@@ -73,9 +79,10 @@ final class WorkerCycle {
 
     init(
         rules: RuleSet, connection: PostgresConnection, databaseURL: String, workerID: String, dryRun: Bool, alwaysFull: Bool = false,
-        fullEvery: Int64? = nil, output: @escaping (String) -> Void, log: Logger
+        fullEvery: Int64? = nil, runsManyCycles: Bool = false, output: @escaping (String) -> Void, log: Logger
     ) {
         self.alwaysFull = alwaysFull
+        self.runsManyCycles = runsManyCycles
         self.fullEvery = fullEvery
         self.databaseURL = databaseURL
         self.rules = rules
@@ -259,13 +266,13 @@ final class WorkerCycle {
             ids.append(id)
         }
         report.phase("changes")
-        let split = ids.count >= Self.companionFrom
+        let split = ids.count >= Self.companionFrom || (runsManyCycles && !dryRun)
         var (tickets, histories) = try withCompanion(split) { try source.ticketsWithEarlierReadings(ids, alongside: $0) }
         // A view that repeats a ticket gives it one clock: the first row's.
         listed.removeAll(keepingCapacity: true)
         tickets.removeAll { !listed.insert($0.0.ticketID).inserted }
         report.phase("tickets")
-        let evaluator = SLAEvaluator(rules: rules)
+        let evaluator = incrementalEvaluator
         var evaluated: [EvaluatedTicket] = [], unmatched: [UnmatchedTicket] = []
         // Only tickets past a level their stored clock had not reached can have a new event; the
         // others need no look at the events table.
