@@ -96,12 +96,7 @@ public final class PostgresConnection {
     public func forEachRow(
         _ sql: String, _ parameters: [PostgresParameter] = [], _ body: (PostgresRow) throws -> Void
     ) throws {
-        let sent = withParameters(parameters) { values, count in
-            PQsendQueryParams(conn, sql, count, nil, values, nil, nil, 1)
-        }
-        guard sent == 1 else {
-            throw PostgresError(.queryFailed, Self.firstLine(String(cString: PQerrorMessage(conn))))
-        }
+        try send(sql, parameters)
         PQsetSingleRowMode(conn)
         var failure: Error?
         while let raw = PQgetResult(conn) {

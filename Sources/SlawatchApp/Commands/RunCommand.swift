@@ -29,9 +29,12 @@ enum RunCommand {
         var connection = try context.connect()
         if !dryRun { try Schema.migrate(connection, rules: rules, now: context.now) }
         let workerID = "\(ProcessInfo.processInfo.hostName)/\(getpid())/\(UUID().uuidString.prefix(8))"
-        var cycle = WorkerCycle(
-            rules: rules, connection: connection, databaseURL: context.databaseURL ?? "", workerID: workerID, dryRun: dryRun, alwaysFull: full,
-            fullEvery: fullEvery, runsManyCycles: !once, output: context.output, log: context.log)
+        func makeCycle(_ connection: PostgresConnection) -> WorkerCycle {
+            WorkerCycle(
+                rules: rules, connection: connection, databaseURL: context.databaseURL ?? "", workerID: workerID, dryRun: dryRun,
+                alwaysFull: full, fullEvery: fullEvery, runsManyCycles: !once, output: context.output, log: context.log)
+        }
+        var cycle = makeCycle(connection)
         let shutdown = ShutdownSignal(install: !once)
         context.log.info("worker started", ["worker": workerID, "once": String(once), "dry_run": String(dryRun)])
         var now = context.now
@@ -50,9 +53,7 @@ enum RunCommand {
                         try? await Task.sleep(nanoseconds: delay * 1_000_000_000)
                         if let fresh = try? PostgresConnection(url: context.databaseURL ?? "") {
                             connection = fresh
-                            cycle = WorkerCycle(
-                                rules: rules, connection: connection, databaseURL: context.databaseURL ?? "", workerID: workerID, dryRun: dryRun,
-                                alwaysFull: full, fullEvery: fullEvery, runsManyCycles: !once, output: context.output, log: context.log)
+                            cycle = makeCycle(connection)
                             context.log.info("database connection re-established")
                             break
                         }

@@ -94,8 +94,8 @@ struct ClockStore {
     ) throws -> Set<String> {
         if let second, tickets.count > 1 {
             let half = tickets.count / 2
-            let (one, keepOne) = try Self.upsert(Array(tickets[..<half]), histories: histories, now: now, cumulative: cumulative, removed: removed)
-            let (two, keepTwo) = try Self.upsert(Array(tickets[half...]), histories: histories, now: now, cumulative: cumulative, removed: [])
+            let (one, keepOne) = Self.upsert(Array(tickets[..<half]), histories: histories, now: now, cumulative: cumulative, removed: removed)
+            let (two, keepTwo) = Self.upsert(Array(tickets[half...]), histories: histories, now: now, cumulative: cumulative, removed: [])
             switch (one, two) {
             case (let one?, let two?): _ = try connection.query(Self.upsertSQL, one, alongside: second, Self.upsertSQL, two)
             case (let one?, nil): try connection.query(Self.upsertSQL, one)
@@ -104,7 +104,7 @@ struct ClockStore {
             }
             return keepOne.union(keepTwo)
         }
-        let (parameters, keep) = try Self.upsert(tickets, histories: histories, now: now, cumulative: cumulative, removed: removed)
+        let (parameters, keep) = Self.upsert(tickets, histories: histories, now: now, cumulative: cumulative, removed: removed)
         if let parameters { try connection.query(Self.upsertSQL, parameters) }
         return keep
     }
@@ -113,7 +113,7 @@ struct ClockStore {
     /// ids of those that keep a stored clock.
     private static func upsert(
         _ tickets: [EvaluatedTicket], histories: [String: [StatusChange]], now: Instant, cumulative: [String: Int64], removed: [String]
-    ) throws -> ([PostgresParameter]?, Set<String>) {
+    ) -> ([PostgresParameter]?, Set<String>) {
         var columns = StoredColumns()
         var keep = Set<String>()
         keep.reserveCapacity(tickets.count)

@@ -84,8 +84,12 @@ struct SourceRepository {
         return columns
     }
 
-    var selectList: String {
-        (SourceTicket.requiredColumns + extraColumns).map { "\"\($0)\"" }.joined(separator: ", ")
+    var selectList: String { selectList(of: nil) }
+
+    /// The columns a ticket is decoded from, in `decodeTicket`'s order, quoted, of the view as
+    /// `alias` when given.
+    func selectList(of alias: String?) -> String {
+        (SourceTicket.requiredColumns + extraColumns).map { "\(alias.map { $0 + "." } ?? "")\"\($0)\"" }.joined(separator: ", ")
     }
 
     /// Every ticket, or those whose code is `code`.
@@ -138,14 +142,13 @@ struct SourceRepository {
         _ ids: [String], alongside second: PostgresConnection? = nil
     ) throws(CommandError) -> (tickets: [(SourceTicket, EventDetector.EarlierReading?)], histories: [String: [StatusChange]]) {
         guard !ids.isEmpty else { return ([], [:]) }
-        let columns = (SourceTicket.requiredColumns + extraColumns).map { "t.\"\($0)\"" }.joined(separator: ", ")
         let earlierAt = SourceTicket.requiredColumns.count + extraColumns.count
         let ticketSQL = """
-            SELECT \(columns), \(ClockStore.earlierColumns)
+            SELECT \(selectList(of: "t")), \(ClockStore.earlierColumns)
             FROM \(views.tickets.quoted) t LEFT JOIN slawatch.clocks k ON k.ticket_id = t.ticket_id::text COLLATE "C"
             WHERE t.ticket_id = ANY($1::\(idType)[])
             """
-        let historySQL = statusChangesQuery(ticketIDs: []).0
+        let historySQL = statusChangesSQL(byID: true)
         var ticketResults: [PostgresResult] = [], historyResults: [PostgresResult] = []
         do {
             if let second, ids.count > 1 {
@@ -217,7 +220,8 @@ struct SourceRepository {
 
     /// Status changes grouped by ticket id; only of `ticketIDs` when given.
     func statusChanges(ticketIDs: [String]? = nil) throws(CommandError) -> [String: [StatusChange]] {
-        let (sql, parameters) = statusChangesQuery(ticketIDs: ticketIDs)
+        let sql = statusChangesSQL(byID: ticketIDs != nil)
+        let parameters: [PostgresParameter] = ticketIDs.map { [.text(Self.textArray($0))] } ?? []
         var result: [String: [StatusChange]] = [:]
         do {
             // A few tickets' history comes whole; row-at-a-time mode costs a result per row and
@@ -233,10 +237,9 @@ struct SourceRepository {
         return result
     }
 
-    private func statusChangesQuery(ticketIDs: [String]?) -> (String, [PostgresParameter]) {
-        let sql = "SELECT ticket_id, status, changed_at FROM \(views.statusChanges.quoted)"
-        guard let ticketIDs else { return (sql, []) }
-        return (sql + " WHERE ticket_id = ANY($1::\(idType)[])", [.text(Self.textArray(ticketIDs))])
+    /// Every status change, or (`byID`) those of the ticket ids in `$1`.
+    private func statusChangesSQL(byID: Bool) -> String {
+        "SELECT ticket_id, status, changed_at FROM \(views.statusChanges.quoted)" + (byID ? " WHERE ticket_id = ANY($1::\(idType)[])" : "")
     }
 
     private static func addStatusChange(_ row: PostgresRow, to changes: inout [String: [StatusChange]]) throws {

@@ -21,7 +21,7 @@ final class WorkerCycle {
     private var seen: EvaluatedVersions?
     private var companionConnection: PostgresConnection?
     /// Its calendars' timelines are built once per worker, not once per cycle.
-    private lazy var incrementalEvaluator = SLAEvaluator(rules: rules)
+    private lazy var evaluator = SLAEvaluator(rules: rules)
     /// The worker runs cycle after cycle (not `--once`): it opens its second connection at its
     /// first incremental cycle rather than in the first that needs it.
     let runsManyCycles: Bool
@@ -140,9 +140,9 @@ final class WorkerCycle {
             if let since {
                 try evaluateChanged(now: now, since: since, report: &report, clocks: clocks)
             } else {
-                let started = Date()
+                let passStarted = Date()
                 try evaluateEverything(now: now, report: &report, runner: runner, clocks: clocks)
-                if !dryRun { try clocks.setState("full_duration", Int64(Date().timeIntervalSince(started) * 1_000_000)) }
+                if !dryRun { try clocks.setState("full_duration", Int64(Date().timeIntervalSince(passStarted) * 1_000_000)) }
             }
         }
         report.phase("rest")
@@ -173,7 +173,7 @@ final class WorkerCycle {
         if !dryRun && !rules.reports.isEmpty { reportsDue = try runner.anyDue(now: now) }
         // A report counts every ticket, so a pass that runs one evaluates the settled ones too.
         let stream = try SourceStream(url: databaseURL, source: source, withClocks: !dryRun, skipSettled: !reportsDue)
-        let evaluator = SLAEvaluator(rules: rules)
+        let evaluator = self.evaluator
         let store = EventStore(connection: connection, rules: rules)
         let cumulative = dryRun ? [:] : try clocks.runningSums(at: now)
         let remindersWanted = self.remindersWanted
@@ -234,8 +234,8 @@ final class WorkerCycle {
         try clocks.remove(stream.orphanClocks)
         try clocks.setEvaluatedVersions(seen)
         self.seen = seen
-        // The next incremental cycle reads the views' description afresh, in case they changed.
-        self.source = nil
+        // Incremental cycles go on with the views' description as this pass read it.
+        self.source = source
         try clocks.setWatermark("seen", now)
         try clocks.setWatermark("full", now)
         report.phase("clocks")
@@ -251,6 +251,7 @@ final class WorkerCycle {
     }
 
     /// An incremental pass: the tickets updated since `since` and those whose next crossing is due.
+    /// Never in a dry run, which is always a full pass.
     private func evaluateChanged(now: Instant, since: Instant, report: inout Report, clocks: ClockStore) throws {
         // What is kept between cycles is dropped when one fails: the views may have changed, or
         // the connections gone.
@@ -258,7 +259,7 @@ final class WorkerCycle {
         defer { if !succeeded { source = nil; companionConnection = nil } }
         let source = try self.source ?? SourceRepository(connection: connection, rules: rules)
         self.source = source
-        var seen = dryRun ? EvaluatedVersions() : try self.seen ?? clocks.evaluatedVersions()
+        var seen = try self.seen ?? clocks.evaluatedVersions()
         seen.forget(updatedAtOrBefore: since)
         report.phase("start")
         var ids: [String] = [], listed = Set<String>()
@@ -266,13 +267,12 @@ final class WorkerCycle {
             ids.append(id)
         }
         report.phase("changes")
-        let split = ids.count >= Self.companionFrom || (runsManyCycles && !dryRun)
+        let split = ids.count >= Self.companionFrom || runsManyCycles
         var (tickets, histories) = try withCompanion(split) { try source.ticketsWithEarlierReadings(ids, alongside: $0) }
         // A view that repeats a ticket gives it one clock: the first row's.
         listed.removeAll(keepingCapacity: true)
         tickets.removeAll { !listed.insert($0.0.ticketID).inserted }
         report.phase("tickets")
-        let evaluator = incrementalEvaluator
         var evaluated: [EvaluatedTicket] = [], unmatched: [UnmatchedTicket] = []
         // Only tickets past a level their stored clock had not reached can have a new event; the
         // others need no look at the events table.
@@ -282,7 +282,7 @@ final class WorkerCycle {
             switch evaluator.evaluate(ticket, changes: histories[ticket.ticketID] ?? [], now: now) {
             case .clock(let e):
                 evaluated.append(e)
-                if dryRun || EventDetector.mayHaveUnrecorded(e, earlier: earlier) { candidates.append(e) }
+                if EventDetector.mayHaveUnrecorded(e, earlier: earlier) { candidates.append(e) }
             case .unmatched(let u): unmatched.append(u)
             }
         }
@@ -291,15 +291,10 @@ final class WorkerCycle {
         report.phase("evaluate")
         try reportUnmatched(unmatched, now: now)
         let store = EventStore(connection: connection, rules: rules)
-        let outcome = try store.record(candidates, now: now, dryRun: dryRun)
+        let outcome = try store.record(candidates, now: now, dryRun: false)
         report.events = outcome.recorded
         report.notified = outcome.notified.count
         report.phase("events")
-        if dryRun {
-            printDryRun(outcome)
-            report.nextCrossing = evaluated.compactMap(\.reading.nextCrossing).min()
-            return
-        }
         let cumulative = try clocks.runningSums(at: now)
         let stored = try withCompanion(split) {
             try clocks.store(evaluated, histories: histories, now: now, cumulative: cumulative, removed: unmatched.map(\.ticket.ticketID), alongside: $0)
