@@ -1,6 +1,7 @@
 import Foundation
 import PostgresClient
 import SlawatchApp
+import SlawatchDemo
 import Testing
 
 /// A fresh, empty database on the PostgreSQL that scripts/test started, one per test, dropped
