@@ -14,7 +14,8 @@ public enum DemoCommand {
     static func run(_ context: CommandContext) async throws(CommandError) {
         if context.args.has("stop") {
             let directory = context.args["dir"] ?? "./.slawatch/pg"
-            do { try ThrowawayPostgres(directory: directory).stopChecked() } catch { throw .runtime("\(error)") }
+            // Without starting anything: a cluster that is not running (or not there) is already stopped.
+            do { try ThrowawayPostgres.stop(directory: directory) } catch { throw .runtime("\(error)") }
             context.output("stopped the demo's PostgreSQL in \(directory)\n")
             return
         }

@@ -13,8 +13,9 @@ import Darwin
 /// `init` makes the cluster usable and returns: it initialises the data directory if it is not one yet
 /// (`initdb -A trust -U slawatch`, UTF-8, locale C.UTF-8), starts the server with `pg_ctl -w start` on a free
 /// TCP port of 127.0.0.1 only (Unix socket inside the data directory, durability switched off: this data is
-/// disposable), and creates the database `slawatch` if missing. A server already running on that directory is
-/// reused (its port is read from `postmaster.pid`). When the process runs as root, the server commands run as
+/// disposable; `max_connections` 200, enough for parallel tests), and creates the database `slawatch` if
+/// missing. A server already running on that directory is reused as it runs (its port is read from
+/// `postmaster.pid`; settings apply only to a server this starts). When the process runs as root, the server commands run as
 /// the `postgres` OS user through `runuser`, and the directory is given to that user, since PostgreSQL refuses
 /// to run as root.
 ///
@@ -42,7 +43,10 @@ public final class ThrowawayPostgres: Sendable {
     private let runner: CommandRunner
 
     /// Makes the cluster in `directory` (e.g. `.slawatch/pg`, relative to the current directory) usable.
-    public init(directory: String) throws {
+    /// `settings` are server settings added to (or overriding) the defaults when this starts the server, e.g.
+    /// `("shared_buffers", "2GB")`; the address, port and socket directory are not among them.
+    public init(directory: String, settings: [(name: String, value: String)] = []) throws {
+        try Self.check(settings)
         let dataDirectory = Self.absolutePath(directory)
         // pg_ctl itself runs the server through /bin/sh with the data directory and log file in double quotes;
         // refuse the characters that would still be interpreted there.
@@ -69,17 +73,27 @@ public final class ThrowawayPostgres: Sendable {
         } else {
             reused = false
             try Self.initialiseIfNeeded(dataDirectory, binDirectory: binDirectory, runner: runner)
-            port = try Self.start(dataDirectory, logFile: logFile, binDirectory: binDirectory, runner: runner)
+            port = try Self.start(
+                dataDirectory, logFile: logFile, settings: settings, binDirectory: binDirectory, runner: runner)
         }
         try Self.createDatabaseIfMissing(port: port, binDirectory: binDirectory, runner: runner)
 
         self.dataDirectory = dataDirectory
         self.logFile = logFile
         self.port = port
-        self.url = "postgresql://\(Self.user)@127.0.0.1:\(port)/\(Self.database)"
+        self.url = Self.url(port: port, database: Self.database)
         self.reusedRunningServer = reused
         self.binDirectory = binDirectory
         self.runner = runner
+    }
+
+    /// A libpq URI of another database of this cluster, e.g. `postgres`.
+    public func url(database: String) -> String {
+        Self.url(port: port, database: database)
+    }
+
+    static func url(port: Int, database: String) -> String {
+        "postgresql://\(user)@127.0.0.1:\(port)/\(database)"
     }
 
     /// Stops the server (`pg_ctl -m fast stop`), also one that was reused; best effort, for paths that have
@@ -116,6 +130,28 @@ public final class ThrowawayPostgres: Sendable {
     }
 
     // MARK: - Steps
+
+    /// Settings the caller may not change: the server must stay on 127.0.0.1, on the port chosen here.
+    static let fixedSettings: Set<String> = ["listen_addresses", "port", "unix_socket_directories"]
+
+    static func check(_ settings: [(name: String, value: String)]) throws {
+        for (name, value) in settings {
+            let plain = name.first.map { $0.isASCII && ($0.isLetter || $0 == "_") } == true
+                && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == ".") }
+            guard plain else {
+                throw ThrowawayPostgresError(
+                    .invalidSetting,
+                    "'\(name)' is not a PostgreSQL setting name (a letter or _, then letters, digits, _ and .)")
+            }
+            guard !fixedSettings.contains(name.lowercased()) else {
+                throw ThrowawayPostgresError(
+                    .invalidSetting, "\(name) of a throwaway PostgreSQL is fixed (127.0.0.1, a free port): leave it out")
+            }
+            guard !value.contains(where: { $0.isNewline || $0 == "\0" }) else {
+                throw ThrowawayPostgresError(.invalidSetting, "the value of \(name) contains a line break")
+            }
+        }
+    }
 
     static func absolutePath(_ path: String) -> String {
         let base = path.hasPrefix("/") ? URL(fileURLWithPath: path)
@@ -280,11 +316,14 @@ public final class ThrowawayPostgres: Sendable {
     }
 
     /// Starts the server on a free port and returns the port; retries on a port taken in the meantime.
-    static func start(_ dir: String, logFile: String, binDirectory: String, runner: CommandRunner) throws -> Int {
+    static func start(
+        _ dir: String, logFile: String, settings: [(name: String, value: String)], binDirectory: String,
+        runner: CommandRunner
+    ) throws -> Int {
         var lastProblem = ""
         for _ in 0..<3 {
             let port = try freePort()
-            try writeSettings(dir, port: port, runner: runner)
+            try writeSettings(dir, port: port, extra: settings, runner: runner)
             var logInfo = stat()
             let logStart = stat(logFile, &logInfo) == 0 ? Int(logInfo.st_size) : 0
             let result = try runner.run(
@@ -301,8 +340,10 @@ public final class ThrowawayPostgres: Sendable {
             .startFailed, "PostgreSQL did not start in \(dir): \(lastProblem); see \(logFile)")
     }
 
-    static func writeSettings(_ dir: String, port: Int, runner: CommandRunner) throws {
-        let settings = """
+    static func writeSettings(
+        _ dir: String, port: Int, extra: [(name: String, value: String)], runner: CommandRunner
+    ) throws {
+        var settings = """
             # Written by slawatch at every start of this throwaway cluster; changes here are lost.
             listen_addresses = '127.0.0.1'
             port = \(port)
@@ -312,8 +353,18 @@ public final class ThrowawayPostgres: Sendable {
             fsync = off
             synchronous_commit = off
             full_page_writes = off
+            max_connections = 200
 
             """
+        if !extra.isEmpty {
+            // Later lines win: these override the defaults above. Quoted as postgresql.conf strings.
+            settings += "# Given to this start.\n"
+            for (name, value) in extra {
+                let quoted = value.replacingOccurrences(of: "\\", with: "\\\\")
+                    .replacingOccurrences(of: "'", with: "''")
+                settings += "\(name) = '\(quoted)'\n"
+            }
+        }
         let path = dir + "/slawatch.conf"
         do {
             try Data(settings.utf8).write(to: URL(fileURLWithPath: path))

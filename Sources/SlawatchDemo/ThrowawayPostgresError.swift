@@ -8,6 +8,7 @@ public struct ThrowawayPostgresError: Error, CustomStringConvertible, Sendable {
 
         public static let binariesNotFound = Code("binariesNotFound")
         public static let unusableDirectory = Code("unusableDirectory")
+        public static let invalidSetting = Code("invalidSetting")
         public static let commandFailed = Code("commandFailed")
         public static let initdbFailed = Code("initdbFailed")
         public static let startFailed = Code("startFailed")
