@@ -15,9 +15,9 @@ import Darwin
 /// TCP port of 127.0.0.1 only (Unix socket inside the data directory, durability switched off: this data is
 /// disposable; `max_connections` 200, enough for parallel tests), and creates the database `slawatch` if
 /// missing. A server already running on that directory is reused as it runs (its port is read from
-/// `postmaster.pid`; settings apply only to a server this starts). When the process runs as root, the server commands run as
-/// the `postgres` OS user through `runuser`, and the directory is given to that user, since PostgreSQL refuses
-/// to run as root.
+/// `postmaster.pid`; settings apply only to a server this starts). When the process runs as root, the server
+/// commands run as the `postgres` OS user through `runuser`, and the directory is given to that user, since
+/// PostgreSQL refuses to run as root.
 ///
 /// It does not stop the server on `deinit`: call `stop()`. No path is ever spliced into a shell command of ours;
 /// the commands are spawned with argument vectors. It blocks the calling thread while they run (about a second
@@ -145,7 +145,8 @@ public final class ThrowawayPostgres: Sendable {
             }
             guard !fixedSettings.contains(name.lowercased()) else {
                 throw ThrowawayPostgresError(
-                    .invalidSetting, "\(name) of a throwaway PostgreSQL is fixed (127.0.0.1, a free port): leave it out")
+                    .invalidSetting,
+                    "\(name) of a throwaway PostgreSQL is fixed (127.0.0.1, a free port): leave it out")
             }
             guard !value.contains(where: { $0.isNewline || $0 == "\0" }) else {
                 throw ThrowawayPostgresError(.invalidSetting, "the value of \(name) contains a line break")

@@ -50,7 +50,8 @@ public enum Slawatch {
             case "deliveries": try await DeliveriesCommand.run(context)
             default:
                 guard let command = added.first(where: { $0.name == args.command }) else {
-                    throw CommandError.usage("'slawatch \(args.command)' is not available in this version yet; see README")
+                    throw CommandError.usage(
+                        "'slawatch \(args.command)' is not available in this version yet; see README")
                 }
                 try await command.run(context)
             }
