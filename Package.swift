@@ -32,7 +32,12 @@ let package = Package(
         .target(
             name: "SlawatchApp", dependencies: ["SlawatchCore", "PostgresClient", "CurlTransport"],
             path: "Sources/SlawatchApp"),
-        .executableTarget(name: "slawatch", dependencies: ["SlawatchApp"], path: "Sources/slawatch"),
+        // The demo: a throwaway PostgreSQL, the reference help desk and the commands that use them. It drives
+        // SlawatchApp through its public API; the executable registers its commands.
+        .target(
+            name: "SlawatchDemo", dependencies: ["SlawatchApp", "SlawatchCore", "PostgresClient"],
+            path: "Sources/SlawatchDemo"),
+        .executableTarget(name: "slawatch", dependencies: ["SlawatchApp", "SlawatchDemo"], path: "Sources/slawatch"),
 
         // Real loopback HTTP and SMTP servers that record what arrives; used by the tests only.
         .target(name: "LoopbackSinks", path: "Tests/LoopbackSinks"),
@@ -41,7 +46,9 @@ let package = Package(
         .testTarget(name: "SlawatchCoreTests", dependencies: ["SlawatchCore"], path: "Tests/SlawatchCoreTests"),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["SlawatchApp", "SlawatchCore", "PostgresClient", "CurlTransport", "LoopbackSinks"],
+            dependencies: [
+                "SlawatchApp", "SlawatchDemo", "SlawatchCore", "PostgresClient", "CurlTransport", "LoopbackSinks",
+            ],
             path: "Tests/IntegrationTests"),
     ],
     swiftLanguageModes: [.v6]

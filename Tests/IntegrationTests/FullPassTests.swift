@@ -2,6 +2,7 @@ import Foundation
 import PostgresClient
 import SlawatchApp
 import SlawatchCore
+import SlawatchDemo
 import Testing
 
 /// `PostgresCopyStream`, the binary COPY reader a full pass streams the source through.

@@ -2,6 +2,7 @@ import Foundation
 import PostgresClient
 import SlawatchApp
 import SlawatchCore
+import SlawatchDemo
 import Testing
 
 @Suite struct MigrateTests {

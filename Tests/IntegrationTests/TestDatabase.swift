@@ -1,6 +1,7 @@
 import Foundation
 import PostgresClient
 import SlawatchApp
+import SlawatchDemo
 import Testing
 
 /// A fresh, empty database on the PostgreSQL that scripts/test started, one per test, dropped
@@ -48,10 +49,13 @@ struct CLIResult {
     let stderr: String
 }
 
-/// Runs `slawatch` in-process with its output captured.
+/// Runs `slawatch` in-process with its output captured, with the demo's commands registered as the executable
+/// registers them.
 func slawatch(_ arguments: [String], environment: [String: String] = [:]) async -> CLIResult {
     let out = OutputBuffer(), err = OutputBuffer()
-    let status = await Slawatch.main(arguments: arguments, environment: environment, output: out.append, errors: err.append)
+    let status = await Slawatch.main(
+        arguments: arguments, environment: environment, commands: [DemoCommand.command, PostgresCommand.command],
+        output: out.append, errors: err.append)
     return CLIResult(status: status, stdout: out.text, stderr: err.text)
 }
 

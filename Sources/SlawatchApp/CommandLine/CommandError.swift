@@ -15,6 +15,6 @@ public struct CommandError: Error, CustomStringConvertible, Sendable {
         self.message = message
     }
 
-    static func usage(_ message: String) -> CommandError { CommandError(.usage, message) }
-    static func runtime(_ message: String) -> CommandError { CommandError(.runtime, message) }
+    public static func usage(_ message: String) -> CommandError { CommandError(.usage, message) }
+    public static func runtime(_ message: String) -> CommandError { CommandError(.runtime, message) }
 }

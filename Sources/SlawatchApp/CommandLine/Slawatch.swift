@@ -10,27 +10,34 @@ public enum Slawatch {
         "check": [],
         "dashboard": ["role", "area", "format", "filter", "search", "sort", "top", "offset"],
         "ticket": ["format"],
-        "demo": ["size", "dir", "format"],
         "run": ["interval", "metrics-file", "full-every"],
         "events": ["since", "format"],
         "deliveries": ["status", "format", "retry"],
         "report": ["format"],
     ]
+    /// The built-in commands in the order the usage line lists them.
+    static let usageOrder = ["migrate", "check", "run", "dashboard", "ticket", "events", "deliveries", "report"]
     static let flags: [String: Set<String>] = [
         "dashboard": ["desc"],
         "run": ["once", "dry-run", "full"],
         "report": ["print", "send"],
-        "demo": ["keep", "stop"],
     ]
 
-    /// Runs the command line `arguments` (without the program name) and returns the exit code.
+    /// Runs the command line `arguments` (without the program name) and returns the exit code. `commands` adds
+    /// commands of other modules (the executable passes the demo's); a built-in command of the same name wins.
     public static func main(
-        arguments: [String], environment: [String: String],
+        arguments: [String], environment: [String: String], commands: [SlawatchCommand] = [],
         output: @escaping (String) -> Void = { FileHandle.standardOutput.write(Data($0.utf8)) },
         errors: @escaping (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }
     ) async -> Int32 {
         do throws(CommandError) {
-            let args = try Arguments(arguments, options: options, flags: flags)
+            let added = commands.filter { options[$0.name] == nil }
+            var allOptions = options, allFlags = flags
+            for command in added {
+                allOptions[command.name] = command.options
+                allFlags[command.name] = command.flags
+            }
+            let args = try Arguments(arguments, options: allOptions, flags: allFlags, usage: usageLine(added))
             let context = try CommandContext(args, environment: environment, output: output, errors: errors)
             switch args.command {
             case "migrate": try MigrateCommand.run(context)
@@ -38,12 +45,15 @@ public enum Slawatch {
             case "dashboard": try DashboardCommand.run(context)
             case "ticket": try TicketCommand.run(context)
             case "run": try await RunCommand.run(context)
-            case "demo": try await DemoCommand.run(context)
             case "report": try await ReportCommand.run(context)
             case "events": try EventsCommand.run(context)
             case "deliveries": try await DeliveriesCommand.run(context)
             default:
-                throw CommandError.usage("'slawatch \(args.command)' is not available in this version yet; see README")
+                guard let command = added.first(where: { $0.name == args.command }) else {
+                    throw CommandError.usage(
+                        "'slawatch \(args.command)' is not available in this version yet; see README")
+                }
+                try await command.run(context)
             }
             return 0
         } catch {
@@ -51,17 +61,35 @@ public enum Slawatch {
             return error.exitCode.rawValue
         }
     }
+
+    /// The one-line usage: the built-in commands and the listed added ones, then the added ones' notes.
+    static func usageLine(_ added: [SlawatchCommand]) -> String {
+        var names = usageOrder
+        var notes: [String] = []
+        for command in added {
+            switch command.usage {
+            case .listed: names.append(command.name)
+            case .note(let text): notes.append(text)
+            }
+        }
+        return (["usage: slawatch <\(names.joined(separator: "|"))> [options]; see README"] + notes)
+            .joined(separator: "; ")
+    }
 }
 
 /// What every command gets: parsed arguments, the instant to act at, the environment and where
-/// to write.
-struct CommandContext {
-    let args: Arguments
-    let environment: [String: String]
-    let now: Instant
-    let nowWasGiven: Bool
-    let output: (String) -> Void
-    let errors: (String) -> Void
+/// to write. Public for the commands other modules add (`SlawatchCommand`).
+public struct CommandContext {
+    public let args: Arguments
+    public let environment: [String: String]
+    /// `--now`, or the current time.
+    public let now: Instant
+    /// True when `--now` was given.
+    public let nowWasGiven: Bool
+    /// Where the command's results go (stdout).
+    public let output: (String) -> Void
+    /// Where diagnostics go (stderr).
+    public let errors: (String) -> Void
 
     init(_ args: Arguments, environment: [String: String], output: @escaping (String) -> Void, errors: @escaping (String) -> Void) throws(CommandError) {
         self.args = args
@@ -83,15 +111,18 @@ struct CommandContext {
         }
     }
 
-    var rulesPath: String { args["rules"] ?? "./rules" }
+    /// `--rules`, by default `./rules`.
+    public var rulesPath: String { args["rules"] ?? "./rules" }
 
     var log: Logger { Logger(format: args["log-format"] == "json" ? .json : .text, write: errors) }
 
-    func loadRules() throws(CommandError) -> RuleSet {
+    /// The rules of `rulesPath`, checked; invalid rules are a usage error.
+    public func loadRules() throws(CommandError) -> RuleSet {
         try RulesDirectory.load(rulesPath, environment: environment)
     }
 
-    var databaseURL: String? { args["database"] ?? environment["DATABASE_URL"] }
+    /// `--database`, else `DATABASE_URL`.
+    public var databaseURL: String? { args["database"] ?? environment["DATABASE_URL"] }
 
     func connect() throws(CommandError) -> PostgresConnection {
         guard let url = databaseURL, !url.isEmpty else {

@@ -1,15 +1,21 @@
 import Foundation
 import PostgresClient
+import SlawatchApp
 import SlawatchCore
 
 /// `slawatch demo`: the embedded default. Starts a throwaway PostgreSQL under `./.slawatch/`
 /// (or uses `--database`), loads the reference help desk with sample tickets, migrates, runs one
 /// cycle of the worker with the rules, and prints the dashboard.
-enum DemoCommand {
+public enum DemoCommand {
+    /// `slawatch demo [--size N] [--keep] [--stop] [--database URL] [--dir DIR] [--format table|json]`.
+    public static let command = SlawatchCommand(
+        name: "demo", options: ["size", "dir", "format"], flags: ["keep", "stop"], run: run)
+
     static func run(_ context: CommandContext) async throws(CommandError) {
         if context.args.has("stop") {
             let directory = context.args["dir"] ?? "./.slawatch/pg"
-            do { try ThrowawayPostgres(directory: directory).stopChecked() } catch { throw .runtime("\(error)") }
+            // Without starting anything: a cluster that is not running (or not there) is already stopped.
+            do { try ThrowawayPostgres.stop(directory: directory) } catch { throw .runtime("\(error)") }
             context.output("stopped the demo's PostgreSQL in \(directory)\n")
             return
         }
@@ -66,19 +72,6 @@ enum DemoCommand {
             } else {
                 server.stop()
             }
-        }
-    }
-}
-
-/// Counts output lines and keeps the first few.
-final class LineCounter: @unchecked Sendable {
-    // Only ever called from the task that runs the command.
-    private(set) var count = 0
-    private(set) var first: [String] = []
-    func add(_ text: String) {
-        for line in text.split(separator: "\n") {
-            count += 1
-            if first.count < 2 { first.append(String(line.prefix(300)) + (line.count > 300 ? "…\n" : "\n")) }
         }
     }
 }

@@ -8,44 +8,16 @@ import Musl
 import Darwin
 #endif
 
-/// Why a throwaway PostgreSQL could not be set up or stopped. `description` is one line that says what failed
-/// and what to do about it.
-public struct ThrowawayPostgresError: Error, CustomStringConvertible, Sendable {
-    /// The kind of failure; new kinds may be added.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        public let description: String
-        init(_ description: String) { self.description = description }
-
-        public static let binariesNotFound = Code("binariesNotFound")
-        public static let unusableDirectory = Code("unusableDirectory")
-        public static let commandFailed = Code("commandFailed")
-        public static let initdbFailed = Code("initdbFailed")
-        public static let startFailed = Code("startFailed")
-        public static let notAnswering = Code("notAnswering")
-        public static let databaseFailed = Code("databaseFailed")
-        public static let stopFailed = Code("stopFailed")
-    }
-
-    public let code: Code
-    public let message: String
-
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { message }
-}
-
 /// A private PostgreSQL cluster in a directory of its own, for `slawatch demo` and for tests.
 ///
 /// `init` makes the cluster usable and returns: it initialises the data directory if it is not one yet
 /// (`initdb -A trust -U slawatch`, UTF-8, locale C.UTF-8), starts the server with `pg_ctl -w start` on a free
 /// TCP port of 127.0.0.1 only (Unix socket inside the data directory, durability switched off: this data is
-/// disposable), and creates the database `slawatch` if missing. A server already running on that directory is
-/// reused (its port is read from `postmaster.pid`). When the process runs as root, the server commands run as
-/// the `postgres` OS user through `runuser`, and the directory is given to that user, since PostgreSQL refuses
-/// to run as root.
+/// disposable; `max_connections` 200, enough for parallel tests), and creates the database `slawatch` if
+/// missing. A server already running on that directory is reused as it runs (its port is read from
+/// `postmaster.pid`; settings apply only to a server this starts). When the process runs as root, the server
+/// commands run as the `postgres` OS user through `runuser`, and the directory is given to that user, since
+/// PostgreSQL refuses to run as root.
 ///
 /// It does not stop the server on `deinit`: call `stop()`. No path is ever spliced into a shell command of ours;
 /// the commands are spawned with argument vectors. It blocks the calling thread while they run (about a second
@@ -71,7 +43,10 @@ public final class ThrowawayPostgres: Sendable {
     private let runner: CommandRunner
 
     /// Makes the cluster in `directory` (e.g. `.slawatch/pg`, relative to the current directory) usable.
-    public init(directory: String) throws {
+    /// `settings` are server settings added to (or overriding) the defaults when this starts the server, e.g.
+    /// `("shared_buffers", "2GB")`; the address, port and socket directory are not among them.
+    public init(directory: String, settings: [(name: String, value: String)] = []) throws {
+        try Self.check(settings)
         let dataDirectory = Self.absolutePath(directory)
         // pg_ctl itself runs the server through /bin/sh with the data directory and log file in double quotes;
         // refuse the characters that would still be interpreted there.
@@ -98,17 +73,27 @@ public final class ThrowawayPostgres: Sendable {
         } else {
             reused = false
             try Self.initialiseIfNeeded(dataDirectory, binDirectory: binDirectory, runner: runner)
-            port = try Self.start(dataDirectory, logFile: logFile, binDirectory: binDirectory, runner: runner)
+            port = try Self.start(
+                dataDirectory, logFile: logFile, settings: settings, binDirectory: binDirectory, runner: runner)
         }
         try Self.createDatabaseIfMissing(port: port, binDirectory: binDirectory, runner: runner)
 
         self.dataDirectory = dataDirectory
         self.logFile = logFile
         self.port = port
-        self.url = "postgresql://\(Self.user)@127.0.0.1:\(port)/\(Self.database)"
+        self.url = Self.url(port: port, database: Self.database)
         self.reusedRunningServer = reused
         self.binDirectory = binDirectory
         self.runner = runner
+    }
+
+    /// A libpq URI of another database of this cluster, e.g. `postgres`.
+    public func url(database: String) -> String {
+        Self.url(port: port, database: database)
+    }
+
+    static func url(port: Int, database: String) -> String {
+        "postgresql://\(user)@127.0.0.1:\(port)/\(database)"
     }
 
     /// Stops the server (`pg_ctl -m fast stop`), also one that was reused; best effort, for paths that have
@@ -145,6 +130,29 @@ public final class ThrowawayPostgres: Sendable {
     }
 
     // MARK: - Steps
+
+    /// Settings the caller may not change: the server must stay on 127.0.0.1, on the port chosen here.
+    static let fixedSettings: Set<String> = ["listen_addresses", "port", "unix_socket_directories"]
+
+    static func check(_ settings: [(name: String, value: String)]) throws {
+        for (name, value) in settings {
+            let plain = name.first.map { $0.isASCII && ($0.isLetter || $0 == "_") } == true
+                && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == ".") }
+            guard plain else {
+                throw ThrowawayPostgresError(
+                    .invalidSetting,
+                    "'\(name)' is not a PostgreSQL setting name (a letter or _, then letters, digits, _ and .)")
+            }
+            guard !fixedSettings.contains(name.lowercased()) else {
+                throw ThrowawayPostgresError(
+                    .invalidSetting,
+                    "\(name) of a throwaway PostgreSQL is fixed (127.0.0.1, a free port): leave it out")
+            }
+            guard !value.contains(where: { $0.isNewline || $0 == "\0" }) else {
+                throw ThrowawayPostgresError(.invalidSetting, "the value of \(name) contains a line break")
+            }
+        }
+    }
 
     static func absolutePath(_ path: String) -> String {
         let base = path.hasPrefix("/") ? URL(fileURLWithPath: path)
@@ -309,11 +317,14 @@ public final class ThrowawayPostgres: Sendable {
     }
 
     /// Starts the server on a free port and returns the port; retries on a port taken in the meantime.
-    static func start(_ dir: String, logFile: String, binDirectory: String, runner: CommandRunner) throws -> Int {
+    static func start(
+        _ dir: String, logFile: String, settings: [(name: String, value: String)], binDirectory: String,
+        runner: CommandRunner
+    ) throws -> Int {
         var lastProblem = ""
         for _ in 0..<3 {
             let port = try freePort()
-            try writeSettings(dir, port: port, runner: runner)
+            try writeSettings(dir, port: port, extra: settings, runner: runner)
             var logInfo = stat()
             let logStart = stat(logFile, &logInfo) == 0 ? Int(logInfo.st_size) : 0
             let result = try runner.run(
@@ -330,8 +341,10 @@ public final class ThrowawayPostgres: Sendable {
             .startFailed, "PostgreSQL did not start in \(dir): \(lastProblem); see \(logFile)")
     }
 
-    static func writeSettings(_ dir: String, port: Int, runner: CommandRunner) throws {
-        let settings = """
+    static func writeSettings(
+        _ dir: String, port: Int, extra: [(name: String, value: String)], runner: CommandRunner
+    ) throws {
+        var settings = """
             # Written by slawatch at every start of this throwaway cluster; changes here are lost.
             listen_addresses = '127.0.0.1'
             port = \(port)
@@ -341,8 +354,18 @@ public final class ThrowawayPostgres: Sendable {
             fsync = off
             synchronous_commit = off
             full_page_writes = off
+            max_connections = 200
 
             """
+        if !extra.isEmpty {
+            // Later lines win: these override the defaults above. Quoted as postgresql.conf strings.
+            settings += "# Given to this start.\n"
+            for (name, value) in extra {
+                let quoted = value.replacingOccurrences(of: "\\", with: "\\\\")
+                    .replacingOccurrences(of: "'", with: "''")
+                settings += "\(name) = '\(quoted)'\n"
+            }
+        }
         let path = dir + "/slawatch.conf"
         do {
             try Data(settings.utf8).write(to: URL(fileURLWithPath: path))
@@ -414,180 +437,5 @@ public final class ThrowawayPostgres: Sendable {
             throw ThrowawayPostgresError(
                 .databaseFailed, "cannot create the database \(database) on 127.0.0.1:\(port): \(create.lastLine)")
         }
-    }
-}
-
-/// Runs a program with an argument vector, optionally as the server's OS user, and collects its output.
-struct CommandRunner: Sendable {
-    struct Result: Sendable {
-        var status: Int32
-        var output: String
-        /// The last non-empty line of the output, for one-line error messages.
-        var lastLine: String {
-            output.split(whereSeparator: \.isNewline).last.map(String.init) ?? "exit status \(status)"
-        }
-    }
-
-    /// The OS user server commands run as, or nil to run them as this process's user.
-    let serverUser: String?
-    let serverAccount: (uid: uid_t, gid: gid_t)?
-    let runuser: String?
-
-    init(serverUser: String?) throws {
-        self.serverUser = serverUser
-        guard let serverUser else {
-            serverAccount = nil
-            runuser = nil
-            return
-        }
-        guard let account = Self.lookUpAccount(serverUser) else {
-            throw ThrowawayPostgresError(
-                .binariesNotFound,
-                "running as root needs the \(serverUser) OS user, which does not exist: "
-                    + "run scripts/setup (or install postgresql), or run as an ordinary user")
-        }
-        guard let runuser = ["/usr/sbin/runuser", "/sbin/runuser", "/usr/bin/runuser", "/bin/runuser"]
-            .first(where: { FileManager.default.isExecutableFile(atPath: $0) })
-        else {
-            throw ThrowawayPostgresError(
-                .binariesNotFound, "runuser not found (package util-linux): install it or run as an ordinary user")
-        }
-        self.serverAccount = account
-        self.runuser = runuser
-    }
-
-    static func lookUpAccount(_ name: String) -> (uid: uid_t, gid: gid_t)? {
-        var entry = passwd()
-        var result: UnsafeMutablePointer<passwd>? = nil
-        var buffer = [CChar](repeating: 0, count: 16384)
-        let status = getpwnam_r(name, &entry, &buffer, buffer.count, &result)
-        guard status == 0, result != nil else { return nil }
-        return (entry.pw_uid, entry.pw_gid)
-    }
-
-    static func findInPath(_ name: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        return path.split(separator: ":").map { "\($0)/\(name)" }
-            .first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
-    /// Runs `executable` with `arguments`; with `asServer`, as the server user when there is one.
-    func run(_ executable: String, _ arguments: [String], asServer: Bool) throws -> Result {
-        var path = executable
-        var argv = arguments
-        if asServer, let serverUser, let runuser {
-            path = runuser
-            argv = ["-u", serverUser, "--", executable] + arguments
-        }
-        // Connection settings of the caller's environment (PGHOST, PGSSLMODE, PGOPTIONS...) must not leak in.
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PG") }
-        environment["PGCONNECT_TIMEOUT"] = "10"
-        environment["LC_MESSAGES"] = "C"
-
-        // Output (stdout and stderr) goes through a temporary file, not a pipe: `pg_ctl start` leaves a server
-        // behind, and anything it inherited would keep a pipe from ever reaching end-of-file.
-        let outputPath = FileManager.default.temporaryDirectory
-            .appendingPathComponent("slawatch-pg-\(UUID().uuidString).out").path
-        let output = open(outputPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard output >= 0 else {
-            throw ThrowawayPostgresError(
-                .commandFailed, "cannot create \(outputPath): \(String(cString: strerror(errno)))")
-        }
-        defer { unlink(outputPath) }
-        let status: Int32
-        do {
-            defer { close(output) }
-            status = try Self.spawnAndWait(path, argv, environment: environment, output: output)
-        }
-        let text = FileManager.default.contents(atPath: outputPath).map { String(decoding: $0, as: UTF8.self) } ?? ""
-        return Result(status: status, output: text)
-    }
-
-    /// Runs the program to completion and returns its exit status (128 + the signal if one killed it).
-    ///
-    /// Not Foundation's `Process`: on Linux it hands the child a socket and waits for that socket to close, and
-    /// the PostgreSQL server that `pg_ctl start` leaves behind inherits it, so `waitUntilExit()` never returns.
-    /// Here the child gets /dev/null, the output file and no other descriptor, runs in "/" (the server user may
-    /// not be allowed into the current directory; initdb fails when it cannot read its working directory) with
-    /// default signal handling, and is reaped with `waitpid`.
-    static func spawnAndWait(_ path: String, _ arguments: [String], environment: [String: String], output: Int32)
-        throws -> Int32
-    {
-        #if os(Linux)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, output, 1)
-        posix_spawn_file_actions_adddup2(&actions, output, 2)
-        // glibc's extensions (2.34 and 2.29), which Swift's Glibc module does not declare.
-        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-        typealias ChangeDirectory = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>,
-                                                    UnsafePointer<CChar>) -> Int32
-        if let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") {
-            _ = unsafeBitCast(symbol, to: CloseFrom.self)(&actions, 3)
-        } else {
-            let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
-            for fd in open.compactMap({ Int32($0) }) where fd > 2 && fd != output {
-                posix_spawn_file_actions_addclose(&actions, fd)
-            }
-        }
-        if let symbol = dlsym(nil, "posix_spawn_file_actions_addchdir_np") {
-            _ = unsafeBitCast(symbol, to: ChangeDirectory.self)(&actions, "/")
-        }
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        var defaultSignals = sigset_t()
-        sigemptyset(&defaultSignals)
-        for signal in [SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2] {
-            sigaddset(&defaultSignals, signal)
-        }
-        posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-        var pid = pid_t()
-        let spawned = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
-        guard spawned == 0 else {
-            throw ThrowawayPostgresError(
-                .commandFailed, "cannot run \(path): \(String(cString: strerror(spawned)))")
-        }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            guard errno == EINTR else {
-                throw ThrowawayPostgresError(
-                    .commandFailed, "waiting for \(path) failed: \(String(cString: strerror(errno)))")
-            }
-        }
-        let signal = status & 0x7f
-        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
-        #else
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.environment = environment
-        process.currentDirectoryURL = URL(fileURLWithPath: "/")
-        let handle = FileHandle(fileDescriptor: output, closeOnDealloc: false)
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
-            throw ThrowawayPostgresError(.commandFailed, "cannot run \(path): \(error.localizedDescription)")
-        }
-        process.waitUntilExit()
-        return process.terminationStatus
-        #endif
     }
 }
