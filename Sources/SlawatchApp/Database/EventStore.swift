@@ -25,17 +25,6 @@ struct EventStore {
         }
     }
 
-    /// A delivery the routes ask for: one per (route, channel, recipient).
-    struct PlannedDelivery: Sendable {
-        let route: Int
-        let channel: String
-        let recipient: String
-        /// Set when the delivery cannot be attempted at all (no recipient, channel disabled).
-        let deadReason: String?
-        let groupKey: String
-        let dueAt: Instant
-    }
-
     /// Small enough that the next chunk is prepared while this one is written, large enough that a
     /// chunk's round trip and transaction cost little per event.
     static let chunkSize = 2_500
@@ -131,10 +120,8 @@ struct EventStore {
             return prepared
         }
 
-        /// Chooses the deliveries of newly recorded events: for each ticket and each route, the
-        /// latest crossed of the events the route listens to (SPEC section 5: after downtime only the
-        /// latest crossing is notified; choosing per route means a route that listens only to
-        /// `sla.breached` still hears of the breach when an escalation was crossed too).
+        /// Chooses the deliveries of newly recorded events, one ticket at a time: ``DeliveryPlan``
+        /// decides which of them each route notifies and what it delivers.
         func collect(_ fresh: [Crossing], into outcome: inout Outcome) {
             outcome.recorded += fresh.count
             var byTicket: [String: [Crossing]] = [:]
@@ -143,65 +130,16 @@ struct EventStore {
                 if byTicket[item.ticket.ticket.ticketID] == nil { order.append(item.ticket.ticket.ticketID) }
                 byTicket[item.ticket.ticket.ticketID, default: []].append(item)
             }
+            let plan = DeliveryPlan(rules: rules, disabled: disabled, now: now)
             for id in order {
                 let items = byTicket[id]!
-                let ticket = items[0].ticket
-                var chosen: [String: (Notice, [PlannedDelivery])] = [:]
-                var chosenOrder: [String] = []
-                for (index, route) in rules.routes.enumerated() {
-                    let candidates = items.filter { route.events.contains($0.event.kind) }
-                    guard let event = EventDetector.toNotify(candidates.map(\.event), state: ticket.reading.state),
-                        let crossing = candidates.first(where: { $0.event == event })
-                    else { continue }
-                    if let when = route.when, !when.matches(ticket) { continue }
-                    let planned = plan(event, ticket, route: index)
-                    if chosen[crossing.id] == nil { chosenOrder.append(crossing.id); chosen[crossing.id] = (crossing.notice, []) }
-                    chosen[crossing.id]!.1 += planned
-                }
-                for eventID in chosenOrder {
-                    let (notice, planned) = chosen[eventID]!
-                    outcome.deliveries += planned.count
-                    outcome.notified.append((notice, planned))
+                for notification in plan.notifications(of: items.map(\.event), ticket: items[0].ticket) {
+                    // The chosen event is one of `items`: its crossing carries the notice.
+                    let crossing = items.first { $0.event == notification.event }!
+                    outcome.deliveries += notification.deliveries.count
+                    outcome.notified.append((crossing.notice, notification.deliveries))
                 }
             }
-        }
-
-        /// The deliveries route `index` asks for about `event`: one per channel and recipient.
-        func plan(_ event: ThresholdEvent, _ ticket: EvaluatedTicket, route index: Int) -> [PlannedDelivery] {
-            let route = rules.routes[index]
-            var result: [PlannedDelivery] = []
-            for name in route.channels {
-                guard let channel = rules.channels[name] else { continue }
-                var recipients: [(String, String?)] = []
-                if channel.kind == .email {
-                    for entry in channel.to {
-                        switch entry {
-                        case "{{area_manager_email}}":
-                            if let a = ticket.ticket.areaManagerEmail, !a.isEmpty { recipients.append((a, nil)) } else {
-                                recipients.append(("", "no recipient: the ticket's area_manager_email is empty"))
-                            }
-                        case "{{requester_email}}":
-                            if let a = ticket.ticket.requesterEmail, !a.isEmpty { recipients.append((a, nil)) } else {
-                                recipients.append(("", "no recipient: the ticket's requester_email is empty"))
-                            }
-                        default: recipients.append((entry, nil))
-                        }
-                    }
-                } else {
-                    recipients = [("-", nil)]
-                }
-                var seen = Set<String>()
-                for (recipient, reason) in recipients where seen.insert(recipient).inserted {
-                    let dead = reason ?? disabled[name].map { "channel \(name) is disabled: \($0)" }
-                    let group = route.groupWaitMicros > 0
-                        ? "route \(index) \(name) \(recipient)"
-                        : "event \(event.id) route \(index) \(name) \(recipient)"
-                    result.append(PlannedDelivery(
-                        route: index, channel: name, recipient: recipient, deadReason: dead, groupKey: group,
-                        dueAt: now + route.groupWaitMicros))
-                }
-            }
-            return result
         }
 
         /// The parameters of ``EventStore/insertEventsAndDeliveries(_:)``.

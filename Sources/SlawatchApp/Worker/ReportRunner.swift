@@ -51,31 +51,21 @@ struct ReportRunner {
                 "SELECT max(scheduled_at) FROM slawatch.report_runs WHERE report = $1 AND status <> 'manual'", [.text(report.name)]
             ).rows[0].optionalTimestamp(0)
             let from = Instant(microseconds: max(armed, last ?? armed))
-            var due: [Instant] = []
-            var cursor = from
-            // Bounded: a worker down for years does not enumerate every minute it missed.
-            while let next = schedule.next(after: cursor), next <= now, due.count < 10_000 {
-                due.append(next)
-                cursor = next
+            guard let due = ReportPeriod.due(schedule, after: from, now: now) else { continue }
+            let latest = due.period.end
+            if let first = due.missed.first {
+                log.warning(
+                    "report runs missed while no worker ran",
+                    ["report": report.name, "count": String(due.missed.count), "first": first.iso8601])
+                try recordSkipped(report.name, due.missed, note: "missed while no worker ran", now: now)
             }
-            guard let latest = due.last else { continue }
-            // Every missed instant but the latest is at least one period late by construction.
-            if due.count > 1 {
-                log.warning("report runs missed while no worker ran", ["report": report.name, "count": String(due.count - 1), "first": due[0].iso8601])
-                try recordSkipped(report.name, Array(due.dropLast()), note: "missed while no worker ran", now: now)
-            }
-            // The report's period around that instant: the shorter of the gaps to its neighbours,
-            // so that Friday's weekday digest is not sent on Monday morning.
-            let previousGap = schedule.previous(atOrBefore: latest + (-1)).map { latest - $0 }
-            let nextGap = schedule.next(after: latest).map { $0 - latest }
-            let period = [previousGap, nextGap].compactMap { $0 }.min() ?? 86_400_000_000
-            if now - latest >= period {
+            if due.isLate {
                 try recordSkipped(report.name, [latest], note: "more than one period late", now: now)
                 runs.append(Run(report: report.name, scheduledAt: latest, skipped: true))
                 continue
             }
-            let previous = schedule.previous(atOrBefore: latest + (-1)) ?? (latest + (-period))
-            let beforePrevious = schedule.previous(atOrBefore: previous + (-1)) ?? (previous + (-period))
+            let previous = due.period.start
+            let beforePrevious = due.period.previousStart
             let count = try connection.transaction {
                 let claimed = try connection.query(
                     """

@@ -30,20 +30,10 @@ final class WorkerCycle {
     static let companionFrom = 200
     /// How often a worker evaluates every ticket even when nothing says it must: a safety net for
     /// changes an incremental cycle cannot see (a history row inserted alone, a ticket written with
-    /// an `updated_at` already in the past). Nil: automatic, `fullPassCost` times as long as the last
-    /// full pass took (every cycle below `alwaysFullBelow`), and at most `fullEveryAtMost`.
+    /// an `updated_at` already in the past). Nil: automatic (``FullPassSchedule``).
     let fullEvery: Int64?
-    static let fullEveryAtMost: Int64 = 3_600_000_000
-    /// A full pass is repeated once this many times its own duration has passed, so that full
-    /// passes take about 1 % of an evaluating worker's time: a million tickets are evaluated in
-    /// full every few minutes.
-    static let fullPassCost = 100.0
-    /// A help desk whose full pass takes less than this is evaluated in full every cycle: there
-    /// is nothing worth saving, and every cycle then sees every change.
-    static let alwaysFullBelow: Int64 = 200_000
-    /// How far back an incremental cycle looks before its previous one, for transactions that
-    /// commit after a cycle but carry an earlier `updated_at`.
-    static let overlap: Int64 = 600_000_000
+    /// How far back an incremental cycle looks before its previous one.
+    static let overlap = FullPassSchedule.overlap
     private(set) var metrics = WorkerMetrics()
 
     /// Any number stands for the lock; it only has to be the same in every slawatch process.
@@ -125,17 +115,11 @@ final class WorkerCycle {
             let clocks = ClockStore(connection: connection)
             let runner = ReportRunner(connection: connection, rules: rules, log: log)
             let state = dryRun ? [:] : try clocks.workerState()
-            // Where an incremental cycle would look from; nil when this cycle is a full pass.
-            var since: Instant?
-            if !(dryRun || alwaysFull), let lastFull = state["full"].map(Instant.init(microseconds:)) {
-                let lastDuration = min(max(state["full_duration"] ?? Self.fullEveryAtMost, 0), Self.fullEveryAtMost)
-                let every = fullEvery
-                    ?? (lastDuration < Self.alwaysFullBelow ? 0 : min(Self.fullEveryAtMost, Int64(Double(lastDuration) * Self.fullPassCost)))
-                if now - lastFull < every && now >= lastFull {
-                    since = Instant(microseconds: state["seen"] ?? lastFull.microseconds) + (-Self.overlap)
-                }
-            }
-            if since != nil, try runner.anyDue(now: now) { since = nil }
+            // Where an incremental cycle looks from; nil when this cycle is a full pass.
+            let since = try FullPassSchedule(fullEvery: fullEvery, alwaysFull: alwaysFull, dryRun: dryRun).kind(
+                now: now, lastFull: state["full"].map(Instant.init(microseconds:)), lastDuration: state["full_duration"],
+                lastSeen: state["seen"].map(Instant.init(microseconds:)), reportDue: { try runner.anyDue(now: now) }
+            ).since
             report.full = since == nil
             if let since {
                 try evaluateChanged(now: now, since: since, report: &report, clocks: clocks)
