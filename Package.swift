@@ -40,6 +40,8 @@ let package = Package(
             name: "TransportTests", dependencies: ["CurlTransport", "LoopbackSinks"], path: "Tests/TransportTests"),
         .testTarget(name: "SlawatchCoreTests", dependencies: ["SlawatchCore"], path: "Tests/SlawatchCoreTests"),
         .testTarget(
+            name: "PostgresClientTests", dependencies: ["PostgresClient", "LoopbackSinks"], path: "Tests/PostgresClientTests"),
+        .testTarget(
             name: "IntegrationTests",
             dependencies: ["SlawatchApp", "SlawatchCore", "PostgresClient", "CurlTransport", "LoopbackSinks"],
             path: "Tests/IntegrationTests"),

@@ -14,8 +14,8 @@ public struct PostgresRow: PostgresFields {
 
 /// The cells of one row in PostgreSQL's binary format, with typed accessors by column position.
 /// Each accessor checks the column's type and says, naming the column, when it is not what the
-/// caller expected.
-public protocol PostgresFields {
+/// caller expected. A row may be noncopyable (`PostgresCopyRow`): it is then only borrowed.
+public protocol PostgresFields: ~Copyable {
     var columnCount: Int { get }
     func isNull(_ column: Int) -> Bool
     /// The cell's bytes; valid while the row is.
@@ -26,7 +26,7 @@ public protocol PostgresFields {
 
 // Inlinable: decoding runs for every cell of a full pass, and specialized for the row type at
 // the caller it costs no dynamic calls.
-extension PostgresFields {
+extension PostgresFields where Self: ~Copyable {
     @inlinable public func string(_ column: Int) throws(PostgresError) -> String {
         try require(column, "text")
         return try optionalString(column)!
