@@ -26,7 +26,7 @@ let package = Package(
         // Adapters that own the C handles.
         .target(name: "PostgresClient", dependencies: ["CLibPQ"], path: "Sources/PostgresClient"),
         .target(
-            name: "CurlTransport", dependencies: ["CCurl", "CCurlShim", "CCrypto"],
+            name: "CurlTransport", dependencies: ["CCurl", "CCurlShim", "CCrypto", "SlawatchCore"],
             path: "Sources/CurlTransport"),
         // The wiring: commands, SQL of slawatch's own schema, the worker.
         .target(
