@@ -20,7 +20,8 @@ public enum Loopback {
         if utf8 == Array("::1".utf8) || utf8 == Array("[::1]".utf8) { return true }
         // Letter case folded in ASCII only: no other character may stand for a letter of it.
         let name = "localhost".utf8
-        if utf8.count == name.count, zip(utf8, name).allSatisfy({ $0 == $1 || ($0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") && $0 + 32 == $1) }) {
+        let upper = UInt8(ascii: "A")...UInt8(ascii: "Z")
+        if utf8.count == name.count, zip(utf8, name).allSatisfy({ $0 == $1 || (upper.contains($0) && $0 + 32 == $1) }) {
             return true
         }
         let octets = utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
@@ -53,9 +54,8 @@ public enum Loopback {
 
     /// 0 to 255 in decimal: one to three digits, no leading zero (which some parsers read as octal).
     private static func isDecimalOctet(_ digits: ArraySlice<UInt8>) -> Bool {
-        guard (1...3).contains(digits.count), digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
-            return false
-        }
+        let decimal = UInt8(ascii: "0")...UInt8(ascii: "9")
+        guard (1...3).contains(digits.count), digits.allSatisfy(decimal.contains) else { return false }
         if digits.count > 1 && digits.first == UInt8(ascii: "0") { return false }
         return digits.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) } <= 255
     }
