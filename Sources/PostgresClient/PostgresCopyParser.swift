@@ -37,7 +37,7 @@ struct PostgresCopyParser: ~Copyable {
 
     init(columnCount: Int) {
         self.columnCount = columnCount
-        cells = .allocate(capacity: columnCount)
+        cells = .allocate(capacity: max(columnCount, 1))
         cells.initialize(repeating: (0, -1))
     }
 
@@ -93,6 +93,9 @@ struct PostgresCopyParser: ~Copyable {
 
     /// The current row's cell of `column`: its offset in the message and its length (-1: NULL).
     func cell(_ column: Int) -> (start: Int, length: Int) { cells[column] }
+
+    /// Every cell of the current row, in column order; the memory lives as long as the parser.
+    var cellsBase: UnsafePointer<(start: Int, length: Int)> { UnsafePointer(cells.baseAddress!) }
 
     private static func int32(_ bytes: UnsafeRawBufferPointer, _ at: Int) -> UInt32 {
         UInt32(bytes[at]) << 24 | UInt32(bytes[at + 1]) << 16 | UInt32(bytes[at + 2]) << 8 | UInt32(bytes[at + 3])

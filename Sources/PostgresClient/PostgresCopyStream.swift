@@ -13,7 +13,8 @@ import CLibPQ
 /// COPY takes no parameters: the query must carry no values, only (quoted) identifiers.
 public final class PostgresCopyStream {
     private let connection: PostgresConnection
-    private let types: [UInt32]
+    /// Each column's type OID, in memory the rows point into.
+    private let types: UnsafeMutableBufferPointer<UInt32>
     private let names: [String]
     /// The current row's message from libpq, released when the next one is read.
     private var message: UnsafeMutablePointer<CChar>?
@@ -27,7 +28,8 @@ public final class PostgresCopyStream {
     /// does not say; `PostgresResult.columnType` of a `LIMIT 0` of the same query does).
     public init(connection: PostgresConnection, query: String, columns: [(name: String, type: UInt32)]) throws(PostgresError) {
         self.connection = connection
-        types = columns.map(\.type)
+        types = .allocate(capacity: max(columns.count, 1))
+        _ = types.initialize(from: columns.map(\.type))
         names = columns.map(\.name)
         parser = PostgresCopyParser(columnCount: columns.count)
         sql = "COPY (\(query)) TO STDOUT (FORMAT binary)"
@@ -42,6 +44,7 @@ public final class PostgresCopyStream {
     }
 
     deinit {
+        types.deallocate()
         if let message { PQfreemem(message) }
         guard !finished else { return }
         if let cancel = PQgetCancel(connection.conn) {
@@ -61,7 +64,10 @@ public final class PostgresCopyStream {
         guard try advance() else { return nil }
         lending = true
         defer { lending = false }
-        return try body(PostgresCopyRow(stream: self, base: UnsafeRawPointer(message!)))
+        let row = PostgresCopyRow(
+            base: UnsafeRawPointer(message!), cells: parser.cellsBase, types: UnsafePointer(types.baseAddress!),
+            columnCount: parser.columnCount, stream: self)
+        return try body(row)
     }
 
     /// Reads messages until the next row; false after the end of the data.
@@ -99,15 +105,7 @@ public final class PostgresCopyStream {
         PostgresError(.queryFailed, "unexpected COPY data (\(what)) from: \(sql)")
     }
 
-    fileprivate func cell(_ column: Int, base: UnsafeRawPointer) -> UnsafeRawBufferPointer {
-        let cell = parser.cell(column)
-        return UnsafeRawBufferPointer(start: base + cell.start, count: max(cell.length, 0))
-    }
-
-    fileprivate func isNull(_ column: Int) -> Bool { parser.cell(column).length < 0 }
-    fileprivate func type(_ column: Int) -> UInt32 { types[column] }
     fileprivate func name(_ column: Int) -> String { names[column] }
-    fileprivate var count: Int { types.count }
 }
 
 @available(*, unavailable)
@@ -116,18 +114,32 @@ extension PostgresCopyStream: Sendable {}
 /// One row of a `PostgresCopyStream`, lent to the body of `next` and valid only there: it cannot
 /// be copied, so it cannot outlive the message it points into.
 public struct PostgresCopyRow: PostgresFields, ~Copyable {
-    // Unowned: the row exists only while `next` runs on its stream.
-    fileprivate unowned(unsafe) let stream: PostgresCopyStream
-    fileprivate let base: UnsafeRawPointer
+    // Pointers into the stream's current message and buffers: the row exists only while `next`
+    // runs, and reading a cell is a load, inlined at the caller.
+    @usableFromInline let base: UnsafeRawPointer
+    @usableFromInline let cells: UnsafePointer<(start: Int, length: Int)>
+    @usableFromInline let types: UnsafePointer<UInt32>
+    public let columnCount: Int
+    private unowned(unsafe) let stream: PostgresCopyStream
 
-    fileprivate init(stream: PostgresCopyStream, base: UnsafeRawPointer) {
-        self.stream = stream
+    fileprivate init(
+        base: UnsafeRawPointer, cells: UnsafePointer<(start: Int, length: Int)>, types: UnsafePointer<UInt32>,
+        columnCount: Int, stream: PostgresCopyStream
+    ) {
         self.base = base
+        self.cells = cells
+        self.types = types
+        self.columnCount = columnCount
+        self.stream = stream
     }
 
-    public var columnCount: Int { stream.count }
-    public func isNull(_ column: Int) -> Bool { stream.isNull(column) }
-    public func bytes(_ column: Int) -> UnsafeRawBufferPointer { stream.cell(column, base: base) }
-    public func columnType(_ column: Int) -> UInt32 { stream.type(column) }
+    @inlinable public func isNull(_ column: Int) -> Bool { cells[column].length < 0 }
+
+    @inlinable public func bytes(_ column: Int) -> UnsafeRawBufferPointer {
+        let cell = cells[column]
+        return UnsafeRawBufferPointer(start: base + cell.start, count: max(cell.length, 0))
+    }
+
+    @inlinable public func columnType(_ column: Int) -> UInt32 { types[column] }
     public func columnName(_ column: Int) -> String { stream.name(column) }
 }

@@ -21,7 +21,9 @@ import Testing
     static let trailer: [UInt8] = [0xFF, 0xFF]
 
     static func int16(_ value: UInt16) -> [UInt8] { [UInt8(value >> 8), UInt8(value & 0xFF)] }
-    static func int32(_ value: UInt32) -> [UInt8] { [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)] }
+    static func int32(_ value: UInt32) -> [UInt8] {
+        [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)]
+    }
 
     /// What each message gave: the content and, for a row, every cell's bytes (nil: NULL).
     static func parse(_ messages: [[UInt8]], columns: Int) -> Result<[String], PostgresCopyParser.Malformed> {
