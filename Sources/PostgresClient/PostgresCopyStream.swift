@@ -47,11 +47,7 @@ public final class PostgresCopyStream {
         types.deallocate()
         if let message { PQfreemem(message) }
         guard !finished else { return }
-        if let cancel = PQgetCancel(connection.conn) {
-            var buffer = [CChar](repeating: 0, count: 256)
-            _ = PQcancel(cancel, &buffer, Int32(buffer.count))
-            PQfreeCancel(cancel)
-        }
+        connection.cancelStatement()
         var row: UnsafeMutablePointer<CChar>?
         while PQgetCopyData(connection.conn, &row, 0) > 0 { PQfreemem(row); row = nil }
         while let raw = PQgetResult(connection.conn) { PQclear(raw) }
