@@ -18,7 +18,9 @@ public final class PostgresCopyStream {
     private let names: [String]
     /// The current row's message from libpq, released when the next one is read.
     private var message: UnsafeMutablePointer<CChar>?
-    private var parser: PostgresCopyParser
+    // Unchecked: a stream is confined to one thread, and `lending` keeps a row's body from parsing
+    // the next row meanwhile; a checked access would cost a runtime call for every row.
+    @exclusivity(unchecked) private var parser: PostgresCopyParser
     /// Whether a row is lent out: its body must not read the next row from under it.
     private var lending = false
     private var finished = false
@@ -55,15 +57,28 @@ public final class PostgresCopyStream {
 
     /// Reads the next row and lends it to `body`; returns what `body` returned, or nil after the
     /// last row (then `body` is not called). What `body` throws is thrown as it is.
-    public func next<R>(_ body: (borrowing PostgresCopyRow) throws -> R) throws -> R? {
+    // Inlinable, so that `body` is specialized and inlined at the caller: this runs for every row.
+    @inlinable public func next<R>(_ body: (borrowing PostgresCopyRow) throws -> R) throws -> R? {
+        guard try lendNextRow() else { return nil }
+        defer { endLending() }
+        return try body(currentRow())
+    }
+
+    /// Reads the next row and marks it lent; false after the last one.
+    @usableFromInline func lendNextRow() throws(PostgresError) -> Bool {
         precondition(!lending, "a COPY row's body must not read the next row of its own stream")
-        guard try advance() else { return nil }
+        guard try advance() else { return false }
         lending = true
-        defer { lending = false }
-        let row = PostgresCopyRow(
+        return true
+    }
+
+    @usableFromInline func endLending() { lending = false }
+
+    /// The row just read; valid until `endLending`.
+    @usableFromInline func currentRow() -> PostgresCopyRow {
+        PostgresCopyRow(
             base: UnsafeRawPointer(message!), cells: parser.cellsBase, types: UnsafePointer(types.baseAddress!),
             columnCount: parser.columnCount, stream: self)
-        return try body(row)
     }
 
     /// Reads messages until the next row; false after the end of the data.
@@ -118,7 +133,7 @@ public struct PostgresCopyRow: PostgresFields, ~Copyable {
     public let columnCount: Int
     private unowned(unsafe) let stream: PostgresCopyStream
 
-    fileprivate init(
+    @usableFromInline init(
         base: UnsafeRawPointer, cells: UnsafePointer<(start: Int, length: Int)>, types: UnsafePointer<UInt32>,
         columnCount: Int, stream: PostgresCopyStream
     ) {

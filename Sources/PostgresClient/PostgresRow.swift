@@ -129,14 +129,14 @@ extension PostgresFields where Self: ~Copyable {
 
     /// Whether the cell holds a value (false: NULL); a column the row does not have is an error,
     /// not a NULL.
-    @usableFromInline func present(_ column: Int) throws(PostgresError) -> Bool {
+    @inlinable func present(_ column: Int) throws(PostgresError) -> Bool {
         guard column >= 0 && column < columnCount else {
             throw PostgresError(.noSuchColumn, "the result has no column at position \(column)")
         }
         return !isNull(column)
     }
 
-    @usableFromInline func require(_ column: Int, _ what: String) throws(PostgresError) {
+    @inlinable func require(_ column: Int, _ what: String) throws(PostgresError) {
         guard try present(column) else {
             throw PostgresError(.unexpectedNull, "column \"\(columnName(column))\" is NULL where \(what) is required")
         }
