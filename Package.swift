@@ -26,7 +26,7 @@ let package = Package(
         // Adapters that own the C handles.
         .target(name: "PostgresClient", dependencies: ["CLibPQ"], path: "Sources/PostgresClient"),
         .target(
-            name: "CurlTransport", dependencies: ["CCurl", "CCurlShim", "CCrypto"],
+            name: "CurlTransport", dependencies: ["CCurl", "CCurlShim", "CCrypto", "SlawatchCore"],
             path: "Sources/CurlTransport"),
         // The wiring: commands, SQL of slawatch's own schema, the worker.
         .target(
@@ -44,6 +44,8 @@ let package = Package(
         .testTarget(
             name: "TransportTests", dependencies: ["CurlTransport", "LoopbackSinks"], path: "Tests/TransportTests"),
         .testTarget(name: "SlawatchCoreTests", dependencies: ["SlawatchCore"], path: "Tests/SlawatchCoreTests"),
+        .testTarget(
+            name: "PostgresClientTests", dependencies: ["PostgresClient", "LoopbackSinks"], path: "Tests/PostgresClientTests"),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [

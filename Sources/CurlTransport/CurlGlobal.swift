@@ -1,4 +1,5 @@
 import CCurl
+import SlawatchCore
 
 /// The result of `curl_global_init`, run exactly once per process.
 ///
@@ -27,11 +28,8 @@ struct Endpoint: Hashable, Sendable, CustomStringConvertible {
 
     var description: String { "\(scheme)://\(host):\(port)" }
 
-    /// Whether the host is this machine, by name or by address.
-    var isLoopback: Bool {
-        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
-        return bare.lowercased() == "localhost" || bare == "::1" || bare.hasPrefix("127.")
-    }
+    /// Whether the host is this machine, by the one strict rule the rules loader applies too.
+    var isLoopback: Bool { Loopback.isLoopbackHost(host) }
 
     init?(url: String) {
         guard !url.utf8.contains(0), let handle = curl_url() else { return nil }

@@ -97,7 +97,13 @@ public final class PostgresConnection {
         _ sql: String, _ parameters: [PostgresParameter] = [], _ body: (PostgresRow) throws -> Void
     ) throws {
         try send(sql, parameters)
-        PQsetSingleRowMode(conn)
+        guard PQsetSingleRowMode(conn) == 1 else {
+            // The statement is on its way all the same: cancel it and read what comes back, or the
+            // connection stays busy.
+            cancelStatement()
+            _ = collect(sql)
+            throw PostgresError(.queryFailed, "libpq could not switch to single-row mode to stream the rows of: \(sql)")
+        }
         var failure: Error?
         while let raw = PQgetResult(conn) {
             // Every result must be drained and cleared, also after a failure, or the
@@ -114,6 +120,15 @@ public final class PostgresConnection {
             }
         }
         if let failure { throw failure }
+    }
+
+    /// Asks the server to cancel the statement running on this connection; its results (an error,
+    /// when the cancel arrived in time) must still be read.
+    func cancelStatement() {
+        guard let cancel = PQgetCancel(conn) else { return }
+        var buffer = [CChar](repeating: 0, count: 256)
+        _ = PQcancel(cancel, &buffer, Int32(buffer.count))
+        PQfreeCancel(cancel)
     }
 
     /// Runs a `COPY ... FROM STDIN` statement and sends `data` (in the statement's text format) as
@@ -177,14 +192,32 @@ public final class PostgresConnection {
         return trimmed.filter { !$0.isEmpty }.joined(separator: "; ")
     }
 
-    /// The URL without its password, for messages.
+    /// The URL without its passwords, for messages: the one after `user:` and the values of
+    /// `password` and `sslpassword` parameters. A conninfo string that mentions a password is
+    /// named only as such.
     static func redacted(_ url: String) -> String {
-        guard let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].firstIndex(of: "@") else {
-            return url.contains("password") ? "conninfo" : url
+        guard let scheme = url.range(of: "://") else {
+            return url.lowercased().contains("password") ? "conninfo" : url
         }
-        let userInfo = url[scheme.upperBound..<at]
-        guard let colon = userInfo.firstIndex(of: ":") else { return url }
-        return url.replacingCharacters(in: colon..<at, with: ":***")
+        // As libpq reads it: user information runs to the first "@" before any "/", whatever it holds.
+        let rest = url[scheme.upperBound...]
+        var userInfo = ""
+        var host = rest
+        if let at = rest.firstIndex(where: { $0 == "@" || $0 == "/" }), rest[at] == "@" {
+            let credentials = rest[..<at]
+            userInfo = (credentials.firstIndex(of: ":").map { credentials[..<$0] + ":***" } ?? String(credentials)) + "@"
+            host = rest[rest.index(after: at)...]
+        }
+        let prefix = String(url[..<scheme.upperBound]) + userInfo
+        guard let question = host.firstIndex(of: "?") else { return prefix + host }
+        let query = host[host.index(after: question)...]
+        let parameters = query.split(separator: "&", omittingEmptySubsequences: false).map { parameter in
+            let key = parameter.prefix { $0 != "=" }
+            // libpq decodes %-escapes in keys too.
+            let name = String(key).removingPercentEncoding ?? String(key)
+            return name.lowercased().hasSuffix("password") && key.endIndex < parameter.endIndex ? key + "=***" : parameter
+        }
+        return prefix + host[...question] + parameters.joined(separator: "&")
     }
 
     private func withParameters<R>(

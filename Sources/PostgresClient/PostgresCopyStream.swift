@@ -7,17 +7,22 @@ import CLibPQ
 /// life, so nothing else can be sent on it meanwhile; a stream dropped before its end cancels the
 /// COPY and drains it, leaving the connection usable.
 ///
+/// A row lives in libpq's buffer only until the next one is read, so it is never handed out: `next`
+/// lends it to a closure, and the row cannot be copied or kept beyond it.
+///
 /// COPY takes no parameters: the query must carry no values, only (quoted) identifiers.
 public final class PostgresCopyStream {
     private let connection: PostgresConnection
-    private let types: [UInt32]
+    /// Each column's type OID, in memory the rows point into.
+    private let types: UnsafeMutableBufferPointer<UInt32>
     private let names: [String]
     /// The current row's message from libpq, released when the next one is read.
     private var message: UnsafeMutablePointer<CChar>?
-    /// Each column's offset and length in the current row (length -1: NULL). A buffer of its
-    /// own, not arrays: this is written for every cell of millions of rows.
-    private let cells: UnsafeMutableBufferPointer<(start: Int, length: Int)>
-    private var headerRead = false
+    // Unchecked: a stream is confined to one thread, and `lending` keeps a row's body from parsing
+    // the next row meanwhile; a checked access would cost a runtime call for every row.
+    @exclusivity(unchecked) private var parser: PostgresCopyParser
+    /// Whether a row is lent out: its body must not read the next row from under it.
+    private var lending = false
     private var finished = false
     private let sql: String
 
@@ -25,10 +30,10 @@ public final class PostgresCopyStream {
     /// does not say; `PostgresResult.columnType` of a `LIMIT 0` of the same query does).
     public init(connection: PostgresConnection, query: String, columns: [(name: String, type: UInt32)]) throws(PostgresError) {
         self.connection = connection
-        types = columns.map(\.type)
+        types = .allocate(capacity: max(columns.count, 1))
+        _ = types.initialize(from: columns.map(\.type))
         names = columns.map(\.name)
-        cells = .allocate(capacity: columns.count)
-        cells.initialize(repeating: (0, -1))
+        parser = PostgresCopyParser(columnCount: columns.count)
         sql = "COPY (\(query)) TO STDOUT (FORMAT binary)"
         guard let raw = PQexec(connection.conn, sql) else {
             throw PostgresError(.queryFailed, PostgresConnection.firstLine(String(cString: PQerrorMessage(connection.conn))))
@@ -41,95 +46,111 @@ public final class PostgresCopyStream {
     }
 
     deinit {
-        cells.deallocate()
+        types.deallocate()
         if let message { PQfreemem(message) }
         guard !finished else { return }
-        if let cancel = PQgetCancel(connection.conn) {
-            var buffer = [CChar](repeating: 0, count: 256)
-            _ = PQcancel(cancel, &buffer, Int32(buffer.count))
-            PQfreeCancel(cancel)
-        }
+        connection.cancelStatement()
         var row: UnsafeMutablePointer<CChar>?
         while PQgetCopyData(connection.conn, &row, 0) > 0 { PQfreemem(row); row = nil }
         while let raw = PQgetResult(connection.conn) { PQclear(raw) }
     }
 
-    /// The next row, valid until the following call; nil after the last one.
-    public func next() throws(PostgresError) -> PostgresCopyRow? {
-        if let message { PQfreemem(message); self.message = nil }
-        guard !finished else { return nil }
-        var buffer: UnsafeMutablePointer<CChar>?
-        let length = Int(PQgetCopyData(connection.conn, &buffer, 0))
-        if length < 0 {
-            finished = true
-            var failure: PostgresError?
-            while let raw = PQgetResult(connection.conn) {
-                do { _ = try PostgresResult.checked(raw, connection: connection.conn, sql: sql) } catch { failure = failure ?? error }
+    /// Reads the next row and lends it to `body`; returns what `body` returned, or nil after the
+    /// last row (then `body` is not called). What `body` throws is thrown as it is.
+    // Inlinable, so that `body` is specialized and inlined at the caller: this runs for every row.
+    @inlinable public func next<R>(_ body: (borrowing PostgresCopyRow) throws -> R) throws -> R? {
+        guard try lendNextRow() else { return nil }
+        defer { endLending() }
+        return try body(currentRow())
+    }
+
+    /// Reads the next row and marks it lent; false after the last one.
+    @usableFromInline func lendNextRow() throws(PostgresError) -> Bool {
+        precondition(!lending, "a COPY row's body must not read the next row of its own stream")
+        guard try advance() else { return false }
+        lending = true
+        return true
+    }
+
+    @usableFromInline func endLending() { lending = false }
+
+    /// The row just read; valid until `endLending`.
+    @usableFromInline func currentRow() -> PostgresCopyRow {
+        PostgresCopyRow(
+            base: UnsafeRawPointer(message!), cells: parser.cellsBase, types: UnsafePointer(types.baseAddress!),
+            columnCount: parser.columnCount, stream: self)
+    }
+
+    /// Reads messages until the next row; false after the end of the data.
+    private func advance() throws(PostgresError) -> Bool {
+        while true {
+            if let message { PQfreemem(message); self.message = nil }
+            guard !finished else { return false }
+            var buffer: UnsafeMutablePointer<CChar>?
+            let length = Int(PQgetCopyData(connection.conn, &buffer, 0))
+            if length < 0 {
+                finished = true
+                var failure: PostgresError?
+                while let raw = PQgetResult(connection.conn) {
+                    do { _ = try PostgresResult.checked(raw, connection: connection.conn, sql: sql) } catch { failure = failure ?? error }
+                }
+                if let failure { throw failure }
+                if length == -2 {
+                    throw PostgresError(.queryFailed, PostgresConnection.firstLine(String(cString: PQerrorMessage(connection.conn))))
+                }
+                guard parser.ended else { throw malformed("the data ended without its trailer") }
+                return false
             }
-            if let failure { throw failure }
-            if length == -2 {
-                throw PostgresError(.queryFailed, PostgresConnection.firstLine(String(cString: PQerrorMessage(connection.conn))))
+            message = buffer
+            let content: PostgresCopyParser.Content
+            do {
+                content = try parser.parse(UnsafeRawBufferPointer(start: buffer, count: length))
+            } catch {
+                throw malformed(error.reason)
             }
-            return nil
+            if content == .row { return true }
         }
-        message = buffer
-        let bytes = UnsafeRawBufferPointer(start: buffer, count: length)
-        var offset = 0
-        if !headerRead {
-            // "PGCOPY\n\377\r\n\0", flags, then the header extension's length and bytes.
-            guard length >= 19, bytes[0] == UInt8(ascii: "P"), bytes[5] == UInt8(ascii: "Y") else { throw malformed("no COPY header") }
-            offset = 19 + Int(Self.int32(bytes, 15))
-            headerRead = true
-            if offset == length { return try next() }
-        }
-        guard offset + 2 <= length else { throw malformed("truncated row") }
-        let count = Int(Int16(bitPattern: UInt16(bytes[offset]) << 8 | UInt16(bytes[offset + 1])))
-        offset += 2
-        // -1 is the trailer; the end of the data follows.
-        if count == -1 { return try next() }
-        guard count == types.count else { throw malformed("a row of \(count) columns where \(types.count) were expected") }
-        for i in 0..<count {
-            guard offset + 4 <= length else { throw malformed("truncated row") }
-            let size = Int(Int32(bitPattern: Self.int32(bytes, offset)))
-            offset += 4
-            cells[i] = (offset, size)
-            if size > 0 {
-                guard offset + size <= length else { throw malformed("truncated row") }
-                offset += size
-            }
-        }
-        return PostgresCopyRow(stream: self, base: UnsafeRawPointer(buffer!))
     }
 
     private func malformed(_ what: String) -> PostgresError {
         PostgresError(.queryFailed, "unexpected COPY data (\(what)) from: \(sql)")
     }
 
-    private static func int32(_ bytes: UnsafeRawBufferPointer, _ at: Int) -> UInt32 {
-        UInt32(bytes[at]) << 24 | UInt32(bytes[at + 1]) << 16 | UInt32(bytes[at + 2]) << 8 | UInt32(bytes[at + 3])
-    }
-
-    fileprivate func cell(_ column: Int, base: UnsafeRawPointer) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(start: base + cells[column].start, count: max(cells[column].length, 0))
-    }
-
-    fileprivate func isNull(_ column: Int) -> Bool { cells[column].length < 0 }
-    fileprivate func type(_ column: Int) -> UInt32 { types[column] }
     fileprivate func name(_ column: Int) -> String { names[column] }
-    fileprivate var count: Int { types.count }
 }
 
 @available(*, unavailable)
 extension PostgresCopyStream: Sendable {}
 
-/// One row of a `PostgresCopyStream`, valid until the stream's next row is read.
-public struct PostgresCopyRow: PostgresFields {
-    fileprivate let stream: PostgresCopyStream
-    fileprivate let base: UnsafeRawPointer
+/// One row of a `PostgresCopyStream`, lent to the body of `next` and valid only there: it cannot
+/// be copied, so it cannot outlive the message it points into.
+public struct PostgresCopyRow: PostgresFields, ~Copyable {
+    // Pointers into the stream's current message and buffers: the row exists only while `next`
+    // runs, and reading a cell is a load, inlined at the caller.
+    @usableFromInline let base: UnsafeRawPointer
+    @usableFromInline let cells: UnsafePointer<(start: Int, length: Int)>
+    @usableFromInline let types: UnsafePointer<UInt32>
+    public let columnCount: Int
+    private unowned(unsafe) let stream: PostgresCopyStream
 
-    public var columnCount: Int { stream.count }
-    public func isNull(_ column: Int) -> Bool { stream.isNull(column) }
-    public func bytes(_ column: Int) -> UnsafeRawBufferPointer { stream.cell(column, base: base) }
-    public func columnType(_ column: Int) -> UInt32 { stream.type(column) }
+    @usableFromInline init(
+        base: UnsafeRawPointer, cells: UnsafePointer<(start: Int, length: Int)>, types: UnsafePointer<UInt32>,
+        columnCount: Int, stream: PostgresCopyStream
+    ) {
+        self.base = base
+        self.cells = cells
+        self.types = types
+        self.columnCount = columnCount
+        self.stream = stream
+    }
+
+    @inlinable public func isNull(_ column: Int) -> Bool { cells[column].length < 0 }
+
+    @inlinable public func bytes(_ column: Int) -> UnsafeRawBufferPointer {
+        let cell = cells[column]
+        return UnsafeRawBufferPointer(start: base + cell.start, count: max(cell.length, 0))
+    }
+
+    @inlinable public func columnType(_ column: Int) -> UInt32 { types[column] }
     public func columnName(_ column: Int) -> String { stream.name(column) }
 }

@@ -14,8 +14,8 @@ public struct PostgresRow: PostgresFields {
 
 /// The cells of one row in PostgreSQL's binary format, with typed accessors by column position.
 /// Each accessor checks the column's type and says, naming the column, when it is not what the
-/// caller expected.
-public protocol PostgresFields {
+/// caller expected. A row may be noncopyable (`PostgresCopyRow`): it is then only borrowed.
+public protocol PostgresFields: ~Copyable {
     var columnCount: Int { get }
     func isNull(_ column: Int) -> Bool
     /// The cell's bytes; valid while the row is.
@@ -26,14 +26,14 @@ public protocol PostgresFields {
 
 // Inlinable: decoding runs for every cell of a full pass, and specialized for the row type at
 // the caller it costs no dynamic calls.
-extension PostgresFields {
+extension PostgresFields where Self: ~Copyable {
     @inlinable public func string(_ column: Int) throws(PostgresError) -> String {
         try require(column, "text")
         return try optionalString(column)!
     }
 
     @inlinable public func optionalString(_ column: Int) throws(PostgresError) -> String? {
-        if isNull(column) { return nil }
+        guard try present(column) else { return nil }
         let type = columnType(column)
         switch type {
         case PGType.text, PGType.varchar, PGType.bpchar, PGType.name, PGType.unknown, PGType.json:
@@ -53,7 +53,7 @@ extension PostgresFields {
     }
 
     @inlinable public func optionalInt(_ column: Int) throws(PostgresError) -> Int? {
-        if isNull(column) { return nil }
+        guard try present(column) else { return nil }
         let b = bytes(column)
         switch columnType(column) {
         case PGType.int2: return Int(Int16(bitPattern: UInt16(PGType.bigEndian(b))))
@@ -69,12 +69,16 @@ extension PostgresFields {
     }
 
     @inlinable public func optionalDouble(_ column: Int) throws(PostgresError) -> Double? {
-        if isNull(column) { return nil }
+        guard try present(column) else { return nil }
         let b = bytes(column)
         switch columnType(column) {
         case PGType.float8: return Double(bitPattern: PGType.bigEndian(b))
         case PGType.float4: return Double(Float(bitPattern: UInt32(PGType.bigEndian(b))))
-        case PGType.numeric: return PGType.numericValue(b)
+        case PGType.numeric:
+            guard let value = PGType.numericValue(b) else {
+                throw PostgresError(.unexpectedType, "column \"\(columnName(column))\" holds bytes that are not a numeric")
+            }
+            return value
         case PGType.int2, PGType.int4, PGType.int8: return try optionalInt(column).map(Double.init)
         default: throw mismatch(column, expected: "a number")
         }
@@ -93,7 +97,7 @@ extension PostgresFields {
     }
 
     @inlinable public func optionalTimestamp(_ column: Int) throws(PostgresError) -> Int64? {
-        if isNull(column) { return nil }
+        guard try present(column) else { return nil }
         switch columnType(column) {
         case PGType.timestamptz, PGType.timestamp:
             let raw = Int64(bitPattern: PGType.bigEndian(bytes(column)))
@@ -109,7 +113,7 @@ extension PostgresFields {
 
     /// Any supported column, decoded by its type; for columns chosen at run time (rule filters).
     @inlinable public func value(_ column: Int) throws(PostgresError) -> PostgresValue {
-        if isNull(column) { return .null }
+        guard try present(column) else { return .null }
         switch columnType(column) {
         case PGType.bool: return .bool(try bool(column))
         case PGType.int2, PGType.int4, PGType.int8: return .integer(Int64(try int(column)))
@@ -123,11 +127,17 @@ extension PostgresFields {
         }
     }
 
-    @usableFromInline func require(_ column: Int, _ what: String) throws(PostgresError) {
-        guard column < columnCount else {
+    /// Whether the cell holds a value (false: NULL); a column the row does not have is an error,
+    /// not a NULL.
+    @inlinable func present(_ column: Int) throws(PostgresError) -> Bool {
+        guard column >= 0 && column < columnCount else {
             throw PostgresError(.noSuchColumn, "the result has no column at position \(column)")
         }
-        if isNull(column) {
+        return !isNull(column)
+    }
+
+    @inlinable func require(_ column: Int, _ what: String) throws(PostgresError) {
+        guard try present(column) else {
             throw PostgresError(.unexpectedNull, "column \"\(columnName(column))\" is NULL where \(what) is required")
         }
     }
@@ -180,23 +190,60 @@ extension PostgresFields {
         }
     }
 
-    /// numeric's binary form: ndigits, weight, sign, dscale (int16 each), then base-10000 digits.
-    @usableFromInline static func numericValue(_ b: UnsafeRawBufferPointer) -> Double {
+    /// numeric's binary form: ndigits, weight, sign, dscale (int16 each), then base-10000 digits,
+    /// read as the double nearest its decimal value (what PostgreSQL's own `numeric::float8`
+    /// gives); nil when the bytes are not that form.
+    @usableFromInline static func numericValue(_ b: UnsafeRawBufferPointer) -> Double? {
+        guard b.count >= 8 else { return nil }
         func int16(_ offset: Int) -> Int { Int(Int16(bitPattern: UInt16(b[offset]) << 8 | UInt16(b[offset + 1]))) }
-        let ndigits = int16(0), weight = int16(2), sign = UInt16(bitPattern: Int16(int16(4)))
-        if sign == 0xC000 { return .nan }
-        if sign == 0xD000 { return .infinity }
-        if sign == 0xF000 { return -.infinity }
-        var value = 0.0
-        for i in 0..<ndigits {
-            value += Double(int16(8 + 2 * i)) * pow10000(weight - i)
+        let ndigits = int16(0), weight = int16(2), sign = UInt16(truncatingIfNeeded: int16(4))
+        switch sign {
+        case 0xC000: return .nan
+        case 0xD000: return .infinity
+        case 0xF000: return -.infinity
+        case 0x0000, 0x4000: break
+        default: return nil
         }
-        return sign == 0x4000 ? -value : value
+        guard ndigits >= 0, b.count == 8 + 2 * ndigits else { return nil }
+        // The digits as one integer times a power of ten, while the integer fits in 64 bits.
+        var mantissa: UInt64 = 0
+        var fits = true
+        for i in 0..<ndigits {
+            let digit = int16(8 + 2 * i)
+            guard (0..<10_000).contains(digit) else { return nil }
+            if mantissa > (UInt64.max - 9_999) / 10_000 { fits = false; continue }
+            mantissa = mantissa * 10_000 + UInt64(digit)
+        }
+        if fits {
+            var exponent = 4 * (weight - ndigits + 1)
+            if mantissa == 0 { return 0 }
+            while mantissa % 10 == 0 { mantissa /= 10; exponent += 1 }
+            // An integer below 2^53 and a power of ten up to 1e22 are both exact doubles, so one
+            // multiplication or division rounds once, correctly. Summing the digits each times its
+            // own power of ten would round at every step and miss by an ulp.
+            if mantissa <= 1 << 53 && (-22...22).contains(exponent) {
+                var power = 1.0
+                for _ in 0..<abs(exponent) { power *= 10 }
+                let magnitude = exponent >= 0 ? Double(mantissa) * power : Double(mantissa) / power
+                return sign == 0x4000 ? -magnitude : magnitude
+            }
+        }
+        return numericFromText(b, ndigits: ndigits, weight: weight, negative: sign == 0x4000)
     }
 
-    private static func pow10000(_ exponent: Int) -> Double {
-        var result = 1.0
-        if exponent >= 0 { for _ in 0..<exponent { result *= 10_000 } } else { for _ in 0..<(-exponent) { result /= 10_000 } }
-        return result
+    /// More digits or a wider exponent than one exact operation allows: the decimal text, read by
+    /// the standard library's correctly rounded parser (the one place this decoder allocates).
+    @usableFromInline static func numericFromText(
+        _ b: UnsafeRawBufferPointer, ndigits: Int, weight: Int, negative: Bool
+    ) -> Double? {
+        var text = negative ? "-" : ""
+        text.reserveCapacity(ndigits * 4 + 10)
+        for i in 0..<ndigits {
+            let digit = Int(Int16(bitPattern: UInt16(b[8 + 2 * i]) << 8 | UInt16(b[9 + 2 * i])))
+            let digits = String(digit)
+            text += String(repeating: "0", count: 4 - digits.count) + digits
+        }
+        text += "e\(4 * (weight - ndigits + 1))"
+        return Double(text)
     }
 }

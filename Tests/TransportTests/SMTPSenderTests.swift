@@ -154,6 +154,19 @@ struct SMTPSenderTests {
         }
     }
 
+    /// Clear text goes by the same strict loopback rule as the rules loader's (`Loopback`): a name
+    /// that merely starts with "127." is a remote host.
+    @Test func clearTextFollowsTheStrictLoopbackRule() throws {
+        for url in ["smtp://127.0.0.1.evil.com:25", "smtp://127.mail.example.com:25", "smtp://localhost.example:25"] {
+            #expect(throws: TransportError.self, "\(url)") {
+                try SMTPSender(configuration: .init(url: url, tls: .none))
+            }
+        }
+        for url in ["smtp://127.0.0.1:25", "smtp://127.1.2.3:25", "smtp://LOCALHOST:25", "smtp://[::1]:25"] {
+            _ = try SMTPSender(configuration: .init(url: url, tls: .none))
+        }
+    }
+
     @Test func anInjectedRecipientIsRefusedWithoutTalkingToTheServer() async throws {
         let sink = try SMTPSink()
         let sender = try Self.sender(for: sink)

@@ -39,7 +39,7 @@ struct ClockStore {
     ]
 
     /// A row of `streamQuery` from its second column on.
-    static func decodeStored(_ r: some PostgresFields) throws -> Stored {
+    static func decodeStored(_ r: borrowing some PostgresFields & ~Copyable) throws -> Stored {
         Stored(
             policy: try r.string(1), target: Int64(try r.int(2)), running: try r.bool(3), stopped: try r.bool(4),
             carried: Int64(try r.int(5)), updated: Int64(try r.int(6)), status: try r.string(7), priority: try r.string(8),

@@ -185,11 +185,11 @@ struct SourceRepository {
 
     /// The version of the ticket in a row of `selectList` — what a stored clock was computed from —
     /// read as `decodeTicket` reads it, without the rest.
-    func decodeVersion(_ row: some PostgresFields) throws -> (updated: Int64, status: String?, priority: String) {
+    func decodeVersion(_ row: borrowing some PostgresFields & ~Copyable) throws -> (updated: Int64, status: String?, priority: String) {
         (try row.optionalTimestamp(10) ?? row.timestamp(9), try row.optionalString(5), try row.optionalString(6) ?? "")
     }
 
-    func decodeTicket(_ row: some PostgresFields) throws -> SourceTicket {
+    func decodeTicket(_ row: borrowing some PostgresFields & ~Copyable) throws -> SourceTicket {
         do {
             var ticket = SourceTicket(
                 ticketID: try row.string(0), code: try row.string(1), title: try row.optionalString(2) ?? "",

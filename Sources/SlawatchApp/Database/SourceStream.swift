@@ -80,48 +80,55 @@ final class SourceStream {
     /// The next ticket, or nil when every ticket was read (and `orphanClocks` is complete).
     func next() throws(CommandError) -> Item? {
         while true {
-            let row: PostgresCopyRow?
-            do { row = try tickets.next() } catch { throw .runtime("reading \(source.views.tickets): \(error)") }
-            guard let row else {
+            let read: Item??
+            do { read = try tickets.next { row in try item(row) } } catch let error as CommandError { throw error } catch {
+                throw .runtime("reading \(source.views.tickets): \(error)")
+            }
+            guard let read else {
                 while clock != nil {
                     orphanClocks.append(String(decoding: clockID, as: UTF8.self))
                     try advanceClock()
                 }
                 return nil
             }
-            let id = row.bytes(0)
-            let ticketID: String
-            do { ticketID = try row.string(0) } catch { throw .runtime("source view \(source.views.tickets): \(error)") }
-            let order = Self.compare(id, previousID)
-            if order < 0 && !previousID.isEmpty {
-                throw .runtime("source view \(source.views.tickets) returned ticket \(ticketID) out of order; its ticket_id must sort as bytes (uuid, or text under COLLATE \"C\")")
-            }
-            let stored = try storedClock(of: ticketID)
-            if skipSettled, let stored, try isSettled(row, stored) {
-                _ = try history(of: id, keep: false)
-                Self.copy(id, into: &previousID)
-                previousHistory = []
-                settled += 1
-                continue
-            }
-            let ticket: SourceTicket
-            do { ticket = try source.decodeTicket(row) } catch let error as CommandError { throw error } catch { throw .runtime("\(error)") }
-            let history: [StatusChange]
-            if order == 0 && !previousID.isEmpty {
-                // The same id twice (a view joining to several rows): the history went to the first.
-                history = previousHistory
-            } else {
-                history = try self.history(of: id, keep: true)
-                Self.copy(id, into: &previousID)
-                previousHistory = history
-            }
-            return (ticket, history, stored)
+            if let item = read { return item }
         }
+    }
+
+    /// The ticket of `row` with its history and stored clock; nil when it is settled and left out.
+    private func item(_ row: borrowing PostgresCopyRow) throws(CommandError) -> Item? {
+        let id = row.bytes(0)
+        let ticketID: String
+        do { ticketID = try row.string(0) } catch { throw .runtime("source view \(source.views.tickets): \(error)") }
+        let order = Self.compare(id, previousID)
+        if order < 0 && !previousID.isEmpty {
+            throw .runtime("source view \(source.views.tickets) returned ticket \(ticketID) out of order; its ticket_id must sort as bytes (uuid, or text under COLLATE \"C\")")
+        }
+        let stored = try storedClock(of: ticketID)
+        if skipSettled, let stored, try isSettled(row, stored) {
+            _ = try history(of: id, keep: false)
+            Self.copy(id, into: &previousID)
+            previousHistory = []
+            settled += 1
+            return nil
+        }
+        let ticket: SourceTicket
+        do { ticket = try source.decodeTicket(row) } catch let error as CommandError { throw error } catch { throw .runtime("\(error)") }
+        let history: [StatusChange]
+        if order == 0 && !previousID.isEmpty {
+            // The same id twice (a view joining to several rows): the history went to the first.
+            history = previousHistory
+        } else {
+            history = try self.history(of: id, keep: true)
+            Self.copy(id, into: &previousID)
+            previousHistory = history
+        }
+        return (ticket, history, stored)
     }
 
     /// Whether a stopped stored clock is of the ticket's current version (`updated_at`, status and
     /// priority): a stopped clock does not move, so recomputing it would give it back unchanged.
-    private func isSettled(_ row: PostgresCopyRow, _ stored: ClockStore.Stored) throws(CommandError) -> Bool {
+    private func isSettled(_ row: borrowing PostgresCopyRow, _ stored: ClockStore.Stored) throws(CommandError) -> Bool {
         guard stored.stopped else { return false }
         do {
             let version = try source.decodeVersion(row)
@@ -158,10 +165,11 @@ final class SourceStream {
 
     private func advanceChange() throws(CommandError) {
         do {
-            guard let row = try changes.next() else { change = nil; return }
-            let status = try row.string(1)
-            change = StatusChange(status: status, at: Instant(microseconds: try row.timestamp(2)))
-            Self.copy(row.bytes(0), into: &changeID)
+            change = try changes.next { row in
+                let change = StatusChange(status: try row.string(1), at: Instant(microseconds: try row.timestamp(2)))
+                Self.copy(row.bytes(0), into: &changeID)
+                return change
+            }
         } catch {
             throw .runtime("reading \(source.views.statusChanges): \(error)")
         }
@@ -170,9 +178,11 @@ final class SourceStream {
     private func advanceClock() throws(CommandError) {
         guard let clocks else { return }
         do {
-            guard let row = try clocks.next() else { clock = nil; return }
-            clock = try ClockStore.decodeStored(row)
-            Self.copy(row.bytes(0), into: &clockID)
+            clock = try clocks.next { row in
+                let clock = try ClockStore.decodeStored(row)
+                Self.copy(row.bytes(0), into: &clockID)
+                return clock
+            }
         } catch {
             throw .runtime("reading slawatch.clocks: \(error)")
         }

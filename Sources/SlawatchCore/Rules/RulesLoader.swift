@@ -410,7 +410,7 @@ struct RulesReader {
                 issue("smtp.tls", "expected \"required\", \"opportunistic\" or \"none\", found \"\(text)\"")
             }
         }
-        if tls == .none, let url, !Self.isLoopbackURL(url) {
+        if tls == .none, let url, !Loopback.isLoopbackURL(url) {
             issue("smtp.tls", "\"none\" is allowed only for a loopback server (127.0.0.1, ::1, localhost)")
         }
         guard let url, let from else { return nil }
@@ -625,21 +625,6 @@ struct RulesReader {
         let parts = text.split(separator: "@", omittingEmptySubsequences: false)
         return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".")
             && !text.contains(where: { $0 == " " || $0 == "\r" || $0 == "\n" || $0 == "<" || $0 == ">" || $0 == "," })
-    }
-
-    /// Whether the URL's host is a loopback address: `localhost`, `::1`, or an IPv4 address in
-    /// 127.0.0.0/8 (four numbers, not a name that merely starts with "127.").
-    static func isLoopbackURL(_ url: String) -> Bool {
-        guard let rest = url.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: true).dropFirst().first else { return false }
-        var authority = Substring(rest)
-        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
-        if authority.hasPrefix("[") {
-            return authority.dropFirst().split(separator: "]").first == "::1"
-        }
-        let host = authority.split(separator: ":", omittingEmptySubsequences: false).first ?? ""
-        if host == "localhost" { return true }
-        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
-        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { o in UInt8(o) != nil }
     }
 
     static func describe(_ error: Error) -> String {
