@@ -28,9 +28,12 @@ let package = Package(
         .target(
             name: "CurlTransport", dependencies: ["CCurl", "CCurlShim", "CCrypto"],
             path: "Sources/CurlTransport"),
-        // The wiring: commands, SQL of slawatch's own schema, the worker.
+        // Every SQL statement slawatch runs: its schema, clocks, events, deliveries, reports, the
+        // source views, the dashboard function; a pool of connections on threads of its own.
+        .target(name: "SlawatchStore", dependencies: ["SlawatchCore", "PostgresClient"], path: "Sources/SlawatchStore"),
+        // The wiring: commands, the worker.
         .target(
-            name: "SlawatchApp", dependencies: ["SlawatchCore", "PostgresClient", "CurlTransport"],
+            name: "SlawatchApp", dependencies: ["SlawatchCore", "SlawatchStore", "PostgresClient", "CurlTransport"],
             path: "Sources/SlawatchApp"),
         .executableTarget(name: "slawatch", dependencies: ["SlawatchApp"], path: "Sources/slawatch"),
 
