@@ -2,62 +2,90 @@ import Foundation
 import PostgresClient
 import SlawatchCore
 
-/// Reads the help desk through the two source views of SPEC section 2. Never writes to them.
+/// Reads the help desk through its two source views (README, 'Pointing slawatch at your help
+/// desk'). Never writes to them.
 ///
 /// View names come from the rules as validated identifiers and are always quoted; values travel
 /// as parameters.
-struct SourceRepository {
-    let connection: PostgresConnection
-    let views: SourceViews
-    /// Further view columns that rule conditions mention and that must be read too.
-    let extraColumns: [String]
-    /// `uuid` when the views' `ticket_id` is a uuid (so that lookups by id can use an index), else `text`.
-    let idType: String
-    /// The type OID of every column of `selectList`, in its order.
-    let selectTypes: [(name: String, type: UInt32)]
-    /// The type OIDs of the status changes view's `ticket_id`, `status` and `changed_at`.
-    let changeTypes: [(name: String, type: UInt32)]
+public struct SourceRepository {
+    let connection: StoreConnection
+    /// The views' columns and their types, as read when the repository was made.
+    public let layout: Layout
+    public var views: SourceViews { layout.views }
+    var extraColumns: [String] { layout.extraColumns }
+    var idType: String { layout.idType }
+    var selectTypes: [(name: String, type: UInt32)] { layout.selectTypes }
+    var changeTypes: [(name: String, type: UInt32)] { layout.changeTypes }
 
-    /// `alsoColumns`: further columns to read, e.g. those a `--filter` mentions.
-    init(connection: PostgresConnection, rules: RuleSet, alsoColumns: Set<String> = []) throws(CommandError) {
+    /// Reads the views' layout; `alsoColumns`: further columns to read, e.g. those a `--filter`
+    /// mentions.
+    public init(connection: StoreConnection, rules: RuleSet, alsoColumns: Set<String> = []) throws(StoreError) {
+        self.init(connection: connection, layout: try Layout(connection: connection, rules: rules, alsoColumns: alsoColumns))
+    }
+
+    /// Over `connection`, with a layout read before (a worker keeps it between cycles).
+    public init(connection: StoreConnection, layout: Layout) {
         self.connection = connection
-        self.views = rules.source
-        let both = try Self.typedColumns(of: [rules.source.tickets, rules.source.statusChanges], connection)
-        let typed = both[0]
-        let ticketColumns = typed.map(\.name)
-        idType = typed.first { $0.name == "ticket_id" }?.type == 2950 ? "uuid" : "text"
-        let missing = SourceTicket.requiredColumns.filter { !ticketColumns.contains($0) }
-        if !missing.isEmpty {
-            throw .runtime(
-                "source view \(rules.source.tickets) has no column \(missing.joined(separator: ", ")); redefine the view with the columns of SPEC section 2 (see README, 'Pointing slawatch at your help desk')")
+        self.layout = layout
+    }
+
+    /// What the views hold: their names, the columns read from them and the columns' types.
+    public struct Layout: Sendable {
+        public let views: SourceViews
+        /// Further view columns that rule conditions mention and that must be read too.
+        let extraColumns: [String]
+        /// `uuid` when the views' `ticket_id` is a uuid (so that lookups by id can use an index), else `text`.
+        let idType: String
+        /// The type OID of every column of `selectList`, in its order.
+        let selectTypes: [(name: String, type: UInt32)]
+        /// The type OIDs of the status changes view's `ticket_id`, `status` and `changed_at`.
+        let changeTypes: [(name: String, type: UInt32)]
+
+        /// `alsoColumns`: further columns to read, e.g. those a `--filter` mentions. A view without a
+        /// column slawatch needs is `unexpectedData`; a column of `alsoColumns` or of the rules that the
+        /// tickets view lacks (and is not computed) is `unknownColumn`.
+        init(connection: StoreConnection, rules: RuleSet, alsoColumns: Set<String>) throws(StoreError) {
+            self.views = rules.source
+            let both = try SourceRepository.typedColumns(of: [rules.source.tickets, rules.source.statusChanges], connection)
+            let typed = both[0]
+            let ticketColumns = typed.map(\.name)
+            idType = typed.first { $0.name == "ticket_id" }?.type == 2950 ? "uuid" : "text"
+            let missing = SourceTicket.requiredColumns.filter { !ticketColumns.contains($0) }
+            if !missing.isEmpty {
+                throw StoreError(
+                    .unexpectedData,
+                    "source view \(rules.source.tickets) has no column \(missing.joined(separator: ", ")); redefine the view with the columns README 'Pointing slawatch at your help desk' lists")
+            }
+            let typedChanges = both[1]
+            let changeColumns = typedChanges.map(\.name)
+            let missingChanges = ["ticket_id", "status", "changed_at"].filter { !changeColumns.contains($0) }
+            if !missingChanges.isEmpty {
+                throw StoreError(
+                    .unexpectedData,
+                    "source view \(rules.source.statusChanges) has no column \(missingChanges.joined(separator: ", ")); it needs ticket_id, status, changed_at (see README)")
+            }
+            let referenced = rules.referencedSourceColumns.union(alsoColumns.subtracting(ComputedColumn.names))
+                .subtracting(SourceTicket.requiredColumns)
+            let unknown = referenced.filter { !ticketColumns.contains($0) }.sorted()
+            if !unknown.isEmpty {
+                throw StoreError(
+                    .unknownColumn,
+                    "column \(unknown.joined(separator: ", ")) is neither a column of view \(rules.source.tickets) nor a computed column (\(ComputedColumn.names.sorted().joined(separator: ", "))); add it to the view or fix the rule or filter")
+            }
+            extraColumns = referenced.sorted()
+            let types = Dictionary(typed.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
+            selectTypes = (SourceTicket.requiredColumns + extraColumns).map { ($0, types[$0]!) }
+            let changeTypesByName = Dictionary(typedChanges.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
+            changeTypes = ["ticket_id", "status", "changed_at"].map { ($0, changeTypesByName[$0]!) }
         }
-        let typedChanges = both[1]
-        let changeColumns = typedChanges.map(\.name)
-        let missingChanges = ["ticket_id", "status", "changed_at"].filter { !changeColumns.contains($0) }
-        if !missingChanges.isEmpty {
-            throw .runtime(
-                "source view \(rules.source.statusChanges) has no column \(missingChanges.joined(separator: ", ")); it needs ticket_id, status, changed_at (see README)")
-        }
-        let referenced = rules.referencedSourceColumns.union(alsoColumns.subtracting(ComputedColumn.names))
-            .subtracting(SourceTicket.requiredColumns)
-        let unknown = referenced.filter { !ticketColumns.contains($0) }.sorted()
-        if !unknown.isEmpty {
-            throw .usage(
-                "column \(unknown.joined(separator: ", ")) is neither a column of view \(rules.source.tickets) nor a computed column (\(ComputedColumn.names.sorted().joined(separator: ", "))); add it to the view or fix the rule or filter")
-        }
-        extraColumns = referenced.sorted()
-        let types = Dictionary(typed.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
-        selectTypes = (SourceTicket.requiredColumns + extraColumns).map { ($0, types[$0]!) }
-        let changeTypesByName = Dictionary(typedChanges.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
-        changeTypes = ["ticket_id", "status", "changed_at"].map { ($0, changeTypesByName[$0]!) }
     }
 
     /// The columns of each view with their type OIDs, read from the catalog: asking for a view's
     /// rows with `LIMIT 0` would plan its joins, a few milliseconds of every cycle.
-    static func typedColumns(of views: [QualifiedName], _ connection: PostgresConnection) throws(CommandError) -> [[(name: String, type: UInt32)]] {
+    static func typedColumns(of views: [QualifiedName], _ connection: StoreConnection) throws(StoreError) -> [[(name: String, type: UInt32)]] {
         var columns = Array(repeating: [(name: String, type: UInt32)](), count: views.count)
         var found = Array(repeating: false, count: views.count)
-        do {
+        try connection.run("reading the columns of source views \(views.map(\.description).joined(separator: ", "))") { connection in
             let result = try connection.query(
                 """
                 SELECT v.n::int, a.attname::text, (
@@ -65,21 +93,20 @@ struct SourceRepository {
                     WITH RECURSIVE d(t) AS (
                         SELECT a.atttypid UNION ALL SELECT ty.typbasetype FROM pg_type ty JOIN d ON ty.oid = d.t WHERE ty.typtype = 'd')
                     SELECT d.t FROM d JOIN pg_type ty ON ty.oid = d.t WHERE ty.typtype <> 'd')::bigint
-                FROM unnest($1::text[]) WITH ORDINALITY AS v(name, n)
+                FROM unnest($1) WITH ORDINALITY AS v(name, n)
                 JOIN pg_class c ON c.oid = to_regclass(v.name)
                 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
                 ORDER BY v.n, a.attnum
-                """, [.text(textArray(views.map(\.quoted)))])
+                """, [.textArray(views.map(\.quoted))])
             for row in result.rows {
                 let n = try row.int(0) - 1
                 found[n] = true
                 if let name = try row.optionalString(1), let type = try row.optionalInt(2) { columns[n].append((name, UInt32(type))) }
             }
-        } catch {
-            throw .runtime("cannot read the columns of source views \(views.map(\.description).joined(separator: ", ")): \(error)")
         }
         if let missing = found.firstIndex(of: false) {
-            throw .runtime("source view \(views[missing]) does not exist; create it as README 'Pointing slawatch at your help desk' shows")
+            throw StoreError(
+                .unexpectedData, "source view \(views[missing]) does not exist; create it as README 'Pointing slawatch at your help desk' shows")
         }
         return columns
     }
@@ -93,22 +120,19 @@ struct SourceRepository {
     }
 
     /// Every ticket, or those whose code is `code`.
-    func tickets(code: String? = nil) throws(CommandError) -> [SourceTicket] {
+    public func tickets(code: String? = nil) throws(StoreError) -> [SourceTicket] {
         var sql = "SELECT \(selectList) FROM \(views.tickets.quoted)"
         var parameters: [PostgresParameter] = []
         if let code {
+            // Untyped: the view's code may be of any text type.
             sql += " WHERE code = $1"
             parameters.append(.text(code))
         }
         var result: [SourceTicket] = []
-        do {
+        try connection.run("reading \(views.tickets)") { connection in
             try connection.forEachRow(sql, parameters) { row in
                 result.append(try decodeTicket(row))
             }
-        } catch let error as CommandError {
-            throw error
-        } catch {
-            throw .runtime("reading \(views.tickets): \(error)")
         }
         return result
     }
@@ -118,70 +142,63 @@ struct SourceRepository {
     ///
     /// Cycles look back past their predecessor (for late commits), so most tickets updated since
     /// were evaluated already in this very version; only a narrow range of the view is read.
-    func ticketIDs(updatedAfter instant: Instant, except seen: EvaluatedVersions) throws(CommandError) -> [String] {
-        do {
+    public func ticketIDs(updatedAfter instant: Instant, except seen: EvaluatedVersions) throws(StoreError) -> [String] {
+        try connection.run("reading \(views.tickets) for changes") { connection in
             var ids: [String] = []
             for row in try connection.query(
-                "SELECT ticket_id::text, updated_at, status::text, priority::text FROM \(views.tickets.quoted) WHERE updated_at > $1::timestamptz",
-                [.text(instant.iso8601)]
+                "SELECT ticket_id::text, updated_at, status::text, priority::text FROM \(views.tickets.quoted) WHERE updated_at > $1",
+                [.timestamptz(instant.microseconds)]
             ).rows {
                 let id = try row.string(0)
                 let version = (updated: try row.timestamp(1), status: try row.optionalString(2) ?? "", priority: try row.optionalString(3) ?? "")
                 if !seen.contains(id: id, updated: version.updated, status: version.status, priority: version.priority) { ids.append(id) }
             }
             return ids
-        } catch {
-            throw .runtime("reading \(views.tickets) for changes: \(error)")
         }
     }
 
     /// The tickets of `ids`, each with what its stored clock saw when it was last evaluated (nil
     /// when it has none), and their status changes. With `second`, each half of `ids` is read on
     /// a connection of its own, the two at the same time.
-    func ticketsWithEarlierReadings(
-        _ ids: [String], alongside second: PostgresConnection? = nil
-    ) throws(CommandError) -> (tickets: [(SourceTicket, EventDetector.EarlierReading?)], histories: [String: [StatusChange]]) {
+    public func ticketsWithEarlierReadings(
+        _ ids: [String], alongside second: StoreConnection? = nil
+    ) throws(StoreError) -> (tickets: [(SourceTicket, EventDetector.EarlierReading?)], histories: [String: [StatusChange]]) {
         guard !ids.isEmpty else { return ([], [:]) }
         let earlierAt = SourceTicket.requiredColumns.count + extraColumns.count
         let ticketSQL = """
             SELECT \(selectList(of: "t")), \(ClockStore.earlierColumns)
             FROM \(views.tickets.quoted) t LEFT JOIN slawatch.clocks k ON k.ticket_id = t.ticket_id::text COLLATE "C"
-            WHERE t.ticket_id = ANY($1::\(idType)[])
+            WHERE t.ticket_id = ANY($1)
             """
         let historySQL = statusChangesSQL(byID: true)
         var ticketResults: [PostgresResult] = [], historyResults: [PostgresResult] = []
-        do {
+        try connection.run("reading \(views.tickets) and \(views.statusChanges)") { connection in
             if let second, ids.count > 1 {
-                let halves = [Array(ids[..<(ids.count / 2)]), Array(ids[(ids.count / 2)...])].map { [PostgresParameter.text(Self.textArray($0))] }
-                let tickets = try connection.query(ticketSQL, halves[0], alongside: second, ticketSQL, halves[1])
-                let history = try connection.query(historySQL, halves[0], alongside: second, historySQL, halves[1])
+                let halves = [Array(ids[..<(ids.count / 2)]), Array(ids[(ids.count / 2)...])].map { [idArray($0)] }
+                let tickets = try connection.query(ticketSQL, halves[0], alongside: second.postgres, ticketSQL, halves[1])
+                let history = try connection.query(historySQL, halves[0], alongside: second.postgres, historySQL, halves[1])
                 ticketResults = [tickets.0, tickets.1]
                 historyResults = [history.0, history.1]
             } else {
-                let parameters: [PostgresParameter] = [.text(Self.textArray(ids))]
+                let parameters = [idArray(ids)]
                 ticketResults = [try connection.query(ticketSQL, parameters)]
                 historyResults = [try connection.query(historySQL, parameters)]
             }
-        } catch {
-            throw .runtime("reading \(views.tickets) and \(views.statusChanges): \(error)")
         }
         var histories: [String: [StatusChange]] = [:]
         var tickets: [(SourceTicket, EventDetector.EarlierReading?)] = []
         tickets.reserveCapacity(ids.count)
-        do {
+        try connection.run("reading \(views.statusChanges)") { _ in
             for row in historyResults.flatMap(\.rows) { try Self.addStatusChange(row, to: &histories) }
-        } catch {
-            throw .runtime("reading \(views.statusChanges): \(error)")
         }
-        do {
+        try connection.run("reading \(views.tickets) with the stored clocks") { _ in
             for row in ticketResults.flatMap(\.rows) { tickets.append((try decodeTicket(row), try ClockStore.decodeEarlier(row, at: earlierAt))) }
-        } catch let error as CommandError {
-            throw error
-        } catch {
-            throw .runtime("reading \(views.tickets) with the stored clocks: \(error)")
         }
         return (tickets, histories)
     }
+
+    /// Ticket ids as an array parameter of the views' id type.
+    private func idArray(_ ids: [String]) -> PostgresParameter { idType == "uuid" ? .uuidArray(ids) : .textArray(ids) }
 
     /// The version of the ticket in a row of `selectList` — what a stored clock was computed from —
     /// read as `decodeTicket` reads it, without the rest.
@@ -203,7 +220,7 @@ struct SourceRepository {
             return ticket
         } catch {
             let id = (try? row.optionalString(0)) ?? nil
-            throw CommandError.runtime("source view \(views.tickets), ticket \(id ?? "?"): \(error)")
+            throw StoreError(.unexpectedData, "source view \(views.tickets), ticket \(id ?? "?"): \(error)")
         }
     }
 
@@ -219,11 +236,11 @@ struct SourceRepository {
     }
 
     /// Status changes grouped by ticket id; only of `ticketIDs` when given.
-    func statusChanges(ticketIDs: [String]? = nil) throws(CommandError) -> [String: [StatusChange]] {
+    public func statusChanges(ticketIDs: [String]? = nil) throws(StoreError) -> [String: [StatusChange]] {
         let sql = statusChangesSQL(byID: ticketIDs != nil)
-        let parameters: [PostgresParameter] = ticketIDs.map { [.text(Self.textArray($0))] } ?? []
+        let parameters: [PostgresParameter] = ticketIDs.map { [idArray($0)] } ?? []
         var result: [String: [StatusChange]] = [:]
-        do {
+        try connection.run("reading \(views.statusChanges)") { connection in
             // A few tickets' history comes whole; row-at-a-time mode costs a result per row and
             // is kept for reading every ticket's.
             if ticketIDs != nil {
@@ -231,42 +248,18 @@ struct SourceRepository {
             } else {
                 try connection.forEachRow(sql, parameters) { try Self.addStatusChange($0, to: &result) }
             }
-        } catch {
-            throw .runtime("reading \(views.statusChanges): \(error)")
         }
         return result
     }
 
     /// Every status change, or (`byID`) those of the ticket ids in `$1`.
     private func statusChangesSQL(byID: Bool) -> String {
-        "SELECT ticket_id, status, changed_at FROM \(views.statusChanges.quoted)" + (byID ? " WHERE ticket_id = ANY($1::\(idType)[])" : "")
+        "SELECT ticket_id, status, changed_at FROM \(views.statusChanges.quoted)" + (byID ? " WHERE ticket_id = ANY($1)" : "")
     }
 
     private static func addStatusChange(_ row: PostgresRow, to changes: inout [String: [StatusChange]]) throws {
         guard let id = try row.optionalString(0), let status = try row.optionalString(1), let at = try row.optionalTimestamp(2)
         else { return }  // A row without ticket, status or instant says nothing about a clock.
         changes[id, default: []].append(StatusChange(status: status, at: Instant(microseconds: at)))
-    }
-
-    /// A PostgreSQL array literal for a text[] parameter; every element quoted and escaped.
-    static func textArray(_ items: [String]) -> String { arrayLiteral(items.map { Optional($0) }) }
-
-    /// A text[] literal where nil elements are SQL NULLs, every other element quoted and escaped.
-    static func arrayLiteral(_ items: [String?]) -> String {
-        // Built byte by byte: this runs over every id of every chunk of a full pass.
-        var bytes: [UInt8] = [UInt8(ascii: "{")]
-        bytes.reserveCapacity(items.count * 40 + 2)
-        for (n, item) in items.enumerated() {
-            if n > 0 { bytes.append(UInt8(ascii: ",")) }
-            guard let item else { bytes.append(contentsOf: "NULL".utf8); continue }
-            bytes.append(UInt8(ascii: "\""))
-            for byte in item.utf8 {
-                if byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\"") { bytes.append(UInt8(ascii: "\\")) }
-                bytes.append(byte)
-            }
-            bytes.append(UInt8(ascii: "\""))
-        }
-        bytes.append(UInt8(ascii: "}"))
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
