@@ -43,6 +43,9 @@ let package = Package(
             name: "TransportTests", dependencies: ["CurlTransport", "LoopbackSinks"], path: "Tests/TransportTests"),
         .testTarget(name: "SlawatchCoreTests", dependencies: ["SlawatchCore"], path: "Tests/SlawatchCoreTests"),
         .testTarget(
+            name: "SlawatchStoreTests", dependencies: ["SlawatchStore", "SlawatchCore", "PostgresClient"],
+            path: "Tests/SlawatchStoreTests"),
+        .testTarget(
             name: "IntegrationTests",
             dependencies: ["SlawatchApp", "SlawatchCore", "PostgresClient", "CurlTransport", "LoopbackSinks"],
             path: "Tests/IntegrationTests"),
