@@ -91,7 +91,9 @@ struct ParameterBuffer {
         case .textArray(let values):
             appendArray(values, type: Self.textArrayOID, element: Self.textOID) { $0.bytes.append(contentsOf: $1.utf8) }
         case .int8Array(let values):
-            appendArray(values, type: Self.int8ArrayOID, element: Self.int8OID, width: 8) { $0.append64(UInt64(bitPattern: $1)) }
+            appendArray(values, type: Self.int8ArrayOID, element: Self.int8OID, width: 8) {
+                $0.append64(UInt64(bitPattern: $1))
+            }
         case .float8Array(let values):
             appendArray(values, type: Self.float8ArrayOID, element: Self.float8OID, width: 8) { $0.append64($1.bitPattern) }
         case .boolArray(let values):
@@ -127,7 +129,8 @@ struct ParameterBuffer {
     /// length and bytes, or length -1 for NULL. `width`, when every element has it, lets the
     /// buffer grow once.
     private mutating func appendArray<Element>(
-        _ values: [Element?], type: UInt32, element: UInt32, width: Int? = nil, _ write: (inout ParameterBuffer, Element) -> Void
+        _ values: [Element?], type: UInt32, element: UInt32, width: Int? = nil,
+        _ write: (inout ParameterBuffer, Element) -> Void
     ) {
         let start = bytes.count
         if let width { bytes.reserveCapacity(bytes.count + 20 + values.count * (4 + width)) }

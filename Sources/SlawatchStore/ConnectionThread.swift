@@ -34,7 +34,9 @@ public final class ConnectionThread: ConnectionProvider {
 
     /// Runs `body` on the thread with the connection, replaced by a new one first when
     /// `replacing`; returns what it gave or threw, and whether the connection is usable after it.
-    func run<T>(replacing: Bool, _ body: (StoreConnection) throws -> T) async -> (result: Result<T, any Error>, healthy: Bool) {
+    func run<T>(
+        replacing: Bool, _ body: (StoreConnection) throws -> T
+    ) async -> (result: Result<T, any Error>, healthy: Bool) {
         let settings = self.settings
         return await withoutActuallyEscaping(body) { body in
             let lent = Lent(body)
@@ -53,9 +55,12 @@ public final class ConnectionThread: ConnectionProvider {
     /// Runs the lent body once with the thread's connection (opened or replaced first as needed),
     /// letting go of the body before it returns.
     private static func call<T>(
-        _ lent: Lent<(StoreConnection) throws -> T>, replacing: Bool, settings: ConnectionSettings, on slot: inout StoreConnection?
+        _ lent: Lent<(StoreConnection) throws -> T>, replacing: Bool, settings: ConnectionSettings,
+        on slot: inout StoreConnection?
     ) -> (result: Result<T, any Error>, healthy: Bool) {
-        guard let body = lent.take() else { return (.failure(StoreError(.unavailable, "the database connection was closed")), false) }
+        guard let body = lent.take() else {
+            return (.failure(StoreError(.unavailable, "the database connection was closed")), false)
+        }
         do {
             if replacing { slot = nil }
             if slot == nil { slot = try StoreConnection.open(settings) }

@@ -51,8 +51,8 @@ public struct EventLog {
     }
 
     private static let deliverySelect = """
-        SELECT d.id, d.event_id, e.ticket_code, e.kind, d.channel, c.disabled_at IS NOT NULL, d.recipient, d.status, d.attempts,
-               d.due_at, d.sent_at, d.last_error, d.errors::text, d.reminder
+        SELECT d.id, d.event_id, e.ticket_code, e.kind, d.channel, c.disabled_at IS NOT NULL, d.recipient, d.status,
+               d.attempts, d.due_at, d.sent_at, d.last_error, d.errors::text, d.reminder
         FROM slawatch.deliveries d JOIN slawatch.events e ON e.id = d.event_id
         LEFT JOIN slawatch.channel_state c ON c.channel = d.channel AND c.disabled_at IS NOT NULL
         """
@@ -71,7 +71,10 @@ public struct EventLog {
     public func events(since: Instant?) throws(StoreError) -> [Event] {
         try listing("reading the events") {
             try $0.query(
-                "SELECT \(Self.eventColumns) FROM slawatch.events WHERE $1 IS NULL OR detected_at >= $1 ORDER BY detected_at, id",
+                """
+                SELECT \(Self.eventColumns) FROM slawatch.events WHERE $1 IS NULL OR detected_at >= $1
+                ORDER BY detected_at, id
+                """,
                 [.timestamptz(since?.microseconds)]
             ).rows.map(Self.decodeEvent)
         }
@@ -88,7 +91,8 @@ public struct EventLog {
     /// The events recorded for a ticket, each with its deliveries; none before `migrate`.
     public func events(ofTicket ticketID: String) throws(StoreError) -> [(event: Event, deliveries: [Delivery])] {
         try connection.run("reading the ticket's events") { connection in
-            guard try connection.query("SELECT to_regclass('slawatch.deliveries') IS NOT NULL").rows[0].bool(0) else { return [] }
+            let migrated = try connection.query("SELECT to_regclass('slawatch.deliveries') IS NOT NULL").rows[0].bool(0)
+            guard migrated else { return [] }
             var events: [(event: Event, deliveries: [Delivery])] = []
             var index: [String: Int] = [:]
             for row in try connection.query(
@@ -99,7 +103,8 @@ public struct EventLog {
                 index[event.id] = events.count
                 events.append((event, []))
             }
-            for row in try connection.query("\(Self.deliverySelect) WHERE e.ticket_id = $1 ORDER BY d.id", [.string(ticketID)]).rows {
+            let deliveries = try connection.query("\(Self.deliverySelect) WHERE e.ticket_id = $1 ORDER BY d.id", [.string(ticketID)])
+            for row in deliveries.rows {
                 let delivery = try Self.decodeDelivery(row)
                 guard let i = index[delivery.eventID] else { continue }
                 events[i].deliveries.append(delivery)
@@ -114,7 +119,8 @@ public struct EventLog {
         try connection.run("queueing delivery \(id) again") {
             try $0.query(
                 """
-                UPDATE slawatch.deliveries SET status = 'pending', due_at = $2, attempts = 0, claimed_by = NULL, claimed_until = NULL
+                UPDATE slawatch.deliveries
+                SET status = 'pending', due_at = $2, attempts = 0, claimed_by = NULL, claimed_until = NULL
                 WHERE id = $1 AND status = 'dead'
                 """, [.int8(id), .timestamptz(now.microseconds)]
             ).affectedRows == 1
@@ -126,7 +132,8 @@ public struct EventLog {
         do {
             return try connection.run(doing, body)
         } catch where error.sqlState == "42P01" {
-            throw StoreError(.queryFailed, "slawatch's schema is missing: run slawatch migrate first", sqlState: error.sqlState)
+            throw StoreError(
+                .queryFailed, "slawatch's schema is missing: run slawatch migrate first", sqlState: error.sqlState)
         }
     }
 }

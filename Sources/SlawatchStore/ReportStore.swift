@@ -20,7 +20,10 @@ public struct ReportStore {
                 SELECT (SELECT armed_at FROM slawatch.report_state WHERE report = $1),
                        (SELECT max(scheduled_at) FROM slawatch.report_runs WHERE report = $1 AND status <> 'manual')
                 """, [.string(report)]).rows[0]
-            return (try row.optionalTimestamp(0).map(Instant.init(microseconds:)), try row.optionalTimestamp(1).map(Instant.init(microseconds:)))
+            return (
+                try row.optionalTimestamp(0).map(Instant.init(microseconds:)),
+                try row.optionalTimestamp(1).map(Instant.init(microseconds:))
+            )
         }
     }
 
@@ -52,7 +55,8 @@ public struct ReportStore {
                 INSERT INTO slawatch.report_runs (report, scheduled_at, status, recorded_at, note)
                 SELECT $1, u.at, 'skipped', $3, $4 FROM unnest($2) AS u(at)
                 ON CONFLICT (report, scheduled_at) DO NOTHING
-                """, [.string(report), .timestamptzArray(instants.map(\.microseconds)), .timestamptz(now.microseconds), .string(note)])
+                """,
+                [.string(report), .timestamptzArray(instants.map(\.microseconds)), .timestamptz(now.microseconds), .string(note)])
         }
     }
 
@@ -87,12 +91,14 @@ public struct ReportStore {
     /// `ReportPayload`), unless one with the same group key exists; returns how many it queued (0
     /// or 1).
     public func queueDelivery(
-        report: String, scheduledAt: Instant, channel: String, recipient: String, groupKey: String, payloadJSON: String, now: Instant
+        report: String, scheduledAt: Instant, channel: String, recipient: String, groupKey: String, payloadJSON: String,
+        now: Instant
     ) throws(StoreError) -> Int {
         try connection.run("queueing a delivery of report \(report)") {
             try $0.query(
                 """
-                INSERT INTO slawatch.deliveries (event_id, route, channel, recipient, group_key, status, created_at, due_at, report, report_scheduled_at, payload)
+                INSERT INTO slawatch.deliveries (event_id, route, channel, recipient, group_key, status, created_at, due_at, report,
+                                                 report_scheduled_at, payload)
                 VALUES (NULL, -1, $1, $2, $3, 'pending', $4, $4, $5, $6, $7::jsonb)
                 ON CONFLICT DO NOTHING
                 """,

@@ -23,7 +23,8 @@ public final class StoreConnection {
     static func open(_ settings: ConnectionSettings) throws(StoreError) -> StoreConnection {
         let postgres: PostgresConnection
         do {
-            postgres = try PostgresConnection(url: settings.url, applicationName: settings.applicationName, options: settings.keepaliveOptions)
+            postgres = try PostgresConnection(
+                url: settings.url, applicationName: settings.applicationName, options: settings.keepaliveOptions)
         } catch {
             throw StoreError(
                 .unavailable, "cannot connect to PostgreSQL (\(PostgresConnection.redacted(settings.url)))",
@@ -64,7 +65,7 @@ public final class StoreConnection {
     /// Sets `statement_timeout` for the session, or (`local`) for the current transaction only.
     func setStatementTimeout(milliseconds: Int, local: Bool) throws(StoreError) {
         try run("setting the statement timeout") {
-            try $0.query("SELECT set_config('statement_timeout', $1, $2)", [.text(String(milliseconds)), PostgresParameter(local)])
+            try $0.query("SELECT set_config('statement_timeout', $1, $2)", [.string(String(milliseconds)), .bool(local)])
         }
     }
 

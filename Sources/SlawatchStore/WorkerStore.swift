@@ -42,7 +42,9 @@ public struct WorkerStore {
 
     /// Records the tickets without a clock that were not recorded yet; returns those, as code and
     /// reason, so that each is reported once.
-    public func recordUnmatched(_ unmatched: [UnmatchedTicket], now: Instant) throws(StoreError) -> [(code: String, reason: String)] {
+    public func recordUnmatched(
+        _ unmatched: [UnmatchedTicket], now: Instant
+    ) throws(StoreError) -> [(code: String, reason: String)] {
         try connection.run("recording the tickets without a clock") {
             try $0.query(
                 """

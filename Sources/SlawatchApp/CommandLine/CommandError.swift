@@ -26,7 +26,9 @@ public struct CommandError: Error, CustomStringConvertible, Sendable {
     init(_ error: StoreError) {
         switch error.code {
         case .unavailable:
-            self.init(.databaseUnreachable, error.messageWithDetail + "; check --database or DATABASE_URL and that the server is running")
+            self.init(
+                .databaseUnreachable,
+                error.messageWithDetail + "; check --database or DATABASE_URL and that the server is running")
         case .unknownColumn:
             self.init(.usage, error.messageWithDetail)
         default:
