@@ -119,8 +119,13 @@ public struct SourceRepository {
         (SourceTicket.requiredColumns + extraColumns).map { "\(alias.map { $0 + "." } ?? "")\"\($0)\"" }.joined(separator: ", ")
     }
 
-    /// Every ticket, or those whose code is `code`.
+    /// Every ticket (without a statement timeout), or those whose code is `code`.
     public func tickets(code: String? = nil) throws(StoreError) -> [SourceTicket] {
+        guard code != nil else { return try connection.withoutStatementTimeout { () throws(StoreError) in try read(code: nil) } }
+        return try read(code: code)
+    }
+
+    private func read(code: String?) throws(StoreError) -> [SourceTicket] {
         var sql = "SELECT \(selectList) FROM \(views.tickets.quoted)"
         var parameters: [PostgresParameter] = []
         if let code {
@@ -235,8 +240,16 @@ public struct SourceRepository {
         }
     }
 
-    /// Status changes grouped by ticket id; only of `ticketIDs` when given.
+    /// Status changes grouped by ticket id; only of `ticketIDs` when given, else all of them
+    /// (without a statement timeout).
     public func statusChanges(ticketIDs: [String]? = nil) throws(StoreError) -> [String: [StatusChange]] {
+        guard ticketIDs != nil else {
+            return try connection.withoutStatementTimeout { () throws(StoreError) in try readStatusChanges(ticketIDs: nil) }
+        }
+        return try readStatusChanges(ticketIDs: ticketIDs)
+    }
+
+    private func readStatusChanges(ticketIDs: [String]?) throws(StoreError) -> [String: [StatusChange]] {
         let sql = statusChangesSQL(byID: ticketIDs != nil)
         let parameters: [PostgresParameter] = ticketIDs.map { [idArray($0)] } ?? []
         var result: [String: [StatusChange]] = [:]

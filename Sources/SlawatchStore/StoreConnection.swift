@@ -62,6 +62,23 @@ public final class StoreConnection {
     /// Closes the second connection, if any.
     public func dropCompanion() { companionConnection = nil }
 
+    /// Runs `body` without the statement timeout, then sets it back: a read of a whole view takes as
+    /// long as the view is large.
+    func withoutStatementTimeout<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        let timeout = settings.statementTimeoutMilliseconds
+        guard timeout != 0 else { return try body() }
+        try setStatementTimeout(milliseconds: 0, local: false)
+        let value: T
+        do {
+            value = try body()
+        } catch {
+            if isHealthy { try? setStatementTimeout(milliseconds: timeout, local: false) }
+            throw error
+        }
+        try setStatementTimeout(milliseconds: timeout, local: false)
+        return value
+    }
+
     /// Sets `statement_timeout` for the session, or (`local`) for the current transaction only.
     func setStatementTimeout(milliseconds: Int, local: Bool) throws(StoreError) {
         try run("setting the statement timeout") {
