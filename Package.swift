@@ -28,9 +28,12 @@ let package = Package(
         .target(
             name: "CurlTransport", dependencies: ["CCurl", "CCurlShim", "CCrypto", "SlawatchCore"],
             path: "Sources/CurlTransport"),
-        // The wiring: commands, SQL of slawatch's own schema, the worker.
+        // Every SQL statement slawatch runs: its schema, clocks, events, deliveries, reports, the
+        // source views, the dashboard function; a pool of connections on threads of its own.
+        .target(name: "SlawatchStore", dependencies: ["SlawatchCore", "PostgresClient"], path: "Sources/SlawatchStore"),
+        // The wiring: commands, the worker.
         .target(
-            name: "SlawatchApp", dependencies: ["SlawatchCore", "PostgresClient", "CurlTransport"],
+            name: "SlawatchApp", dependencies: ["SlawatchCore", "SlawatchStore", "PostgresClient", "CurlTransport"],
             path: "Sources/SlawatchApp"),
         // The demo: a throwaway PostgreSQL, the reference help desk and the commands that use them. It drives
         // SlawatchApp through its public API; the executable registers its commands.
@@ -46,6 +49,9 @@ let package = Package(
         .testTarget(name: "SlawatchCoreTests", dependencies: ["SlawatchCore"], path: "Tests/SlawatchCoreTests"),
         .testTarget(
             name: "PostgresClientTests", dependencies: ["PostgresClient", "LoopbackSinks"], path: "Tests/PostgresClientTests"),
+        .testTarget(
+            name: "SlawatchStoreTests", dependencies: ["SlawatchStore", "SlawatchCore", "PostgresClient"],
+            path: "Tests/SlawatchStoreTests"),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [

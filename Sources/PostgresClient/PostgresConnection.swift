@@ -13,11 +13,12 @@ public final class PostgresConnection {
 
     /// Connects with a libpq URI (`postgresql://user@host:5432/db`) or a conninfo string
     /// (`host=... dbname=...`), taken as given. A `connect_timeout` of 10 s applies unless the URL
-    /// sets its own.
-    public init(url: String, applicationName: String = "slawatch") throws(PostgresError) {
+    /// sets its own; `options` are further libpq connection keywords and their values (e.g.
+    /// `keepalives_idle`), which the URL may override too.
+    public init(url: String, applicationName: String = "slawatch", options: [(key: String, value: String)] = []) throws(PostgresError) {
         // Defaults first: libpq lets later keywords (the expanded URL) override earlier ones.
-        let keys = ["connect_timeout", "application_name", "client_encoding", "dbname"]
-        let values = ["10", applicationName, "UTF8", url]
+        let keys = ["connect_timeout", "application_name", "client_encoding"] + options.map(\.key) + ["dbname"]
+        let values = ["10", applicationName, "UTF8"] + options.map(\.value) + [url]
         let connection: OpaquePointer? = withCStringArray(keys) { k in
             withCStringArray(values) { v in PQconnectdbParams(k, v, 1) }
         }
@@ -29,7 +30,8 @@ public final class PostgresConnection {
             PQfinish(connection)
             throw PostgresError(
                 .connectionFailed,
-                "cannot connect to PostgreSQL (\(Self.redacted(url))): \(reason); check --database or DATABASE_URL and that the server is running")
+                "cannot connect to PostgreSQL (\(Self.redacted(url))): \(reason); check --database or DATABASE_URL and that the server is running",
+                serverText: reason)
         }
         conn = connection
         // NOTICEs such as "schema already exists, skipping" would otherwise go to stderr.
@@ -42,8 +44,8 @@ public final class PostgresConnection {
     /// Runs a statement with `$n` parameters and returns its whole result.
     @discardableResult
     public func query(_ sql: String, _ parameters: [PostgresParameter] = []) throws(PostgresError) -> PostgresResult {
-        let result = withParameters(parameters) { values, count in
-            PQexecParams(conn, sql, count, nil, values, nil, nil, 1)
+        let result = try withParameters(parameters) { count, types, values, lengths, formats in
+            PQexecParams(conn, sql, count, types, values, lengths, formats, 1)
         }
         return try PostgresResult.checked(result, connection: conn, sql: sql)
     }
@@ -68,8 +70,8 @@ public final class PostgresConnection {
     }
 
     private func send(_ sql: String, _ parameters: [PostgresParameter]) throws(PostgresError) {
-        let sent = withParameters(parameters) { values, count in
-            PQsendQueryParams(conn, sql, count, nil, values, nil, nil, 1)
+        let sent = try withParameters(parameters) { count, types, values, lengths, formats in
+            PQsendQueryParams(conn, sql, count, types, values, lengths, formats, 1)
         }
         guard sent == 1 else {
             throw PostgresError(.queryFailed, Self.firstLine(String(cString: PQerrorMessage(conn))))
@@ -195,7 +197,7 @@ public final class PostgresConnection {
     /// The URL without its passwords, for messages: the one after `user:` and the values of
     /// `password` and `sslpassword` parameters. A conninfo string that mentions a password is
     /// named only as such.
-    static func redacted(_ url: String) -> String {
+    public static func redacted(_ url: String) -> String {
         guard let scheme = url.range(of: "://") else {
             return url.lowercased().contains("password") ? "conninfo" : url
         }
@@ -220,18 +222,20 @@ public final class PostgresConnection {
         return prefix + host[...question] + parameters.joined(separator: "&")
     }
 
+    /// Calls `body` with the parameters as libpq takes them: count, type OIDs, values, lengths and
+    /// formats (see `ParameterBuffer`), valid during the call only.
     private func withParameters<R>(
         _ parameters: [PostgresParameter],
-        _ body: (UnsafePointer<UnsafePointer<CChar>?>?, Int32) -> R
-    ) -> R {
-        var owned: [UnsafeMutablePointer<CChar>?] = parameters.map { p in
-            if case .text(let s) = p { return strdup(s) }
-            return nil
-        }
-        defer { owned.forEach { free($0) } }
-        return owned.withUnsafeMutableBufferPointer { buffer in
-            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: max(buffer.count, 1)) {
-                body(parameters.isEmpty ? nil : $0, Int32(parameters.count))
+        _ body: (Int32, UnsafePointer<Oid>?, UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?, UnsafePointer<Int32>?) -> R
+    ) throws(PostgresError) -> R {
+        let buffer = try ParameterBuffer(parameters)
+        return buffer.types.withUnsafeBufferPointer { types in
+            buffer.lengths.withUnsafeBufferPointer { lengths in
+                buffer.formats.withUnsafeBufferPointer { formats in
+                    buffer.withValues { values in
+                        body(Int32(buffer.count), types.baseAddress, values, lengths.baseAddress, formats.baseAddress)
+                    }
+                }
             }
         }
     }

@@ -17,11 +17,15 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
     public let message: String
     /// The five-character SQLSTATE of a server error, when the server sent one.
     public let sqlState: String?
+    /// What libpq or the server said, verbatim, when `message` wraps it in words of its own (a
+    /// failed connection attempt); nil when `message` is that text itself.
+    public let serverText: String?
 
-    public init(_ code: Code, _ message: String, sqlState: String? = nil) {
+    public init(_ code: Code, _ message: String, sqlState: String? = nil, serverText: String? = nil) {
         self.code = code
         self.message = message
         self.sqlState = sqlState
+        self.serverText = serverText
     }
 
     public var description: String { message }

@@ -13,7 +13,7 @@ import Darwin
 /// `init` makes the cluster usable and returns: it initialises the data directory if it is not one yet
 /// (`initdb -A trust -U slawatch`, UTF-8, locale C.UTF-8), starts the server with `pg_ctl -w start` on a free
 /// TCP port of 127.0.0.1 only (Unix socket inside the data directory, durability switched off: this data is
-/// disposable; `max_connections` 200, enough for parallel tests), and creates the database `slawatch` if
+/// disposable; `max_connections` 500, enough for parallel tests), and creates the database `slawatch` if
 /// missing. A server already running on that directory is reused as it runs (its port is read from
 /// `postmaster.pid`; settings apply only to a server this starts). When the process runs as root, the server
 /// commands run as the `postgres` OS user through `runuser`, and the directory is given to that user, since
@@ -354,7 +354,7 @@ public final class ThrowawayPostgres: Sendable {
             fsync = off
             synchronous_commit = off
             full_page_writes = off
-            max_connections = 200
+            max_connections = 500
 
             """
         if !extra.isEmpty {

@@ -34,7 +34,7 @@ import Testing
         do {
             let connection = try PostgresConnection(url: url)
             #expect(try connection.query("SHOW work_mem").rows[0].string(0) == "7MB")
-            #expect(try connection.query("SHOW max_connections").rows[0].string(0) == "200")
+            #expect(try connection.query("SHOW max_connections").rows[0].string(0) == "500")
             #expect(try connection.query("SHOW listen_addresses").rows[0].string(0) == "127.0.0.1")
         }
         let again = await slawatch(["postgres", "start", "--dir", directory])

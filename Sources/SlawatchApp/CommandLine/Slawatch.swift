@@ -1,9 +1,9 @@
 import Foundation
-import PostgresClient
 import SlawatchCore
+import SlawatchStore
 
 /// The `slawatch` command line: parses arguments, runs one command, and turns every failure into
-/// one line on stderr with the exit code of SPEC section 7.
+/// one line on stderr with the exit code README 'Commands' documents.
 public enum Slawatch {
     static let options: [String: Set<String>] = [
         "migrate": [],
@@ -40,13 +40,13 @@ public enum Slawatch {
             let args = try Arguments(arguments, options: allOptions, flags: allFlags, usage: usageLine(added))
             let context = try CommandContext(args, environment: environment, output: output, errors: errors)
             switch args.command {
-            case "migrate": try MigrateCommand.run(context)
+            case "migrate": try await MigrateCommand.run(context)
             case "check": try CheckCommand.run(context)
-            case "dashboard": try DashboardCommand.run(context)
-            case "ticket": try TicketCommand.run(context)
+            case "dashboard": try await DashboardCommand.run(context)
+            case "ticket": try await TicketCommand.run(context)
             case "run": try await RunCommand.run(context)
             case "report": try await ReportCommand.run(context)
-            case "events": try EventsCommand.run(context)
+            case "events": try await EventsCommand.run(context)
             case "deliveries": try await DeliveriesCommand.run(context)
             default:
                 guard let command = added.first(where: { $0.name == args.command }) else {
@@ -124,15 +124,22 @@ public struct CommandContext {
     /// `--database`, else `DATABASE_URL`.
     public var databaseURL: String? { args["database"] ?? environment["DATABASE_URL"] }
 
-    func connect() throws(CommandError) -> PostgresConnection {
+    /// How to reach the database of `--database` or `DATABASE_URL`.
+    func connectionSettings() throws(CommandError) -> ConnectionSettings {
         guard let url = databaseURL, !url.isEmpty else {
             throw .usage("no database given: pass --database URL or set DATABASE_URL (e.g. postgresql://user@127.0.0.1:5432/helpdesk)")
         }
-        do {
-            return try PostgresConnection(url: url)
-        } catch {
-            throw CommandError(.databaseUnreachable, error.message)
-        }
+        return ConnectionSettings(url: url)
+    }
+
+    /// The database for a command, connected (an unreachable one is exit code 3 before anything
+    /// else): one connection on a thread of its own, since a command's statements run one after
+    /// another.
+    func database() async throws(CommandError) -> DatabasePool {
+        let settings = try connectionSettings()
+        let pool = DatabasePool(settings: settings, size: 1)
+        try await pool.command { _ in }
+        return pool
     }
 
     func format(allowed: [String], default value: String) throws(CommandError) -> String {

@@ -1,8 +1,9 @@
 import Foundation
 import SlawatchCore
+import SlawatchStore
 
-/// `slawatch dashboard`: SPEC section 8's rows, with the ticket list API's filter, search, sort
-/// and paging options.
+/// `slawatch dashboard`: the dashboard's rows (README, 'The dashboard'), with the ticket list
+/// API's filter, search, sort and paging options.
 enum DashboardCommand {
     /// Dashboard field → the column it shows, for `--sort`.
     static let fieldColumns: [String: String] = [
@@ -11,7 +12,7 @@ enum DashboardCommand {
         "sla_horas": "sla_horas", "horas_restantes": "horas_restantes", "vencido": "vencido",
     ]
 
-    static func run(_ context: CommandContext) throws(CommandError) {
+    static func run(_ context: CommandContext) async throws(CommandError) {
         let args = context.args
         let format = try context.format(allowed: ["json", "table"], default: "table")
         let role = (args["role"] ?? "ADMIN").uppercased()
@@ -37,24 +38,26 @@ enum DashboardCommand {
         }
 
         let rules = try context.loadRules()
-        let connection = try context.connect()
         var columns = filter?.columns ?? []
         if let sortColumn { columns.insert(sortColumn) }
-        // Streamed, and kept only when shown: a help desk of millions of tickets is never in
-        // memory whole, only the rows of the page's candidates.
-        let source = try SourceRepository(connection: connection, rules: rules, alsoColumns: columns)
-        let stream = try SourceStream(url: context.databaseURL ?? "", source: source, withClocks: false)
-        let evaluator = SLAEvaluator(rules: rules)
         let search = args["search"]?.lowercased() ?? ""
-        var rows: [EvaluatedTicket] = []
-        while let (ticket, history, _) = try stream.next() {
-            if role == "AREA" && ticket.area != area { continue }
-            guard case .clock(let e) = evaluator.evaluate(ticket, changes: history, now: context.now) else { continue }
-            if let filter, !filter.matches(e) { continue }
-            if !search.isEmpty && ![e.ticket.code, e.ticket.title, e.ticket.category ?? ""].contains(where: { $0.lowercased().contains(search) }) {
-                continue
+        var rows: [EvaluatedTicket] = try await context.database().command { connection in
+            // Streamed, and kept only when shown: a help desk of millions of tickets is never in
+            // memory whole, only the rows of the page's candidates.
+            let source = try SourceRepository(connection: connection, rules: rules, alsoColumns: columns)
+            let stream = try SourceStream(settings: connection.settings, source: source, withClocks: false)
+            let evaluator = SLAEvaluator(rules: rules)
+            var rows: [EvaluatedTicket] = []
+            while let (ticket, history, _) = try stream.next() {
+                if role == "AREA" && ticket.area != area { continue }
+                guard case .clock(let e) = evaluator.evaluate(ticket, changes: history, now: context.now) else { continue }
+                if let filter, !filter.matches(e) { continue }
+                if !search.isEmpty && ![e.ticket.code, e.ticket.title, e.ticket.category ?? ""].contains(where: { $0.lowercased().contains(search) }) {
+                    continue
+                }
+                rows.append(e)
             }
-            rows.append(e)
+            return rows
         }
         rows.sort(by: defaultOrder)
         if let sortColumn {
@@ -83,7 +86,7 @@ enum DashboardCommand {
         }
     }
 
-    /// SPEC order: `actualizado_en` descending; ties by code so the order is stable.
+    /// The dashboard's order: `actualizado_en` descending; ties by code so the order is stable.
     static func defaultOrder(_ a: EvaluatedTicket, _ b: EvaluatedTicket) -> Bool {
         if a.ticket.updatedAt != b.ticket.updatedAt { return a.ticket.updatedAt > b.ticket.updatedAt }
         return a.ticket.code.utf8.lexicographicallyPrecedes(b.ticket.code.utf8)

@@ -1,5 +1,5 @@
-import PostgresClient
 import SlawatchCore
+import SlawatchStore
 
 /// Reads every source ticket with its history and computes its clock.
 struct SourceEvaluation {
@@ -9,8 +9,8 @@ struct SourceEvaluation {
 
     /// Every ticket, or one by code.
     static func run(
-        rules: RuleSet, connection: PostgresConnection, now: Instant, code: String? = nil, alsoColumns: Set<String> = []
-    ) throws(CommandError) -> SourceEvaluation {
+        rules: RuleSet, connection: StoreConnection, now: Instant, code: String? = nil, alsoColumns: Set<String> = []
+    ) throws(StoreError) -> SourceEvaluation {
         let source = try SourceRepository(connection: connection, rules: rules, alsoColumns: alsoColumns)
         let tickets = try source.tickets(code: code)
         let changes = try source.statusChanges(ticketIDs: code != nil ? tickets.map(\.ticketID) : nil)

@@ -1,10 +1,11 @@
 import Foundation
 import SlawatchCore
+import SlawatchStore
 
 /// `slawatch migrate`: create or upgrade the `slawatch` schema and install the dashboard function
 /// with the current rules compiled into it.
 enum MigrateCommand {
-    static func run(_ context: CommandContext) throws(CommandError) {
+    static func run(_ context: CommandContext) async throws(CommandError) {
         let rules: RuleSet
         if context.args["rules"] == nil && !FileManager.default.fileExists(atPath: context.rulesPath) {
             // The schema does not need rules; the dashboard function then has no policy to apply
@@ -14,9 +15,8 @@ enum MigrateCommand {
         } else {
             rules = try context.loadRules()
         }
-        let connection = try context.connect()
-        try Schema.migrate(connection, rules: rules, now: context.now)
-        context.output("slawatch schema is up to date (\(Schema.migrations.count) migrations; \(rules.policies.count) policies, \(rules.calendars.count) calendars compiled)\n")
+        try await context.database().command { try Schema.migrate($0, rules: rules, now: context.now) }
+        context.output("slawatch schema is up to date (\(Schema.migrationCount) migrations; \(rules.policies.count) policies, \(rules.calendars.count) calendars compiled)\n")
     }
 }
 

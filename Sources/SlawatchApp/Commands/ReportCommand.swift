@@ -1,6 +1,6 @@
 import Foundation
-import PostgresClient
 import SlawatchCore
+import SlawatchStore
 
 /// `slawatch report NAME --print | --send`: render a report now (text by default, `--format
 /// html|json`), or send it now through its channels.
@@ -17,8 +17,8 @@ enum ReportCommand {
             let known = rules.reports.map(\.name).joined(separator: ", ")
             throw .usage("no report named '\(name)' in the rules (defined: \(known.isEmpty ? "none" : known))")
         }
-        let connection = try context.connect()
-        let evaluation = try SourceEvaluation.run(rules: rules, connection: connection, now: context.now)
+        let database = try await context.database()
+        let evaluation = try await database.command { try SourceEvaluation.run(rules: rules, connection: $0, now: context.now) }
         let schedule = ReportSchedule(cron: report.schedule, timeZoneIdentifier: report.timeZoneIdentifier)
         // The period is the one that ends now: since the last scheduled instant before now.
         let periodStart = schedule.previous(atOrBefore: context.now + (-1)) ?? (context.now + (-86_400_000_000))
@@ -34,30 +34,28 @@ enum ReportCommand {
             return
         }
         do {
-            try Schema.migrate(connection, rules: rules, now: context.now)
             let log = context.log
-            // A manual run is recorded as such; a scheduled run at the same instant still takes
-            // the row over (ReportRunner claims a 'manual' row), and their deliveries differ.
-            let count = try connection.transaction {
-                try connection.query(
-                    """
-                    INSERT INTO slawatch.report_runs (report, scheduled_at, status, recorded_at, note)
-                    VALUES ($1, $2::timestamptz, 'manual', $2::timestamptz, 'slawatch report --send')
-                    ON CONFLICT (report, scheduled_at) DO NOTHING
-                    """, [.text(name), .text(context.now.iso8601)])
-                return try ReportRunner(connection: connection, rules: rules, log: log).enqueue(
-                    report, tickets: evaluation.evaluated, scheduledAt: context.now, periodStart: periodStart,
-                    previousStart: previousStart, now: context.now, manual: true)
-            }
             let worker = "report/\(getpid())"
-            let dispatcher = Dispatcher(rules: rules, queue: DeliveryQueue(connection: connection, worker: worker), output: context.output, log: context.log)
-            let claimed = try DeliveryQueue(connection: connection, worker: worker).claim(now: context.now, report: name)
+            let (count, claimed) = try await database.withConnection { connection in
+                try Schema.migrate(connection, rules: rules, now: context.now)
+                // A manual run is recorded as such; a scheduled run at the same instant still takes
+                // the row over (ReportRunner claims a 'manual' row), and their deliveries differ.
+                let count = try connection.transaction {
+                    try ReportStore(connection: connection).recordManualRun(name, at: context.now)
+                    return try ReportRunner(connection: connection, rules: rules, log: log).enqueue(
+                        report, tickets: evaluation.evaluated, scheduledAt: context.now, periodStart: periodStart,
+                        previousStart: previousStart, now: context.now, manual: true)
+                }
+                return (count, try DeliveryQueue(connection: connection, worker: worker).claim(now: context.now, report: name))
+            }
+            let dispatcher = Dispatcher(rules: rules, database: database, worker: worker, output: context.output, log: context.log)
             let tally = try await dispatcher.dispatch(claimed, now: context.now)
             context.errors("report \(name): \(count) deliveries; sent \(tally.sent), failed \(tally.failed) (retried by the worker), dead \(tally.dead)\n")
         } catch let error as CommandError {
             throw error
         } catch {
-            throw .runtime("report \(name): \(error)")
+            let mapped = CommandError.from(error)
+            throw CommandError(mapped.exitCode, "report \(name): \(mapped.message)")
         }
     }
 }

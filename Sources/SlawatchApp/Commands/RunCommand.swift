@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
-import PostgresClient
 import SlawatchCore
+import SlawatchStore
 import Synchronization
 
 /// `slawatch run`: the worker. `--once` runs one full cycle and exits (cron style); otherwise it
@@ -26,15 +26,18 @@ enum RunCommand {
             fullEvery = micros
         }
         let rules = try context.loadRules()
-        var connection = try context.connect()
-        if !dryRun { try Schema.migrate(connection, rules: rules, now: context.now) }
+        // The worker's own connection, kept from cycle to cycle: its session holds the evaluator's lock.
+        let database = ConnectionThread(settings: try context.connectionSettings())
+        try await database.command { connection in
+            if !dryRun { try Schema.migrate(connection, rules: rules, now: context.now) }
+        }
         let workerID = "\(ProcessInfo.processInfo.hostName)/\(getpid())/\(UUID().uuidString.prefix(8))"
-        func makeCycle(_ connection: PostgresConnection) -> WorkerCycle {
+        func makeCycle() -> WorkerCycle {
             WorkerCycle(
-                rules: rules, connection: connection, databaseURL: context.databaseURL ?? "", workerID: workerID, dryRun: dryRun,
+                rules: rules, database: database, workerID: workerID, dryRun: dryRun,
                 alwaysFull: full, fullEvery: fullEvery, runsManyCycles: !once, output: context.output, log: context.log)
         }
-        var cycle = makeCycle(connection)
+        var cycle = makeCycle()
         let shutdown = ShutdownSignal(install: !once)
         context.log.info("worker started", ["worker": workerID, "once": String(once), "dry_run": String(dryRun)])
         var now = context.now
@@ -43,17 +46,16 @@ enum RunCommand {
             do {
                 report = try await cycle.run(now: now)
             } catch {
-                if !once && !connection.isHealthy {
+                if !once, !(await database.isHealthy()) {
                     // Whatever the lost cycle had committed stays; what it had not is redone by the
                     // next one (events are idempotent, claimed deliveries come back when their lease
                     // ends).
-                    context.log.error("database connection lost; reconnecting", ["error": "\(error)"])
+                    context.log.error("database connection lost; reconnecting", ["error": CommandError.from(error).message])
                     var delay: UInt64 = 1
                     while !shutdown.requested {
                         try? await Task.sleep(nanoseconds: delay * 1_000_000_000)
-                        if let fresh = try? PostgresConnection(url: context.databaseURL ?? "") {
-                            connection = fresh
-                            cycle = makeCycle(connection)
+                        if (try? await database.reconnect()) != nil {
+                            cycle = makeCycle()
                             context.log.info("database connection re-established")
                             break
                         }
@@ -62,7 +64,7 @@ enum RunCommand {
                     continue
                 }
                 if let error = error as? CommandError { throw error }
-                if let error = error as? PostgresError, error.code == .connectionFailed { throw CommandError(.databaseUnreachable, error.message) }
+                if let error = error as? StoreError { throw CommandError(error) }
                 throw .runtime("cycle failed: \(error)")
             }
             if let path = args["metrics-file"] { writeMetrics(cycle.metrics.exposition, to: path, log: context.log) }
@@ -70,7 +72,8 @@ enum RunCommand {
             // Sleep until the interval passes, a crossing is due, or a retry is due.
             var wake = now + interval
             if let next = report.nextCrossing, next > now { wake = min(wake, next) }
-            if let due = try? DeliveryQueue(connection: connection, worker: workerID).nextDue(), due > now { wake = min(wake, due) }
+            let nextDue = try? await database.withConnection { try DeliveryQueue(connection: $0, worker: workerID).nextDue() }
+            if let due = nextDue ?? nil, due > now { wake = min(wake, due) }
             let wallNow = Instant(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000))
             var remaining = max(0, wake - (context.nowWasGiven ? now : wallNow))
             while remaining > 0 && !shutdown.requested {
@@ -81,7 +84,7 @@ enum RunCommand {
             if shutdown.requested { break }
             now = context.nowWasGiven ? wake : Instant(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000))
         }
-        cycle.stop()
+        await cycle.stop()
         context.log.info("worker stopped", ["worker": workerID])
     }
 

@@ -1,21 +1,23 @@
 import Foundation
-import PostgresClient
 import SlawatchCore
+import SlawatchStore
 
 /// `slawatch ticket CODE`: one ticket's clock explained.
 enum TicketCommand {
-    static func run(_ context: CommandContext) throws(CommandError) {
+    static func run(_ context: CommandContext) async throws(CommandError) {
         guard let code = context.args.positional.first, context.args.positional.count == 1 else {
             throw .usage("usage: slawatch ticket CODE [--format json|text]")
         }
         let format = try context.format(allowed: ["text", "json"], default: "text")
         let rules = try context.loadRules()
-        let connection = try context.connect()
-        let source = try SourceRepository(connection: connection, rules: rules)
-        guard let ticket = try source.tickets(code: code).first else {
-            throw .runtime("no ticket with code '\(code)' in \(rules.source.tickets)")
+        let database = try await context.database()
+        let (ticket, changes) = try await database.command { connection in
+            let source = try SourceRepository(connection: connection, rules: rules)
+            guard let ticket = try source.tickets(code: code).first else {
+                throw CommandError.runtime("no ticket with code '\(code)' in \(rules.source.tickets)")
+            }
+            return (ticket, try source.statusChanges(ticketIDs: [ticket.ticketID])[ticket.ticketID] ?? [])
         }
-        let changes = try source.statusChanges(ticketIDs: [ticket.ticketID])[ticket.ticketID] ?? []
         let evaluator = SLAEvaluator(rules: rules)
         switch evaluator.evaluate(ticket, changes: changes, now: context.now) {
         case .unmatched(let u):
@@ -27,7 +29,7 @@ enum TicketCommand {
         case .clock(let e):
             let history = StatusHistory(createdAt: ticket.createdAt, updatedAt: ticket.updatedAt, currentStatus: ticket.status, changes: changes)
             let explanation = ClockExplanation(history: history, policy: e.policy.clock, timeline: evaluator.timeline(for: e.policy), now: context.now)
-            let events = try recordedEvents(connection, ticketID: ticket.ticketID)
+            let events = try await recordedEvents(database, ticketID: ticket.ticketID)
             if format == "json" {
                 context.output(json(e, explanation, context.now, events: eventsJSON(events)))
             } else {
@@ -43,38 +45,28 @@ enum TicketCommand {
     }
 
     /// The events slawatch recorded for the ticket, with their deliveries; none before `migrate`.
-    static func recordedEvents(_ connection: PostgresConnection, ticketID: String) throws(CommandError) -> [RecordedEvent] {
+    static func recordedEvents(_ database: some ConnectionProvider, ticketID: String) async throws(CommandError) -> [RecordedEvent] {
+        let recorded: [(event: EventLog.Event, deliveries: [EventLog.Delivery])]
         do {
-            guard try connection.query("SELECT to_regclass('slawatch.deliveries') IS NOT NULL").rows[0].bool(0) else { return [] }
-            var events: [RecordedEvent] = []
-            var index: [String: Int] = [:]
-            for r in try connection.query(
-                "SELECT id, kind, level, crossed_at, detected_at, notified FROM slawatch.events WHERE ticket_id = $1 ORDER BY detected_at, crossed_at, id",
-                [.text(ticketID)]).rows {
-                let crossed = try r.optionalTimestamp(3).map { Instant(microseconds: $0).iso8601 }
-                index[try r.string(0)] = events.count
-                events.append(RecordedEvent(
-                    fields: [("id", JSONText.string(try r.string(0))), ("kind", JSONText.string(try r.string(1))), ("level", JSONText.number(try r.double(2))),
-                             ("crossed_at", JSONText.optional(crossed)), ("detected_at", JSONText.string(Instant(microseconds: try r.timestamp(4)).iso8601)),
-                             ("notified", try r.bool(5) ? "true" : "false")],
-                    kind: try r.string(1), level: try r.double(2), crossedAt: crossed, notified: try r.bool(5), deliveries: []))
-            }
-            for r in try connection.query(
-                """
-                SELECT d.event_id, d.id, d.channel, d.recipient, d.status, d.attempts, d.sent_at, d.last_error, d.reminder
-                FROM slawatch.deliveries d JOIN slawatch.events e ON e.id = d.event_id WHERE e.ticket_id = $1 ORDER BY d.id
-                """, [.text(ticketID)]).rows {
-                guard let i = index[try r.string(0)] else { continue }
-                events[i].deliveries.append([
-                    ("id", String(try r.int(1))), ("channel", JSONText.string(try r.string(2))), ("recipient", JSONText.string(try r.string(3))),
-                    ("status", JSONText.string(try r.string(4))), ("attempts", String(try r.int(5))),
-                    ("sent_at", JSONText.optional(try r.optionalTimestamp(6).map { Instant(microseconds: $0).iso8601 })),
-                    ("last_error", JSONText.optional(try r.optionalString(7))), ("reminder", String(try r.int(8))),
-                ])
-            }
-            return events
+            recorded = try await database.withConnection { try EventLog(connection: $0).events(ofTicket: ticketID) }
         } catch {
-            throw .runtime("reading the ticket's events: \(error)")
+            throw CommandError.from(error)
+        }
+        return recorded.map { event, deliveries in
+            let crossed = event.crossedAt?.iso8601
+            return RecordedEvent(
+                fields: [("id", JSONText.string(event.id)), ("kind", JSONText.string(event.kind)), ("level", JSONText.number(event.level)),
+                         ("crossed_at", JSONText.optional(crossed)), ("detected_at", JSONText.string(event.detectedAt.iso8601)),
+                         ("notified", event.notified ? "true" : "false")],
+                kind: event.kind, level: event.level, crossedAt: crossed, notified: event.notified,
+                deliveries: deliveries.map { d in
+                    [
+                        ("id", String(d.id)), ("channel", JSONText.string(d.channel)), ("recipient", JSONText.string(d.recipient)),
+                        ("status", JSONText.string(d.status)), ("attempts", String(d.attempts)),
+                        ("sent_at", JSONText.optional(d.sentAt?.iso8601)),
+                        ("last_error", JSONText.optional(d.lastError)), ("reminder", String(d.reminder)),
+                    ]
+                })
         }
     }
 

@@ -1,7 +1,7 @@
 import CurlTransport
 import Foundation
-import PostgresClient
 import SlawatchCore
+import SlawatchStore
 
 /// Sends claimed deliveries and records what happened to each.
 ///
@@ -11,14 +11,17 @@ import SlawatchCore
 /// pass is given back for later, without counting an attempt. E-mails of a pass share one SMTP
 /// connection.
 ///
-/// ``deliverDue(now:)`` is a pipeline of claims. The calling thread claims and records: the
-/// connection is its alone. A task reads each claim's notices, renders its messages and hands them
-/// to the senders' threads. While one claim is on the wire and the next is being rendered, the
-/// calling thread records the one before, every outcome of a claim in one statement. Nothing is
-/// sent before it is claimed, and nothing is recorded before its answer (or its failure) is in.
+/// ``deliverDue(now:)`` is a pipeline of claims. The calling task claims and records, one
+/// statement at a time on its database's connection (on that connection's thread). A task reads
+/// each claim's notices, renders its messages and hands them to the senders' threads. While one
+/// claim is on the wire and the next is being rendered, the calling task records the one before,
+/// every outcome of a claim in one statement. Nothing is sent before it is claimed, and nothing is
+/// recorded before its answer (or its failure) is in.
 final class Dispatcher {
     let rules: RuleSet
-    let queue: DeliveryQueue
+    let database: any ConnectionProvider
+    /// Who claims: a claim's lease is this worker's.
+    let worker: String
     let output: (String) -> Void
     let log: Logger
     private var http: HTTPBatchSender?
@@ -42,11 +45,18 @@ final class Dispatcher {
         }
     }
 
-    init(rules: RuleSet, queue: DeliveryQueue, output: @escaping (String) -> Void, log: Logger) {
+    init(rules: RuleSet, database: any ConnectionProvider, worker: String, output: @escaping (String) -> Void, log: Logger) {
         self.rules = rules
-        self.queue = queue
+        self.database = database
+        self.worker = worker
         self.output = output
         self.log = log
+    }
+
+    /// Runs `body` with the delivery queue, on a connection's thread.
+    private func queue<T>(_ body: (DeliveryQueue) throws -> T) async throws -> T {
+        let worker = self.worker
+        return try await database.withConnection { try body(DeliveryQueue(connection: $0, worker: worker)) }
     }
 
     /// A group of deliveries sent as one message.
@@ -84,10 +94,11 @@ final class Dispatcher {
         var inFlight: Pass?
         do {
             for n in 0..<Self.maxClaims {
-                let claimed = try queue.claim(now: now, limit: n == 0 ? Self.firstClaim : Self.laterClaims)
+                let limit = n == 0 ? Self.firstClaim : Self.laterClaims
+                let claimed = try await queue { try $0.claim(now: now, limit: limit) }
                 if claimed.isEmpty { break }
                 let previous = inFlight
-                inFlight = try start(claimed, now: now, tally: &tally)
+                inFlight = try await start(claimed, now: now, tally: &tally)
                 if let previous { try await finish(previous, now: now, tally: &tally) }
             }
             if let last = inFlight {
@@ -106,13 +117,13 @@ final class Dispatcher {
     /// Sends `claimed` and records the outcomes.
     func dispatch(_ claimed: [DeliveryQueue.Claimed], now: Instant) async throws -> Tally {
         var tally = Tally()
-        let pass = try start(claimed, now: now, tally: &tally)
+        let pass = try await start(claimed, now: now, tally: &tally)
         try await finish(pass, now: now, tally: &tally)
         return tally
     }
 
     /// Groups `claimed`, gives back what a rate limit does not allow yet, and sets the rest on its way.
-    private func start(_ claimed: [DeliveryQueue.Claimed], now: Instant, tally: inout Tally) throws -> Pass {
+    private func start(_ claimed: [DeliveryQueue.Claimed], now: Instant, tally: inout Tally) async throws -> Pass {
         var pass = Pass()
         var groups: [Group] = []
         var index: [String: Int] = [:]
@@ -142,7 +153,7 @@ final class Dispatcher {
             nextSlot[group.channel.name] = slot + Int64(1_000_000 / rate)
             sendable.append(group)
         }
-        for (slot, ids) in deferred { try queue.release(ids, dueAt: slot) }
+        for (slot, ids) in deferred { try await queue { try $0.release(ids, dueAt: slot) } }
         guard !sendable.isEmpty else { return pass }
 
         // Both senders exist before either batch leaves, so that a failure to start one cannot strand
@@ -208,9 +219,9 @@ final class Dispatcher {
             tally.add(d.channel, "dead", 1)
         }
         for (group, decision) in decided {
-            try account(decision, group, now: now, tally: &tally, into: &outcomes)
+            try await account(decision, group, now: now, tally: &tally, into: &outcomes)
         }
-        try queue.record(outcomes, now: now)
+        try await queue { [outcomes] in try $0.record(outcomes, now: now) }
     }
 
     private func httpSender() throws -> HTTPBatchSender {
@@ -239,7 +250,7 @@ final class Dispatcher {
     /// Counts and logs a group's fate and adds its deliveries' outcomes; a 410 disables the channel now.
     private func account(
         _ decision: DeliveryDecision, _ group: Group, now: Instant, tally: inout Tally, into outcomes: inout [DeliveryQueue.Outcome]
-    ) throws {
+    ) async throws {
         let name = group.channel.name, count = group.deliveries.count
         switch decision {
         case .sent:
@@ -257,7 +268,7 @@ final class Dispatcher {
             tally.add(name, "dead", count)
             log.error("delivery dead", ["channel": name, "deliveries": "\(group.ids)", "reason": reason])
         case .disableChannel(let reason):
-            try queue.disableChannel(name, now: now, reason: reason)
+            try await queue { try $0.disableChannel(name, now: now, reason: reason) }
             outcomes += group.ids.map { .failed($0, reason: reason, retryAt: nil) }
             tally.dead += count
             tally.add(name, "dead", count)

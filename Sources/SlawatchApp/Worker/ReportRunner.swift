@@ -1,6 +1,6 @@
 import Foundation
-import PostgresClient
 import SlawatchCore
+import SlawatchStore
 
 /// Runs scheduled reports: each scheduled instant produces exactly one report run, whatever the
 /// number of workers or restarts, because the run is claimed by inserting its (report, instant)
@@ -10,9 +10,11 @@ import SlawatchCore
 /// that). A run missed while no worker was running is sent once on start when it is less than one
 /// period late (the time to the next scheduled instant), and recorded as skipped otherwise.
 struct ReportRunner {
-    let connection: PostgresConnection
+    let connection: StoreConnection
     let rules: RuleSet
     let log: Logger
+
+    private var store: ReportStore { ReportStore(connection: connection) }
 
     struct Run {
         let report: String
@@ -23,16 +25,12 @@ struct ReportRunner {
 
     /// Whether some report has a scheduled instant at or before `now` that has no run yet (or was
     /// never seen by a worker): such a cycle must evaluate every ticket.
-    func anyDue(now: Instant) throws -> Bool {
+    func anyDue(now: Instant) throws(StoreError) -> Bool {
         for report in rules.reports {
             let schedule = ReportSchedule(cron: report.schedule, timeZoneIdentifier: report.timeZoneIdentifier)
-            let row = try connection.query(
-                """
-                SELECT (SELECT armed_at FROM slawatch.report_state WHERE report = $1),
-                       (SELECT max(scheduled_at) FROM slawatch.report_runs WHERE report = $1 AND status <> 'manual')
-                """, [.text(report.name)]).rows[0]
-            guard let armed = try row.optionalTimestamp(0) else { return true }
-            let from = Instant(microseconds: max(armed, try row.optionalTimestamp(1) ?? armed))
+            let marks = try store.marks(of: report.name)
+            guard let armed = marks.armed else { return true }
+            let from = max(armed, marks.lastScheduled ?? armed)
             if let next = schedule.next(after: from), next <= now { return true }
         }
         return false
@@ -42,15 +40,9 @@ struct ReportRunner {
         var runs: [Run] = []
         for report in rules.reports {
             let schedule = ReportSchedule(cron: report.schedule, timeZoneIdentifier: report.timeZoneIdentifier)
-            let armed = try connection.query(
-                """
-                INSERT INTO slawatch.report_state (report, armed_at) VALUES ($1, $2::timestamptz)
-                ON CONFLICT (report) DO UPDATE SET armed_at = slawatch.report_state.armed_at RETURNING armed_at
-                """, [.text(report.name), .text(now.iso8601)]).rows[0].timestamp(0)
-            let last = try connection.query(
-                "SELECT max(scheduled_at) FROM slawatch.report_runs WHERE report = $1 AND status <> 'manual'", [.text(report.name)]
-            ).rows[0].optionalTimestamp(0)
-            let from = Instant(microseconds: max(armed, last ?? armed))
+            let armed = try store.arm(report.name, now: now)
+            let last = try store.lastScheduledRun(of: report.name)
+            let from = max(armed, last ?? armed)
             guard let due = ReportPeriod.due(schedule, after: from, now: now) else { continue }
             let latest = due.period.end
             if let first = due.missed.first {
@@ -67,14 +59,7 @@ struct ReportRunner {
             let previous = due.period.start
             let beforePrevious = due.period.previousStart
             let count = try connection.transaction {
-                let claimed = try connection.query(
-                    """
-                    INSERT INTO slawatch.report_runs (report, scheduled_at, status, recorded_at) VALUES ($1, $2::timestamptz, 'sent', $3::timestamptz)
-                    ON CONFLICT (report, scheduled_at) DO UPDATE SET status = 'sent', recorded_at = EXCLUDED.recorded_at
-                        WHERE slawatch.report_runs.status = 'manual'
-                    RETURNING report
-                    """, [.text(report.name), .text(latest.iso8601), .text(now.iso8601)]).rowCount
-                guard claimed == 1 else { return -1 }
+                guard try store.claimRun(report.name, scheduledAt: latest, now: now) else { return -1 }
                 return try enqueue(report, tickets: tickets, scheduledAt: latest, periodStart: previous, previousStart: beforePrevious, now: now)
             }
             if count >= 0 { runs.append(Run(report: report.name, scheduledAt: latest, deliveries: count)) }
@@ -82,13 +67,8 @@ struct ReportRunner {
         return runs
     }
 
-    private func recordSkipped(_ report: String, _ instants: [Instant], note: String, now: Instant) throws {
-        try connection.query(
-            """
-            INSERT INTO slawatch.report_runs (report, scheduled_at, status, recorded_at, note)
-            SELECT $1, u.at::timestamptz, 'skipped', $3::timestamptz, $4 FROM unnest($2::text[]) AS u(at)
-            ON CONFLICT (report, scheduled_at) DO NOTHING
-            """, [.text(report), .text(SourceRepository.textArray(instants.map(\.iso8601))), .text(now.iso8601), .text(note)])
+    private func recordSkipped(_ report: String, _ instants: [Instant], note: String, now: Instant) throws(StoreError) {
+        try store.recordSkipped(report, instants, note: note, now: now)
     }
 
     /// The report's scopes: one for the whole help desk, or one per area.
@@ -135,15 +115,9 @@ struct ReportRunner {
                 let json = String(decoding: try encoder.encode(payload), as: UTF8.self)
                 for recipient in Set(recipients).sorted() {
                     let key = "\(manual ? "manual" : "report") \(report.name) \(scheduledAt.iso8601) \(content.area ?? "") \(name) \(recipient)"
-                    let inserted = try connection.query(
-                        """
-                        INSERT INTO slawatch.deliveries (event_id, route, channel, recipient, group_key, status, created_at, due_at, report, report_scheduled_at, payload)
-                        VALUES (NULL, -1, $1, $2, $3, 'pending', $4::timestamptz, $4::timestamptz, $5, $6::timestamptz, $7::jsonb)
-                        ON CONFLICT DO NOTHING
-                        """,
-                        [.text(name), .text(recipient), .text(key),
-                         .text(now.iso8601), .text(report.name), .text(scheduledAt.iso8601), .text(json)]).affectedRows
-                    count += inserted
+                    count += try store.queueDelivery(
+                        report: report.name, scheduledAt: scheduledAt, channel: name, recipient: recipient, groupKey: key, payloadJSON: json,
+                        now: now)
                 }
             }
         }

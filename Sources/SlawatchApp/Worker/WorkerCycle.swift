@@ -1,12 +1,16 @@
 import Foundation
-import PostgresClient
 import SlawatchCore
+import SlawatchStore
 
 /// One full cycle of the worker: evaluate every ticket (when this process holds the evaluator
 /// lock), record new events with their deliveries, then send what is due.
+///
+/// The worker keeps one connection for its cycles (its session holds the evaluator's lock), on
+/// a thread of its own: a cycle's evaluation runs there whole, in one hop from the worker's task,
+/// and so do the deliveries' claims and records.
 final class WorkerCycle {
     let rules: RuleSet
-    let connection: PostgresConnection
+    let database: ConnectionThread
     let workerID: String
     let dryRun: Bool
     let output: (String) -> Void
@@ -15,11 +19,10 @@ final class WorkerCycle {
     /// Every cycle evaluates every ticket (`run --full`).
     let alwaysFull: Bool
     private var holdsEvaluatorLock = false
-    /// Kept between incremental cycles of this worker: the source views' description, the
-    /// versions seen, and the second connection.
-    private var source: SourceRepository?
+    /// Kept between incremental cycles of this worker: the source views' description and the
+    /// versions seen (the second connection stays with the first, on its thread).
+    private var source: SourceRepository.Layout?
     private var seen: EvaluatedVersions?
-    private var companionConnection: PostgresConnection?
     /// Its calendars' timelines are built once per worker, not once per cycle.
     private lazy var evaluator = SLAEvaluator(rules: rules)
     /// The worker runs cycle after cycle (not `--once`): it opens its second connection at its
@@ -35,9 +38,6 @@ final class WorkerCycle {
     /// How far back an incremental cycle looks before its previous one.
     static let overlap = FullPassSchedule.overlap
     private(set) var metrics = WorkerMetrics()
-
-    /// Any number stands for the lock; it only has to be the same in every slawatch process.
-    static let evaluatorLock: Int64 = 0x736C_6177_6174_6368 & 0x7FFF_FFFF_FFFF_FFFF
 
     struct Report {
         /// Tickets with a clock, the settled ones (stopped, unchanged, not recomputed) included.
@@ -62,36 +62,35 @@ final class WorkerCycle {
         }
     }
 
-    /// For the second connection a full pass reads the source through.
-    let databaseURL: String
     /// Changed clocks (and their events) a full pass writes at a time.
     static let chunkSize = 20_000
 
     init(
-        rules: RuleSet, connection: PostgresConnection, databaseURL: String, workerID: String, dryRun: Bool, alwaysFull: Bool = false,
+        rules: RuleSet, database: ConnectionThread, workerID: String, dryRun: Bool, alwaysFull: Bool = false,
         fullEvery: Int64? = nil, runsManyCycles: Bool = false, output: @escaping (String) -> Void, log: Logger
     ) {
         self.alwaysFull = alwaysFull
         self.runsManyCycles = runsManyCycles
         self.fullEvery = fullEvery
-        self.databaseURL = databaseURL
         self.rules = rules
-        self.connection = connection
+        self.database = database
         self.workerID = workerID
         self.dryRun = dryRun
         self.output = output
         self.log = log
-        dispatcher = Dispatcher(rules: rules, queue: DeliveryQueue(connection: connection, worker: workerID), output: output, log: log)
+        dispatcher = Dispatcher(rules: rules, database: database, worker: workerID, output: output, log: log)
     }
 
     /// Gives up the evaluator's role, for a worker that stops. Closing the connection would release
     /// it too, but only once the server has noticed: a `run --once` right after this one could
     /// find it still held and skip evaluating.
-    func stop() {
-        if let seen, !dryRun { try? ClockStore(connection: connection).setEvaluatedVersions(seen) }
-        guard holdsEvaluatorLock else { return }
-        _ = try? connection.query("SELECT pg_advisory_unlock($1::bigint)", [.text(String(Self.evaluatorLock))])
-        holdsEvaluatorLock = false
+    func stop() async {
+        _ = try? await database.withConnection { connection in
+            if let seen, !dryRun { try? ClockStore(connection: connection).setEvaluatedVersions(seen) }
+            guard holdsEvaluatorLock else { return }
+            _ = try? WorkerStore(connection: connection).releaseEvaluatorLock()
+            holdsEvaluatorLock = false
+        }
     }
 
     /// Whether some route sends reminders, so that cycles need to know which tickets are active.
@@ -99,39 +98,10 @@ final class WorkerCycle {
 
     func run(now: Instant) async throws -> Report {
         let started = Date()
-        var report = Report()
-        if !dryRun {
-            try connection.query(
-                """
-                INSERT INTO slawatch.workers (worker, started_at, heartbeat_at) VALUES ($1, $2::timestamptz, $2::timestamptz)
-                ON CONFLICT (worker) DO UPDATE SET heartbeat_at = EXCLUDED.heartbeat_at
-                """, [.text(workerID), .text(now.iso8601)])
-        }
-        if !holdsEvaluatorLock {
-            holdsEvaluatorLock = try connection.query("SELECT pg_try_advisory_lock($1::bigint)", [.text(String(Self.evaluatorLock))]).rows[0].bool(0)
-        }
-        if holdsEvaluatorLock {
-            report.evaluatedHere = true
-            let clocks = ClockStore(connection: connection)
-            let runner = ReportRunner(connection: connection, rules: rules, log: log)
-            let state = dryRun ? [:] : try clocks.workerState()
-            // Where an incremental cycle looks from; nil when this cycle is a full pass.
-            let since = try FullPassSchedule(fullEvery: fullEvery, alwaysFull: alwaysFull, dryRun: dryRun).kind(
-                now: now, lastFull: state["full"].map(Instant.init(microseconds:)), lastDuration: state["full_duration"],
-                lastSeen: state["seen"].map(Instant.init(microseconds:)), reportDue: { try runner.anyDue(now: now) }
-            ).since
-            report.full = since == nil
-            if let since {
-                try evaluateChanged(now: now, since: since, report: &report, clocks: clocks)
-            } else {
-                let passStarted = Date()
-                try evaluateEverything(now: now, report: &report, runner: runner, clocks: clocks)
-                if !dryRun { try clocks.setState("full_duration", Int64(Date().timeIntervalSince(passStarted) * 1_000_000)) }
-            }
-        }
+        var report = try await database.withConnection { try self.evaluate($0, now: now) }
         report.phase("rest")
         if !dryRun { report.tally = try await dispatcher.deliverDue(now: now) }
-        let backlog = dryRun ? 0 : try connection.query("SELECT count(*) FROM slawatch.deliveries WHERE status IN ('pending', 'failed')").rows[0].int(0)
+        let backlog = dryRun ? 0 : try await database.withConnection { try WorkerStore(connection: $0).deliveryBacklog() }
         report.phase("deliver")
         let seconds = Date().timeIntervalSince(started)
         metrics.record(report, backlog: backlog, seconds: seconds)
@@ -145,18 +115,49 @@ final class WorkerCycle {
         return report
     }
 
+    /// The cycle's evaluation, on the worker's connection and its thread: heartbeat, the
+    /// evaluator's lock, and (holding it) a full pass or an incremental cycle.
+    private func evaluate(_ connection: StoreConnection, now: Instant) throws -> Report {
+        var report = Report()
+        let worker = WorkerStore(connection: connection)
+        if !dryRun { try worker.heartbeat(worker: workerID, now: now) }
+        if !holdsEvaluatorLock {
+            holdsEvaluatorLock = try worker.tryEvaluatorLock()
+        }
+        if holdsEvaluatorLock {
+            report.evaluatedHere = true
+            let clocks = ClockStore(connection: connection)
+            let runner = ReportRunner(connection: connection, rules: rules, log: log)
+            let state = dryRun ? [:] : try clocks.workerState()
+            // Where an incremental cycle looks from; nil when this cycle is a full pass.
+            let since = try FullPassSchedule(fullEvery: fullEvery, alwaysFull: alwaysFull, dryRun: dryRun).kind(
+                now: now, lastFull: state["full"].map(Instant.init(microseconds:)), lastDuration: state["full_duration"],
+                lastSeen: state["seen"].map(Instant.init(microseconds:)), reportDue: { try runner.anyDue(now: now) }
+            ).since
+            report.full = since == nil
+            if let since {
+                try evaluateChanged(connection, now: now, since: since, report: &report, clocks: clocks)
+            } else {
+                let passStarted = Date()
+                try evaluateEverything(connection, now: now, report: &report, runner: runner, clocks: clocks)
+                if !dryRun { try clocks.setState("full_duration", Int64(Date().timeIntervalSince(passStarted) * 1_000_000)) }
+            }
+        }
+        return report
+    }
+
     /// A full pass: every ticket, streamed one at a time so that memory follows the batch, not
     /// the help desk. A ticket whose stored clock is exactly what it evaluates to now (same version
     /// of the ticket, same clock, next crossing still ahead) can have no new event and needs no
     /// write; only the others are batched to the event store and the clock store.
     private func evaluateEverything(
-        now: Instant, report: inout Report, runner: ReportRunner, clocks: ClockStore
+        _ connection: StoreConnection, now: Instant, report: inout Report, runner: ReportRunner, clocks: ClockStore
     ) throws {
         let source = try SourceRepository(connection: connection, rules: rules)
         var reportsDue = false
         if !dryRun && !rules.reports.isEmpty { reportsDue = try runner.anyDue(now: now) }
         // A report counts every ticket, so a pass that runs one evaluates the settled ones too.
-        let stream = try SourceStream(url: databaseURL, source: source, withClocks: !dryRun, skipSettled: !reportsDue)
+        let stream = try SourceStream(settings: connection.settings, source: source, withClocks: !dryRun, skipSettled: !reportsDue)
         let evaluator = self.evaluator
         let store = EventStore(connection: connection, rules: rules)
         let cumulative = dryRun ? [:] : try clocks.runningSums(at: now)
@@ -213,13 +214,13 @@ final class WorkerCycle {
         report.unmatched = unmatched.count
         report.nextCrossing = nextCrossing
         report.phase("evaluate")
-        try reportUnmatched(unmatched, now: now)
+        try reportUnmatched(connection, unmatched, now: now)
         guard !dryRun else { return }
         try clocks.remove(stream.orphanClocks)
         try clocks.setEvaluatedVersions(seen)
         self.seen = seen
         // Incremental cycles go on with the views' description as this pass read it.
-        self.source = source
+        self.source = source.layout
         try clocks.setWatermark("seen", now)
         try clocks.setWatermark("full", now)
         report.phase("clocks")
@@ -236,13 +237,14 @@ final class WorkerCycle {
 
     /// An incremental pass: the tickets updated since `since` and those whose next crossing is due.
     /// Never in a dry run, which is always a full pass.
-    private func evaluateChanged(now: Instant, since: Instant, report: inout Report, clocks: ClockStore) throws {
+    private func evaluateChanged(_ connection: StoreConnection, now: Instant, since: Instant, report: inout Report, clocks: ClockStore) throws {
         // What is kept between cycles is dropped when one fails: the views may have changed, or
         // the connections gone.
         var succeeded = false
-        defer { if !succeeded { source = nil; companionConnection = nil } }
-        let source = try self.source ?? SourceRepository(connection: connection, rules: rules)
-        self.source = source
+        defer { if !succeeded { source = nil; connection.dropCompanion() } }
+        let source = try self.source.map { SourceRepository(connection: connection, layout: $0) }
+            ?? SourceRepository(connection: connection, rules: rules)
+        self.source = source.layout
         var seen = try self.seen ?? clocks.evaluatedVersions()
         seen.forget(updatedAtOrBefore: since)
         report.phase("start")
@@ -252,7 +254,7 @@ final class WorkerCycle {
         }
         report.phase("changes")
         let split = ids.count >= Self.companionFrom || runsManyCycles
-        var (tickets, histories) = try withCompanion(split) { try source.ticketsWithEarlierReadings(ids, alongside: $0) }
+        var (tickets, histories) = try withCompanion(connection, split) { try source.ticketsWithEarlierReadings(ids, alongside: $0) }
         // A view that repeats a ticket gives it one clock: the first row's.
         listed.removeAll(keepingCapacity: true)
         tickets.removeAll { !listed.insert($0.0.ticketID).inserted }
@@ -273,14 +275,14 @@ final class WorkerCycle {
         report.evaluated = evaluated.count
         report.unmatched = unmatched.count
         report.phase("evaluate")
-        try reportUnmatched(unmatched, now: now)
+        try reportUnmatched(connection, unmatched, now: now)
         let store = EventStore(connection: connection, rules: rules)
         let outcome = try store.record(candidates, now: now, dryRun: false)
         report.events = outcome.recorded
         report.notified = outcome.notified.count
         report.phase("events")
         let cumulative = try clocks.runningSums(at: now)
-        let stored = try withCompanion(split) {
+        let stored = try withCompanion(connection, split) {
             try clocks.store(evaluated, histories: histories, now: now, cumulative: cumulative, removed: unmatched.map(\.ticket.ticketID), alongside: $0)
         }
         // A version counts as seen while its clock is stored. The set is written when the worker
@@ -305,16 +307,13 @@ final class WorkerCycle {
     /// incremental cycle to read and write half of its tickets on while the other half goes
     /// through the first. The second connection is a convenience: when it fails, it is dropped
     /// and `body` runs again on the first alone (reads and clock writes can be repeated).
-    private func withCompanion<T>(_ wanted: Bool, _ body: (PostgresConnection?) throws -> T) throws -> T {
-        guard wanted else { return try body(nil) }
-        if let open = companionConnection, !open.isHealthy { companionConnection = nil }
-        if companionConnection == nil { companionConnection = try? PostgresConnection(url: databaseURL) }
-        guard let second = companionConnection else { return try body(nil) }
+    private func withCompanion<T>(_ connection: StoreConnection, _ wanted: Bool, _ body: (StoreConnection?) throws -> T) throws -> T {
+        guard wanted, let second = connection.companion() else { return try body(nil) }
         do {
             return try body(second)
         } catch where !second.isHealthy && connection.isHealthy {
-            log.warning("second database connection lost; going on with one", ["error": "\(error)"])
-            companionConnection = nil
+            log.warning("second database connection lost; going on with one", ["error": CommandError.from(error).message])
+            connection.dropCompanion()
             return try body(nil)
         }
     }
@@ -327,22 +326,14 @@ final class WorkerCycle {
     }
 
     /// Each ticket without a clock is reported once, not every cycle.
-    private func reportUnmatched(_ unmatched: [UnmatchedTicket], now: Instant) throws {
+    private func reportUnmatched(_ connection: StoreConnection, _ unmatched: [UnmatchedTicket], now: Instant) throws {
         guard !unmatched.isEmpty else { return }
         if dryRun {
             for u in unmatched { log.warning("ticket has no SLA clock", ["ticket": u.ticket.code, "reason": u.reason]) }
             return
         }
-        let result = try connection.query(
-            """
-            INSERT INTO slawatch.unmatched_tickets (ticket_id, code, reason, first_seen)
-            SELECT u.id, u.code, u.reason, $4::timestamptz FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, code, reason)
-            ON CONFLICT (ticket_id) DO NOTHING RETURNING code, reason
-            """,
-            [.text(SourceRepository.textArray(unmatched.map(\.ticket.ticketID))), .text(SourceRepository.textArray(unmatched.map(\.ticket.code))),
-             .text(SourceRepository.textArray(unmatched.map(\.reason))), .text(now.iso8601)])
-        for row in result.rows {
-            log.warning("ticket has no SLA clock", ["ticket": try row.string(0), "reason": try row.string(1)])
+        for (code, reason) in try WorkerStore(connection: connection).recordUnmatched(unmatched, now: now) {
+            log.warning("ticket has no SLA clock", ["ticket": code, "reason": reason])
         }
     }
 }

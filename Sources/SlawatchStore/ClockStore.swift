@@ -9,15 +9,17 @@ import SlawatchCore
 /// `base_us` plus the calendar's running sum at that instant. Tickets whose clock cannot be carried
 /// forward that way (created after the evaluation instant, or with history rows after it) are not
 /// stored, and the function computes them in full.
-struct ClockStore {
-    let connection: PostgresConnection
+public struct ClockStore {
+    let connection: StoreConnection
+
+    public init(connection: StoreConnection) { self.connection = connection }
 
     /// What a stored clock says, enough to tell whether a new evaluation changed anything.
-    struct Stored: Equatable {
+    public struct Stored: Equatable, Sendable {
         var policy: String
         var target: Int64
         var running: Bool
-        var stopped: Bool
+        public var stopped: Bool
         /// The base of a running clock, the elapsed time of a halted one.
         var carried: Int64
         var updated: Int64
@@ -58,18 +60,20 @@ struct ClockStore {
     }
 
     /// Each calendar's running sum at `now`, as the dashboard function computes it.
-    func runningSums(at now: Instant) throws -> [String: Int64] {
-        var cumulative: [String: Int64] = [:]
-        for row in try connection.query(
-            "SELECT c.name, slawatch.working_before(c.name, c.always, $1::bigint) FROM slawatch.calendars c", [.text(String(now.microseconds))]
-        ).rows {
-            cumulative[try row.string(0)] = Int64(try row.int(1))
+    public func runningSums(at now: Instant) throws(StoreError) -> [String: Int64] {
+        try connection.run("reading the calendars' running sums") { connection in
+            var cumulative: [String: Int64] = [:]
+            for row in try connection.query(
+                "SELECT c.name, slawatch.working_before(c.name, c.always, $1) FROM slawatch.calendars c", [.int8(now.microseconds)]
+            ).rows {
+                cumulative[try row.string(0)] = Int64(try row.int(1))
+            }
+            return cumulative
         }
-        return cumulative
     }
 
     /// The clock `ticket` would be stored as at `now`, or nil when it cannot be carried forward.
-    static func storable(_ e: EvaluatedTicket, history: [StatusChange]?, now: Instant, cumulative: [String: Int64]) -> Stored? {
+    public static func storable(_ e: EvaluatedTicket, history: [StatusChange]?, now: Instant, cumulative: [String: Int64]) -> Stored? {
         let t = e.ticket, r = e.reading
         guard let cum = cumulative[e.policy.calendarName], t.createdAt <= now, t.updatedAt <= now,
               !(history ?? []).contains(where: { $0.at > now })
@@ -88,25 +92,27 @@ struct ClockStore {
     /// one half written (a later cycle writes the other: clocks are idempotent). Returns the ids
     /// of the tickets that have a stored clock now.
     @discardableResult
-    func store(
+    public func store(
         _ tickets: [EvaluatedTicket], histories: [String: [StatusChange]], now: Instant, cumulative: [String: Int64],
-        removed: [String] = [], alongside second: PostgresConnection? = nil
-    ) throws -> Set<String> {
-        if let second, tickets.count > 1 {
-            let half = tickets.count / 2
-            let (one, keepOne) = Self.upsert(Array(tickets[..<half]), histories: histories, now: now, cumulative: cumulative, removed: removed)
-            let (two, keepTwo) = Self.upsert(Array(tickets[half...]), histories: histories, now: now, cumulative: cumulative, removed: [])
-            switch (one, two) {
-            case (let one?, let two?): _ = try connection.query(Self.upsertSQL, one, alongside: second, Self.upsertSQL, two)
-            case (let one?, nil): try connection.query(Self.upsertSQL, one)
-            case (nil, let two?): try connection.query(Self.upsertSQL, two)
-            case (nil, nil): break
+        removed: [String] = [], alongside second: StoreConnection? = nil
+    ) throws(StoreError) -> Set<String> {
+        try connection.run("writing the stored clocks") { connection in
+            if let second, tickets.count > 1 {
+                let half = tickets.count / 2
+                let (one, keepOne) = Self.upsert(Array(tickets[..<half]), histories: histories, now: now, cumulative: cumulative, removed: removed)
+                let (two, keepTwo) = Self.upsert(Array(tickets[half...]), histories: histories, now: now, cumulative: cumulative, removed: [])
+                switch (one, two) {
+                case (let one?, let two?): _ = try connection.query(Self.upsertSQL, one, alongside: second.postgres, Self.upsertSQL, two)
+                case (let one?, nil): try connection.query(Self.upsertSQL, one)
+                case (nil, let two?): try connection.query(Self.upsertSQL, two)
+                case (nil, nil): break
+                }
+                return keepOne.union(keepTwo)
             }
-            return keepOne.union(keepTwo)
+            let (parameters, keep) = Self.upsert(tickets, histories: histories, now: now, cumulative: cumulative, removed: removed)
+            if let parameters { try connection.query(Self.upsertSQL, parameters) }
+            return keep
         }
-        let (parameters, keep) = Self.upsert(tickets, histories: histories, now: now, cumulative: cumulative, removed: removed)
-        if let parameters { try connection.query(Self.upsertSQL, parameters) }
-        return keep
     }
 
     /// The parameters of `upsertSQL` for `tickets` (nil when there is nothing to write), and the
@@ -134,13 +140,12 @@ struct ClockStore {
     // temporary table to fill and analyze; the planner sees a small function scan and joins it
     // row by row, which is right for a cycle's thousand and for a full pass's chunk alike.
     private static let upsertSQL = """
-            WITH gone AS (DELETE FROM slawatch.clocks WHERE ticket_id = ANY($15::text[]))
+            WITH gone AS (DELETE FROM slawatch.clocks WHERE ticket_id = ANY($15))
             INSERT INTO slawatch.clocks AS k (ticket_id, policy, calendar, target_us, sla_horas, running, stopped, elapsed_us, base_us,
                                               evaluated_us, source_updated_us, source_status, source_priority, next_crossing_us, risk_us)
             SELECT n.ticket_id, n.policy, n.calendar, n.target_us, n.sla_horas, n.running, n.stopped, n.elapsed_us, n.base_us,
-                   $14::bigint, n.source_updated_us, n.source_status, n.source_priority, n.next_crossing_us, n.risk_us
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::float8[], $6::bool[], $7::bool[], $8::bigint[],
-                        $9::bigint[], $10::bigint[], $11::text[], $12::text[], $13::bigint[], $16::bigint[])
+                   $14, n.source_updated_us, n.source_status, n.source_priority, n.next_crossing_us, n.risk_us
+            FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $16)
                  AS n(ticket_id, policy, calendar, target_us, sla_horas, running, stopped, elapsed_us, base_us,
                       source_updated_us, source_status, source_priority, next_crossing_us, risk_us)
             ON CONFLICT (ticket_id) DO UPDATE SET
@@ -162,8 +167,8 @@ struct ClockStore {
     /// The clocks to store, column by column, as the array parameters of `store`.
     private struct StoredColumns {
         var ids: [String?] = [], policies: [String?] = [], calendars: [String?] = [], statuses: [String?] = [], priorities: [String?] = []
-        var targets: [String] = [], hours: [String] = [], running: [String] = [], stopped: [String] = [], elapsed: [String] = []
-        var bases: [String] = [], updated: [String] = [], crossings: [String] = [], risks: [String] = []
+        var targets: [Int64?] = [], hours: [Double?] = [], running: [Bool?] = [], stopped: [Bool?] = [], elapsed: [Int64?] = []
+        var bases: [Int64?] = [], updated: [Int64?] = [], crossings: [Int64?] = [], risks: [Int64?] = []
 
         mutating func append(_ e: EvaluatedTicket, _ clock: Stored, slaHours: Double, elapsed elapsedMicros: Int64) {
             ids.append(e.ticket.ticketID)
@@ -171,93 +176,98 @@ struct ClockStore {
             calendars.append(e.policy.calendarName)
             statuses.append(clock.status)
             priorities.append(clock.priority)
-            targets.append(String(clock.target))
-            hours.append("\(slaHours)")
-            running.append(clock.running ? "t" : "f")
-            stopped.append(clock.stopped ? "t" : "f")
-            elapsed.append(String(elapsedMicros))
-            bases.append(String(clock.running ? clock.carried : 0))
-            updated.append(String(clock.updated))
-            crossings.append(clock.nextCrossing.map(String.init) ?? "NULL")
-            risks.append(clock.risk.map(String.init) ?? "NULL")
+            targets.append(clock.target)
+            hours.append(slaHours)
+            running.append(clock.running)
+            stopped.append(clock.stopped)
+            elapsed.append(elapsedMicros)
+            bases.append(clock.running ? clock.carried : 0)
+            updated.append(clock.updated)
+            crossings.append(clock.nextCrossing)
+            risks.append(clock.risk)
         }
 
         func parameters(evaluatedAt now: Instant, gone: [String]) -> [PostgresParameter] {
-            func plain(_ items: [String]) -> PostgresParameter { .text("{" + items.joined(separator: ",") + "}") }
-            func quoted(_ items: [String?]) -> PostgresParameter { .text(SourceRepository.arrayLiteral(items)) }
-            return [
-                quoted(ids), quoted(policies), quoted(calendars), plain(targets), plain(hours), plain(running), plain(stopped),
-                plain(elapsed), plain(bases), plain(updated), quoted(statuses), quoted(priorities), plain(crossings),
-                .text(String(now.microseconds)), .text(SourceRepository.textArray(gone)), plain(risks),
+            [
+                .textArray(ids), .textArray(policies), .textArray(calendars), .int8Array(targets), .float8Array(hours),
+                .boolArray(running), .boolArray(stopped), .int8Array(elapsed), .int8Array(bases), .int8Array(updated),
+                .textArray(statuses), .textArray(priorities), .int8Array(crossings), .int8(now.microseconds), .textArray(gone),
+                .int8Array(risks),
             ]
         }
     }
 
     /// Removes the stored clocks of `ids` (tickets gone from the source).
-    func remove(_ ids: [String]) throws {
+    public func remove(_ ids: [String]) throws(StoreError) {
         guard !ids.isEmpty else { return }
-        try connection.query("DELETE FROM slawatch.clocks WHERE ticket_id = ANY($1::text[])", [.text(SourceRepository.textArray(ids))])
+        try connection.run("removing the clocks of tickets gone from the source") {
+            try $0.query("DELETE FROM slawatch.clocks WHERE ticket_id = ANY($1)", [.textArray(ids)])
+        }
     }
 
     /// Tickets whose stored clock crosses a level at or before `now`.
-    func due(now: Instant) throws -> [String] {
-        try connection.query(
-            "SELECT ticket_id FROM slawatch.clocks WHERE next_crossing_us <= $1::bigint", [.text(String(now.microseconds))]
-        ).rows.map { try $0.string(0) }
+    public func due(now: Instant) throws(StoreError) -> [String] {
+        try connection.run("reading the clocks whose next crossing is due") {
+            try $0.query("SELECT ticket_id FROM slawatch.clocks WHERE next_crossing_us <= $1", [.int8(now.microseconds)])
+                .rows.map { try $0.string(0) }
+        }
     }
 
     /// The versions whose clocks recent cycles stored, as the last cycle left them.
-    func evaluatedVersions() throws -> EvaluatedVersions {
-        guard let row = try connection.query("SELECT bytes FROM slawatch.worker_state WHERE key = 'versions'").rows.first,
-              !row.isNull(0)
-        else { return EvaluatedVersions() }
-        return EvaluatedVersions(bytes: row.bytes(0))
+    public func evaluatedVersions() throws(StoreError) -> EvaluatedVersions {
+        try connection.run("reading the versions evaluated so far") {
+            guard let row = try $0.query("SELECT bytes FROM slawatch.worker_state WHERE key = 'versions'").rows.first,
+                  !row.isNull(0)
+            else { return EvaluatedVersions() }
+            return EvaluatedVersions(bytes: row.bytes(0))
+        }
     }
 
-    func setEvaluatedVersions(_ versions: EvaluatedVersions) throws {
-        let hex = "0123456789abcdef".utf8.map { $0 }
-        var text: [UInt8] = Array("\\x".utf8)
-        let bytes = versions.bytes
-        text.reserveCapacity(2 + bytes.count * 2)
-        for byte in bytes {
-            text.append(hex[Int(byte >> 4)])
-            text.append(hex[Int(byte & 0x0F)])
+    public func setEvaluatedVersions(_ versions: EvaluatedVersions) throws(StoreError) {
+        try connection.run("writing the versions evaluated so far") {
+            try $0.query(
+                """
+                INSERT INTO slawatch.worker_state (key, value_us, bytes) VALUES ('versions', $1, $2)
+                ON CONFLICT (key) DO UPDATE SET value_us = EXCLUDED.value_us, bytes = EXCLUDED.bytes
+                """, [.int8(Int64(versions.count)), .bytea(versions.bytes)])
         }
-        try connection.query(
-            """
-            INSERT INTO slawatch.worker_state (key, value_us, bytes) VALUES ('versions', $1::bigint, $2::bytea)
-            ON CONFLICT (key) DO UPDATE SET value_us = EXCLUDED.value_us, bytes = EXCLUDED.bytes
-            """, [.text(String(versions.count)), .text(String(decoding: text, as: UTF8.self))])
     }
 
     /// Tickets at risk or worse and not stopped, as of `now`, from the stored clocks.
-    func active(now: Instant) throws -> [String] {
-        try connection.query(
-            "SELECT ticket_id FROM slawatch.clocks WHERE NOT stopped AND risk_us <= $1::bigint", [.text(String(now.microseconds))]
-        ).rows.map { try $0.string(0) }
+    public func active(now: Instant) throws(StoreError) -> [String] {
+        try connection.run("reading the tickets at risk") {
+            try $0.query("SELECT ticket_id FROM slawatch.clocks WHERE NOT stopped AND risk_us <= $1", [.int8(now.microseconds)])
+                .rows.map { try $0.string(0) }
+        }
     }
 
     /// The earliest stored crossing after `now`, for the worker to wake at.
-    func nextCrossing(after now: Instant) throws -> Instant? {
-        try connection.query("SELECT min(next_crossing_us) FROM slawatch.clocks WHERE next_crossing_us > $1::bigint", [.text(String(now.microseconds))])
-            .rows[0].optionalInt(0).map { Instant(microseconds: Int64($0)) }
+    public func nextCrossing(after now: Instant) throws(StoreError) -> Instant? {
+        try connection.run("reading the next crossing") {
+            try $0.query("SELECT min(next_crossing_us) FROM slawatch.clocks WHERE next_crossing_us > $1", [.int8(now.microseconds)])
+                .rows[0].optionalInt(0).map { Instant(microseconds: Int64($0)) }
+        }
     }
 
     /// The worker's state by key, as microseconds: `seen` and `full` (the instants of the last
     /// cycle and of the last full pass), `full_duration` (how long that pass took).
-    func workerState() throws -> [String: Int64] {
-        var state: [String: Int64] = [:]
-        for row in try connection.query("SELECT key, value_us FROM slawatch.worker_state").rows {
-            state[try row.string(0)] = Int64(try row.int(1))
+    public func workerState() throws(StoreError) -> [String: Int64] {
+        try connection.run("reading the worker's state") {
+            var state: [String: Int64] = [:]
+            for row in try $0.query("SELECT key, value_us FROM slawatch.worker_state").rows {
+                state[try row.string(0)] = Int64(try row.int(1))
+            }
+            return state
         }
-        return state
     }
 
-    func setWatermark(_ key: String, _ value: Instant) throws { try setState(key, value.microseconds) }
+    public func setWatermark(_ key: String, _ value: Instant) throws(StoreError) { try setState(key, value.microseconds) }
 
-    func setState(_ key: String, _ value: Int64) throws {
-        try connection.query(
-            "INSERT INTO slawatch.worker_state (key, value_us) VALUES ($1, $2::bigint) ON CONFLICT (key) DO UPDATE SET value_us = EXCLUDED.value_us",
-            [.text(key), .text(String(value))])
+    public func setState(_ key: String, _ value: Int64) throws(StoreError) {
+        try connection.run("writing the worker's state") {
+            try $0.query(
+                "INSERT INTO slawatch.worker_state (key, value_us) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value_us = EXCLUDED.value_us",
+                [.string(key), .int8(value)])
+        }
     }
 }

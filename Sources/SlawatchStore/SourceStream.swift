@@ -9,9 +9,9 @@ import SlawatchCore
 /// id — are read on three connections of their own sharing one snapshot, so the server produces
 /// all three at once while this process merges them. Ids are compared as bytes: a uuid's binary
 /// form orders like its canonical text, and text ids are ordered under the "C" collation.
-final class SourceStream {
+public final class SourceStream {
     /// A ticket, its status changes (in the order the view gave them) and the clock stored for it.
-    typealias Item = (ticket: SourceTicket, history: [StatusChange], stored: ClockStore.Stored?)
+    public typealias Item = (ticket: SourceTicket, history: [StatusChange], stored: ClockStore.Stored?)
 
     // Each stream owns its connection: they close when the streams go.
     private let tickets: PostgresCopyStream
@@ -29,21 +29,19 @@ final class SourceStream {
     private var previousID: [UInt8] = []
     private var previousHistory: [StatusChange] = []
     /// Stored clocks whose ticket the source no longer has, as they are found.
-    private(set) var orphanClocks: [String] = []
+    public private(set) var orphanClocks: [String] = []
     /// Leave out tickets whose stored clock is stopped and of their current version.
     private let skipSettled: Bool
     /// Tickets left out so far for that reason.
-    private(set) var settled = 0
+    public private(set) var settled = 0
 
-    init(url: String, source: SourceRepository, withClocks: Bool, skipSettled: Bool = false) throws(CommandError) {
+    /// Opens the streams on connections of their own, made with `settings` for streaming (no
+    /// statement timeout: a pass over millions of tickets takes as long as it takes).
+    public init(settings: ConnectionSettings, source: SourceRepository, withClocks: Bool, skipSettled: Bool = false) throws(StoreError) {
         self.source = source
         self.skipSettled = skipSettled && withClocks
         var opened: [PostgresConnection] = []
-        do {
-            for _ in 0..<(withClocks ? 3 : 2) { opened.append(try PostgresConnection(url: url, applicationName: "slawatch-reader")) }
-        } catch {
-            throw CommandError(.databaseUnreachable, error.message)
-        }
+        for _ in 0..<(withClocks ? 3 : 2) { opened.append(try StoreConnection.open(settings.forStreaming).postgres) }
         let order = source.idType == "uuid" ? "ticket_id" : "ticket_id COLLATE \"C\""
         do {
             // JIT compiling three long scans costs more than it saves on them.
@@ -53,7 +51,7 @@ final class SourceStream {
             // SET TRANSACTION SNAPSHOT takes no parameters; the id comes from the server, and is
             // checked to be what the server makes (hex digits and dashes) before it is quoted.
             guard !snapshot.isEmpty, snapshot.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 70) })
-            else { throw CommandError.runtime("unexpected snapshot id from the server: \(snapshot)") }
+            else { throw StoreError(.unexpectedData, "unexpected snapshot id from the server: \(snapshot)") }
             for other in opened.dropFirst() {
                 try other.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '\(snapshot)'")
             }
@@ -68,21 +66,19 @@ final class SourceStream {
                     """,
                 columns: source.changeTypes)
             clocks = withClocks ? try PostgresCopyStream(connection: opened[2], query: ClockStore.streamQuery, columns: ClockStore.streamColumns) : nil
-        } catch let error as CommandError {
-            throw error
         } catch {
-            throw .runtime("reading the source views: \(error)")
+            throw StoreError.from(error, doing: "reading the source views")
         }
         try advanceChange()
         try advanceClock()
     }
 
     /// The next ticket, or nil when every ticket was read (and `orphanClocks` is complete).
-    func next() throws(CommandError) -> Item? {
+    public func next() throws(StoreError) -> Item? {
         while true {
             let read: Item??
-            do { read = try tickets.next { row in try item(row) } } catch let error as CommandError { throw error } catch {
-                throw .runtime("reading \(source.views.tickets): \(error)")
+            do { read = try tickets.next { row in try item(row) } } catch let error as StoreError { throw error } catch {
+                throw StoreError.from(error, doing: "reading \(source.views.tickets)")
             }
             guard let read else {
                 while clock != nil {
@@ -96,13 +92,15 @@ final class SourceStream {
     }
 
     /// The ticket of `row` with its history and stored clock; nil when it is settled and left out.
-    private func item(_ row: borrowing PostgresCopyRow) throws(CommandError) -> Item? {
+    private func item(_ row: borrowing PostgresCopyRow) throws(StoreError) -> Item? {
         let id = row.bytes(0)
         let ticketID: String
-        do { ticketID = try row.string(0) } catch { throw .runtime("source view \(source.views.tickets): \(error)") }
+        do { ticketID = try row.string(0) } catch { throw StoreError.from(error, doing: "source view \(source.views.tickets)") }
         let order = Self.compare(id, previousID)
         if order < 0 && !previousID.isEmpty {
-            throw .runtime("source view \(source.views.tickets) returned ticket \(ticketID) out of order; its ticket_id must sort as bytes (uuid, or text under COLLATE \"C\")")
+            throw StoreError(
+                .unexpectedData,
+                "source view \(source.views.tickets) returned ticket \(ticketID) out of order; its ticket_id must sort as bytes (uuid, or text under COLLATE \"C\")")
         }
         let stored = try storedClock(of: ticketID)
         if skipSettled, let stored, try isSettled(row, stored) {
@@ -113,7 +111,7 @@ final class SourceStream {
             return nil
         }
         let ticket: SourceTicket
-        do { ticket = try source.decodeTicket(row) } catch let error as CommandError { throw error } catch { throw .runtime("\(error)") }
+        do { ticket = try source.decodeTicket(row) } catch { throw StoreError.from(error, doing: "source view \(source.views.tickets)") }
         let history: [StatusChange]
         if order == 0 && !previousID.isEmpty {
             // The same id twice (a view joining to several rows): the history went to the first.
@@ -128,17 +126,17 @@ final class SourceStream {
 
     /// Whether a stopped stored clock is of the ticket's current version (`updated_at`, status and
     /// priority): a stopped clock does not move, so recomputing it would give it back unchanged.
-    private func isSettled(_ row: borrowing PostgresCopyRow, _ stored: ClockStore.Stored) throws(CommandError) -> Bool {
+    private func isSettled(_ row: borrowing PostgresCopyRow, _ stored: ClockStore.Stored) throws(StoreError) -> Bool {
         guard stored.stopped else { return false }
         do {
             let version = try source.decodeVersion(row)
             return version.updated == stored.updated && version.status == stored.status && version.priority == stored.priority
         } catch {
-            throw .runtime("source view \(source.views.tickets): \(error)")
+            throw StoreError.from(error, doing: "source view \(source.views.tickets)")
         }
     }
 
-    private func storedClock(of ticketID: String) throws(CommandError) -> ClockStore.Stored? {
+    private func storedClock(of ticketID: String) throws(StoreError) -> ClockStore.Stored? {
         var stored: ClockStore.Stored?
         let text = ticketID.utf8
         while let s = clock {
@@ -152,7 +150,7 @@ final class SourceStream {
 
     /// Moves past the status changes of tickets before `id` and those of `id`; returns the latter
     /// when `keep`, else none.
-    private func history(of id: UnsafeRawBufferPointer, keep: Bool) throws(CommandError) -> [StatusChange] {
+    private func history(of id: UnsafeRawBufferPointer, keep: Bool) throws(StoreError) -> [StatusChange] {
         var history: [StatusChange] = []
         while let c = change {
             let o = changeID.withUnsafeBytes { Self.compare($0, id) }
@@ -163,7 +161,7 @@ final class SourceStream {
         return history
     }
 
-    private func advanceChange() throws(CommandError) {
+    private func advanceChange() throws(StoreError) {
         do {
             change = try changes.next { row in
                 let change = StatusChange(status: try row.string(1), at: Instant(microseconds: try row.timestamp(2)))
@@ -171,11 +169,11 @@ final class SourceStream {
                 return change
             }
         } catch {
-            throw .runtime("reading \(source.views.statusChanges): \(error)")
+            throw StoreError.from(error, doing: "reading \(source.views.statusChanges)")
         }
     }
 
-    private func advanceClock() throws(CommandError) {
+    private func advanceClock() throws(StoreError) {
         guard let clocks else { return }
         do {
             clock = try clocks.next { row in
@@ -184,7 +182,7 @@ final class SourceStream {
                 return clock
             }
         } catch {
-            throw .runtime("reading slawatch.clocks: \(error)")
+            throw StoreError.from(error, doing: "reading slawatch.clocks")
         }
     }
 

@@ -4,19 +4,24 @@ import SlawatchCore
 import Synchronization
 
 /// Records threshold events and, in the same transaction, the deliveries their routes ask for
-/// (the outbox of SPEC section 5).
+/// (an outbox: README, 'The worker').
 ///
 /// An event is stored under its deterministic id with `ON CONFLICT DO NOTHING`, so only the
 /// statement that actually inserted it creates its deliveries: a re-run, a restart or a second
 /// worker cannot emit an event or queue its notifications twice.
-struct EventStore {
-    let connection: PostgresConnection
+public struct EventStore {
+    let connection: StoreConnection
     let rules: RuleSet
 
-    struct Outcome: Sendable {
-        var recorded = 0
-        var notified: [(Notice, [PlannedDelivery])] = []
-        var deliveries = 0
+    public init(connection: StoreConnection, rules: RuleSet) {
+        self.connection = connection
+        self.rules = rules
+    }
+
+    public struct Outcome: Sendable {
+        public var recorded = 0
+        public var notified: [(Notice, [PlannedDelivery])] = []
+        public var deliveries = 0
 
         mutating func add(_ other: Outcome) {
             recorded += other.recorded
@@ -46,14 +51,20 @@ struct EventStore {
         var parameters: [PostgresParameter] = []
     }
 
-    func record(_ tickets: [EvaluatedTicket], now: Instant, dryRun: Bool) throws -> Outcome {
+    /// Records the crossings of `tickets` not recorded yet, with the deliveries they notify; a dry
+    /// run writes nothing and says what it would have recorded.
+    public func record(_ tickets: [EvaluatedTicket], now: Instant, dryRun: Bool) throws(StoreError) -> Outcome {
+        try connection.run("recording events and their deliveries") { try record(tickets, now: now, dryRun: dryRun, on: $0) }
+    }
+
+    private func record(_ tickets: [EvaluatedTicket], now: Instant, dryRun: Bool, on connection: PostgresConnection) throws -> Outcome {
         var outcome = Outcome()
         // A dry run may look at a database slawatch never migrated: no events, no disabled channel yet.
         let migrated = try connection.query("SELECT to_regclass('slawatch.events') IS NOT NULL").rows[0].bool(0)
-        let disabled = migrated ? try disabledChannels() : [:]
+        let disabled = migrated ? try disabledChannels(on: connection) : [:]
         // The ids already recorded: most crossings of most tickets were seen by an earlier cycle,
         // and neither encoding their notices nor sending them to the server again is needed.
-        let known = migrated ? try knownIDs(of: tickets) : []
+        let known = migrated ? try knownIDs(of: tickets, on: connection) : []
         let planner = Planner(rules: rules, now: now, disabled: disabled)
         let chunks = stride(from: 0, to: tickets.count, by: Self.chunkSize).map {
             Array(tickets[$0..<min($0 + Self.chunkSize, tickets.count)])
@@ -82,7 +93,7 @@ struct EventStore {
                 // plan is redone for the fresh ones alone. Choosing the latest crossing per route
                 // gives the same answer on a subset whenever that crossing is in it, so what the
                 // first statement queued is part of the new plan and only the rest is added.
-                let taken = try insertEventsAndDeliveries(prepared)
+                let taken = try insertEventsAndDeliveries(prepared, on: connection)
                 guard !taken.isEmpty else {
                     outcome.add(prepared.planned)
                     return
@@ -91,9 +102,8 @@ struct EventStore {
                 planner.collect(prepared.crossings.filter { !taken.contains($0.id) }, into: &fresh)
                 if !fresh.notified.isEmpty {
                     try connection.query(
-                        "UPDATE slawatch.events SET notified = true WHERE id = ANY($1::text[])",
-                        [.text(SourceRepository.textArray(fresh.notified.map(\.0.eventID)))])
-                    try insertDeliveries(fresh.notified[...], now: now)
+                        "UPDATE slawatch.events SET notified = true WHERE id = ANY($1)", [.textArray(fresh.notified.map(\.0.eventID))])
+                    try insertDeliveries(fresh.notified[...], now: now, on: connection)
                 }
                 outcome.add(fresh)
             }
@@ -142,79 +152,80 @@ struct EventStore {
             }
         }
 
-        /// The parameters of ``EventStore/insertEventsAndDeliveries(_:)``.
+        /// The parameters of ``EventStore/insertEventsAndDeliveries(_:on:)``.
         func parameters(_ prepared: Prepared) throws -> [PostgresParameter] {
             let crossings = prepared.crossings
             // No sorted keys: jsonb keeps its own key order whatever the text's.
             let encoder = JSONEncoder()
-            func array(_ values: [String]) -> PostgresParameter { .text(SourceRepository.textArray(values)) }
             let notices = try crossings.map { String(decoding: try encoder.encode($0.notice), as: UTF8.self) }
             let notified = Set(prepared.planned.notified.map(\.0.eventID))
-            return [array(crossings.map(\.id)), array(crossings.map { $0.ticket.ticket.ticketID }), array(crossings.map { $0.ticket.ticket.code }),
-                    array(crossings.map { $0.event.kind.rawValue }), array(crossings.map { String($0.event.level) }),
-                    array(crossings.map { String($0.event.targetMicros) }), .text(SourceRepository.arrayLiteral(crossings.map(\.notice.crossedAt))),
-                    array(notices), .text(now.iso8601), array(crossings.map { notified.contains($0.id) ? "t" : "f" })]
+            return [.textArray(crossings.map(\.id)), .textArray(crossings.map { $0.ticket.ticket.ticketID }),
+                    .textArray(crossings.map { $0.ticket.ticket.code }), .textArray(crossings.map { $0.event.kind.rawValue }),
+                    .float8Array(crossings.map { $0.event.level }), .int8Array(crossings.map { $0.event.targetMicros }),
+                    .timestamptzArray(crossings.map { $0.event.crossedAt?.microseconds }), .textArray(notices),
+                    .timestamptz(now.microseconds), .boolArray(crossings.map { notified.contains($0.id) }), .string(now.iso8601)]
                 + EventStore.deliveryParameters(prepared.planned.notified[...])
         }
     }
 
     /// Inserts a chunk's events and, for those actually inserted, the deliveries planned for them, in
     /// one statement; returns the ids of the events that were already there.
-    private func insertEventsAndDeliveries(_ prepared: Prepared) throws -> Set<String> {
+    private func insertEventsAndDeliveries(_ prepared: Prepared, on connection: PostgresConnection) throws -> Set<String> {
         let result = try connection.query(
             """
             WITH fresh AS (
                 INSERT INTO slawatch.events (id, ticket_id, ticket_code, kind, level, target_us, crossed_at, detected_at, notified, notice)
-                SELECT u.id, u.ticket, u.code, u.kind, u.level::float8, u.target::bigint, u.crossed::timestamptz, $9::timestamptz,
-                       u.notified::boolean, u.notice::jsonb
-                FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $10::text[])
+                SELECT u.id, u.ticket, u.code, u.kind, u.level, u.target, u.crossed, $9, u.notified, u.notice::jsonb
+                FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $10)
                      AS u(id, ticket, code, kind, level, target, crossed, notice, notified)
                 ON CONFLICT (id) DO NOTHING
                 RETURNING id
             ), queued AS (
-                \(Self.insertDeliveriesSQL(firstParameter: 11, now: 9, where: "u.event IN (SELECT id FROM fresh)"))
+                \(Self.insertDeliveriesSQL(firstParameter: 12, now: 9, nowText: 11, where: "u.event IN (SELECT id FROM fresh)"))
             )
-            SELECT c.id FROM unnest($1::text[]) AS c(id) WHERE c.id NOT IN (SELECT id FROM fresh)
+            SELECT c.id FROM unnest($1) AS c(id) WHERE c.id NOT IN (SELECT id FROM fresh)
             """,
             prepared.parameters)
         return Set(try result.rows.map { try $0.string(0) })
     }
 
-    private func insertDeliveries(_ notified: ArraySlice<(Notice, [PlannedDelivery])>, now: Instant) throws {
+    private func insertDeliveries(_ notified: ArraySlice<(Notice, [PlannedDelivery])>, now: Instant, on connection: PostgresConnection) throws {
         guard notified.contains(where: { !$0.1.isEmpty }) else { return }
-        try connection.query(Self.insertDeliveriesSQL(firstParameter: 2, now: 1, where: "true"), [.text(now.iso8601)] + Self.deliveryParameters(notified))
+        try connection.query(
+            Self.insertDeliveriesSQL(firstParameter: 3, now: 1, nowText: 2, where: "true"),
+            [.timestamptz(now.microseconds), .string(now.iso8601)] + Self.deliveryParameters(notified))
     }
 
-    /// The deliveries of `notified` as the eight arrays ``insertDeliveriesSQL(firstParameter:now:where:)``
+    /// The deliveries of `notified` as the eight arrays ``insertDeliveriesSQL(firstParameter:now:nowText:where:)``
     /// reads.
     private static func deliveryParameters(_ notified: ArraySlice<(Notice, [PlannedDelivery])>) -> [PostgresParameter] {
-        var event: [String] = [], route: [String] = [], channel: [String] = [], recipient: [String] = [], group: [String] = []
-        var status: [String] = [], due: [String] = [], error: [String?] = []
+        var event: [String?] = [], route: [Int64?] = [], channel: [String?] = [], recipient: [String?] = [], group: [String?] = []
+        var status: [String?] = [], due: [Int64?] = [], error: [String?] = []
         for (notice, planned) in notified {
             for d in planned {
                 event.append(notice.eventID)
-                route.append(String(d.route))
+                route.append(Int64(d.route))
                 channel.append(d.channel)
                 recipient.append(d.recipient)
                 group.append(d.groupKey)
                 status.append(d.deadReason == nil ? "pending" : "dead")
-                due.append(d.dueAt.iso8601)
+                due.append(d.dueAt.microseconds)
                 error.append(d.deadReason)
             }
         }
-        func array(_ values: [String]) -> PostgresParameter { .text(SourceRepository.textArray(values)) }
-        return [array(event), array(route), array(channel), array(recipient), array(group), array(status), array(due),
-                .text(SourceRepository.arrayLiteral(error))]
+        return [.textArray(event), .int8Array(route), .textArray(channel), .textArray(recipient), .textArray(group), .textArray(status),
+                .timestamptzArray(due), .textArray(error)]
     }
 
     /// Inserts the deliveries whose arrays start at parameter `$first` (see ``deliveryParameters(_:)``)
-    /// and satisfy `condition`, created at parameter `$now`.
-    private static func insertDeliveriesSQL(firstParameter first: Int, now: Int, where condition: String) -> String {
-        let p = (first..<first + 8).map { "$\($0)::text[]" }.joined(separator: ", ")
+    /// and satisfy `condition`, created at parameter `$now` (whose ISO 8601 text is `$nowText`, for
+    /// the errors' JSON).
+    private static func insertDeliveriesSQL(firstParameter first: Int, now: Int, nowText: Int, where condition: String) -> String {
+        let p = (first..<first + 8).map { "$\($0)" }.joined(separator: ", ")
         return """
             INSERT INTO slawatch.deliveries (event_id, route, channel, recipient, group_key, status, created_at, due_at, last_error, errors)
-            SELECT u.event, u.route::int, u.channel, u.recipient, u.grp, u.status, $\(now)::timestamptz, u.due::timestamptz, u.error,
-                   CASE WHEN u.error IS NULL THEN '[]'::jsonb ELSE jsonb_build_array(jsonb_build_object('at', $\(now)::text, 'error', u.error)) END
+            SELECT u.event, u.route, u.channel, u.recipient, u.grp, u.status, $\(now), u.due, u.error,
+                   CASE WHEN u.error IS NULL THEN '[]'::jsonb ELSE jsonb_build_array(jsonb_build_object('at', $\(nowText), 'error', u.error)) END
             FROM unnest(\(p)) AS u(event, route, channel, recipient, grp, status, due, error)
             WHERE \(condition)
             ON CONFLICT (event_id, route, channel, recipient, reminder) DO NOTHING
@@ -222,21 +233,26 @@ struct EventStore {
     }
 
     /// Recorded event ids of `tickets`: all of them at once when that is most of the table.
-    private func knownIDs(of tickets: [EvaluatedTicket]) throws -> Set<String> {
+    private func knownIDs(of tickets: [EvaluatedTicket], on connection: PostgresConnection) throws -> Set<String> {
         var ids = Set<String>()
         let sql: String
         var parameters: [PostgresParameter] = []
         if tickets.count > 20_000 {
             sql = "SELECT id FROM slawatch.events"
         } else {
-            sql = "SELECT id FROM slawatch.events WHERE ticket_id = ANY($1::text[])"
-            parameters = [.text(SourceRepository.textArray(tickets.map(\.ticket.ticketID)))]
+            sql = "SELECT id FROM slawatch.events WHERE ticket_id = ANY($1)"
+            parameters = [.textArray(tickets.map(\.ticket.ticketID))]
         }
         try connection.forEachRow(sql, parameters) { row in ids.insert(try row.string(0)) }
         return ids
     }
 
-    func disabledChannels() throws -> [String: String] {
+    /// The channels disabled (by a 410), with the reason.
+    public func disabledChannels() throws(StoreError) -> [String: String] {
+        try connection.run("reading the disabled channels") { try disabledChannels(on: $0) }
+    }
+
+    private func disabledChannels(on connection: PostgresConnection) throws -> [String: String] {
         var result: [String: String] = [:]
         for row in try connection.query("SELECT channel, reason FROM slawatch.channel_state WHERE disabled_at IS NOT NULL").rows {
             result[try row.string(0)] = try row.optionalString(1) ?? "disabled"
@@ -248,7 +264,11 @@ struct EventStore {
     /// route's interval has passed since it was sent and its ticket is still breached or at risk
     /// and not stopped (`active`), and no later event of the same ticket went to the same place.
     /// The reminder number is part of the delivery's unique key, so each reminder is queued once.
-    func queueReminders(activeTickets: [String], now: Instant) throws -> Int {
+    public func queueReminders(activeTickets: [String], now: Instant) throws(StoreError) -> Int {
+        try connection.run("queueing reminders") { try queueReminders(activeTickets: activeTickets, now: now, on: $0) }
+    }
+
+    private func queueReminders(activeTickets: [String], now: Instant, on connection: PostgresConnection) throws -> Int {
         var queued = 0
         for (index, route) in rules.routes.enumerated() {
             guard let every = route.repeatMicros, !activeTickets.isEmpty else { continue }
@@ -256,10 +276,10 @@ struct EventStore {
                 """
                 INSERT INTO slawatch.deliveries (event_id, route, channel, recipient, group_key, status, created_at, due_at, reminder)
                 SELECT d.event_id, d.route, d.channel, d.recipient, d.group_key || ' reminder ' || (d.reminder + 1),
-                       'pending', $3::timestamptz, $3::timestamptz, d.reminder + 1
+                       'pending', $3, $3, d.reminder + 1
                 FROM slawatch.deliveries d JOIN slawatch.events e ON e.id = d.event_id
-                WHERE d.route = $1 AND d.status = 'sent' AND d.sent_at + make_interval(secs => $2::float8) <= $3::timestamptz
-                  AND e.ticket_id = ANY($4::text[])
+                WHERE d.route = $1 AND d.status = 'sent' AND d.sent_at + make_interval(secs => $2) <= $3
+                  AND e.ticket_id = ANY($4)
                   AND NOT EXISTS (
                       SELECT 1 FROM slawatch.deliveries n
                       WHERE n.event_id = d.event_id AND n.route = d.route AND n.channel = d.channel
@@ -270,8 +290,7 @@ struct EventStore {
                         AND l.recipient = d.recipient AND le.detected_at > e.detected_at)
                 ON CONFLICT (event_id, route, channel, recipient, reminder) DO NOTHING
                 """,
-                [PostgresParameter(index), PostgresParameter(Double(every) / 1_000_000), .text(now.iso8601),
-                 .text(SourceRepository.textArray(activeTickets))]).affectedRows
+                [.int8(Int64(index)), .float8(Double(every) / 1_000_000), .timestamptz(now.microseconds), .textArray(activeTickets)]).affectedRows
         }
         return queued
     }

@@ -6,7 +6,7 @@ import SlawatchCore
 ///
 /// Every statement is idempotent and the whole run holds an advisory lock, so that two
 /// `migrate`s at once, or a `migrate` run twice, change nothing the second time.
-enum Schema {
+public enum Schema {
     /// Ordered; a migration is never edited once released, only followed by a new one.
     static let migrations: [(version: Int, sql: String)] = [
         (1, """
@@ -149,28 +149,32 @@ enum Schema {
         """),
     ]
 
-    static func migrate(_ connection: PostgresConnection, rules: RuleSet, now: Instant) throws(CommandError) {
+    /// Creates or upgrades the schema and compiles `rules` into it, in one transaction without a
+    /// statement timeout (a migration of a large help desk may take long).
+    public static func migrate(_ connection: StoreConnection, rules: RuleSet, now: Instant) throws(StoreError) {
         do {
             try connection.transaction {
-                try connection.execute("SELECT pg_advisory_xact_lock(7361726)")  // 'sla' — one migrate at a time
-                try connection.execute("""
-                    CREATE SCHEMA IF NOT EXISTS slawatch;
-                    CREATE TABLE IF NOT EXISTS slawatch.schema_migrations (
-                        version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
-                    """)
-                let applied = Set(try connection.query("SELECT version FROM slawatch.schema_migrations").rows.map { try $0.int(0) })
-                for migration in migrations where !applied.contains(migration.version) {
-                    try connection.execute(migration.sql)
-                    try connection.query("INSERT INTO slawatch.schema_migrations(version) VALUES ($1)", [PostgresParameter(migration.version)])
+                try connection.setStatementTimeout(milliseconds: 0, local: true)
+                try connection.run("migrating the slawatch schema") { connection in
+                    try connection.execute("SELECT pg_advisory_xact_lock(7361726)")  // 'sla' — one migrate at a time
+                    try connection.execute("""
+                        CREATE SCHEMA IF NOT EXISTS slawatch;
+                        CREATE TABLE IF NOT EXISTS slawatch.schema_migrations (
+                            version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
+                        """)
+                    let applied = Set(try connection.query("SELECT version FROM slawatch.schema_migrations").rows.map { try $0.int(0) })
+                    for migration in migrations where !applied.contains(migration.version) {
+                        try connection.execute(migration.sql)
+                        try connection.query("INSERT INTO slawatch.schema_migrations(version) VALUES ($1)", [PostgresParameter(migration.version)])
+                    }
                 }
                 try CompiledRules.store(rules, connection, now: now)
             }
-        } catch let error as CommandError {
-            throw error
-        } catch let error as PostgresError where error.code == .connectionFailed {
-            throw CommandError(.databaseUnreachable, error.message)
         } catch {
-            throw .runtime("migrate failed: \(error)")
+            throw StoreError.from(error, doing: "migrating the slawatch schema")
         }
     }
+
+    /// How many migrations this version of slawatch knows.
+    public static var migrationCount: Int { migrations.count }
 }

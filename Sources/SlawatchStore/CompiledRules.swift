@@ -10,7 +10,11 @@ import SlawatchCore
 enum CompiledRules {
     static let yearMicros: Int64 = 366 * 86_400_000_000
 
-    static func store(_ rules: RuleSet, _ connection: PostgresConnection, now: Instant) throws {
+    static func store(_ rules: RuleSet, _ connection: StoreConnection, now: Instant) throws(StoreError) {
+        try connection.run("compiling the rules into the slawatch schema") { try compile(rules, $0, now: now) }
+    }
+
+    private static func compile(_ rules: RuleSet, _ connection: PostgresConnection, now: Instant) throws {
         // Unchanged rules and function with enough calendar ahead: nothing to do, and the stored
         // clocks stay valid (a cron-style `run --once` keeps its incremental cycles, and starting
         // a worker runs no DDL under the help-desk API's feet).
@@ -42,15 +46,15 @@ enum CompiledRules {
             if case .always = calendar { always = true } else { always = false }
             try connection.query(
                 "INSERT INTO slawatch.calendars(name, always, definition, covered_from_us, covered_to_us) VALUES ($1, $2, $3::jsonb, $4, $5)",
-                [.text(name), PostgresParameter(always), .text(definitionJSON(calendar)), .text(String(from.microseconds)), .text(String(to.microseconds))])
+                [.string(name), .bool(always), .string(definitionJSON(calendar)), .int8(from.microseconds), .int8(to.microseconds)])
             guard !always else { continue }
             let timeline = WorkingTimeline(calendar: calendar)
-            var starts: [String] = [], ends: [String] = [], before: [String] = []
+            var starts: [Int64?] = [], ends: [Int64?] = [], before: [Int64?] = []
             var sum: Int64 = 0
             for interval in timeline.intervals(from: from, to: to) {
-                starts.append(String(interval.start.microseconds))
-                ends.append(String(interval.end.microseconds))
-                before.append(String(sum))
+                starts.append(interval.start.microseconds)
+                ends.append(interval.end.microseconds)
+                before.append(sum)
                 sum += interval.end - interval.start
             }
             try connection.query(
@@ -58,12 +62,11 @@ enum CompiledRules {
                 INSERT INTO slawatch.calendar_intervals(calendar, starts_us, ends_us, working_before_us)
                 SELECT $1, s, e, b FROM unnest($2::bigint[], $3::bigint[], $4::bigint[]) AS u(s, e, b)
                 """,
-                [.text(name), .text("{" + starts.joined(separator: ",") + "}"), .text("{" + ends.joined(separator: ",") + "}"),
-                 .text("{" + before.joined(separator: ",") + "}")])
+                [.string(name), .int8Array(starts), .int8Array(ends), .int8Array(before)])
         }
         try connection.query(
             "INSERT INTO slawatch.worker_state (key, value_us) VALUES ('rules', $1::bigint) ON CONFLICT (key) DO UPDATE SET value_us = EXCLUDED.value_us",
-            [.text(String(fingerprint))])
+            [.int8(fingerprint)])
         for (position, policy) in rules.policies.enumerated() {
             let targets = "{" + policy.targets.keys.sorted().map { "\(jsonString($0)): \(policy.targets[$0]!)" }.joined(separator: ", ") + "}"
             try connection.query(
@@ -71,11 +74,11 @@ enum CompiledRules {
                 INSERT INTO slawatch.policies(position, name, calendar, when_filter, targets, pause_statuses, stop_statuses, warn_at)
                 VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::text[], $7::text[], $8::float8[])
                 """,
-                [PostgresParameter(position), .text(policy.name), .text(policy.calendarName),
-                 PostgresParameter(policy.when.map(filterJSON)), .text(targets),
-                 .text(SourceRepository.textArray(policy.clock.pauseStatuses.sorted())),
-                 .text(SourceRepository.textArray(policy.clock.stopStatuses.sorted())),
-                 .text("{" + policy.clock.warnAt.map { String($0) }.joined(separator: ",") + "}")])
+                [.int8(Int64(position)), .string(policy.name), .string(policy.calendarName),
+                 .string(policy.when.map(filterJSON)), .string(targets),
+                 .textArray(policy.clock.pauseStatuses.sorted()),
+                 .textArray(policy.clock.stopStatuses.sorted()),
+                 .float8Array(policy.clock.warnAt)])
         }
     }
 
@@ -115,7 +118,7 @@ enum CompiledRules {
         }
     }
 
-    /// The filter in the SPEC's JSON grammar, as the SQL evaluator reads it.
+    /// The filter in the rules' JSON grammar (README, 'Rules'), as the SQL evaluator reads it.
     static func filterJSON(_ filter: Filter) -> String {
         switch filter {
         case .group(let op, let items):

@@ -1,0 +1,182 @@
+import Foundation
+import PostgresClient
+import SlawatchCore
+
+/// The deliveries table seen as a queue shared by every worker on the database.
+///
+/// A worker claims due deliveries with `FOR UPDATE SKIP LOCKED` and a lease, so no two workers
+/// hold the same delivery; a worker that dies leaves its lease to expire and another takes the
+/// delivery over (the receiver can drop that repeat by its `webhook-id`). Results are written only
+/// while the lease is still this worker's.
+public struct DeliveryQueue {
+    let connection: StoreConnection
+    public let worker: String
+
+    public init(connection: StoreConnection, worker: String) {
+        self.connection = connection
+        self.worker = worker
+    }
+
+    /// A claimed delivery with what it carries: an event's notice, or a rendered report, both as
+    /// stored. They are read where the message is rendered, off the thread that owns the connection.
+    public struct Claimed: Sendable {
+        public let id: Int64
+        public let eventID: String?
+        public let route: Int
+        public let channel: String
+        public let recipient: String
+        public let groupKey: String
+        public let attempts: Int
+        public let createdAt: Instant
+        public let noticeJSON: String?
+        public let reportJSON: String?
+        /// 0 for the first notification, n for the n-th reminder.
+        public let reminder: Int
+
+        /// The event's notice, numbered when it is a reminder; nil for a report.
+        public func notice(_ decoder: JSONDecoder) throws -> Notice? {
+            guard let noticeJSON else { return nil }
+            var notice = try decoder.decode(Notice.self, from: Data(noticeJSON.utf8))
+            if reminder > 0 { notice.reminder = reminder }
+            return notice
+        }
+
+        public func report(_ decoder: JSONDecoder) throws -> ReportPayload? {
+            try reportJSON.map { try decoder.decode(ReportPayload.self, from: Data($0.utf8)) }
+        }
+    }
+
+    public static let leaseMicros: Int64 = 120_000_000
+
+    /// Claims due deliveries, the longest due first; only those of report `report` when it is given.
+    /// Among deliveries due at the same instant (a storm's are all due at the crossing) the order is
+    /// the index's: ordering them by id too would sort every due row for every claim.
+    public func claim(now: Instant, limit: Int = 500, report: String? = nil) throws(StoreError) -> [Claimed] {
+        try connection.run("claiming due deliveries") { try claim($0, now: now, limit: limit, report: report) }
+    }
+
+    private func claim(_ connection: PostgresConnection, now: Instant, limit: Int, report: String?) throws -> [Claimed] {
+        let result = try connection.query(
+            """
+            UPDATE slawatch.deliveries d SET claimed_by = $1, claimed_until = $2 + make_interval(secs => $4)
+            WHERE d.id IN (
+                SELECT id FROM slawatch.deliveries
+                WHERE status IN ('pending', 'failed') AND due_at <= $2
+                  AND (claimed_until IS NULL OR claimed_until < $2)
+                  AND ($5 IS NULL OR report = $5)
+                ORDER BY due_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+            RETURNING d.id, d.event_id, d.route, d.channel, d.recipient, d.group_key, d.attempts, d.created_at,
+                      (SELECT e.notice FROM slawatch.events e WHERE e.id = d.event_id), d.payload, d.reminder
+            """,
+            [.string(worker), .timestamptz(now.microseconds), .int8(Int64(limit)), .float8(Double(Self.leaseMicros) / 1_000_000),
+             .string(report)])
+        return try result.rows.map { row in
+            Claimed(
+                id: Int64(try row.int(0)), eventID: try row.optionalString(1), route: try row.int(2), channel: try row.string(3),
+                recipient: try row.string(4), groupKey: try row.string(5), attempts: try row.int(6),
+                createdAt: Instant(microseconds: try row.timestamp(7)), noticeJSON: try row.optionalString(8),
+                reportJSON: try row.optionalString(9), reminder: try row.int(10))
+        }.sorted { $0.id < $1.id }
+    }
+
+    /// What one attempt came to, for ``record(_:now:)``.
+    public struct Outcome: Sendable {
+        public enum Status: String, Sendable { case sent, failed, dead }
+        public let id: Int64
+        public let status: Status
+        /// Why it failed; nil when sent.
+        public let reason: String?
+        /// When a failed delivery is tried again; nil when sent or dead.
+        public let retryAt: Instant?
+
+        public static func sent(_ id: Int64) -> Outcome { Outcome(id: id, status: .sent, reason: nil, retryAt: nil) }
+        /// Retried at `retryAt`, or dead when it is nil.
+        public static func failed(_ id: Int64, reason: String, retryAt: Instant?) -> Outcome {
+            Outcome(id: id, status: retryAt == nil ? .dead : .failed, reason: reason, retryAt: retryAt)
+        }
+    }
+
+    /// Records the attempts of a pass, whatever their mix of outcomes, in one statement: one round
+    /// trip per pass rather than one per failed message. An attempt counts, a failure's reason is
+    /// appended to the delivery's errors, and the lease ends.
+    ///
+    /// The lease is compared as a join column, not as a filter on the table: the planner's statistics
+    /// know no rows claimed by this worker (claims come and go between ANALYZEs), and a filter it
+    /// believes matches one row makes it loop over the whole array for every row.
+    public func record(_ outcomes: [Outcome], now: Instant) throws(StoreError) {
+        guard !outcomes.isEmpty else { return }
+        try connection.run("recording the outcome of deliveries") { try record($0, outcomes, now: now) }
+    }
+
+    private func record(_ connection: PostgresConnection, _ outcomes: [Outcome], now: Instant) throws {
+        try connection.query(
+            """
+            UPDATE slawatch.deliveries d SET status = u.status, attempts = d.attempts + 1,
+                   sent_at = CASE WHEN u.status = 'sent' THEN $2 ELSE d.sent_at END,
+                   due_at = COALESCE(u.retry_at, d.due_at),
+                   last_error = COALESCE(u.reason, d.last_error),
+                   errors = CASE WHEN u.reason IS NULL THEN d.errors
+                                 ELSE d.errors || jsonb_build_array(jsonb_build_object('at', $7, 'error', u.reason)) END,
+                   claimed_by = NULL, claimed_until = NULL
+            FROM unnest($1, $3, $4, $5, array_fill($6, ARRAY[cardinality($1)]))
+                 AS u(id, status, reason, retry_at, worker)
+            WHERE d.id = ANY($1) AND d.id = u.id AND d.claimed_by = u.worker
+            """,
+            [.int8Array(outcomes.map(\.id)), .timestamptz(now.microseconds), .textArray(outcomes.map(\.status.rawValue)),
+             .textArray(outcomes.map(\.reason)), .timestamptzArray(outcomes.map { $0.retryAt?.microseconds }), .string(worker),
+             .string(now.iso8601)])
+    }
+
+    /// Gives a claimed delivery back untouched, to be sent at `dueAt` (a rate limit said "not yet").
+    public func release(_ ids: [Int64], dueAt: Instant) throws(StoreError) {
+        try connection.run("giving back deliveries a rate limit holds") { try release($0, ids, dueAt: dueAt) }
+    }
+
+    private func release(_ connection: PostgresConnection, _ ids: [Int64], dueAt: Instant) throws {
+        try connection.query(
+            "UPDATE slawatch.deliveries SET due_at = $2, claimed_by = NULL, claimed_until = NULL WHERE id = ANY($1) AND claimed_by = $3",
+            [.int8Array(ids), .timestamptz(dueAt.microseconds), .string(worker)])
+    }
+
+    public func disableChannel(_ channel: String, now: Instant, reason: String) throws(StoreError) {
+        try connection.run("disabling channel \(channel)") { try disableChannel($0, channel, now: now, reason: reason) }
+    }
+
+    private func disableChannel(_ connection: PostgresConnection, _ channel: String, now: Instant, reason: String) throws {
+        try connection.query(
+            """
+            INSERT INTO slawatch.channel_state (channel, disabled_at, reason) VALUES ($1, $2, $3)
+            ON CONFLICT (channel) DO UPDATE SET disabled_at = EXCLUDED.disabled_at, reason = EXCLUDED.reason
+            """,
+            [.string(channel), .timestamptz(now.microseconds), .string(reason)])
+    }
+
+    /// The earliest instant a pending or failed delivery is due, if any.
+    public func nextDue() throws(StoreError) -> Instant? {
+        try connection.run("reading when the next delivery is due") { try nextDue($0) }
+    }
+
+    private func nextDue(_ connection: PostgresConnection) throws -> Instant? {
+        let row = try connection.query("SELECT min(due_at) FROM slawatch.deliveries WHERE status IN ('pending', 'failed')").rows[0]
+        return try row.optionalTimestamp(0).map { Instant(microseconds: $0) }
+    }
+}
+
+/// A report rendered for one channel and recipient, stored with its delivery so that a retry sends
+/// exactly what was rendered at the scheduled instant.
+public struct ReportPayload: Codable, Sendable {
+    public var subject: String
+    public var text: String
+    public var html: String
+    /// The chat or webhook body.
+    public var body: String
+    public var thread: String
+
+    public init(subject: String, text: String, html: String, body: String, thread: String) {
+        self.subject = subject
+        self.text = text
+        self.html = html
+        self.body = body
+        self.thread = thread
+    }
+}
