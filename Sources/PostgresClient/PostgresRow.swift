@@ -181,22 +181,25 @@ extension PostgresFields {
     }
 
     /// numeric's binary form: ndigits, weight, sign, dscale (int16 each), then base-10000 digits.
+    /// The nearest double, as PostgreSQL's own `::float8` gives: the digits are read as decimal
+    /// text (summing powers of 10000 in doubles would be off by an ulp for one value in fifty).
     @usableFromInline static func numericValue(_ b: UnsafeRawBufferPointer) -> Double {
         func int16(_ offset: Int) -> Int { Int(Int16(bitPattern: UInt16(b[offset]) << 8 | UInt16(b[offset + 1]))) }
         let ndigits = int16(0), weight = int16(2), sign = UInt16(bitPattern: Int16(int16(4)))
         if sign == 0xC000 { return .nan }
         if sign == 0xD000 { return .infinity }
         if sign == 0xF000 { return -.infinity }
-        var value = 0.0
+        guard ndigits > 0 else { return 0 }
+        // 0.DDDDdddd...e(4 * (weight + 1)): every base-10000 digit as four decimal ones.
+        var text: [UInt8] = sign == 0x4000 ? [UInt8(ascii: "-")] : []
+        text.reserveCapacity(4 * ndigits + 12)
+        text += [UInt8(ascii: "0"), UInt8(ascii: ".")]
         for i in 0..<ndigits {
-            value += Double(int16(8 + 2 * i)) * pow10000(weight - i)
+            let digit = int16(8 + 2 * i)
+            for divisor in [1000, 100, 10, 1] { text.append(UInt8(ascii: "0") + UInt8(digit / divisor % 10)) }
         }
-        return sign == 0x4000 ? -value : value
-    }
-
-    private static func pow10000(_ exponent: Int) -> Double {
-        var result = 1.0
-        if exponent >= 0 { for _ in 0..<exponent { result *= 10_000 } } else { for _ in 0..<(-exponent) { result /= 10_000 } }
-        return result
+        text.append(UInt8(ascii: "e"))
+        text += Array(String(4 * (weight + 1)).utf8)
+        return Double(String(decoding: text, as: UTF8.self)) ?? .nan
     }
 }
