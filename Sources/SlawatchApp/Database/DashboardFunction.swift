@@ -225,7 +225,9 @@ enum DashboardFunction {
                  CASE WHEN x.fresh THEN (x.target_us - x.elapsed_us)::float8 / 3600000000.0::float8 ELSE x.slow[2] END,
                  CASE WHEN x.fresh THEN x.elapsed_us > x.target_us ELSE x.slow[3] = 1 END
           FROM (
-            SELECT s.ticket_id, s.code, s.category, s.requester_email, s.status, s.priority, s.area, s.updated_at,
+            -- Without updated_at a ticket shows created_at, as in the engine.
+            SELECT s.ticket_id, s.code, s.category, s.requester_email, s.status, s.priority, s.area,
+                   COALESCE(s.updated_at, s.created_at) AS updated_at,
                    k.ticket_id IS NOT NULL AS fresh, k.target_h, k.target_us, k.elapsed_us,
                    -- A ticket without a stored clock computed from this very version of it is
                    -- computed in full, here, one ticket at a time: a CASE evaluates its subquery
@@ -238,11 +240,13 @@ enum DashboardFunction {
                      FROM (
                        SELECT p.calendar, c.always, p.pause_statuses || p.stop_statuses AS halted,
                               (p.targets ->> s.priority)::float8 AS target_h,
-                              round((p.targets ->> s.priority)::float8 * 3600000000.0)::bigint AS target_us
+                              -- Rounded half away from zero, as the engine does (round() is half to even).
+                              (trunc(t.us) + (t.us - trunc(t.us) >= 0.5)::int)::bigint AS target_us
                        FROM (SELECT p.* FROM slawatch.policies p
                              WHERE p.when_filter IS NULL OR slawatch.filter_matches(p.when_filter, slawatch.filter_subject(to_jsonb(s)), v_kinds)
                              ORDER BY p.position LIMIT 1) p
                        JOIN slawatch.calendars c ON c.name = p.calendar
+                       CROSS JOIN LATERAL (SELECT (p.targets ->> s.priority)::float8 * 3600000000.0 AS us) t
                        WHERE p.targets ? s.priority
                      ) pc
                      CROSS JOIN LATERAL (
@@ -251,18 +255,20 @@ enum DashboardFunction {
                          FROM \(changes) h
                          WHERE h.ticket_id = s.ticket_id AND h.status IS NOT NULL AND h.changed_at IS NOT NULL
                        ), changes AS (
-                         SELECT h.status, h.at_us FROM history h
+                         -- The current status, where the last row disagrees with it, comes after
+                         -- every row of its instant, as in the engine (`late`).
+                         SELECT h.status, h.at_us, 0 AS late FROM history h
                          UNION ALL
-                         SELECT s.status, GREATEST(lc.at_us, (extract(epoch FROM COALESCE(s.updated_at, s.created_at)) * 1000000)::bigint)
+                         SELECT s.status, GREATEST(lc.at_us, (extract(epoch FROM COALESCE(s.updated_at, s.created_at)) * 1000000)::bigint), 1
                          FROM (SELECT) AS one
                          LEFT JOIN (SELECT h.status, h.at_us FROM history h
                                     ORDER BY h.at_us DESC, h.status COLLATE "C" DESC LIMIT 1) lc ON true
                          WHERE lc.at_us IS NULL OR lc.status IS DISTINCT FROM s.status
                          UNION ALL
-                         SELECT NULL::text, (-9223372036854775807)::bigint
+                         SELECT NULL::text, (-9223372036854775807)::bigint, 0
                        ), spans AS (
                          SELECT c.status, c.at_us AS start_us,
-                                lead(c.at_us) OVER (ORDER BY c.at_us, c.status COLLATE "C" NULLS FIRST) AS end_us
+                                lead(c.at_us) OVER (ORDER BY c.at_us, c.late, c.status COLLATE "C" NULLS FIRST) AS end_us
                          FROM changes c
                        ), clipped AS (
                          SELECT GREATEST(sp.start_us, (extract(epoch FROM s.created_at) * 1000000)::bigint) AS a,
