@@ -11,14 +11,22 @@ final class TestDatabase {
     let name: String
     private let adminURL: String
 
-    init() throws {
+    /// `icuLocale`: the database's default collation is that ICU locale's (e.g. `es`) instead of
+    /// the server's byte order, so that text compared by collation differs from text compared by
+    /// code point.
+    init(icuLocale: String? = nil) throws {
         guard let base = ProcessInfo.processInfo.environment["SLAWATCH_TEST_DATABASE_URL"] else {
             throw TestSetupError("SLAWATCH_TEST_DATABASE_URL is not set: run the tests with scripts/test, which starts PostgreSQL")
         }
         adminURL = base
         name = "slawatch_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
         let admin = try PostgresConnection(url: base)
-        try admin.execute("CREATE DATABASE \(name)")
+        if let icuLocale {
+            guard icuLocale.allSatisfy({ $0.isLetter || $0 == "-" || $0 == "_" }) else { throw TestSetupError("bad ICU locale \(icuLocale)") }
+            try admin.execute("CREATE DATABASE \(name) TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '\(icuLocale)' LOCALE 'C.UTF-8'")
+        } else {
+            try admin.execute("CREATE DATABASE \(name)")
+        }
         guard let slash = base.lastIndex(of: "/") else { throw TestSetupError("unexpected URL \(base)") }
         url = base[..<slash] + "/" + name
     }

@@ -352,6 +352,36 @@ struct FilterTests {
         #expect(try matches(#"{"column": "t", "op": "EQ", "operand": "Facturación"}"#, row))
     }
 
+    @Test(
+        "LIKE: a character is a code point of the composed text, as in the dashboard function",
+        arguments: [
+            ("e\u{301}cole", "_cole", true),
+            ("e\u{301}\u{302}", "_", false),  // é and a circumflex: two code points composed
+            ("e\u{301}\u{302}", "__", true),
+            ("\u{1F1E8}\u{1F1F4}", "_", false),  // a flag: one character on screen, two code points
+            ("\u{1F1E8}\u{1F1F4}", "__", true),
+            ("\u{212A}elvin", "Kelvin", true),  // the Kelvin sign composes to K
+            ("abc", #"abc\"#, true),  // a lone backslash ending the pattern escapes nothing
+        ])
+    func likeCodePoints(value: String, pattern: String, expected: Bool) {
+        let filter = Filter.condition(Filter.Condition(column: "t", op: .LIKE, operand: .text(pattern)))
+        #expect(filter.matches(Row(["t": .text(value)])) == expected)
+    }
+
+    @Test(
+        "text is a number only when written in decimal",
+        arguments: [
+            ("12.5", 12.5, true), ("+12.50", 12.5, true), ("12.", 12, true), (".5", 0.5, true), ("1e2", 100, true),
+            (" 12", 12, false), ("12 ", 12, false), ("0x0C", 12, false), ("1_2", 12, false), ("NaN", 0, false),
+            ("inf", 0, false), ("1e400", 0, false), ("1e-400", 0, false), ("", 0, false), ("1e", 1, false),
+        ])
+    func textAsNumber(text: String, number: Double, expected: Bool) {
+        let onText = Filter.condition(Filter.Condition(column: "t", op: .EQ, operand: .number(number)))
+        #expect(onText.matches(Row(["t": .text(text)])) == expected)
+        let onNumber = Filter.condition(Filter.Condition(column: "n", op: .EQ, operand: .text(text)))
+        #expect(onNumber.matches(Row(["n": .number(number)])) == expected)
+    }
+
     @Test("LIKE on long text with many % backtracks correctly")
     func likeBacktracking() {
         let text = String(repeating: "ab", count: 200) + "c"

@@ -49,7 +49,9 @@ enum DashboardCommand {
             let evaluator = SLAEvaluator(rules: rules)
             var rows: [EvaluatedTicket] = []
             while let (ticket, history, _) = try stream.next() {
-                if role == "AREA" && ticket.area != area { continue }
+                // By code points, as the function's `s.area = p_area`: an area written in another
+                // Unicode normalization is another area.
+                if role == "AREA", !(ticket.area?.utf8.elementsEqual(area!.utf8) ?? false) { continue }
                 guard case .clock(let e) = evaluator.evaluate(ticket, changes: history, now: context.now) else { continue }
                 if let filter, !filter.matches(e) { continue }
                 if !search.isEmpty && ![e.ticket.code, e.ticket.title, e.ticket.category ?? ""].contains(where: { $0.lowercased().contains(search) }) {

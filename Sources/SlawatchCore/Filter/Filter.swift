@@ -1,3 +1,5 @@
+import Foundation
+
 /// A condition on tickets in the grammar of the help desk's ticket list API: groups
 /// (`{"op": "AND"|"OR", "operand": [...]}`) of conditions (`{"column", "op", "operand"}`).
 ///
@@ -99,7 +101,7 @@ extension Filter.Condition {
         switch (value, operand) {
         case (.null, _), (_, .null), (_, .list): return nil
         case (.number(let a), .number(let b)): return order(a, b)
-        case (.number(let a), .text(let s)): return Double(s).map { order(a, $0) }
+        case (.number(let a), .text(let s)): return decimal(s).map { order(a, $0) }
         case (.instant(let a), .text(let s)): return Instant(iso8601: s).map { order(a, $0) }
         case (.bool(let a), .bool(let b)): return a == b ? 0 : (a ? 1 : -1)
         case (.bool(let a), .text(let s)):
@@ -108,22 +110,54 @@ extension Filter.Condition {
         case (.text(let a), .text(let b)):
             if a == b { return 0 }
             return a.unicodeScalars.lexicographicallyPrecedes(b.unicodeScalars) ? -1 : 1
-        case (.text(let a), .number(let b)): return Double(a).map { order($0, b) }
+        case (.text(let a), .number(let b)): return decimal(a).map { order($0, b) }
         case (.text(let a), .bool(let b)): return Bool(a.lowercased()).map { $0 == b ? 0 : 1 }
         default: return nil
         }
     }
+
+    /// Text read as a number: decimal digits with an optional sign, point and exponent, nothing
+    /// around them, within a double's range (not `Double(_:)`'s `nan`, `inf` or hexadecimal). The
+    /// dashboard function reads text the same way.
+    static func decimal(_ text: String) -> Double? {
+        let b = Array(text.utf8)
+        var i = 0, digits = 0, nonzero = false
+        func isDigit(_ c: UInt8) -> Bool { c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }
+        func mantissaDigits() {
+            while i < b.count, isDigit(b[i]) {
+                if b[i] != UInt8(ascii: "0") { nonzero = true }
+                digits += 1
+                i += 1
+            }
+        }
+        if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
+        mantissaDigits()
+        if i < b.count, b[i] == UInt8(ascii: ".") { i += 1; mantissaDigits() }
+        guard digits > 0 else { return nil }
+        if i < b.count, b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
+            i += 1
+            if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
+            let start = i
+            while i < b.count, isDigit(b[i]) { i += 1 }
+            guard i > start else { return nil }
+        }
+        // Out of range either way: overflowing to infinity, or a nonzero number rounding to zero.
+        guard i == b.count, let value = Double(text), value.isFinite, value != 0 || !nonzero else { return nil }
+        return value
+    }
 }
 
-/// SQL `LIKE`: `%` any run of characters, `_` one character, `\` escapes the next one.
+/// SQL `LIKE`: `%` any run of characters, `_` one character, `\` escapes the next one. Pattern and
+/// text are composed (NFC) first, so that accents written either way match alike, and a character
+/// is then a code point: the dashboard function matches the same way in PostgreSQL.
 struct LikePattern {
-    enum Token: Equatable { case any, one, literal(Character) }
+    enum Token: Equatable { case any, one, literal(Unicode.Scalar) }
     let tokens: [Token]
 
     init(_ pattern: String) {
         var tokens: [Token] = []
         var escaped = false
-        for c in pattern {
+        for c in Self.composed(pattern).unicodeScalars {
             if escaped { tokens.append(.literal(c)); escaped = false; continue }
             switch c {
             case "\\": escaped = true
@@ -136,7 +170,7 @@ struct LikePattern {
     }
 
     func matches(_ text: String) -> Bool {
-        let chars = Array(text)
+        let chars = Array(Self.composed(text).unicodeScalars)
         // Classic two-pointer wildcard match with backtracking to the last `%`.
         var t = 0, p = 0, starP = -1, starT = 0
         while t < chars.count {
@@ -155,5 +189,11 @@ struct LikePattern {
         }
         while p < tokens.count, tokens[p] == .any { p += 1 }
         return p == tokens.count
+    }
+
+    /// Canonical composition (NFC). Text of code points below U+0300 is composed already: nothing
+    /// there composes or decomposes.
+    static func composed(_ text: String) -> String {
+        text.unicodeScalars.allSatisfy { $0.value < 0x300 } ? text : text.precomposedStringWithCanonicalMapping
     }
 }
