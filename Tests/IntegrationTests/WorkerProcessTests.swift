@@ -145,6 +145,34 @@ import Testing
         #expect(sink.requests.count == 1)
     }
 
+    /// The first signal waits for the send in flight (its answer is 20 s away); a second one
+    /// stops the worker at once, exit code 1, with the delivery left for its lease to free.
+    @Test func aSecondSignalStopsTheWorkerAtOnce() async throws {
+        let executable = try Self.requireExecutable()
+        let desk = try WorkerHelpDesk()
+        let sink = try HTTPSink()
+        sink.respond { _ in HTTPSink.Response(status: 200, delay: .seconds(20)) }
+        try desk.addTicket(title: "Caída muy lenta")
+        let rules = try TemporaryRules(["sla.json": WorkerRules.text(
+            channels: #"{ hook: { type: "webhook", url: "\#(sink.url)/hook", timeout: "30s" } }"#,
+            routes: WorkerRules.allEvents(to: ["hook"]))])
+        let child = try Child(executable, [
+            "run", "--interval", "1s", "--rules", rules.path, "--database", desk.url, "--now", WorkerClock.at(hours: 5).iso8601,
+        ])
+        let arrived = await eventually(timeout: .seconds(30)) { !sink.requests.isEmpty || !child.process.isRunning }
+        try #require(arrived && child.process.isRunning, "stderr: \(child.stderr)")
+        kill(child.process.processIdentifier, SIGTERM)
+        // Still running: the first signal waits for the answer.
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(child.process.isRunning, "stderr: \(child.stderr)")
+        let started = ContinuousClock.now
+        kill(child.process.processIdentifier, SIGTERM)
+        let status = await child.waitForExit(timeout: .seconds(10))
+        #expect(status == 1, "exit \(String(describing: status)); stderr: \(child.stderr)")
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(child.stderr.contains("second signal"), "stderr: \(child.stderr)")
+    }
+
     @Test func runOnceAgainstAnUnreachableDatabaseExitsThree() async throws {
         let executable = try Self.requireExecutable()
         let rules = try TemporaryRules(["sla.json": WorkerRules.text(

@@ -27,8 +27,8 @@ public enum Slawatch {
     /// commands of other modules (the executable passes the demo's); a built-in command of the same name wins.
     public static func main(
         arguments: [String], environment: [String: String], commands: [SlawatchCommand] = [],
-        output: @escaping (String) -> Void = { FileHandle.standardOutput.write(Data($0.utf8)) },
-        errors: @escaping (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }
+        output: @escaping @Sendable (String) -> Void = { FileHandle.standardOutput.write(Data($0.utf8)) },
+        errors: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }
     ) async -> Int32 {
         do throws(CommandError) {
             let added = commands.filter { options[$0.name] == nil }
@@ -87,11 +87,11 @@ public struct CommandContext {
     /// True when `--now` was given.
     public let nowWasGiven: Bool
     /// Where the command's results go (stdout).
-    public let output: (String) -> Void
+    public let output: @Sendable (String) -> Void
     /// Where diagnostics go (stderr).
-    public let errors: (String) -> Void
+    public let errors: @Sendable (String) -> Void
 
-    init(_ args: Arguments, environment: [String: String], output: @escaping (String) -> Void, errors: @escaping (String) -> Void) throws(CommandError) {
+    init(_ args: Arguments, environment: [String: String], output: @escaping @Sendable (String) -> Void, errors: @escaping @Sendable (String) -> Void) throws(CommandError) {
         self.args = args
         self.environment = environment
         self.output = output

@@ -3,10 +3,10 @@ import SlawatchCore
 
 /// Structured logs on stderr: one JSON object per line (`--log-format json`) or `level message
 /// key=value ...` (text, the default).
-struct Logger {
+struct Logger: Sendable {
     enum Format { case json, text }
     let format: Format
-    let write: (String) -> Void
+    let write: @Sendable (String) -> Void
 
     func info(_ message: String, _ fields: [String: String] = [:]) { emit("info", message, fields) }
     func warning(_ message: String, _ fields: [String: String] = [:]) { emit("warning", message, fields) }
