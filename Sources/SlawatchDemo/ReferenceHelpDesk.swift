@@ -1,7 +1,7 @@
 import Foundation
 
 /// The reference help desk: the schema the seed documents describe, the two source views slawatch reads
-/// (SPEC section 2), and a generator of realistic sample tickets that runs entirely inside PostgreSQL.
+/// (the README's source views), and a generator of realistic sample tickets that runs entirely inside PostgreSQL.
 ///
 /// It is used by `slawatch demo` and by the tests. slawatch itself never writes to these tables; only the
 /// demo and the tests do, through the SQL below.

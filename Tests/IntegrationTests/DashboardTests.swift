@@ -98,7 +98,7 @@ enum KnownHelpDesk {
         let rules = try TemporaryRules(["sla.json": KnownHelpDesk.rules])
         let result = await slawatch(["dashboard", "--format", "json", "--rules", rules.path, "--database", db.url, "--now", KnownHelpDesk.now])
         #expect(result.status == 0, "\(result.stderr)")
-        // Exactly the SPEC's fields, no more.
+        // Exactly the documented fields, no more.
         let objects = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
         for object in objects {
             #expect(Set(object.keys) == ["ticket_uuid", "label", "categoria", "correo", "estado_code", "prioridad_nom",

@@ -5,7 +5,7 @@ import SlawatchApp
 import SlawatchCore
 import Testing
 
-/// SPEC section 6's failure handling against a real HTTP sink: retries with backoff,
+/// Failure handling as the README's delivery rules describe it against a real HTTP sink: retries with backoff,
 /// `Retry-After`, permanent 4xx, 410 disabling the channel, attempt limits, manual retry.
 @Suite struct DeliveryFaultTests {
     static let now = WorkerClock.at(hours: 5)

@@ -5,7 +5,7 @@ import SlawatchApp
 import SlawatchCore
 import Testing
 
-/// SPEC section 6's e-mail: real SMTP to a loopback sink, the received messages parsed here.
+/// E-mail as the README's delivery rules describe it: real SMTP to a loopback sink, the received messages parsed here.
 @Suite struct EmailDeliveryTests {
     static let title = "Facturación electrónica rechazada — ñandú ¿por qué?"
 

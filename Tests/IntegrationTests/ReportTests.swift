@@ -3,7 +3,7 @@ import LoopbackSinks
 import PostgresClient
 import Testing
 
-// Scheduled reports end to end (the scheduled-reports issue; SPEC sections 3 `reports`, 6 and 7
+// Scheduled reports end to end (the README's Reports, delivery rules and Commands
 // `slawatch report`): a real PostgreSQL, the worker run in-process, mail to a real SMTP sink and
 // webhooks to a real HTTP sink on loopback.
 

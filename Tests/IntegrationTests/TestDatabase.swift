@@ -95,7 +95,7 @@ let repositoryRules: String = {
     return url.appendingPathComponent("rules").path
 }()
 
-/// One dashboard row as SPEC section 8 defines it. Decoded with `JSONDecoder`, which reads doubles
+/// One dashboard row as the README's dashboard defines it. Decoded with `JSONDecoder`, which reads doubles
 /// exactly (Linux's `JSONSerialization` rounds 17-digit numbers).
 struct DashboardRow: Decodable, Equatable {
     let ticket_uuid: String

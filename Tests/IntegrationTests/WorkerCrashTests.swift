@@ -4,7 +4,7 @@ import SlawatchCore
 import Testing
 
 /// What happens when a receiver does not answer in time, and when a worker dies between a send and
-/// its record (SPEC section 6; README "What can repeat").
+/// its record (the README's "What can repeat").
 @Suite struct WorkerCrashTests {
     @Test func aReceiverThatDoesNotAnswerInTimeIsRetried() async throws {
         let desk = try WorkerHelpDesk()

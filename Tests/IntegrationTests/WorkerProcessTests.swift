@@ -6,7 +6,7 @@ import SlawatchCore
 import Testing
 
 /// The built `slawatch` executable as a separate process: the long-running worker, SIGTERM, the
-/// metrics file and the exit codes (SPEC sections 6 and 7).
+/// metrics file and the exit codes (the README's worker section and Commands).
 @Suite struct WorkerProcessTests {
     /// `slawatch` beside the test bundle (`.build/<triple>/debug/`), when it was built.
     static let executable: String? = {

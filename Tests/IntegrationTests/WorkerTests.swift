@@ -6,7 +6,7 @@ import SlawatchApp
 import SlawatchCore
 import Testing
 
-/// The worker end to end (SPEC sections 5 and 6): a real PostgreSQL, `slawatch run --once` in
+/// The worker end to end (the README's worker and delivery sections): a real PostgreSQL, `slawatch run --once` in
 /// process at fixed `--now` instants, and a real HTTP sink on loopback.
 @Suite struct WorkerTests {
     static let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -344,7 +344,7 @@ import Testing
         #expect(try desk.events().count == 5)
     }
 
-    /// SPEC section 5: "reminders happen only where a route sets `repeat`"; section 1: area
+    /// the README's Events: "reminders happen only where a route sets `repeat`"; area
     /// managers get "a reminder/escalation later".
     @Test func aRouteWithRepeatRemindsWhileTheTicketStaysBreached() async throws {
         let desk = try WorkerHelpDesk()
@@ -424,7 +424,7 @@ import Testing
     }
 }
 
-/// SPEC section 3/6: each chat service receives its own format, with ticket text escaped for it.
+/// the README's Channels: each chat service receives its own format, with ticket text escaped for it.
 @Suite struct ChatPayloadTests {
     /// 2,000 characters with markup, an ampersand, Spanish text and a mass mention.
     static let title: String = {

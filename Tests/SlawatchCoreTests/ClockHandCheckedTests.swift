@@ -2,7 +2,7 @@ import Foundation
 import SlawatchCore
 import Testing
 
-// SPEC section 4 on cases worked out by hand. Every expected value is a literal, with the reasoning
+// the README's SLA semantics on cases worked out by hand. Every expected value is a literal, with the reasoning
 // next to it. Zones: America/Bogota is UTC-5 all year; Europe/Madrid is UTC+1 (CET) in winter and
 // UTC+2 (CEST) in summer, changing on 2026-03-29 at 01:00Z (02:00 CET -> 03:00 CEST) and on
 // 2026-10-25 at 01:00Z (03:00 CEST -> 02:00 CET).

@@ -2,7 +2,7 @@ import Foundation
 import SlawatchCore
 import Testing
 
-// The 5-field cron of report schedules (SPEC section 3, `reports`).
+// The 5-field cron of report schedules (the README's Reports).
 
 private func date(_ text: String) throws -> CivilDate {
     try #require(CivilDate(text), "bad test date \(text)")

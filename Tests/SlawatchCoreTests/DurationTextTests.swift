@@ -2,7 +2,7 @@ import Foundation
 import SlawatchCore
 import Testing
 
-// Durations as written in rules (`escalate_after`, `group_wait`, `repeat`): SPEC section 3.
+// Durations as written in rules (`escalate_after`, `group_wait`, `repeat`): the README's Rules.
 
 @Suite("DurationText")
 struct DurationTextTests {

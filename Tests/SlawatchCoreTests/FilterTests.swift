@@ -2,7 +2,7 @@ import Foundation
 import SlawatchCore
 import Testing
 
-// The filter grammar of SPEC section 3 ("the same as the ticket list API's"), evaluated in memory.
+// The filter grammar of the README's Rules ("the same as the ticket list API's"), evaluated in memory.
 
 /// A row with exactly the given columns; any other column is absent.
 private struct Row: FilterSubject {
@@ -393,7 +393,7 @@ struct FilterTests {
 
     // MARK: - Parsing errors (RulesLoader.filter(json:origin:))
 
-    @Test("an unknown condition operator gives the SPEC's message")
+    @Test("an unknown condition operator gives the documented message")
     func unknownOperator() throws {
         let issues = filterIssues(#"{"column": "priority", "op": "BETWEEN", "operand": [1, 2]}"#)
         let issue = try #require(issues.first)

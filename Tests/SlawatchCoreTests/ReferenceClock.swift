@@ -1,6 +1,6 @@
 import Foundation
 
-// An independent, brute-force reference for the SLA clock of SPEC section 4.
+// An independent, brute-force reference for the SLA clock of the README's SLA semantics.
 //
 // It shares no code with the engine (WorkingTimeline, ZoneOffsets, StatusHistory, SLAClock,
 // CivilDate): it takes plain numbers and strings, walks time one UTC minute at a time, and for each
@@ -13,7 +13,7 @@ import Foundation
 // Every ticket timestamp and `now` are whole minutes, so a minute is entirely working or not and
 // entirely in one status; counting minutes is then exact.
 //
-// The semantics it implements (SPEC section 4 plus the engine decisions in the test brief):
+// The semantics it implements (the README's SLA semantics and the choices it states):
 //   - history: changes ordered by (instant, status name); a status holds from its change's instant
 //     until the next change (several changes at one instant: the last in that order holds);
 //     no changes at all: `currentStatus` holds from `updatedAt` (the clock runs before);

@@ -4,7 +4,7 @@ import Testing
 
 // What a scheduled report says: counts by sla_status and priority, the breached and at-risk
 // tickets ordered by horas_restantes, SLA attainment over the period beside the previous period's,
-// and its text, HTML, JSON and chat renderings (the scheduled-reports issue; SPEC section 3).
+// and its text, HTML, JSON and chat renderings (the README's Reports).
 
 private let contentRules = #"""
     {

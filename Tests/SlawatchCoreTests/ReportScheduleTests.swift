@@ -3,7 +3,7 @@ import SlawatchCore
 import Testing
 
 // When a scheduled report runs: a 5-field cron evaluated in the report's IANA time zone, across
-// daylight-saving changes (SPEC section 3, `reports`; the scheduled-reports issue).
+// daylight-saving changes (the README's Reports).
 
 private func at(_ text: String) throws -> Instant {
     try #require(Instant(iso8601: text), "bad test instant \(text)")

@@ -2,7 +2,7 @@ import Foundation
 import SlawatchCore
 import Testing
 
-// The rules format and `slawatch check`'s validation: SPEC section 3.
+// The rules format and `slawatch check`'s validation: the README's Rules.
 
 private typealias RulesFile = (path: String, text: String)
 
@@ -116,9 +116,9 @@ struct RulesLoaderTests {
         #expect(rules.referencedSourceColumns == ["priority"])
     }
 
-    // MARK: - The SPEC's example error
+    // MARK: - The README's example error
 
-    @Test("a target that is not a number: the SPEC's example message")
+    @Test("a target that is not a number: the README's example message")
     func specExampleError() {
         let file: RulesFile = (
             "rules/sla.json",
@@ -685,7 +685,7 @@ struct RulesLoaderTests {
         #expect(rules.smtp?.url == url)
     }
 
-    /// SPEC section 3: `tls: none` is for loopback only. A DNS name that merely starts with "127."
+    /// the README's Rules: `tls: none` is for loopback only. A DNS name that merely starts with "127."
     /// is not a loopback address, yet the loader takes any host beginning with "127." as one.
     @Test("smtp tls none on a host name that only starts with 127. is rejected")
     func tlsNoneOnLookalikeHost() {

@@ -2,7 +2,7 @@ import Foundation
 import SlawatchCore
 import Testing
 
-// Choosing a ticket's policy and reading its clock: SPEC sections 3 (policies) and 4.
+// Choosing a ticket's policy and reading its clock: the README's Rules (policies) and SLA semantics.
 
 private let hour: Int64 = 3_600_000_000
 private let minute: Int64 = 60_000_000

@@ -4,7 +4,7 @@
 -- after replacing {{TZ}} with the time zone of the rules' calendar (a validated IANA name).
 -- Idempotent: it drops and recreates the schema `bench`.
 --
--- Every clock below follows SPEC section 4 for the data the reference generator makes (a ticket's
+-- Every clock below follows the README's SLA semantics for the data the reference generator makes (a ticket's
 -- first history row is at its creation, its last row is its current status): the working time
 -- from creado_en to now, minus the working time spent in the pause and stop statuses of the
 -- status history (a status holds from its row until the next row, ordered by instant then name).

@@ -31,7 +31,7 @@ public enum ClockState: String, Sendable, Hashable {
     case running, paused, stopped
 }
 
-/// `sla_status`, as SPEC section 4 orders it.
+/// `sla_status`, as the README's SLA semantics orders it.
 public enum SLAStatus: String, Sendable, Hashable, CaseIterable {
     case paused, met, breached, at_risk, on_track
 }
@@ -52,7 +52,7 @@ public struct Threshold: Sendable, Hashable {
     public let at: Instant?
 }
 
-/// One ticket's clock at an instant: SPEC section 4's figures and the thresholds events are
+/// One ticket's clock at an instant: the figures of the README's SLA semantics and the thresholds events are
 /// emitted from.
 public struct ClockReading: Sendable, Hashable {
     public let slaHours: Double

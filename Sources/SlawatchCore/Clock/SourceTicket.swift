@@ -1,4 +1,4 @@
-/// One row of the tickets source view (SPEC section 2), plus any further columns rules mention.
+/// One row of the tickets source view (the README's source views), plus any further columns rules mention.
 public struct SourceTicket: Sendable, Hashable, FilterSubject {
     public var ticketID: String
     public var code: String
@@ -33,7 +33,7 @@ public struct SourceTicket: Sendable, Hashable, FilterSubject {
         self.extra = extra
     }
 
-    /// The columns every tickets view must have, in SPEC order.
+    /// The columns every tickets view must have, in the documented order.
     public static let requiredColumns = [
         "ticket_id", "code", "title", "category", "requester_email", "status", "priority", "area",
         "area_manager_email", "created_at", "updated_at",

@@ -18,7 +18,7 @@ public enum DeliveryDecision: Sendable, Hashable {
     case disableChannel(reason: String)
 }
 
-/// SPEC section 6's retry rules: 2xx is sent; 410 disables the channel; other 4xx but 408 and 429
+/// The README's retry rules: 2xx is sent; 410 disables the channel; other 4xx but 408 and 429
 /// are permanent; everything else is retried with exponential backoff and jitter (or exactly when
 /// `Retry-After` says), until the channel's attempt count or age limit makes the delivery dead.
 public struct RetryPolicy: Sendable {

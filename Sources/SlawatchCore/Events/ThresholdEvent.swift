@@ -1,4 +1,4 @@
-/// A crossing on a ticket's clock, as SPEC section 5 defines it: a warning level, the deadline, an
+/// A crossing on a ticket's clock, as the README's Events defines it: a warning level, the deadline, an
 /// escalation step, or a stop after a breach.
 ///
 /// Its `id` is derived from (ticket, kind, level, target) only, so the same crossing always has the

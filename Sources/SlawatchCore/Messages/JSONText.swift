@@ -1,4 +1,4 @@
-/// JSON written by hand, so that fields keep the order the SPEC gives and numbers print as the
+/// JSON written by hand, so that fields keep the order the README documents and numbers print as the
 /// shortest text that reads back to the same double.
 public enum JSONText {
     public static func string(_ s: String) -> String {

@@ -15,7 +15,7 @@ public struct RuleSet: Sendable {
     /// Rules with nothing in them: no calendar, no policy, no channel.
     public static let empty = RuleSet(source: .default, calendars: [:], policies: [], channels: [:], smtp: nil, routes: [], reports: [])
 
-    /// The first policy whose `when` matches, as SPEC section 3 orders them.
+    /// The first policy whose `when` matches, as the README's Rules orders them.
     public func policy(for ticket: some FilterSubject) -> Policy? {
         policies.first { $0.when?.matches(ticket) ?? true }
     }
@@ -137,7 +137,7 @@ public struct Route: Sendable {
     public var repeatMicros: Int64?
 }
 
-/// The kinds of threshold events of SPEC section 5.
+/// The kinds of threshold events of the README's Events.
 public enum EventKind: String, Sendable, Hashable, CaseIterable {
     case warning = "sla.warning"
     case breached = "sla.breached"

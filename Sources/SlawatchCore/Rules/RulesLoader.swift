@@ -496,7 +496,7 @@ struct RulesReader {
                 if Filter.Operator(rawValue: opText) != nil {
                     issue(path, "a condition with op \(opText) needs a \"column\"")
                 } else {
-                    // The SPEC's message, word for word; groups take AND or OR besides.
+                    // The documented message, word for word; groups take AND or OR besides.
                     issue(join(path, "op"), Filter.unsupportedOperatorMessage(opText) + " (groups: AND, OR)")
                 }
                 return nil
