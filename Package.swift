@@ -18,8 +18,13 @@ let package = Package(
         .systemLibrary(
             name: "CCrypto", path: "Sources/CCrypto", pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(
+            name: "CMicroHTTPD", path: "Sources/CMicroHTTPD", pkgConfig: "libmicrohttpd",
+            providers: [.apt(["libmicrohttpd-dev"])]),
         // Typed wrappers for libcurl's variadic setopt/getinfo, which Swift cannot call.
         .target(name: "CCurlShim", dependencies: ["CCurl"], path: "Sources/CCurlShim"),
+        // Typed wrappers for libmicrohttpd's variadic start and info calls and its va_list logger.
+        .target(name: "CMicroHTTPDShim", dependencies: ["CMicroHTTPD"], path: "Sources/CMicroHTTPDShim"),
 
         // The pure domain: rules, calendars, clocks, filters, events. No I/O, no C.
         .target(name: "SlawatchCore", path: "Sources/SlawatchCore"),
@@ -28,6 +33,8 @@ let package = Package(
         .target(
             name: "CurlTransport", dependencies: ["CCurl", "CCurlShim", "CCrypto", "SlawatchCore"],
             path: "Sources/CurlTransport"),
+        // The HTTP API's server: libmicrohttpd's daemon and thread pool serving a Swift handler.
+        .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "CMicroHTTPDShim"], path: "Sources/HTTPServer"),
         // The wiring: commands, SQL of slawatch's own schema, the worker.
         .target(
             name: "SlawatchApp", dependencies: ["SlawatchCore", "PostgresClient", "CurlTransport"],
@@ -43,6 +50,8 @@ let package = Package(
         .target(name: "LoopbackSinks", path: "Tests/LoopbackSinks"),
         .testTarget(
             name: "TransportTests", dependencies: ["CurlTransport", "LoopbackSinks"], path: "Tests/TransportTests"),
+        .testTarget(
+            name: "HTTPServerTests", dependencies: ["HTTPServer", "CurlTransport"], path: "Tests/HTTPServerTests"),
         .testTarget(name: "SlawatchCoreTests", dependencies: ["SlawatchCore"], path: "Tests/SlawatchCoreTests"),
         .testTarget(
             name: "PostgresClientTests", dependencies: ["PostgresClient", "LoopbackSinks"], path: "Tests/PostgresClientTests"),
