@@ -33,8 +33,9 @@ let package = Package(
         .target(
             name: "CurlTransport", dependencies: ["CCurl", "CCurlShim", "CCrypto", "SlawatchCore"],
             path: "Sources/CurlTransport"),
-        // The HTTP API's server: libmicrohttpd's daemon and thread pool serving a Swift handler.
+        // The HTTP API's foundations: a libmicrohttpd server, and JWT verification through libcrypto.
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "CMicroHTTPDShim"], path: "Sources/HTTPServer"),
+        .target(name: "TokenAuth", dependencies: ["CCrypto", "SlawatchCore"], path: "Sources/TokenAuth"),
         // The wiring: commands, SQL of slawatch's own schema, the worker.
         .target(
             name: "SlawatchApp", dependencies: ["SlawatchCore", "PostgresClient", "CurlTransport"],
@@ -52,6 +53,7 @@ let package = Package(
             name: "TransportTests", dependencies: ["CurlTransport", "LoopbackSinks"], path: "Tests/TransportTests"),
         .testTarget(
             name: "HTTPServerTests", dependencies: ["HTTPServer", "CurlTransport"], path: "Tests/HTTPServerTests"),
+        .testTarget(name: "TokenAuthTests", dependencies: ["TokenAuth", "CCrypto", "SlawatchCore"], path: "Tests/TokenAuthTests"),
         .testTarget(name: "SlawatchCoreTests", dependencies: ["SlawatchCore"], path: "Tests/SlawatchCoreTests"),
         .testTarget(
             name: "PostgresClientTests", dependencies: ["PostgresClient", "LoopbackSinks"], path: "Tests/PostgresClientTests"),
