@@ -53,7 +53,8 @@ let package = Package(
             name: "TransportTests", dependencies: ["CurlTransport", "LoopbackSinks"], path: "Tests/TransportTests"),
         .testTarget(
             name: "HTTPServerTests", dependencies: ["HTTPServer", "CurlTransport"], path: "Tests/HTTPServerTests"),
-        .testTarget(name: "TokenAuthTests", dependencies: ["TokenAuth", "CCrypto", "SlawatchCore"], path: "Tests/TokenAuthTests"),
+        .testTarget(
+            name: "TokenAuthTests", dependencies: ["TokenAuth", "CCrypto", "SlawatchCore"], path: "Tests/TokenAuthTests"),
         .testTarget(name: "SlawatchCoreTests", dependencies: ["SlawatchCore"], path: "Tests/SlawatchCoreTests"),
         .testTarget(
             name: "PostgresClientTests", dependencies: ["PostgresClient", "LoopbackSinks"], path: "Tests/PostgresClientTests"),

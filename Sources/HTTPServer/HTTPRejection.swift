@@ -26,6 +26,7 @@ public struct HTTPRejection: Sendable, CustomStringConvertible {
     /// The answer used unless the configuration gives another: the message as plain text.
     public static func plainTextResponse(_ rejection: HTTPRejection) -> HTTPServerResponse {
         HTTPServerResponse(
-            status: rejection.status, contentType: "text/plain; charset=utf-8", body: Array((rejection.message + "\n").utf8))
+            status: rejection.status, contentType: "text/plain; charset=utf-8",
+            body: Array((rejection.message + "\n").utf8))
     }
 }

@@ -79,8 +79,9 @@ final class ServerContext: Sendable {
         let invalid = HTTPRejection(
             reason: .invalidResponse, status: 500,
             message: "the server could not send its response (status \(response.status))")
-        log?("refused the handler's response to \(state.method) \(state.path): status \(response.status) "
-            + "or one of its headers is not acceptable to libmicrohttpd")
+        log?(
+            "refused the handler's response to \(state.method) \(state.path): status \(response.status) "
+                + "or one of its headers is not acceptable to libmicrohttpd")
         return queue(rejection: invalid, on: connection)
     }
 

@@ -40,7 +40,9 @@ final class PublicKey: @unchecked Sendable {
 
     init(pem: String) throws(JWTError) {
         let bytes = Array(pem.utf8)
-        guard !bytes.isEmpty, bytes.count < 64 * 1024 else { throw JWTError(.invalidKey, "the PEM text is empty or too long") }
+        guard !bytes.isEmpty, bytes.count < 64 * 1024 else {
+            throw JWTError(.invalidKey, "the PEM text is empty or too long")
+        }
         let decoded: OpaquePointer? = bytes.withUnsafeBytes { raw in
             guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else { return nil }
             defer { BIO_free(bio) }

@@ -21,7 +21,8 @@ public struct JWTSigner: Sendable {
     /// The compact token for these claims.
     public func sign(_ claims: [String: JSONValue]) throws(JWTError) -> String {
         let header = #"{"alg":"\#(algorithm.rawValue)","typ":"JWT"}"#
-        let input = Base64URL.encode(Array(header.utf8)) + "." + Base64URL.encode(Array(Self.json(.object(claims)).utf8))
+        let input =
+            Base64URL.encode(Array(header.utf8)) + "." + Base64URL.encode(Array(Self.json(.object(claims)).utf8))
         guard let mac = HMACDigest.compute(algorithm, key: secret, message: Array(input.utf8)) else {
             throw JWTError(.invalidKey, "libcrypto refused to compute \(algorithm.rawValue)")
         }
@@ -36,7 +37,8 @@ public struct JWTSigner: Sendable {
         case .string(let text): return JSONText.string(text)
         case .array(let items): return "[" + items.map(json).joined(separator: ",") + "]"
         case .object(let members):
-            return "{" + members.keys.sorted().map { JSONText.string($0) + ":" + json(members[$0]!) }.joined(separator: ",")
+            return "{"
+                + members.keys.sorted().map { JSONText.string($0) + ":" + json(members[$0]!) }.joined(separator: ",")
                 + "}"
         }
     }

@@ -98,7 +98,9 @@ public struct JWTVerifier: Sendable {
             throw JWTError(.algorithmNotAllowed, "the configured key does not allow \(name)")
         }
         if let typ = members["typ"] {
-            guard case .string(let text) = typ else { throw JWTError(.malformed, "the header's \"typ\" is not a string") }
+            guard case .string(let text) = typ else {
+                throw JWTError(.malformed, "the header's \"typ\" is not a string")
+            }
             var kind = text.lowercased()
             if kind.hasPrefix("application/") { kind.removeFirst("application/".count) }
             guard kind == "jwt" || kind == "at+jwt" else {
@@ -160,7 +162,9 @@ public struct JWTVerifier: Sendable {
             case .array(let many)?: matches = many.contains(.string(audience))
             default: matches = false
             }
-            guard matches else { throw JWTError(.wrongAudience, "the token's \"aud\" does not include \"\(audience)\"") }
+            guard matches else {
+                throw JWTError(.wrongAudience, "the token's \"aud\" does not include \"\(audience)\"")
+            }
         }
     }
 

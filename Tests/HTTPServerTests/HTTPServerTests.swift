@@ -75,7 +75,8 @@ struct HTTPServerTests {
         let sender = try HTTPBatchSender()
         let limit = 1 << 20
         let fits = try await sender.send(
-            HTTPRequest(url: Self.url(server, "/upload"), body: [UInt8](repeating: 0x61, count: limit), timeout: Self.patient)
+            HTTPRequest(
+                url: Self.url(server, "/upload"), body: [UInt8](repeating: 0x61, count: limit), timeout: Self.patient)
         ).get()
         #expect(fits.statusCode == 200)
         #expect(fits.body == Array(String(limit).utf8))
@@ -83,7 +84,8 @@ struct HTTPServerTests {
 
         let tooLong = try await sender.send(
             HTTPRequest(
-                url: Self.url(server, "/upload"), body: [UInt8](repeating: 0x61, count: limit + 1), timeout: Self.patient)
+                url: Self.url(server, "/upload"), body: [UInt8](repeating: 0x61, count: limit + 1),
+                timeout: Self.patient)
         ).get()
         #expect(tooLong.statusCode == 413)
         #expect(tooLong.body == Array(#"{"error":"413"}"#.utf8))
@@ -170,7 +172,9 @@ struct HTTPServerTests {
         }
         let server = try HTTPServer(handler: handler)
         let sender = try HTTPBatchSender()
-        let response = try await sender.send(HTTPRequest(url: Self.url(server, "/slow"), method: .get, timeout: Self.patient)).get()
+        let response = try await sender.send(
+            HTTPRequest(url: Self.url(server, "/slow"), method: .get, timeout: Self.patient)
+        ).get()
         #expect(response.statusCode == 200)
         #expect(String(decoding: response.body, as: UTF8.self) == "piece 1;piece 2;piece 4;piece 5;")
     }
@@ -189,7 +193,8 @@ struct HTTPServerTests {
         }
         let server = try HTTPServer(handler: handler)
         let sender = try HTTPBatchSender()
-        let result = await sender.send(HTTPRequest(url: Self.url(server, "/broken"), method: .get, timeout: Self.patient))
+        let result = await sender.send(
+            HTTPRequest(url: Self.url(server, "/broken"), method: .get, timeout: Self.patient))
         #expect(throws: TransportError.self) { try result.get() }
     }
 

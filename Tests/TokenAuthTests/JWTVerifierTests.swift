@@ -24,7 +24,9 @@ enum Forge {
 struct JWTVerifierTests {
     static let now = Instant(seconds: 1_780_000_000)
     static let secret = Array("a demo secret that is long enough for HS512 signatures, 64 bytes!".utf8)
-    static let valid = #"{"sub":"ana","exp":1780000600,"iss":"https://sso.example/realms/mesa","aud":["slawatch","x"],"realm_access":{"roles":["MESA","AREA"]}}"#
+    static let valid =
+        #"{"sub":"ana","exp":1780000600,"iss":"https://sso.example/realms/mesa","aud":["slawatch","x"],"#
+        + #""realm_access":{"roles":["MESA","AREA"]}}"#
 
     static func verifier(_ key: JWTKey, issuer: String? = nil, audience: String? = nil) -> JWTVerifier {
         JWTVerifier(configuration: .init(key: key, issuer: issuer, audience: audience, now: { now }))
@@ -59,7 +61,8 @@ struct JWTVerifierTests {
         let token = Forge.token(header: #"{"alg":"RS256","typ":"JWT","kid":"k1"}"#, payload: Self.valid) {
             pair.signSHA256(Array($0.utf8))
         }
-        let verifier = Self.verifier(try .publicKey(pem: pair.publicPEM), issuer: "https://sso.example/realms/mesa", audience: "slawatch")
+        let verifier = Self.verifier(
+            try .publicKey(pem: pair.publicPEM), issuer: "https://sso.example/realms/mesa", audience: "slawatch")
         let claims = try verifier.verify(token)
         #expect(claims.algorithm == .rs256)
         #expect(claims.strings(at: "realm_access.roles") == ["MESA", "AREA"])
@@ -72,7 +75,9 @@ struct JWTVerifierTests {
         #expect(Self.reason(verifier, parts[0] + "." + parts[1] + "." + Base64URL.encode(signature)) == .badSignature)
         // Another key's signature.
         let stranger = TestKeyPair.rsa()
-        let forged = Forge.token(header: #"{"alg":"RS256"}"#, payload: Self.valid) { stranger.signSHA256(Array($0.utf8)) }
+        let forged = Forge.token(header: #"{"alg":"RS256"}"#, payload: Self.valid) {
+            stranger.signSHA256(Array($0.utf8))
+        }
         #expect(Self.reason(verifier, forged) == .badSignature)
     }
 
@@ -96,7 +101,9 @@ struct JWTVerifierTests {
 
     @Test func keysAreCheckedWhenConfigured() throws {
         #expect(throws: JWTError.self) { try JWTKey.hmac(secret: Array("short".utf8)) }
-        #expect(throws: JWTError.self) { try JWTKey.publicKey(pem: "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n") }
+        #expect(throws: JWTError.self) {
+            try JWTKey.publicKey(pem: "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
+        }
         #expect(throws: JWTError.self) { try JWTKey.publicKey(pem: TestKeyPair.p384().publicPEM) }
         #expect(throws: JWTError.self) { try JWTKey.publicKey(pem: TestKeyPair.rsa(bits: 1024).publicPEM) }
         #expect(throws: JWTError.self) { try JWTSigner(algorithm: .hs512, secret: Array(Self.secret.prefix(40))) }
@@ -131,10 +138,22 @@ struct JWTVerifierTests {
             let signed = Forge.hmac(.hs256, Self.secret, header: #"{"alg":"\#(alg)"}"#, payload: Self.valid)
             #expect(Self.reason(verifier, signed) == .unsupportedAlgorithm)
         }
-        #expect(Self.reason(verifier, Forge.hmac(.hs256, Self.secret, header: #"{"typ":"JWT"}"#, payload: Self.valid)) == .malformed)
-        #expect(Self.reason(verifier, Forge.hmac(.hs256, Self.secret, header: #"{"alg":"PS256"}"#, payload: Self.valid)) == .unsupportedAlgorithm)
-        #expect(Self.reason(verifier, Forge.hmac(.hs256, Self.secret, header: #"{"alg":"HS256","crit":["b64"]}"#, payload: Self.valid)) == .malformed)
-        #expect(Self.reason(verifier, Forge.hmac(.hs256, Self.secret, header: #"{"alg":"HS256","typ":"JOSE+JSON"}"#, payload: Self.valid)) == .malformed)
+        #expect(
+            Self.reason(verifier, Forge.hmac(.hs256, Self.secret, header: #"{"typ":"JWT"}"#, payload: Self.valid))
+                == .malformed)
+        #expect(
+            Self.reason(verifier, Forge.hmac(.hs256, Self.secret, header: #"{"alg":"PS256"}"#, payload: Self.valid))
+                == .unsupportedAlgorithm)
+        #expect(
+            Self.reason(
+                verifier,
+                Forge.hmac(.hs256, Self.secret, header: #"{"alg":"HS256","crit":["b64"]}"#, payload: Self.valid))
+                == .malformed)
+        #expect(
+            Self.reason(
+                verifier,
+                Forge.hmac(.hs256, Self.secret, header: #"{"alg":"HS256","typ":"JOSE+JSON"}"#, payload: Self.valid))
+                == .malformed)
     }
 
     @Test func theShapeOfTheTokenIsStrict() throws {
@@ -162,7 +181,9 @@ struct JWTVerifierTests {
         ]
         for bad in cases {
             let reason = Self.reason(verifier, bad)
-            #expect(reason == .malformed || reason == .badSignature, "\(bad.debugDescription): \(String(describing: reason))")
+            #expect(
+                reason == .malformed || reason == .badSignature,
+                "\(bad.debugDescription): \(String(describing: reason))")
         }
         // A payload that is not an object, correctly signed.
         #expect(Self.reason(verifier, Forge.hmac(.hs256, Self.secret, payload: "[1,2]")) == .malformed)
@@ -191,7 +212,9 @@ struct JWTVerifierTests {
         #expect(Self.reason(plain, token(#"{"exp":\#(now + 60).5}"#)) == nil)
 
         let good = #""exp":\#(now + 60),"iss":"https://sso.example/realms/mesa""#
-        #expect(Self.reason(strict, token(#"{"exp":\#(now + 60),"iss":"https://evil.example","aud":"slawatch"}"#)) == .wrongIssuer)
+        #expect(
+            Self.reason(strict, token(#"{"exp":\#(now + 60),"iss":"https://evil.example","aud":"slawatch"}"#))
+                == .wrongIssuer)
         #expect(Self.reason(strict, token(#"{"exp":\#(now + 60),"aud":"slawatch"}"#)) == .wrongIssuer)
         #expect(Self.reason(strict, token(#"{\#(good),"aud":"slawatch"}"#)) == nil)
         #expect(Self.reason(strict, token(#"{\#(good),"aud":"other"}"#)) == .wrongAudience)
@@ -205,14 +228,18 @@ struct JWTVerifierTests {
         let verifier = Self.verifier(try .hmac(secret: Self.secret))
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         let nestedHeader = #"{"alg":"HS256","x":\#(deep)}"#
-        let big = JWTVerifier(configuration: .init(key: try .hmac(secret: Self.secret), maxTokenBytes: 1 << 20, now: { Self.now }))
-        #expect(Self.reason(big, Forge.hmac(.hs256, Self.secret, header: nestedHeader, payload: Self.valid)) == .malformed)
+        let big = JWTVerifier(
+            configuration: .init(key: try .hmac(secret: Self.secret), maxTokenBytes: 1 << 20, now: { Self.now }))
+        #expect(
+            Self.reason(big, Forge.hmac(.hs256, Self.secret, header: nestedHeader, payload: Self.valid)) == .malformed)
         let nestedPayload = #"{"exp":1780000600,"x":\#(deep)}"#
         #expect(Self.reason(big, Forge.hmac(.hs256, Self.secret, payload: nestedPayload)) == .malformed)
         // Seventeen levels is one too many; sixteen pass.
-        let seventeen = #"{"exp":1780000600,"x":\#(String(repeating: "[", count: 16) + String(repeating: "]", count: 16))}"#
+        let seventeen =
+            #"{"exp":1780000600,"x":\#(String(repeating: "[", count: 16) + String(repeating: "]", count: 16))}"#
         #expect(Self.reason(verifier, Forge.hmac(.hs256, Self.secret, payload: seventeen)) == .malformed)
-        let sixteen = #"{"exp":1780000600,"x":\#(String(repeating: "[", count: 15) + String(repeating: "]", count: 15))}"#
+        let sixteen =
+            #"{"exp":1780000600,"x":\#(String(repeating: "[", count: 15) + String(repeating: "]", count: 15))}"#
         #expect(Self.reason(verifier, Forge.hmac(.hs256, Self.secret, payload: sixteen)) == nil)
         // Brackets inside strings do not count.
         let quoted = #"{"exp":1780000600,"x":"\#(String(repeating: "[", count: 100))\"["}"#
@@ -226,7 +253,9 @@ struct JWTVerifierTests {
         let rsaPair = TestKeyPair.rsa()
         let rsaVerifier = Self.verifier(try .publicKey(pem: rsaPair.publicPEM))
         let valid = Forge.hmac(.hs256, Self.secret, payload: Self.valid)
-        let validRS = Forge.token(header: #"{"alg":"RS256"}"#, payload: Self.valid) { rsaPair.signSHA256(Array($0.utf8)) }
+        let validRS = Forge.token(header: #"{"alg":"RS256"}"#, payload: Self.valid) {
+            rsaPair.signSHA256(Array($0.utf8))
+        }
         #expect(Self.reason(verifier, valid) == nil)
         #expect(Self.reason(rsaVerifier, validRS) == nil)
         var random = SplitMix64(seed: 0x5eed_1a3a)
@@ -238,12 +267,14 @@ struct JWTVerifierTests {
             switch random.next() % 4 {
             case 0:
                 // Entirely random text over an alphabet close to base64url.
-                bytes = (0..<Int(random.next() % 400)).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] }
+                bytes = (0..<Int(random.next() % 400)).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))]
+                }
             case 1:
                 // A valid token with bytes replaced.
                 bytes = Array(base.utf8)
                 for _ in 0..<(1 + Int(random.next() % 4)) {
-                    bytes[Int(random.next() % UInt64(bytes.count))] = alphabet[Int(random.next() % UInt64(alphabet.count))]
+                    bytes[Int(random.next() % UInt64(bytes.count))] =
+                        alphabet[Int(random.next() % UInt64(alphabet.count))]
                 }
             case 2:
                 // A valid token cut, or with a random piece inserted.
@@ -252,7 +283,10 @@ struct JWTVerifierTests {
                 if random.next() % 2 == 0 {
                     bytes = Array(bytes.prefix(at))
                 } else {
-                    bytes.insert(contentsOf: (0..<(1 + Int(random.next() % 8))).map { _ in UInt8(truncatingIfNeeded: random.next()) }, at: at)
+                    bytes.insert(
+                        contentsOf: (0..<(1 + Int(random.next() % 8))).map { _ in
+                            UInt8(truncatingIfNeeded: random.next())
+                        }, at: at)
                 }
             default:
                 // Parts of the two valid tokens swapped.

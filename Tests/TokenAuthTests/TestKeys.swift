@@ -4,7 +4,9 @@ import CCrypto
 final class TestKeyPair: @unchecked Sendable {
     let raw: OpaquePointer
 
-    static func rsa(bits: Int32 = 2048) -> TestKeyPair { generate("RSA") { EVP_PKEY_CTX_set_rsa_keygen_bits($0, bits) } }
+    static func rsa(bits: Int32 = 2048) -> TestKeyPair {
+        generate("RSA") { EVP_PKEY_CTX_set_rsa_keygen_bits($0, bits) }
+    }
     static func p256() -> TestKeyPair { generate("EC") { EVP_PKEY_CTX_set_group_name($0, "P-256") } }
     static func p384() -> TestKeyPair { generate("EC") { EVP_PKEY_CTX_set_group_name($0, "P-384") } }
 
