@@ -109,6 +109,9 @@ public final class HTTPServer: Sendable {
         }
     }
 
+    /// True from the moment ``stop()`` begins: a readiness check can answer 503 meanwhile.
+    public var isStopping: Bool { context.stopping.load(ordering: .acquiring) }
+
     /// Requests received whose answer has not been completely sent yet.
     public var requestsInFlight: Int { context.inFlight.load(ordering: .relaxed) }
 }

@@ -267,12 +267,19 @@ struct HTTPServerTests {
 
     @Test func stopLetsASlowRequestFinishAndThenRefusesConnections() async throws {
         let entered = Atomic<Bool>(false)
+        let serving = Mutex<HTTPServer?>(nil)
         let handler = TestHandler { _ in
             entered.store(true, ordering: .releasing)
-            usleep(800_000)
+            // Still busy well after stop() has begun, however slowly the stopping thread gets to run.
+            let deadline = ContinuousClock.now + Self.patient
+            while serving.withLock({ $0?.isStopping != true }), ContinuousClock.now < deadline {
+                usleep(1_000)
+            }
+            usleep(300_000)
             return HTTPServerResponse(status: 200, contentType: "text/plain", body: Array("done".utf8))
         }
         let server = try HTTPServer(handler: handler)
+        serving.withLock { $0 = server }
         let sender = try HTTPBatchSender()
         let url = Self.url(server, "/slow")
         async let slow = sender.send(HTTPRequest(url: url, method: .get, timeout: Self.patient))
@@ -288,6 +295,8 @@ struct HTTPServerTests {
         #expect(response.statusCode == 200)
         #expect(response.body == Array("done".utf8))
         stopped.join()
+        serving.withLock { $0 = nil }
+        #expect(server.isStopping)
         #expect(server.requestsInFlight == 0)
 
         let after = await sender.send(HTTPRequest(url: url, method: .get, timeout: .seconds(5)))
@@ -297,12 +306,18 @@ struct HTTPServerTests {
 
     @Test func aRequestArrivingDuringStopIsNotHandled() async throws {
         let entered = Atomic<Bool>(false)
+        let serving = Mutex<HTTPServer?>(nil)
         let handler = TestHandler { request in
             entered.store(true, ordering: .releasing)
-            usleep(400_000)
+            // Answers only once stop() has begun, however slowly the stopping thread gets to run.
+            let deadline = ContinuousClock.now + Self.patient
+            while serving.withLock({ $0?.isStopping != true }), ContinuousClock.now < deadline {
+                usleep(1_000)
+            }
             return HTTPServerResponse(status: 200, contentType: "text/plain", body: Array(request.path.utf8))
         }
         let server = try HTTPServer(handler: handler)
+        serving.withLock { $0 = server }
         let connection = try RawConnection(port: server.port)
         // Pipelined: the second request waits in libmicrohttpd's buffer while the first is handled.
         try connection.send("GET /first HTTP/1.1\r\nHost: a\r\n\r\nGET /second HTTP/1.1\r\nHost: a\r\n\r\n")
@@ -313,6 +328,7 @@ struct HTTPServerTests {
         let stopped = Thread.run { server.stop() }
         let answer = String(decoding: try #require(connection.readUntilClosed(within: Self.patient)), as: UTF8.self)
         stopped.join()
+        serving.withLock { $0 = nil }
 
         #expect(answer.hasPrefix("HTTP/1.1 200 "))
         #expect(answer.contains("/first"))
