@@ -97,7 +97,7 @@ public final class HTTPServer: Sendable {
     /// Blocks the calling thread meanwhile; a second call waits for the first and then returns.
     public func stop() {
         running.withLock { running in
-            guard let daemon = running.take() else { return }
+            guard var daemon = running.take() else { return }
             context.stopping.store(true, ordering: .releasing)
             daemon.quiesce()
             let deadline = ContinuousClock.now + configuration.stopTimeout
@@ -120,6 +120,8 @@ public final class HTTPServer: Sendable {
 private struct RunningDaemon: ~Copyable {
     let daemon: OpaquePointer
     private let logger: UnsafeMutablePointer<slawatch_mhd_logger>
+    /// The listening socket MHD_quiesce_daemon handed back; -1 before that.
+    private var quiescedSocket: Int32 = -1
 
     init(configuration: HTTPServer.Configuration, context: ServerContext) throws(HTTPServerError) {
         var flags =
@@ -176,12 +178,14 @@ private struct RunningDaemon: ~Copyable {
         self.logger = logger
     }
 
-    /// Closes the listening socket: no new connections, while open ones go on being served.
-    func quiesce() {
-        // MHD hands the listening socket back to us; closing it refuses further connections at once.
-        let socket = MHD_quiesce_daemon(daemon)
-        if socket >= 0 {
-            close(socket)
+    /// Stops listening: no new connections, while open ones go on being served.
+    mutating func quiesce() {
+        // MHD hands the listening socket back to us, to be closed only after MHD_stop_daemon (a pool thread
+        // may still hold it). Shutting it down now makes Linux stop listening at once: connection attempts
+        // are refused instead of waiting in the backlog, and the descriptor stays ours until it is closed.
+        quiescedSocket = MHD_quiesce_daemon(daemon)
+        if quiescedSocket >= 0 {
+            shutdown(quiescedSocket, Int32(SHUT_RDWR))
         }
     }
 
@@ -189,6 +193,9 @@ private struct RunningDaemon: ~Copyable {
     /// runs for requests still open before this returns.
     consuming func stop() {
         MHD_stop_daemon(daemon)
+        if quiescedSocket >= 0 {
+            close(quiescedSocket)
+        }
         logger.deinitialize(count: 1)
         logger.deallocate()
     }

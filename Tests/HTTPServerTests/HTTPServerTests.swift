@@ -267,6 +267,7 @@ struct HTTPServerTests {
 
     @Test func stopLetsASlowRequestFinishAndThenRefusesConnections() async throws {
         let entered = Atomic<Bool>(false)
+        let refusedWhileBusy = Atomic<Bool>(false)
         let serving = Mutex<HTTPServer?>(nil)
         let handler = TestHandler { _ in
             entered.store(true, ordering: .releasing)
@@ -275,7 +276,10 @@ struct HTTPServerTests {
             while serving.withLock({ $0?.isStopping != true }), ContinuousClock.now < deadline {
                 usleep(1_000)
             }
-            usleep(300_000)
+            // And until the test has seen a new connection refused.
+            while !refusedWhileBusy.load(ordering: .acquiring), ContinuousClock.now < deadline {
+                usleep(1_000)
+            }
             return HTTPServerResponse(status: 200, contentType: "text/plain", body: Array("done".utf8))
         }
         let server = try HTTPServer(handler: handler)
@@ -290,6 +294,14 @@ struct HTTPServerTests {
         #expect(server.requestsInFlight == 1)
         // stop() blocks; it runs on a thread of its own so that this task can go on awaiting the answer.
         let stopped = Thread.run { server.stop() }
+        // While the slow request is still in flight, the listening socket already refuses connections.
+        let refusing = ContinuousClock.now + Self.patient
+        while ContinuousClock.now < refusing, (try? RawConnection(port: server.port)) != nil {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(server.requestsInFlight == 1)
+        #expect((try? RawConnection(port: server.port)) == nil)
+        refusedWhileBusy.store(true, ordering: .releasing)
 
         let response = try await slow.get()
         #expect(response.statusCode == 200)
