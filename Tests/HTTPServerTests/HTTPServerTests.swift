@@ -113,6 +113,29 @@ struct HTTPServerTests {
         #expect(handler.callCount == 0)
     }
 
+    @Test func aResponseMHDRefusesBecomesA500() async throws {
+        let handler = TestHandler { request in
+            switch request.path {
+            case "/crlf": return HTTPServerResponse(status: 200, headers: [("X-Injected", "a\r\nSet-Cookie: b")])
+            case "/status": return HTTPServerResponse(status: 42)
+            default: return HTTPServerResponse(status: 204)
+            }
+        }
+        let logged = Mutex<[String]>([])
+        let configuration = HTTPServer.Configuration(log: { line in logged.withLock { $0.append(line) } })
+        let server = try HTTPServer(configuration: configuration, handler: handler)
+        let sender = try HTTPBatchSender()
+        let results = await sender.send(
+            ["/crlf", "/status", "/fine"].map {
+                HTTPRequest(url: Self.url(server, $0), method: .get, timeout: Self.patient)
+            })
+        let statuses = try results.map { try $0.get().statusCode }
+        #expect(statuses == [500, 500, 204])
+        #expect(try results[0].get().header("set-cookie") == nil)
+        // Ours, one per refused response; libmicrohttpd adds its own line about the status.
+        #expect(logged.withLock { $0.filter { $0.hasPrefix("refused the handler's response") }.count } == 2)
+    }
+
     @Test func aStreamOf50MBKeepsServerMemoryFlat() async throws {
         let total = 50_000_000
         let pieceSize = 64 * 1024
