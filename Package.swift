@@ -1,8 +1,8 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// slawatch has no Swift package dependencies: PostgreSQL, libcurl and libcrypto are reached as
-// system libraries, found through pkg-config and installed by scripts/setup.
+// slawatch has no Swift package dependencies: libpq, libcurl, libcrypto and libmicrohttpd are reached
+// as system libraries, found through pkg-config and installed by scripts/setup.
 let package = Package(
     name: "slawatch",
     products: [
@@ -18,8 +18,13 @@ let package = Package(
         .systemLibrary(
             name: "CCrypto", path: "Sources/CCrypto", pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(
+            name: "CMicroHTTPD", path: "Sources/CMicroHTTPD", pkgConfig: "libmicrohttpd",
+            providers: [.apt(["libmicrohttpd-dev"])]),
         // Typed wrappers for libcurl's variadic setopt/getinfo, which Swift cannot call.
         .target(name: "CCurlShim", dependencies: ["CCurl"], path: "Sources/CCurlShim"),
+        // Typed wrappers for libmicrohttpd's variadic start and info calls and its va_list logger.
+        .target(name: "CMicroHTTPDShim", dependencies: ["CMicroHTTPD"], path: "Sources/CMicroHTTPDShim"),
 
         // The pure domain: rules, calendars, clocks, filters, events. No I/O, no C.
         .target(name: "SlawatchCore", path: "Sources/SlawatchCore"),
@@ -31,6 +36,9 @@ let package = Package(
         // Every SQL statement slawatch runs: its schema, clocks, events, deliveries, reports, the
         // source views, the dashboard function; a pool of connections on threads of its own.
         .target(name: "SlawatchStore", dependencies: ["SlawatchCore", "PostgresClient"], path: "Sources/SlawatchStore"),
+        // The HTTP API's foundations: a libmicrohttpd server, and JWT verification through libcrypto.
+        .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "CMicroHTTPDShim"], path: "Sources/HTTPServer"),
+        .target(name: "TokenAuth", dependencies: ["CCrypto", "SlawatchCore"], path: "Sources/TokenAuth"),
         // The wiring: commands, the worker.
         .target(
             name: "SlawatchApp", dependencies: ["SlawatchCore", "SlawatchStore", "PostgresClient", "CurlTransport"],
@@ -46,6 +54,10 @@ let package = Package(
         .target(name: "LoopbackSinks", path: "Tests/LoopbackSinks"),
         .testTarget(
             name: "TransportTests", dependencies: ["CurlTransport", "LoopbackSinks"], path: "Tests/TransportTests"),
+        .testTarget(
+            name: "HTTPServerTests", dependencies: ["HTTPServer", "CurlTransport"], path: "Tests/HTTPServerTests"),
+        .testTarget(
+            name: "TokenAuthTests", dependencies: ["TokenAuth", "CCrypto", "SlawatchCore"], path: "Tests/TokenAuthTests"),
         .testTarget(name: "SlawatchCoreTests", dependencies: ["SlawatchCore"], path: "Tests/SlawatchCoreTests"),
         .testTarget(
             name: "PostgresClientTests", dependencies: ["PostgresClient", "LoopbackSinks"], path: "Tests/PostgresClientTests"),
