@@ -6,6 +6,14 @@ public struct RulesIssue: Error, Sendable, Hashable, CustomStringConvertible {
     public let path: String
     public let message: String
     public var description: String { path.isEmpty ? "\(file): \(message)" : "\(file): \(path): \(message)" }
+
+    /// Control characters that the rules' text brought into any part are written as escapes: an issue
+    /// is always one line.
+    init(file: String, path: String, message: String) {
+        self.file = ErrorText.printable(file)
+        self.path = ErrorText.printable(path)
+        self.message = ErrorText.printable(message)
+    }
 }
 
 /// Every problem found in a rules directory, in file order.
@@ -31,10 +39,11 @@ public enum RulesLoader {
     public static func filter(json: String, origin: String) throws(RulesError) -> Filter {
         var reader = RulesReader(environment: [:])
         reader.file = origin
-        let decoder = JSONDecoder()
-        decoder.allowsJSON5 = true
-        guard let value = try? decoder.decode(JSONValue.self, from: Data(json.utf8)) else {
-            throw RulesError(issues: [RulesIssue(file: origin, path: "", message: "not valid JSON")])
+        let value: JSONValue
+        do {
+            value = try JSON5Parser.parse(json)
+        } catch {
+            throw RulesError(issues: [RulesIssue(file: origin, path: error.location, message: "not valid JSON")])
         }
         let filter = reader.filter(value, "", allowComputed: true)
         if let filter, reader.issues.isEmpty { return filter }
@@ -56,8 +65,6 @@ struct RulesReader {
 
     mutating func read(files: [(path: String, contents: Data)]) -> RuleSet? {
         var sections: [String: [(file: String, value: JSONValue)]] = [:]
-        let decoder = JSONDecoder()
-        decoder.allowsJSON5 = true
         if files.isEmpty {
             issues.append(RulesIssue(file: "rules", path: "", message: "no .json files found; see the example set in the repository's rules/"))
             return nil
@@ -66,9 +73,9 @@ struct RulesReader {
             file = path
             let document: JSONValue
             do {
-                document = try decoder.decode(JSONValue.self, from: contents)
+                document = try JSON5Parser.parse(contents)
             } catch {
-                issue("", "not valid JSON5: \(Self.describe(error))")
+                issue("", "not valid JSON5 at \(error.location): \(error.reason)")
                 continue
             }
             for (at, key) in DuplicateKeys.find(in: String(decoding: contents, as: UTF8.self)) {
@@ -640,13 +647,5 @@ struct RulesReader {
         if host == "localhost" { return true }
         let octets = host.split(separator: ".", omittingEmptySubsequences: false)
         return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { o in UInt8(o) != nil }
-    }
-
-    static func describe(_ error: Error) -> String {
-        if case DecodingError.dataCorrupted(let context) = error {
-            let underlying = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            return underlying ?? context.debugDescription
-        }
-        return "\(error)"
     }
 }
