@@ -39,6 +39,9 @@ public enum RulesLoader {
     public static func filter(json: String, origin: String) throws(RulesError) -> Filter {
         var reader = RulesReader(environment: [:])
         reader.file = origin
+        // The types of the columns are the view's, known once connected: the caller checks them
+        // (`Filter.typeMismatches`).
+        reader.checksColumnTypes = false
         let value: JSONValue
         do {
             value = try JSON5Parser.parse(json)
@@ -56,6 +59,9 @@ struct RulesReader {
     let environment: [String: String]
     var file = ""
     var issues: [RulesIssue] = []
+    /// Whether filter operands are checked against the types of the columns the contract and the
+    /// computed columns define (`ColumnType.known`).
+    var checksColumnTypes = true
 
     init(environment: [String: String]) { self.environment = environment }
 
@@ -545,7 +551,13 @@ struct RulesReader {
         }
         guard let column else { return nil }
         let id = dict["id"].flatMap { string($0, join(path, "id")) }
-        return .condition(Filter.Condition(id: id, column: column, op: op, operand: operand))
+        let condition = Filter.Condition(id: id, column: column, op: op, operand: operand)
+        if checksColumnTypes, allowComputed || !ComputedColumn.names.contains(column), let type = ColumnType.known[column],
+           let mismatch = condition.typeMismatch(type) {
+            issue(join(path, mismatch.path), mismatch.message)
+            return nil
+        }
+        return .condition(condition)
     }
 
     /// `path.key`, or `key` at the top.
