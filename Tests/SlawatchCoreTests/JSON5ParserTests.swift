@@ -23,10 +23,13 @@ struct JSON5ParserTests {
     func plainJSON() throws {
         let value = try JSON5Parser.parse(#"{"a": [1, -2.5, 3e2, true, false, null, "x\"y\u00e9\n"], "b": {}}"#)
         #expect(
-            value == .object([
-                "a": .array([.number(1), .number(-2.5), .number(300), .bool(true), .bool(false), .null, .string("x\"yé\n")]),
-                "b": .object([:]),
-            ]))
+            value
+                == .object([
+                    "a": .array([
+                        .number(1), .number(-2.5), .number(300), .bool(true), .bool(false), .null, .string("x\"yé\n"),
+                    ]),
+                    "b": .object([:]),
+                ]))
     }
 
     @Test("JSON5: comments, trailing commas, unquoted names, single quotes, hex, Infinity, NaN, line continuations")
@@ -55,7 +58,9 @@ struct JSON5ParserTests {
 
     @Test("a UTF-8 byte order mark and CR LF line ends are fine")
     func byteOrderMarkAndCRLF() throws {
-        #expect(try JSON5Parser.parse([0xEF, 0xBB, 0xBF] + Array("{\r\n\"a\"\r\n:\r\n1\r\n}\r\n".utf8)) == .object(["a": .number(1)]))
+        #expect(
+            try JSON5Parser.parse([0xEF, 0xBB, 0xBF] + Array("{\r\n\"a\"\r\n:\r\n1\r\n}\r\n".utf8))
+                == .object(["a": .number(1)]))
     }
 
     @Test(
@@ -65,7 +70,10 @@ struct JSON5ParserTests {
             ("{\"a\": \n  [1, 2,, 3]}", 2, 9, "expected a value, found ','"),
             ("{\"a\": 1 \"b\": 2}", 1, 9, #"expected ',' or '}' after the value of "a", found '"'"#),
             ("{\"a\": \"x\u{0}y\"}", 1, 9, #"control character U+0000 inside a string; write it as \u0000"#),
-            ("{\"a\": \"x\ny\"}", 1, 9, #"a line break inside a string; write it as \n (or end the line with \ to continue the string)"#),
+            (
+                "{\"a\": \"x\ny\"}", 1, 9,
+                #"a line break inside a string; write it as \n (or end the line with \ to continue the string)"#
+            ),
             ("{\"a\": 1e400}", 1, 7, "the number is too large"),
             (#"{"a": "\ud800"}"#, 1, 8, #"\uD800 is the first half of a surrogate pair without a second half"#),
             (#"{"a": "\udc00"}"#, 1, 8, #"\uDC00 is the second half of a surrogate pair without a first half"#),

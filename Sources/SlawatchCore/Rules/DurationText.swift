@@ -48,7 +48,9 @@ public enum DurationText {
             rest = rest.dropFirst(number.count)
             let unitText = rest.prefix { $0.isLetter }
             guard let unit = units.first(where: { $0.name == unitText }) else {
-                let found = unitText.isEmpty ? (rest.first.map { ErrorText.quoted(String($0)) } ?? "the end") : ErrorText.quoted(String(unitText))
+                let found =
+                    unitText.isEmpty
+                    ? (rest.first.map { ErrorText.quoted(String($0)) } ?? "the end") : ErrorText.quoted(String(unitText))
                 throw fail("expected a unit (\(unitNames)) after \(number), found \(found)")
             }
             let part = (value * Double(unit.micros)).rounded()

@@ -12,7 +12,10 @@ public enum JSONValue: Sendable, Hashable {
         switch self {
         case .null: return "null"
         case .bool(let b): return String(b)
-        case .number(let n): return n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : String(n)
+        case .number(let n):
+            if n.isNaN { return "NaN" }
+            if n.isInfinite { return n > 0 ? "Infinity" : "-Infinity" }
+            return n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : String(n)
         case .string(let s): return ErrorText.quoted(s)
         case .array: return "an array"
         case .object: return "an object"

@@ -77,23 +77,25 @@ struct RulesReader {
         }
         for (path, contents) in files {
             file = path
-            let document: JSONValue
+            let document: JSON5Parser.Document
             do {
-                document = try JSON5Parser.parse(contents)
+                document = try JSON5Parser.document(contents)
             } catch {
                 issue("", "not valid JSON5 at \(error.location): \(error.reason)")
                 continue
             }
-            for (at, key) in DuplicateKeys.find(in: String(decoding: contents, as: UTF8.self)) {
-                issue(at.isEmpty ? key : "\(at).\(key)", "\"\(key)\" is defined twice in this object; only one definition is allowed")
+            for repeated in document.repeatedNames {
+                let at = join(repeated.path, repeated.name)
+                issue(at, "\"\(repeated.name)\" is defined twice in this object; only one definition is allowed")
             }
-            guard case .object(let top) = substitute(document, "") else {
+            // Checked before `${VAR}`s are replaced: in a document that is not an object they do not matter.
+            guard case .object = document.value, case .object(let top) = substitute(document.value, "") else {
                 issue("", "expected an object with keys \(RulesLoader.topLevelKeys.joined(separator: ", "))")
                 continue
             }
             for key in top.keys.sorted() {
                 guard RulesLoader.topLevelKeys.contains(key) else {
-                    issue(key, "unknown key; expected one of \(RulesLoader.topLevelKeys.joined(separator: ", "))")
+                    issue(join("", key), "unknown key; expected one of \(RulesLoader.topLevelKeys.joined(separator: ", "))")
                     continue
                 }
                 sections[key, default: []].append((path, top[key]!))
@@ -109,12 +111,12 @@ struct RulesReader {
         var calendars: [String: WorkCalendar] = [:]
         for (name, origin, value) in named("calendars", sections["calendars"]) {
             file = origin
-            if let calendar = readCalendar(value, "calendars.\(name)") { calendars[name] = calendar }
+            if let calendar = readCalendar(value, join("calendars", name)) { calendars[name] = calendar }
         }
         var channels: [String: Channel] = [:]
         for (name, origin, value) in named("channels", sections["channels"]) {
             file = origin
-            if let channel = readChannel(name, value, "channels.\(name)") { channels[name] = channel }
+            if let channel = readChannel(name, value, join("channels", name)) { channels[name] = channel }
         }
         var smtp: SMTPSettings?
         if let defs = single("smtp", sections["smtp"]) {
@@ -168,7 +170,7 @@ struct RulesReader {
         case .array(let items): return .array(items.enumerated().map { substitute($1, "\(path)[\($0)]") })
         case .object(let dict):
             var out: [String: JSONValue] = [:]
-            for (k, v) in dict { out[k] = substitute(v, path.isEmpty ? k : "\(path).\(k)") }
+            for (k, v) in dict { out[k] = substitute(v, join(path, k)) }
             return .object(out)
         default: return value
         }
@@ -217,7 +219,7 @@ struct RulesReader {
             }
             for name in dict.keys.sorted() {
                 if let other = seen[name] {
-                    issue("\(key).\(name)", "\"\(name)\" is defined twice (also in \(other))")
+                    issue(join(key, name), "\"\(name)\" is defined twice (also in \(other))")
                     continue
                 }
                 seen[name] = origin
@@ -316,11 +318,13 @@ struct RulesReader {
         if let t = required(dict, "targets", path), let tdict = object(t, path + ".targets", allowed: nil) {
             for (priority, v) in tdict {
                 guard case .number(let hours) = v else {
-                    issue("\(path).targets.\(priority)", "expected a number of hours, found \(v.shortDescription)")
+                    issue(join(path + ".targets", priority), "expected a number of hours, found \(v.shortDescription)")
                     continue
                 }
                 guard hours >= 0, hours <= 1_000_000 else {
-                    issue("\(path).targets.\(priority)", "expected a number of hours from 0 to 1000000, found \(v.shortDescription)")
+                    issue(
+                        join(path + ".targets", priority),
+                        "expected a number of hours from 0 to 1000000, found \(v.shortDescription)")
                     continue
                 }
                 targets[priority] = hours
@@ -389,14 +393,20 @@ struct RulesReader {
             if lang != "es" && lang != "en" { issue(path + ".language", "expected \"es\" or \"en\", found \"\(lang)\"") }
             channel.language = lang
         }
+        // Bounded so that the worker's arithmetic on them (a send slot every 1/rate seconds, an
+        // attempt counter) always fits a 64-bit integer.
         if let r = dict["rate_per_second"] {
-            if case .number(let n) = r, n > 0 { channel.ratePerSecond = n } else {
-                issue(path + ".rate_per_second", "expected a positive number of messages per second, found \(r.shortDescription)")
+            if case .number(let n) = r, n >= 0.001, n <= 1_000_000 { channel.ratePerSecond = n } else {
+                issue(
+                    path + ".rate_per_second",
+                    "expected a number of messages per second from 0.001 to 1000000, found \(r.shortDescription)")
             }
         }
         if let m = dict["max_attempts"] {
-            if case .number(let n) = m, n >= 1, n == n.rounded() { channel.maxAttempts = Int(n) } else {
-                issue(path + ".max_attempts", "expected a whole number of attempts of 1 or more, found \(m.shortDescription)")
+            if case .number(let n) = m, n >= 1, n <= 1_000_000, n == n.rounded() { channel.maxAttempts = Int(n) } else {
+                issue(
+                    path + ".max_attempts",
+                    "expected a whole number of attempts from 1 to 1000000, found \(m.shortDescription)")
             }
         }
         if let a = dict["max_age"], let age = duration(a, path + ".max_age") { channel.maxAgeMicros = age }
@@ -552,16 +562,17 @@ struct RulesReader {
         guard let column else { return nil }
         let id = dict["id"].flatMap { string($0, join(path, "id")) }
         let condition = Filter.Condition(id: id, column: column, op: op, operand: operand)
-        if checksColumnTypes, allowComputed || !ComputedColumn.names.contains(column), let type = ColumnType.known[column],
-           let mismatch = condition.typeMismatch(type) {
+        if checksColumnTypes, allowComputed || !ComputedColumn.names.contains(column),
+            let type = ColumnType.known[column], let mismatch = condition.typeMismatch(type)
+        {
             issue(join(path, mismatch.path), mismatch.message)
             return nil
         }
         return .condition(condition)
     }
 
-    /// `path.key`, or `key` at the top.
-    func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : path + "." + key }
+    /// `path.key`, or `key` at the top (an empty key shows as `""`).
+    func join(_ path: String, _ key: String) -> String { JSON5Parser.memberPath(path, key) }
 
     static func operand(_ value: JSONValue) -> FilterOperand {
         switch value {
@@ -582,7 +593,7 @@ struct RulesReader {
         }
         if let allowed {
             for key in dict.keys.sorted() where !allowed.contains(key) {
-                issue(path.isEmpty ? key : "\(path).\(key)", "unknown key; expected one of \(allowed.joined(separator: ", "))")
+                issue(join(path, key), "unknown key; expected one of \(allowed.joined(separator: ", "))")
             }
         }
         return dict
