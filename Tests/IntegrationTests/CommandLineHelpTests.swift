@@ -97,6 +97,6 @@ import Testing
         await usage(["dmeo"], "did you mean 'demo'?")
         await usage(["--verison"], "unknown option --verison", "did you mean --version?")
         await usage(["help", "frobnicate"], "unknown command 'frobnicate'")
-        await usage([], "usage: slawatch COMMAND [options]", "slawatch --help")
+        await usage([], "usage: slawatch <migrate|check|run|dashboard|", "slawatch --help says what each does")
     }
 }

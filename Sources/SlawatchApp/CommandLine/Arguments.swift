@@ -56,10 +56,16 @@ public struct Arguments {
         return .usage("unknown command '\(name)'; \(hint)expected one of \(known) (slawatch --help lists them)")
     }
 
-    /// The short usage of a command line without a command: the commands, and where to read more.
+    /// The short usage of a command line without a command: the commands, where to read more, and
+    /// the commands meant for scripts with their options.
     static func usageLine(_ commands: [CommandHelp]) -> String {
-        "usage: slawatch COMMAND [options], COMMAND one of \(commands.map(\.name).joined(separator: ", ")); "
-            + "slawatch --help says what each does"
+        let listed = commands.filter { !$0.forScripts }.map(\.name).joined(separator: "|")
+        let notes = commands.filter(\.forScripts).map { command in
+            (["slawatch", command.name, command.arguments] + command.options.map(\.synopsis))
+                .filter { !$0.isEmpty }.joined(separator: " ") + " is for scripts and tests"
+        }
+        return (["usage: slawatch <\(listed)> [options]; slawatch --help says what each does"] + notes)
+            .joined(separator: "; ")
     }
 
     /// The value of option `--name`; the last one when it was given several times.
