@@ -47,3 +47,7 @@ CURLcode slawatch_curl_setopt_mail_rcpt_allowfails(CURL *handle, long allow) {
     return curl_easy_setopt(handle, CURLOPT_MAIL_RCPT_ALLLOWFAILS, allow);
 #endif
 }
+
+const curl_version_info_data *slawatch_curl_version_info(void) {
+    return curl_version_info(CURLVERSION_NOW);
+}

@@ -9,7 +9,18 @@ import SlawatchCore
 public enum DemoCommand {
     /// `slawatch demo [--size N] [--keep] [--stop] [--database URL] [--dir DIR] [--format table|json]`.
     public static let command = SlawatchCommand(
-        name: "demo", options: ["size", "dir", "format"], flags: ["keep", "stop"], run: run)
+        help: CommandHelp(
+            name: "demo",
+            summary: "a throwaway PostgreSQL, the reference help desk, one worker cycle, the dashboard",
+            options: [
+                .init("size", value: "N", "how many sample tickets to load, from 0 to 2000000", default: "200"),
+                .init("keep", "leave the throwaway PostgreSQL running and print its URL"),
+                .init("stop", "stop a throwaway PostgreSQL left running by --keep"),
+                .init("dir", value: "DIR", "the throwaway PostgreSQL's data directory", default: "./.slawatch/pg"),
+                .init("format", value: "FORMAT", "the dashboard's format: table or json", default: "table"),
+            ],
+            examples: ["slawatch demo --size 2000 --keep", "slawatch demo --stop"]),
+        run: run)
 
     static func run(_ context: CommandContext) async throws(CommandError) {
         if context.args.has("stop") {

@@ -8,8 +8,18 @@ import SlawatchApp
 /// `stop` stops the server running there, if one does, and prints nothing.
 public enum PostgresCommand {
     public static let command = SlawatchCommand(
-        name: "postgres", options: ["dir", "setting"],
-        usage: .note("slawatch postgres start|stop --dir DIR [--setting NAME=VALUE ...] is for scripts and tests"),
+        help: CommandHelp(
+            name: "postgres", arguments: "start|stop",
+            summary: "start (or reuse) or stop the demo's throwaway PostgreSQL; start prints its URL",
+            options: [
+                .init("dir", value: "DIR", "the cluster's data directory; required"),
+                .init("setting", value: "NAME=VALUE", "a server setting for start; may be given more than once"),
+            ],
+            examples: [
+                "slawatch postgres start --dir /tmp/slawatch-pg --setting shared_buffers=2GB",
+                "slawatch postgres stop --dir /tmp/slawatch-pg",
+            ],
+            forScripts: true),
         run: run)
 
     static func run(_ context: CommandContext) async throws(CommandError) {

@@ -14,7 +14,7 @@ public struct SourceRepository {
     public var views: SourceViews { layout.views }
     var extraColumns: [String] { layout.extraColumns }
     var idType: String { layout.idType }
-    var selectTypes: [(name: String, type: UInt32)] { layout.selectTypes }
+    public var selectTypes: [(name: String, type: UInt32)] { layout.selectTypes }
     var changeTypes: [(name: String, type: UInt32)] { layout.changeTypes }
 
     /// Reads the views' layout; `alsoColumns`: further columns to read, e.g. those a `--filter`

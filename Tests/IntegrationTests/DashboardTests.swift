@@ -141,6 +141,35 @@ enum KnownHelpDesk {
         #expect(try await labels(["--sort", "horas_restantes", "--desc", "--top", "1", "--offset", "1"]) == ["TKT-2026-00006"])
     }
 
+    /// An operand that could never match its column is a usage error naming the column and its type,
+    /// by the view's own types (a further column included) and the computed columns' types.
+    @Test func filterOperandsMustFitTheColumnTypes() async throws {
+        let db = try TestDatabase()
+        try KnownHelpDesk.load(into: db)
+        try db.connect().execute(
+            "CREATE OR REPLACE VIEW public.con_reaperturas AS SELECT t.*, 2::int AS reaperturas FROM slawatch_source.tickets t")
+        let rules = try TemporaryRules([
+            "sla.json": KnownHelpDesk.rules, "source.json": #"{ source: { tickets: "public.con_reaperturas" } }"#,
+        ])
+        let base = ["dashboard", "--format", "json", "--rules", rules.path, "--database", db.url, "--now", KnownHelpDesk.now]
+        func failure(_ filter: String) async -> CLIResult {
+            let result = await slawatch(base + ["--filter", filter])
+            #expect(result.status == 2, "\(result.stderr)")
+            #expect(result.stdout.isEmpty)
+            return result
+        }
+        #expect(await failure(#"{"column": "created_at", "op": "GT", "operand": "yesterday"}"#).stderr.hasPrefix(
+            "slawatch: --filter: operand: column created_at is timestamptz: expected an ISO 8601 instant"))
+        #expect(await failure(#"{"column": "horas_restantes", "op": "GT", "operand": "abc"}"#).stderr.contains(
+            #"column horas_restantes is number: expected a number, such as 8 or -1.5, found "abc""#))
+        #expect(await failure(#"{"op": "AND", "operand": [{"column": "reaperturas", "op": "IN", "operand": [1, "dos"]}]}"#)
+            .stderr.contains(#"--filter: operand[0].operand[1]: column reaperturas is number"#))
+        let fits = await slawatch(base + ["--filter", #"{"column": "reaperturas", "op": "GE", "operand": "2"}"#])
+        #expect(fits.status == 0, "\(fits.stderr)")
+        #expect(try DashboardRow.decode(fits.stdout).count == 6)
+        try db.connect().execute("DROP VIEW public.con_reaperturas")
+    }
+
     @Test func tableFormatIsForPeople() async throws {
         let db = try TestDatabase()
         try KnownHelpDesk.load(into: db)

@@ -87,4 +87,33 @@ struct DurationTextTests {
             if DurationText.microseconds("999999999999d") != nil { exit(1) }
         }
     }
+
+    @Test(
+        "an error says at which character the text goes wrong",
+        arguments: [
+            ("", 1, "expected a number and a unit (ms, s, m, h, d, w), found nothing"),
+            ("4", 2, "expected a unit (ms, s, m, h, d, w) after 4, found the end"),
+            ("4 horas", 2, #"expected a unit (ms, s, m, h, d, w) after 4, found " ""#),
+            ("1h30x", 5, #"expected a unit (ms, s, m, h, d, w) after 30, found "x""#),
+            ("  1h-", 5, #"expected a number, found "-""#),
+            ("1..5h", 1, #""1..5" is not a number"#),
+            ("1h999999999999d", 3, "999999999999d is longer than a hundred years"),
+            ("36600d1d", 7, "the duration is longer than a hundred years"),
+        ] as [(String, Int, String)])
+    func parseErrors(text: String, position: Int, reason: String) {
+        do throws(DurationText.ParseError) {
+            let micros = try DurationText.parse(text)
+            Issue.record("\(text) parsed as \(micros)")
+        } catch {
+            #expect(error.position == position && error.reason == reason, "\(error)")
+            #expect(error.description.hasPrefix(ErrorText.quoted(text) + ": at character \(position): "))
+        }
+    }
+
+    @Test("parse and microseconds agree")
+    func parseAgrees() throws {
+        for text in ["30s", "1h30m", " 4h ", "250ms", "1.5d", "2w"] {
+            #expect(try DurationText.parse(text) == DurationText.microseconds(text))
+        }
+    }
 }

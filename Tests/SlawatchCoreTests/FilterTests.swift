@@ -445,6 +445,7 @@ struct FilterTests {
         let issue = try #require(issues.first)
         #expect(issue.file == "--filter")
         #expect(issue.message == "not valid JSON")
+        #expect(issue.path == "line 1, column 29")
     }
 
     @Test("a filter text may use the computed columns")

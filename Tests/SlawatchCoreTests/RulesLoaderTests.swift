@@ -584,6 +584,14 @@ struct RulesLoaderTests {
         ])
     }
 
+    @Test("a syntax error names its line and column, and what was expected there")
+    func syntaxErrorLocation() {
+        let file: RulesFile = ("rules/sla.json", "{\n  calendars: {\n    \"24x7\": {type: \"always\"}}\n  policies: [],\n}")
+        #expect(messages([file]) == [
+            #"rules/sla.json: not valid JSON5 at line 4, column 3: expected ',' or '}' after the value of "calendars", found 'p'"#,
+        ])
+    }
+
     @Test("a file that is not an object, and no files at all")
     func notAnObject() {
         #expect(messages([("rules/list.json", "[1, 2]")]) == [

@@ -22,4 +22,7 @@ CURLcode slawatch_curl_setopt_header_callback(CURL *handle, size_t (*callback)(c
 CURLcode slawatch_curl_setopt_debug_callback(
     CURL *handle, int (*callback)(CURL *, curl_infotype, char *, size_t, void *));
 CURLcode slawatch_curl_setopt_mail_rcpt_allowfails(CURL *handle, long allow);
+
+// curl_version_info(CURLVERSION_NOW): the macro names an enum constant, which Swift does not import.
+const curl_version_info_data *slawatch_curl_version_info(void);
 #endif

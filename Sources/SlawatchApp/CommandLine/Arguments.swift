@@ -1,6 +1,6 @@
 /// The command line, split into a command, its options (`--name value` or `--name=value`) and
-/// flags (`--name`), checked against what each command accepts. An option given more than once keeps
-/// every value: `self[name]` is the last one, `all(name)` all of them in order.
+/// flags (`--name`), checked against what each command accepts (its `CommandHelp`). An option given
+/// more than once keeps every value: `self[name]` is the last one, `all(name)` all of them in order.
 public struct Arguments {
     public let command: String
     /// The words that are neither options nor their values, after the command.
@@ -8,19 +8,15 @@ public struct Arguments {
     private var values: [String: [String]] = [:]
     private var flags: Set<String> = []
 
-    /// Options every command takes.
-    static let globalOptions: Set<String> = ["database", "rules", "now", "log-format"]
-
-    init(
-        _ argv: [String], options: [String: Set<String>], flags allowedFlags: [String: Set<String>], usage: String
-    ) throws(CommandError) {
-        guard let first = argv.first, !first.hasPrefix("-") else { throw .usage(usage) }
+    /// Parses `argv` (without the program name) for the command it names, accepting the options its
+    /// `CommandHelp` lists and the global ones. An unknown command or option is a usage error that
+    /// suggests the closest known one.
+    init(_ argv: [String], commands: [CommandHelp], globalOptions: [CommandHelp.Option]) throws(CommandError) {
+        guard let first = argv.first, !first.hasPrefix("-") else { throw .usage(Self.usageLine(commands)) }
         command = first
-        guard let commandOptions = options[first] else {
-            throw .usage("unknown command '\(first)'; expected one of \(options.keys.sorted().joined(separator: ", "))")
-        }
-        let accepted = commandOptions.union(Self.globalOptions)
-        let acceptedFlags = allowedFlags[first] ?? []
+        guard let help = commands.first(where: { $0.name == first }) else { throw Self.unknownCommand(first, commands) }
+        let accepted = help.valueOptions.union(globalOptions.map(\.name))
+        let acceptedFlags = help.flags
         var positional: [String] = []
         var i = 1
         while i < argv.count {
@@ -42,11 +38,34 @@ public struct Arguments {
                 values[name, default: []].append(argv[i])
                 i += 1
             } else {
-                let all = (accepted.union(acceptedFlags)).sorted().map { "--" + $0 }.joined(separator: ", ")
-                throw .usage("unknown option --\(name) for 'slawatch \(first)'; it accepts \(all)")
+                let all = accepted.union(acceptedFlags).sorted()
+                let hint = NameSuggestion.closest(to: name, among: all).map { "did you mean --\($0)? " } ?? ""
+                throw .usage(
+                    "unknown option --\(name) for 'slawatch \(first)'; \(hint)it accepts "
+                        + all.map { "--" + $0 }.joined(separator: ", ") + " (slawatch \(first) --help says more)")
             }
         }
         self.positional = positional
+    }
+
+    /// The usage error for a command that is not one of `commands`, suggesting the closest.
+    static func unknownCommand(_ name: String, _ commands: [CommandHelp]) -> CommandError {
+        let names = commands.map(\.name)
+        let hint = NameSuggestion.closest(to: name, among: names).map { "did you mean '\($0)'? " } ?? ""
+        let known = names.joined(separator: ", ")
+        return .usage("unknown command '\(name)'; \(hint)expected one of \(known) (slawatch --help lists them)")
+    }
+
+    /// The short usage of a command line without a command: the commands, where to read more, and
+    /// the commands meant for scripts with their options.
+    static func usageLine(_ commands: [CommandHelp]) -> String {
+        let listed = commands.filter { !$0.forScripts }.map(\.name).joined(separator: "|")
+        let notes = commands.filter(\.forScripts).map { command in
+            (["slawatch", command.name, command.arguments] + command.options.map(\.synopsis))
+                .filter { !$0.isEmpty }.joined(separator: " ") + " is for scripts and tests"
+        }
+        return (["usage: slawatch <\(listed)> [options]; slawatch --help says what each does"] + notes)
+            .joined(separator: "; ")
     }
 
     /// The value of option `--name`; the last one when it was given several times.

@@ -3,26 +3,9 @@ import SlawatchCore
 import SlawatchStore
 
 /// The `slawatch` command line: parses arguments, runs one command, and turns every failure into
-/// one line on stderr with the exit code README 'Commands' documents.
+/// one line on stderr with the exit code of the README ("Commands"). `--help` and `--version` answer
+/// on stdout.
 public enum Slawatch {
-    static let options: [String: Set<String>] = [
-        "migrate": [],
-        "check": [],
-        "dashboard": ["role", "area", "format", "filter", "search", "sort", "top", "offset"],
-        "ticket": ["format"],
-        "run": ["interval", "metrics-file", "full-every"],
-        "events": ["since", "format"],
-        "deliveries": ["status", "format", "retry"],
-        "report": ["format"],
-    ]
-    /// The built-in commands in the order the usage line lists them.
-    static let usageOrder = ["migrate", "check", "run", "dashboard", "ticket", "events", "deliveries", "report"]
-    static let flags: [String: Set<String>] = [
-        "dashboard": ["desc"],
-        "run": ["once", "dry-run", "full"],
-        "report": ["print", "send"],
-    ]
-
     /// Runs the command line `arguments` (without the program name) and returns the exit code. `commands` adds
     /// commands of other modules (the executable passes the demo's); a built-in command of the same name wins.
     public static func main(
@@ -31,13 +14,14 @@ public enum Slawatch {
         errors: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }
     ) async -> Int32 {
         do throws(CommandError) {
-            let added = commands.filter { options[$0.name] == nil }
-            var allOptions = options, allFlags = flags
-            for command in added {
-                allOptions[command.name] = command.options
-                allFlags[command.name] = command.flags
+            let builtIn = Set(CommandCatalog.commands.map(\.name))
+            let added = commands.filter { !builtIn.contains($0.name) }
+            let all = CommandCatalog.commands + added.map(\.help)
+            if let answer = try help(arguments, all) {
+                output(answer)
+                return 0
             }
-            let args = try Arguments(arguments, options: allOptions, flags: allFlags, usage: usageLine(added))
+            let args = try Arguments(arguments, commands: all, globalOptions: CommandCatalog.globalOptions)
             let context = try CommandContext(args, environment: environment, output: output, errors: errors)
             switch args.command {
             case "migrate": try await MigrateCommand.run(context)
@@ -62,18 +46,33 @@ public enum Slawatch {
         }
     }
 
-    /// The one-line usage: the built-in commands and the listed added ones, then the added ones' notes.
-    static func usageLine(_ added: [SlawatchCommand]) -> String {
-        var names = usageOrder
-        var notes: [String] = []
-        for command in added {
-            switch command.usage {
-            case .listed: names.append(command.name)
-            case .note(let text): notes.append(text)
+    /// What to print instead of running a command: the overview for `slawatch --help` (`-h`, `help`),
+    /// a command's help for `slawatch COMMAND --help` (`-h` anywhere after it, or `help COMMAND`), the
+    /// versions for `--version`; nil for a command line that runs a command.
+    static func help(_ arguments: [String], _ all: [CommandHelp]) throws(CommandError) -> String? {
+        guard let first = arguments.first else { return nil }
+        let asksHelp: (String) -> Bool = { $0 == "--help" || $0 == "-h" }
+        switch first {
+        case "--version", "-V":
+            return SlawatchVersion.report
+        case "--help", "-h", "help":
+            guard first == "help", arguments.count > 1 else { return CommandCatalog.overview(all) }
+            return try commandHelp(arguments[1], all)
+        default:
+            if first.hasPrefix("-") {
+                let hint =
+                    NameSuggestion.closest(to: first, among: ["--help", "--version"]).map { "did you mean \($0)? " } ?? ""
+                throw .usage("unknown option \(first) before the command; \(hint)\(Arguments.usageLine(all))")
             }
+            guard arguments.dropFirst().contains(where: asksHelp) else { return nil }
+            return try commandHelp(first, all)
         }
-        return (["usage: slawatch <\(names.joined(separator: "|"))> [options]; see README"] + notes)
-            .joined(separator: "; ")
+    }
+
+    /// The help of command `name`; an unknown one is a usage error, as when running it.
+    private static func commandHelp(_ name: String, _ all: [CommandHelp]) throws(CommandError) -> String {
+        guard let command = all.first(where: { $0.name == name }) else { throw Arguments.unknownCommand(name, all) }
+        return command.text(globalOptions: CommandCatalog.globalOptions)
     }
 }
 

@@ -45,6 +45,7 @@ enum DashboardCommand {
             // Streamed, and kept only when shown: a help desk of millions of tickets is never in
             // memory whole, only the rows of the page's candidates.
             let source = try SourceRepository(connection: connection, rules: rules, alsoColumns: columns)
+            if let filter { try ViewColumnTypes.check(filter, view: source.selectTypes) }
             let stream = try SourceStream(settings: connection.settings, source: source, withClocks: false)
             let evaluator = SLAEvaluator(rules: rules)
             var rows: [EvaluatedTicket] = []

@@ -30,7 +30,7 @@ public indirect enum Filter: Sendable, Hashable {
         }
     }
 
-    /// The documented message for an operator it does not know.
+    /// The message for an operator the grammar does not know (README, "Rules"), word for word.
     public static func unsupportedOperatorMessage(_ op: String) -> String {
         "The operator '\(op)' is not supported. Supported operators: "
             + Operator.allCases.map(\.rawValue).joined(separator: ", ")
@@ -41,6 +41,21 @@ public indirect enum Filter: Sendable, Hashable {
         switch self {
         case .condition(let c): return [c.column]
         case .group(_, let items): return items.reduce(into: Set<String>()) { $0.formUnion($1.columns) }
+        }
+    }
+
+    /// Every condition whose operand does not fit its column's type, with the condition's place in
+    /// the filter in the rules' path notation (`operand[1].operand`), relative to the filter itself.
+    /// Columns whose type `types` does not know are not checked.
+    public func typeMismatches(_ types: (String) -> ColumnType?) -> [(path: String, message: String)] {
+        switch self {
+        case .condition(let c):
+            guard let type = types(c.column), let mismatch = c.typeMismatch(type) else { return [] }
+            return [mismatch]
+        case .group(_, let items):
+            return items.enumerated().flatMap { i, item in
+                item.typeMismatches(types).map { ("operand[\(i)]." + $0.path, $0.message) }
+            }
         }
     }
 
@@ -60,9 +75,39 @@ public enum FilterOperand: Sendable, Hashable {
     case number(Double)
     case bool(Bool)
     case list([FilterOperand])
+
+    /// How the operand reads in an error message: `"abc"`, `12`, `true`, `an array`.
+    public var shortDescription: String {
+        switch self {
+        case .null: return "null"
+        case .text(let s): return JSONValue.string(s).shortDescription
+        case .number(let n): return JSONValue.number(n).shortDescription
+        case .bool(let b): return String(b)
+        case .list: return "an array"
+        }
+    }
 }
 
 extension Filter.Condition {
+    /// Why this condition's operand cannot be compared with a column of `type`, and where (`operand`
+    /// or `operand[i]`); nil when it can.
+    public func typeMismatch(_ type: ColumnType) -> (path: String, message: String)? {
+        if op == .LIKE {
+            guard type == .text || type == .uuid else {
+                return ("op", "column \(column) is \(type.rawValue), and LIKE applies to text columns only")
+            }
+            return nil
+        }
+        func message(_ found: FilterOperand) -> String {
+            "column \(column) is \(type.rawValue): expected \(type.expectation), found \(found.shortDescription)"
+        }
+        if case .list(let items) = operand {
+            for (i, item) in items.enumerated() where !type.fits(item) { return ("operand[\(i)]", message(item)) }
+            return nil
+        }
+        return type.fits(operand) ? nil : ("operand", message(operand))
+    }
+
     func matches(_ value: FieldValue) -> Bool {
         switch op {
         case .IN:

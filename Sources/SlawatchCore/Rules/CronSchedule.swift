@@ -21,7 +21,9 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
     public init(_ text: String) throws(ParseError) {
         let fields = text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
         guard fields.count == 5 else {
-            throw ParseError(description: "expected 5 cron fields (minute hour day-of-month month day-of-week), found \(fields.count) in \"\(text)\"")
+            throw ParseError(
+                description: "expected 5 cron fields (minute hour day-of-month month day-of-week), found \(fields.count) in "
+                    + ErrorText.quoted(text))
         }
         let monthNames = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
         let dayNames = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]
@@ -58,29 +60,36 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
         func value(_ s: Substring) throws(ParseError) -> Int {
             if let n = Int(s), bounds.contains(n) { return n }
             if let n = names[s.uppercased()] { return n }
-            throw ParseError(description: "\(name) field \"\(text)\": \"\(s)\" is not a valid \(name) (\(bounds.lowerBound)-\(bounds.upperBound)\(names.isEmpty ? "" : " or a name"))")
+            throw ParseError(
+                description: "\(name) field \(ErrorText.quoted(text)): \(ErrorText.quoted(String(s))) "
+                    + "is not a valid \(name) (\(bounds.lowerBound)-\(bounds.upperBound)\(names.isEmpty ? "" : " or a name"))")
         }
         var result = Set<Int>()
         for part in text.split(separator: ",", omittingEmptySubsequences: false) {
             let pieces = part.split(separator: "/", omittingEmptySubsequences: false)
             guard pieces.count <= 2, !pieces[0].isEmpty else {
-                throw ParseError(description: "\(name) field \"\(text)\" is not valid")
+                throw ParseError(description: "\(name) field \(ErrorText.quoted(text)) is not valid")
             }
             var step = 1
             if pieces.count == 2 {
                 guard let s = Int(pieces[1]), s > 0 else {
-                    throw ParseError(description: "\(name) field \"\(text)\": step \"\(pieces[1])\" must be a positive number")
+                    throw ParseError(
+                        description: "\(name) field \(ErrorText.quoted(text)): step \(ErrorText.quoted(String(pieces[1]))) "
+                            + "must be a positive number")
                 }
                 step = s
             }
             var low = bounds.lowerBound, high = bounds.upperBound
             if pieces[0] != "*" {
                 let range = pieces[0].split(separator: "-", omittingEmptySubsequences: false)
-                guard range.count <= 2 else { throw ParseError(description: "\(name) field \"\(text)\" is not valid") }
+                guard range.count <= 2 else {
+                    throw ParseError(description: "\(name) field \(ErrorText.quoted(text)) is not valid")
+                }
                 low = try value(range[0])
                 high = range.count == 2 ? try value(range[1]) : (pieces.count == 2 ? bounds.upperBound : low)
                 guard low <= high else {
-                    throw ParseError(description: "\(name) field \"\(text)\": range \(low)-\(high) is inverted")
+                    throw ParseError(
+                        description: "\(name) field \(ErrorText.quoted(text)): range \(low)-\(high) is inverted")
                 }
             }
             result.formUnion(stride(from: low, through: high, by: step))

@@ -6,6 +6,14 @@ public struct RulesIssue: Error, Sendable, Hashable, CustomStringConvertible {
     public let path: String
     public let message: String
     public var description: String { path.isEmpty ? "\(file): \(message)" : "\(file): \(path): \(message)" }
+
+    /// Control characters that the rules' text brought into any part are written as escapes: an issue
+    /// is always one line.
+    init(file: String, path: String, message: String) {
+        self.file = ErrorText.printable(file)
+        self.path = ErrorText.printable(path)
+        self.message = ErrorText.printable(message)
+    }
 }
 
 /// Every problem found in a rules directory, in file order.
@@ -31,10 +39,17 @@ public enum RulesLoader {
     public static func filter(json: String, origin: String) throws(RulesError) -> Filter {
         var reader = RulesReader(environment: [:])
         reader.file = origin
-        let decoder = JSONDecoder()
-        decoder.allowsJSON5 = true
-        guard let value = try? decoder.decode(JSONValue.self, from: Data(json.utf8)) else {
-            throw RulesError(issues: [RulesIssue(file: origin, path: "", message: "not valid JSON")])
+        // The types of the columns are the view's, known once connected: the caller checks them
+        // (`Filter.typeMismatches`).
+        reader.checksColumnTypes = false
+        let value: JSONValue
+        do {
+            // Not Foundation's decoder: a filter comes from a command line (or a request), and the
+            // decoder traps on some valid JSON5 (a number such as -1.7976931348623157e+308, found
+            // by the fuzz tests) where a rules file's operator would merely see `check` fail.
+            value = try JSON5Parser.parse(json)
+        } catch {
+            throw RulesError(issues: [RulesIssue(file: origin, path: error.location, message: "not valid JSON")])
         }
         let filter = reader.filter(value, "", allowComputed: true)
         if let filter, reader.issues.isEmpty { return filter }
@@ -47,6 +62,9 @@ struct RulesReader {
     let environment: [String: String]
     var file = ""
     var issues: [RulesIssue] = []
+    /// Whether filter operands are checked against the types of the columns the contract and the
+    /// computed columns define (`ColumnType.known`).
+    var checksColumnTypes = true
 
     init(environment: [String: String]) { self.environment = environment }
 
@@ -56,31 +74,32 @@ struct RulesReader {
 
     mutating func read(files: [(path: String, contents: Data)]) -> RuleSet? {
         var sections: [String: [(file: String, value: JSONValue)]] = [:]
-        let decoder = JSONDecoder()
-        decoder.allowsJSON5 = true
         if files.isEmpty {
             issues.append(RulesIssue(file: "rules", path: "", message: "no .json files found; see the example set in the repository's rules/"))
             return nil
         }
         for (path, contents) in files {
             file = path
-            let document: JSONValue
+            let value: JSONValue
             do {
-                document = try decoder.decode(JSONValue.self, from: contents)
+                value = try JSONValue.decodeJSON5(contents)
             } catch {
-                issue("", "not valid JSON5: \(Self.describe(error))")
+                issue("", "not valid JSON5 at \(error.location): \(error.reason)")
                 continue
             }
-            for (at, key) in DuplicateKeys.find(in: String(decoding: contents, as: UTF8.self)) {
-                issue(at.isEmpty ? key : "\(at).\(key)", "\"\(key)\" is defined twice in this object; only one definition is allowed")
+            // A name given twice in one object: the decoder silently keeps one of them.
+            for repeated in (try? JSON5Parser.document(contents))?.repeatedNames ?? [] {
+                let at = join(repeated.path, repeated.name)
+                issue(at, "\"\(repeated.name)\" is defined twice in this object; only one definition is allowed")
             }
-            guard case .object(let top) = substitute(document, "") else {
+            // Checked before `${VAR}`s are replaced: in a document that is not an object they do not matter.
+            guard case .object = value, case .object(let top) = substitute(value, "") else {
                 issue("", "expected an object with keys \(RulesLoader.topLevelKeys.joined(separator: ", "))")
                 continue
             }
             for key in top.keys.sorted() {
                 guard RulesLoader.topLevelKeys.contains(key) else {
-                    issue(key, "unknown key; expected one of \(RulesLoader.topLevelKeys.joined(separator: ", "))")
+                    issue(join("", key), "unknown key; expected one of \(RulesLoader.topLevelKeys.joined(separator: ", "))")
                     continue
                 }
                 sections[key, default: []].append((path, top[key]!))
@@ -96,12 +115,12 @@ struct RulesReader {
         var calendars: [String: WorkCalendar] = [:]
         for (name, origin, value) in named("calendars", sections["calendars"]) {
             file = origin
-            if let calendar = readCalendar(value, "calendars.\(name)") { calendars[name] = calendar }
+            if let calendar = readCalendar(value, join("calendars", name)) { calendars[name] = calendar }
         }
         var channels: [String: Channel] = [:]
         for (name, origin, value) in named("channels", sections["channels"]) {
             file = origin
-            if let channel = readChannel(name, value, "channels.\(name)") { channels[name] = channel }
+            if let channel = readChannel(name, value, join("channels", name)) { channels[name] = channel }
         }
         var smtp: SMTPSettings?
         if let defs = single("smtp", sections["smtp"]) {
@@ -155,7 +174,7 @@ struct RulesReader {
         case .array(let items): return .array(items.enumerated().map { substitute($1, "\(path)[\($0)]") })
         case .object(let dict):
             var out: [String: JSONValue] = [:]
-            for (k, v) in dict { out[k] = substitute(v, path.isEmpty ? k : "\(path).\(k)") }
+            for (k, v) in dict { out[k] = substitute(v, join(path, k)) }
             return .object(out)
         default: return value
         }
@@ -204,7 +223,7 @@ struct RulesReader {
             }
             for name in dict.keys.sorted() {
                 if let other = seen[name] {
-                    issue("\(key).\(name)", "\"\(name)\" is defined twice (also in \(other))")
+                    issue(join(key, name), "\"\(name)\" is defined twice (also in \(other))")
                     continue
                 }
                 seen[name] = origin
@@ -303,11 +322,13 @@ struct RulesReader {
         if let t = required(dict, "targets", path), let tdict = object(t, path + ".targets", allowed: nil) {
             for (priority, v) in tdict {
                 guard case .number(let hours) = v else {
-                    issue("\(path).targets.\(priority)", "expected a number of hours, found \(v.shortDescription)")
+                    issue(join(path + ".targets", priority), "expected a number of hours, found \(v.shortDescription)")
                     continue
                 }
                 guard hours >= 0, hours <= 1_000_000 else {
-                    issue("\(path).targets.\(priority)", "expected a number of hours from 0 to 1000000, found \(v.shortDescription)")
+                    issue(
+                        join(path + ".targets", priority),
+                        "expected a number of hours from 0 to 1000000, found \(v.shortDescription)")
                     continue
                 }
                 targets[priority] = hours
@@ -376,14 +397,20 @@ struct RulesReader {
             if lang != "es" && lang != "en" { issue(path + ".language", "expected \"es\" or \"en\", found \"\(lang)\"") }
             channel.language = lang
         }
+        // Bounded so that the worker's arithmetic on them (a send slot every 1/rate seconds, an
+        // attempt counter) always fits a 64-bit integer.
         if let r = dict["rate_per_second"] {
-            if case .number(let n) = r, n > 0 { channel.ratePerSecond = n } else {
-                issue(path + ".rate_per_second", "expected a positive number of messages per second, found \(r.shortDescription)")
+            if case .number(let n) = r, n >= 0.001, n <= 1_000_000 { channel.ratePerSecond = n } else {
+                issue(
+                    path + ".rate_per_second",
+                    "expected a number of messages per second from 0.001 to 1000000, found \(r.shortDescription)")
             }
         }
         if let m = dict["max_attempts"] {
-            if case .number(let n) = m, n >= 1, n == n.rounded() { channel.maxAttempts = Int(n) } else {
-                issue(path + ".max_attempts", "expected a whole number of attempts of 1 or more, found \(m.shortDescription)")
+            if case .number(let n) = m, n >= 1, n <= 1_000_000, n == n.rounded() { channel.maxAttempts = Int(n) } else {
+                issue(
+                    path + ".max_attempts",
+                    "expected a whole number of attempts from 1 to 1000000, found \(m.shortDescription)")
             }
         }
         if let a = dict["max_age"], let age = duration(a, path + ".max_age") { channel.maxAgeMicros = age }
@@ -538,11 +565,18 @@ struct RulesReader {
         }
         guard let column else { return nil }
         let id = dict["id"].flatMap { string($0, join(path, "id")) }
-        return .condition(Filter.Condition(id: id, column: column, op: op, operand: operand))
+        let condition = Filter.Condition(id: id, column: column, op: op, operand: operand)
+        if checksColumnTypes, allowComputed || !ComputedColumn.names.contains(column),
+            let type = ColumnType.known[column], let mismatch = condition.typeMismatch(type)
+        {
+            issue(join(path, mismatch.path), mismatch.message)
+            return nil
+        }
+        return .condition(condition)
     }
 
-    /// `path.key`, or `key` at the top.
-    func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : path + "." + key }
+    /// `path.key`, or `key` at the top (an empty key shows as `""`).
+    func join(_ path: String, _ key: String) -> String { JSON5Parser.memberPath(path, key) }
 
     static func operand(_ value: JSONValue) -> FilterOperand {
         switch value {
@@ -563,7 +597,7 @@ struct RulesReader {
         }
         if let allowed {
             for key in dict.keys.sorted() where !allowed.contains(key) {
-                issue(path.isEmpty ? key : "\(path).\(key)", "unknown key; expected one of \(allowed.joined(separator: ", "))")
+                issue(join(path, key), "unknown key; expected one of \(allowed.joined(separator: ", "))")
             }
         }
         return dict
@@ -625,13 +659,5 @@ struct RulesReader {
         let parts = text.split(separator: "@", omittingEmptySubsequences: false)
         return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".")
             && !text.contains(where: { $0 == " " || $0 == "\r" || $0 == "\n" || $0 == "<" || $0 == ">" || $0 == "," })
-    }
-
-    static func describe(_ error: Error) -> String {
-        if case DecodingError.dataCorrupted(let context) = error {
-            let underlying = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            return underlying ?? context.debugDescription
-        }
-        return "\(error)"
     }
 }
