@@ -6,8 +6,10 @@ import SlawatchCore
 import Testing
 
 /// The built `slawatch` executable as a separate process: the long-running worker, SIGTERM, the
-/// metrics file and the exit codes (the README's worker section and Commands).
-@Suite struct WorkerProcessTests {
+/// metrics file and the exit codes (the README's worker section and Commands). One child at a time:
+/// with several workers and the whole suite beside them, the second-signal test saw its child as
+/// exited (status 0) while it still ran.
+@Suite(.serialized) struct WorkerProcessTests {
     /// `slawatch` beside the test bundle (`.build/<triple>/debug/`), when it was built.
     static let executable: String? = {
         var directories: [URL] = []
@@ -332,7 +334,7 @@ import Testing
 
         let stdout = child.stdout, stderr = child.stderr
         #expect(stdout.isEmpty, "stdout: \(stdout)")
-        for (name, value) in secrets.merging(["database password": databasePassword, "chat token": token]) { $1 } {
+        for (name, value) in secrets.merging(["database password": databasePassword, "chat token": token], uniquingKeysWith: { $1 }) {
             #expect(!stdout.contains(value) && !stderr.contains(value), "\(name) was logged: \(stderr)")
         }
         let lines = stderr.split(separator: "\n")
