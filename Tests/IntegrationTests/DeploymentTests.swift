@@ -21,12 +21,14 @@ import Testing
             .filter { !$0.isEmpty && !$0.hasPrefix("#") }
     }
 
-    @Test(arguments: DeploymentTests.units) func aUnitRestartsReadsItsSecretsFromAFileReloadsAndIsHardened(_ unit: String) throws {
+    @Test(arguments: DeploymentTests.units)
+    func aUnitRestartsReadsItsSecretsFromAFileReloadsAndIsHardened(_ unit: String) throws {
         let lines = try Self.lines(of: unit)
         for wanted in [
             "Restart=always", "EnvironmentFile=/etc/slawatch/slawatch.env", "ExecReload=/bin/kill -HUP $MAINPID",
             "DynamicUser=yes", "ProtectSystem=strict", "NoNewPrivileges=yes", "ProtectHome=yes", "PrivateTmp=yes",
-            "CapabilityBoundingSet=", "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX", "SystemCallFilter=@system-service",
+            "CapabilityBoundingSet=", "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+            "SystemCallFilter=@system-service",
         ] {
             #expect(lines.contains(wanted), "\(unit) lacks \(wanted)")
         }

@@ -12,7 +12,8 @@ import Testing
     @Test func withJSONLogsAFailureIsOneLogObjectPerLineOfItsMessage() async throws {
         let rules = try TemporaryRules(["sla.json": WorkerRules.text(
             channels: #"{ consola: { type: "log" } }"#, routes: WorkerRules.allEvents(to: ["consola"])
-        ).replacingOccurrences(of: "CRITICA: 4", with: #"CRITICA: "cuatro""#).replacingOccurrences(of: "MEDIA: 24", with: "MEDIA: -1")])
+        ).replacingOccurrences(of: "CRITICA: 4", with: #"CRITICA: "cuatro""#)
+            .replacingOccurrences(of: "MEDIA: 24", with: "MEDIA: -1")])
 
         let json = await slawatch(["check", "--rules", rules.path, "--log-format", "json"])
         #expect(json.status == 2)
@@ -21,7 +22,8 @@ import Testing
         for object in objects {
             #expect(object?["level"] as? String == "error", "\(json.stderr)")
             #expect(object?["exit_code"] as? String == "2", "\(json.stderr)")
-            #expect((object?["msg"] as? String)?.hasPrefix(rules.path + "/sla.json: policies[0].targets.") == true, "\(json.stderr)")
+            let message = object?["msg"] as? String
+            #expect(message?.hasPrefix(rules.path + "/sla.json: policies[0].targets.") == true, "\(json.stderr)")
         }
 
         let text = await slawatch(["check", "--rules", rules.path])
