@@ -6,7 +6,8 @@ import Testing
 /// The lifecycle the worker (and later the API server) runs in: a first signal asks every
 /// service to finish what it has in flight, a second stops at once, and one failing service
 /// stops the others. Signals are SIGUSR1/SIGUSR2 here so that the test process itself is never
-/// at risk.
+/// at risk; the reload test uses SIGWINCH and SIGURG (harmless by default), since a signal watched
+/// again after its source was cancelled in the same process was not always seen.
 @Suite(.serialized) struct ServiceGroupTests {
     /// Waits for a stop, then takes `finishing` seconds to finish its work in flight.
     struct PatientService: Service {
@@ -30,6 +31,46 @@ import Testing
             try await Task.sleep(nanoseconds: 50_000_000)
             throw Failure()
         }
+    }
+
+    /// Logs each reload it sees until it has seen two, then waits for a stop.
+    struct ReloadingService: Service {
+        let name = "reloading"
+        let reload: ReloadRequest
+        let log: Recorder<String>
+
+        func run(until shutdown: ShutdownRequest) async throws {
+            log.append("started")
+            var seen = 0
+            while seen < 2 {
+                await reload.wait(beyond: seen)
+                seen = reload.count
+                log.append("reload \(seen)")
+            }
+            await shutdown.wait()
+            log.append("stopped")
+        }
+    }
+
+    @Test func theReloadSignalRequestsAReloadEachTimeAndStopsNothing() async throws {
+        let log = Recorder<String>()
+        let stoppedAtOnce = Recorder<Int32>()
+        let reload = ReloadRequest()
+        let group = ServiceGroup(
+            services: [ReloadingService(reload: reload, log: log)], signals: [SIGURG], reload: reload,
+            reloadSignal: SIGWINCH, stopAtOnce: { stoppedAtOnce.append($0) })
+        let running = Task { try await group.run() }
+        try await waitUntil { log.values == ["started"] }
+        kill(getpid(), SIGWINCH)
+        try await waitUntil { log.values.count == 2 }
+        kill(getpid(), SIGWINCH)
+        try await waitUntil { log.values.count == 3 }
+        #expect(!group.shutdown.isRequested)
+        // Reloads are not counted with the signals that stop: this first SIGURG stops gracefully.
+        kill(getpid(), SIGURG)
+        try await running.value
+        #expect(log.values == ["started", "reload 1", "reload 2", "stopped"])
+        #expect(stoppedAtOnce.values.isEmpty)
     }
 
     @Test func aFirstSignalLetsEveryServiceFinishItsWork() async throws {

@@ -6,8 +6,10 @@ import SlawatchCore
 import Testing
 
 /// The built `slawatch` executable as a separate process: the long-running worker, SIGTERM, the
-/// metrics file and the exit codes (the README's worker section and Commands).
-@Suite struct WorkerProcessTests {
+/// metrics file and the exit codes (the README's worker section and Commands). One child at a time:
+/// with several workers and the whole suite beside them, the second-signal test saw its child as
+/// exited (status 0) while it still ran.
+@Suite(.serialized) struct WorkerProcessTests {
     /// `slawatch` beside the test bundle (`.build/<triple>/debug/`), when it was built.
     static let executable: String? = {
         var directories: [URL] = []
@@ -62,6 +64,14 @@ import Testing
         }
 
         var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+        var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
+
+        /// The JSON log lines on stderr (`--log-format json`) that parse, in order.
+        var logObjects: [[String: Any]] {
+            stderr.split(separator: "\n").compactMap {
+                (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+            }
+        }
 
         /// Waits for the exit at most `timeout`; returns the status, or nil if it is still running.
         func waitForExit(timeout: Duration) async -> Int32? {
@@ -193,5 +203,145 @@ import Testing
             environment: ["DATABASE_URL": "postgresql://slawatch@127.0.0.1:1/nada"])
         #expect(inProcess.status == 3, "\(inProcess.stderr)")
         #expect(inProcess.stdout.isEmpty)
+    }
+
+    /// SIGHUP: valid rules apply from the next cycle, compiled as `migrate` compiles them (the stored
+    /// clock follows the new target); invalid rules are logged one problem per line, level error,
+    /// with file and path, and the worker goes on with the rules it had.
+    @Test func sighupReloadsValidRulesAndKeepsThePreviousOnesWhenInvalid() async throws {
+        let executable = try Self.requireExecutable()
+        let desk = try WorkerHelpDesk()
+        try desk.addTicket(title: "Caída del portal")
+        let valid = WorkerRules.text(channels: #"{ consola: { type: "log" } }"#, routes: WorkerRules.allEvents(to: ["consola"]))
+        let rules = try TemporaryRules(["sla.json": valid])
+        let file = rules.path + "/sla.json"
+        let child = try Child(executable, [
+            "run", "--interval", "1s", "--rules", rules.path, "--database", desk.url,
+            "--now", WorkerClock.at(hours: 1).iso8601, "--log-format", "json",
+        ])
+        func targetHours() -> Double? {
+            let rows = try? desk.connection.query("SELECT target_us FROM slawatch.clocks").rows
+            return rows?.first.flatMap { try? Double($0.int(0)) / Double(WorkerClock.hour) }
+        }
+        func logged(_ message: String) -> [[String: Any]] { child.logObjects.filter { $0["msg"] as? String == message } }
+
+        let first = await eventually(timeout: .seconds(30)) { targetHours() == 4 || !child.process.isRunning }
+        try #require(first && child.process.isRunning, "stderr: \(child.stderr)")
+
+        // A valid change: CRITICA gets 6 h.
+        try valid.replacingOccurrences(of: "CRITICA: 4", with: "CRITICA: 6").write(toFile: file, atomically: true, encoding: .utf8)
+        kill(child.process.processIdentifier, SIGHUP)
+        let reloaded = await eventually(timeout: .seconds(30)) { targetHours() == 6 || !child.process.isRunning }
+        #expect(reloaded && child.process.isRunning, "stderr: \(child.stderr)")
+        #expect(logged("rules reloaded").count == 1, "stderr: \(child.stderr)")
+
+        // An invalid change: logged with check's words, and 6 h stays in force.
+        try valid.replacingOccurrences(of: "CRITICA: 4", with: #"CRITICA: "seis""#)
+            .replacingOccurrences(of: "MEDIA: 24", with: "MEDIA: -1")
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        kill(child.process.processIdentifier, SIGHUP)
+        let refused = await eventually(timeout: .seconds(30)) {
+            !logged("rules not reloaded: the previous rules stay in force").isEmpty || !child.process.isRunning
+        }
+        #expect(refused && child.process.isRunning, "stderr: \(child.stderr)")
+        let problems = logged("invalid rules")
+        #expect(problems.count == 2, "stderr: \(child.stderr)")
+        #expect(problems.allSatisfy { $0["level"] as? String == "error" && $0["file"] as? String == file })
+        #expect(Set(problems.compactMap { $0["path"] as? String }) == ["policies[0].targets.CRITICA", "policies[0].targets.MEDIA"])
+        #expect(problems.contains { ($0["error"] as? String)?.contains(#"expected a number of hours, found "seis""#) == true })
+
+        // Two more cycles run with the previous rules.
+        let cycles = logged("cycle").count
+        let wentOn = await eventually(timeout: .seconds(30)) { logged("cycle").count >= cycles + 2 || !child.process.isRunning }
+        #expect(wentOn && child.process.isRunning, "stderr: \(child.stderr)")
+        #expect(targetHours() == 6)
+        #expect(logged("rules reloaded").count == 1)
+
+        kill(child.process.processIdentifier, SIGTERM)
+        let status = await child.waitForExit(timeout: .seconds(15))
+        #expect(status == 0, "exit \(String(describing: status)); stderr: \(child.stderr)")
+    }
+
+    /// A whole run with JSON logs, secrets in the rules through `${VAR}` and in the database URL,
+    /// deliveries that fail and succeed, a reload and a refused reload: every line on stderr is a
+    /// JSON object with `level` and `msg`, and no secret appears on stdout or stderr.
+    @Test func jsonLogsOfAFullRunHoldNoSecret() async throws {
+        let executable = try Self.requireExecutable()
+        let desk = try WorkerHelpDesk()
+        let hook = try HTTPSink(), chat = try HTTPSink(), mail = try SMTPSink()
+        // The chat's first answer asks for a retry, so that a failure is logged; one mail recipient is refused.
+        chat.enqueue(HTTPSink.Response(status: 503, headers: [("Retry-After", "1")], text: "busy"))
+        mail.rejectRecipient("rechazo@example.com")
+        try desk.addTicket(title: "Caída del portal")
+        try desk.addTicket(title: "Caída del correo")
+
+        let token = "tok" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
+        let secrets: [String: String] = [
+            "SMTP_PASSWORD": "smtp-pw-" + UUID().uuidString,
+            "WEBHOOK_SECRET": "whsec_" + Data((0..<24).map { _ in UInt8.random(in: 0...255) }).base64EncodedString(),
+            "HOOK_TOKEN": "hook" + UUID().uuidString.replacingOccurrences(of: "-", with: ""),
+            "CHAT_URL": "\(chat.url)/services/T0/B0/\(token)",
+            "SLAWATCH_JWT_SECRET": "jwt-" + UUID().uuidString,
+        ]
+        let databasePassword = "dbpw" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
+        let databaseURL = desk.url.replacingOccurrences(of: "://slawatch@", with: "://slawatch:\(databasePassword)@")
+        try #require(databaseURL != desk.url, "the test database's URL has no user slawatch: \(desk.url)")
+        let text = WorkerRules.text(
+            channels: #"""
+                {
+                  hook: { type: "webhook", url: "\#(hook.url)/hook/${HOOK_TOKEN}", secret: "${WEBHOOK_SECRET}" },
+                  chat: { type: "slack", url: "${CHAT_URL}" },
+                  mail: { type: "email", to: ["ok@example.com", "rechazo@example.com"] },
+                }
+                """#,
+            routes: WorkerRules.allEvents(to: ["hook", "chat", "mail"]),
+            smtp: #"{ url: "\#(mail.url)", from: "sla@example.com", username: "sla", password: "${SMTP_PASSWORD}", tls: "none" }"#)
+        let rules = try TemporaryRules(["sla.json": text])
+        let child = try Child(
+            executable,
+            ["run", "--interval", "1s", "--rules", rules.path, "--now", WorkerClock.at(hours: 5).iso8601, "--log-format", "json"],
+            environment: secrets.merging(["DATABASE_URL": databaseURL]) { $1 })
+
+        let delivered = await eventually(timeout: .seconds(40)) {
+            (hook.requests.count >= 2 && chat.requests.count >= 3 && mail.messages.count >= 2) || !child.process.isRunning
+        }
+        #expect(delivered && child.process.isRunning, "stderr: \(child.stderr)")
+        #expect(hook.requests.allSatisfy { $0.header("webhook-signature")?.hasPrefix("v1,") == true })
+
+        // A reload, then one refused with secrets in the refused values (the log shows their ${VAR}).
+        kill(child.process.processIdentifier, SIGHUP)
+        let reloaded = await eventually(timeout: .seconds(30)) {
+            child.logObjects.contains { $0["msg"] as? String == "rules reloaded" } || !child.process.isRunning
+        }
+        #expect(reloaded, "stderr: \(child.stderr)")
+        try text.replacingOccurrences(of: #"tls: "none""#, with: #"tls: "${SMTP_PASSWORD}""#)
+            .replacingOccurrences(of: #"url: "${CHAT_URL}""#, with: #"url: "x${CHAT_URL}""#)
+            .write(toFile: rules.path + "/sla.json", atomically: true, encoding: .utf8)
+        kill(child.process.processIdentifier, SIGHUP)
+        let refused = await eventually(timeout: .seconds(30)) {
+            child.logObjects.contains { ($0["msg"] as? String)?.hasPrefix("rules not reloaded") == true }
+                || !child.process.isRunning
+        }
+        #expect(refused, "stderr: \(child.stderr)")
+        #expect(child.stderr.contains("${SMTP_PASSWORD}") && child.stderr.contains("${CHAT_URL}"), "stderr: \(child.stderr)")
+
+        kill(child.process.processIdentifier, SIGTERM)
+        let status = await child.waitForExit(timeout: .seconds(15))
+        #expect(status == 0, "exit \(String(describing: status)); stderr: \(child.stderr)")
+        let rows = try await desk.deliveries()
+        #expect(rows.contains { $0.status == "dead" && $0.recipient == "rechazo@example.com" }, "\(rows)")
+        #expect(rows.contains { $0.channel == "chat" && $0.status == "sent" && $0.attempts == 2 }, "\(rows)")
+
+        let stdout = child.stdout, stderr = child.stderr
+        #expect(stdout.isEmpty, "stdout: \(stdout)")
+        for (name, value) in secrets.merging(["database password": databasePassword, "chat token": token], uniquingKeysWith: { $1 }) {
+            #expect(!stdout.contains(value) && !stderr.contains(value), "\(name) was logged: \(stderr)")
+        }
+        let lines = stderr.split(separator: "\n")
+        #expect(lines.count >= 5)
+        for line in lines {
+            let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+            #expect(object?["level"] is String && object?["msg"] is String, "not a JSON log object: \(line)")
+        }
     }
 }

@@ -41,7 +41,7 @@ public enum Slawatch {
             }
             return 0
         } catch {
-            errors("slawatch: " + error.message.replacingOccurrences(of: "\n", with: "\nslawatch: ") + "\n")
+            errors(ErrorLine.render(error, arguments: arguments))
             return error.exitCode.rawValue
         }
     }

@@ -50,7 +50,14 @@ enum ReportCommand {
             }
             let dispatcher = Dispatcher(rules: rules, database: database, worker: worker, output: context.output, log: context.log)
             let tally = try await dispatcher.dispatch(claimed, now: context.now)
-            context.errors("report \(name): \(count) deliveries; sent \(tally.sent), failed \(tally.failed) (retried by the worker), dead \(tally.dead)\n")
+            if context.log.format == .json {
+                context.log.info("report sent", [
+                    "report": name, "deliveries": String(count), "sent": String(tally.sent),
+                    "failed": String(tally.failed), "dead": String(tally.dead),
+                ])
+            } else {
+                context.errors("report \(name): \(count) deliveries; sent \(tally.sent), failed \(tally.failed) (retried by the worker), dead \(tally.dead)\n")
+            }
         } catch let error as CommandError {
             throw error
         } catch {

@@ -4,7 +4,7 @@ import SlawatchStore
 
 /// `slawatch run`: the worker (``WorkerService``) in a ``ServiceGroup``. `--once` runs one cycle
 /// and exits (cron style); otherwise the first SIGTERM or SIGINT lets the current cycle finish,
-/// then exits 0, and a second one stops at once.
+/// then exits 0, a second one stops at once, and SIGHUP reloads the rules between cycles.
 enum RunCommand {
     static func run(_ context: CommandContext) async throws(CommandError) {
         let args = context.args
@@ -29,14 +29,27 @@ enum RunCommand {
         try await database.command { connection in
             if !dryRun { try Schema.migrate(connection, rules: rules, now: context.now) }
         }
+        let reload = ReloadRequest()
         let worker = WorkerService(
-            rules: rules, database: database,
+            rules: rules, rulesPath: context.rulesPath, environment: context.environment, reload: reload,
+            database: database,
             workerID: "\(ProcessInfo.processInfo.hostName)/\(getpid())/\(UUID().uuidString.prefix(8))",
             once: once, dryRun: dryRun, alwaysFull: full, fullEvery: fullEvery, interval: interval,
             metricsFile: args["metrics-file"], start: context.now, nowIsSimulated: context.nowWasGiven,
             output: context.output, log: context.log)
         // A single cycle (cron) is not made to wait for: a signal ends it as it ends any process.
-        let group = ServiceGroup(services: [worker], signals: once ? [] : [SIGTERM, SIGINT])
+        let log = context.log
+        var stopAtOnce: @Sendable (Int32) -> Void = ServiceGroup.exitAtOnce
+        if log.format == .json {
+            // The same news as one log object, so that every line of a JSON log is one.
+            stopAtOnce = { number in
+                log.error("second signal: stopping at once", ["signal": String(number)])
+                exit(1)
+            }
+        }
+        let group = ServiceGroup(
+            services: [worker], signals: once ? [] : [SIGTERM, SIGINT], reload: once ? nil : reload,
+            stopAtOnce: stopAtOnce)
         do {
             try await group.run()
         } catch {

@@ -4,7 +4,8 @@ import Synchronization
 
 /// Runs services side by side until all have returned, and turns Unix signals into a graceful
 /// shutdown: the first SIGTERM or SIGINT asks every service to stop once its work in flight is
-/// done; a second one stops the process at once.
+/// done; a second one stops the process at once. Given a ``ReloadRequest``, SIGHUP requests a
+/// reload from the services that share it, as often as it arrives; it never stops anything.
 ///
 /// When one service throws, the others are asked to stop gracefully and the first error is
 /// rethrown once all have returned.
@@ -14,13 +15,18 @@ public struct ServiceGroup: Sendable {
     /// What a second signal does: by default one line on stderr and exit code 1.
     let stopAtOnce: @Sendable (Int32) -> Void
     public let shutdown = ShutdownRequest()
+    /// What SIGHUP (`reloadSignal`) requests; nil: the signal is left alone.
+    let reload: ReloadRequest?
+    let reloadSignal: Int32
 
     public init(
-        services: [any Service], signals: [Int32] = [SIGTERM, SIGINT],
-        stopAtOnce: @escaping @Sendable (Int32) -> Void = ServiceGroup.exitAtOnce
+        services: [any Service], signals: [Int32] = [SIGTERM, SIGINT], reload: ReloadRequest? = nil,
+        reloadSignal: Int32 = SIGHUP, stopAtOnce: @escaping @Sendable (Int32) -> Void = ServiceGroup.exitAtOnce
     ) {
         self.services = services
         self.signals = signals
+        self.reload = reload
+        self.reloadSignal = reloadSignal
         self.stopAtOnce = stopAtOnce
     }
 
@@ -33,7 +39,12 @@ public struct ServiceGroup: Sendable {
         let handlers = SignalHandlers(signals) { [shutdown, stopAtOnce] number, count in
             if count == 1 { shutdown.request() } else { stopAtOnce(number) }
         }
-        defer { handlers.cancel() }
+        // A handlers object of its own: reloads are not counted with the signals that stop.
+        let reloads = reload.map { reload in SignalHandlers([reloadSignal]) { _, _ in reload.request() } }
+        defer {
+            handlers.cancel()
+            reloads?.cancel()
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for service in services {
                 group.addTask { [shutdown] in try await service.run(until: shutdown) }
