@@ -6,7 +6,7 @@ import PackageDescription
 let package = Package(
     name: "slawatch",
     products: [
-        .executable(name: "slawatch", targets: ["slawatch"]),
+        .executable(name: "slawatch", targets: ["slawatch"])
     ],
     targets: [
         .systemLibrary(
@@ -35,7 +35,8 @@ let package = Package(
             path: "Sources/CurlTransport"),
         // Every SQL statement slawatch runs: its schema, clocks, events, deliveries, reports, the
         // source views, the dashboard function; a pool of connections on threads of its own.
-        .target(name: "SlawatchStore", dependencies: ["SlawatchCore", "PostgresClient"], path: "Sources/SlawatchStore"),
+        .target(
+            name: "SlawatchStore", dependencies: ["SlawatchCore", "PostgresClient"], path: "Sources/SlawatchStore"),
         // The HTTP API's foundations: a libmicrohttpd server, and JWT verification through libcrypto.
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "CMicroHTTPDShim"], path: "Sources/HTTPServer"),
         .target(name: "TokenAuth", dependencies: ["CCrypto", "SlawatchCore"], path: "Sources/TokenAuth"),
@@ -57,10 +58,12 @@ let package = Package(
         .testTarget(
             name: "HTTPServerTests", dependencies: ["HTTPServer", "CurlTransport"], path: "Tests/HTTPServerTests"),
         .testTarget(
-            name: "TokenAuthTests", dependencies: ["TokenAuth", "CCrypto", "SlawatchCore"], path: "Tests/TokenAuthTests"),
+            name: "TokenAuthTests", dependencies: ["TokenAuth", "CCrypto", "SlawatchCore"], path: "Tests/TokenAuthTests"
+        ),
         .testTarget(name: "SlawatchCoreTests", dependencies: ["SlawatchCore"], path: "Tests/SlawatchCoreTests"),
         .testTarget(
-            name: "PostgresClientTests", dependencies: ["PostgresClient", "LoopbackSinks"], path: "Tests/PostgresClientTests"),
+            name: "PostgresClientTests", dependencies: ["PostgresClient", "LoopbackSinks"],
+            path: "Tests/PostgresClientTests"),
         .testTarget(
             name: "SlawatchStoreTests", dependencies: ["SlawatchStore", "SlawatchCore", "PostgresClient"],
             path: "Tests/SlawatchStoreTests"),

@@ -95,16 +95,22 @@ struct ParameterBuffer {
                 $0.append64(UInt64(bitPattern: $1))
             }
         case .float8Array(let values):
-            appendArray(values, type: Self.float8ArrayOID, element: Self.float8OID, width: 8) { $0.append64($1.bitPattern) }
+            appendArray(values, type: Self.float8ArrayOID, element: Self.float8OID, width: 8) {
+                $0.append64($1.bitPattern)
+            }
         case .boolArray(let values):
-            appendArray(values, type: Self.boolArrayOID, element: Self.boolOID, width: 1) { $0.bytes.append($1 ? 1 : 0) }
+            appendArray(values, type: Self.boolArrayOID, element: Self.boolOID, width: 1) {
+                $0.bytes.append($1 ? 1 : 0)
+            }
         case .timestamptzArray(let values):
             appendArray(values, type: Self.timestamptzArrayOID, element: Self.timestamptzOID, width: 8) {
                 $0.append64(UInt64(bitPattern: Self.postgresMicros($1)))
             }
         case .uuidArray(let values):
             // Checked first: the closure that writes elements cannot throw.
-            for value in values { if let value, Self.uuidBytes(value) == nil { throw Self.notUUID(value, number: number) } }
+            for value in values {
+                if let value, Self.uuidBytes(value) == nil { throw Self.notUUID(value, number: number) }
+            }
             appendArray(values, type: Self.uuidArrayOID, element: Self.uuidOID, width: 16) { buffer, value in
                 buffer.bytes.append(contentsOf: Self.uuidBytes(value)!)
             }
@@ -142,7 +148,10 @@ struct ParameterBuffer {
             append32(1)
         }
         for value in values {
-            guard let value else { append32(UInt32(bitPattern: -1)); continue }
+            guard let value else {
+                append32(UInt32(bitPattern: -1))
+                continue
+            }
             let lengthAt = bytes.count
             append32(0)
             write(&self, value)

@@ -15,7 +15,9 @@ public final class PostgresConnection {
     /// (`host=... dbname=...`), taken as given. A `connect_timeout` of 10 s applies unless the URL
     /// sets its own; `options` are further libpq connection keywords and their values (e.g.
     /// `keepalives_idle`), which the URL may override too.
-    public init(url: String, applicationName: String = "slawatch", options: [(key: String, value: String)] = []) throws(PostgresError) {
+    public init(url: String, applicationName: String = "slawatch", options: [(key: String, value: String)] = [])
+        throws(PostgresError)
+    {
         // Defaults first: libpq lets later keywords (the expanded URL) override earlier ones.
         let keys = ["connect_timeout", "application_name", "client_encoding"] + options.map(\.key) + ["dbname"]
         let values = ["10", applicationName, "UTF8"] + options.map(\.value) + [url]
@@ -59,7 +61,9 @@ public final class PostgresConnection {
     ) throws(PostgresError) -> (PostgresResult, PostgresResult) {
         precondition(other !== self, "a connection runs one statement at a time")
         try send(sql, parameters)
-        let otherSent = Result<Void, PostgresError> { () throws(PostgresError) in try other.send(otherSQL, otherParameters) }
+        let otherSent = Result<Void, PostgresError> { () throws(PostgresError) in
+            try other.send(otherSQL, otherParameters)
+        }
         let mine = collect(sql)
         let theirs: Result<PostgresResult, PostgresError>
         switch otherSent {
@@ -82,8 +86,13 @@ public final class PostgresConnection {
     private func collect(_ sql: String) -> Result<PostgresResult, PostgresError> {
         var outcome: Result<PostgresResult, PostgresError>?
         while let raw = PQgetResult(conn) {
-            if outcome != nil { PQclear(raw); continue }
-            do { outcome = .success(try PostgresResult.checked(raw, connection: conn, sql: sql)) } catch { outcome = .failure(error) }
+            if outcome != nil {
+                PQclear(raw)
+                continue
+            }
+            do { outcome = .success(try PostgresResult.checked(raw, connection: conn, sql: sql)) } catch {
+                outcome = .failure(error)
+            }
         }
         return outcome ?? .failure(PostgresError(.queryFailed, Self.firstLine(String(cString: PQerrorMessage(conn)))))
     }
@@ -110,7 +119,10 @@ public final class PostgresConnection {
         while let raw = PQgetResult(conn) {
             // Every result must be drained and cleared, also after a failure, or the
             // connection is left busy.
-            if failure != nil { PQclear(raw); continue }
+            if failure != nil {
+                PQclear(raw)
+                continue
+            }
             let status = PQresultStatus(raw)
             if status == PGRES_SINGLE_TUPLE {
                 let result = PostgresResult(owning: raw)
@@ -151,7 +163,10 @@ public final class PostgresConnection {
                 let sent = buffer.baseAddress!.advanced(by: offset).withMemoryRebound(to: CChar.self, capacity: count) {
                     PQputCopyData(conn, $0, Int32(count))
                 }
-                if sent != 1 { failure = Self.firstLine(String(cString: PQerrorMessage(conn))); return }
+                if sent != 1 {
+                    failure = Self.firstLine(String(cString: PQerrorMessage(conn)))
+                    return
+                }
                 offset += count
             }
         }
@@ -207,7 +222,8 @@ public final class PostgresConnection {
         var host = rest
         if let at = rest.firstIndex(where: { $0 == "@" || $0 == "/" }), rest[at] == "@" {
             let credentials = rest[..<at]
-            userInfo = (credentials.firstIndex(of: ":").map { credentials[..<$0] + ":***" } ?? String(credentials)) + "@"
+            userInfo =
+                (credentials.firstIndex(of: ":").map { credentials[..<$0] + ":***" } ?? String(credentials)) + "@"
             host = rest[rest.index(after: at)...]
         }
         let prefix = String(url[..<scheme.upperBound]) + userInfo
@@ -217,7 +233,8 @@ public final class PostgresConnection {
             let key = parameter.prefix { $0 != "=" }
             // libpq decodes %-escapes in keys too.
             let name = String(key).removingPercentEncoding ?? String(key)
-            return name.lowercased().hasSuffix("password") && key.endIndex < parameter.endIndex ? key + "=***" : parameter
+            return name.lowercased().hasSuffix("password") && key.endIndex < parameter.endIndex
+                ? key + "=***" : parameter
         }
         return prefix + host[...question] + parameters.joined(separator: "&")
     }
@@ -226,7 +243,10 @@ public final class PostgresConnection {
     /// formats (see `ParameterBuffer`), valid during the call only.
     private func withParameters<R>(
         _ parameters: [PostgresParameter],
-        _ body: (Int32, UnsafePointer<Oid>?, UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?, UnsafePointer<Int32>?) -> R
+        _ body: (
+            Int32, UnsafePointer<Oid>?, UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?,
+            UnsafePointer<Int32>?
+        ) -> R
     ) throws(PostgresError) -> R {
         let buffer = try ParameterBuffer(parameters)
         return buffer.types.withUnsafeBufferPointer { types in
@@ -251,4 +271,3 @@ private func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<Uns
         buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) { body($0) }
     }
 }
-

@@ -87,7 +87,9 @@ struct PostgresCopyParser: ~Copyable {
             }
         }
         // The server sends one row per message: anything left over means the columns were misread.
-        guard offset == length else { throw Malformed(reason: "\(length - offset) bytes after the last column of a row") }
+        guard offset == length else {
+            throw Malformed(reason: "\(length - offset) bytes after the last column of a row")
+        }
         return .row
     }
 

@@ -28,7 +28,9 @@ public final class PostgresCopyStream {
 
     /// Starts the COPY of `query`, whose columns have `columns` names and type OIDs (binary COPY
     /// does not say; `PostgresResult.columnType` of a `LIMIT 0` of the same query does).
-    public init(connection: PostgresConnection, query: String, columns: [(name: String, type: UInt32)]) throws(PostgresError) {
+    public init(connection: PostgresConnection, query: String, columns: [(name: String, type: UInt32)])
+        throws(PostgresError)
+    {
         self.connection = connection
         types = .allocate(capacity: max(columns.count, 1))
         _ = types.initialize(from: columns.map(\.type))
@@ -36,7 +38,8 @@ public final class PostgresCopyStream {
         parser = PostgresCopyParser(columnCount: columns.count)
         sql = "COPY (\(query)) TO STDOUT (FORMAT binary)"
         guard let raw = PQexec(connection.conn, sql) else {
-            throw PostgresError(.queryFailed, PostgresConnection.firstLine(String(cString: PQerrorMessage(connection.conn))))
+            throw PostgresError(
+                .queryFailed, PostgresConnection.firstLine(String(cString: PQerrorMessage(connection.conn))))
         }
         if PQresultStatus(raw) != PGRES_COPY_OUT {
             _ = try PostgresResult.checked(raw, connection: connection.conn, sql: sql)
@@ -51,7 +54,10 @@ public final class PostgresCopyStream {
         guard !finished else { return }
         connection.cancelStatement()
         var row: UnsafeMutablePointer<CChar>?
-        while PQgetCopyData(connection.conn, &row, 0) > 0 { PQfreemem(row); row = nil }
+        while PQgetCopyData(connection.conn, &row, 0) > 0 {
+            PQfreemem(row)
+            row = nil
+        }
         while let raw = PQgetResult(connection.conn) { PQclear(raw) }
     }
 
@@ -84,7 +90,10 @@ public final class PostgresCopyStream {
     /// Reads messages until the next row; false after the end of the data.
     private func advance() throws(PostgresError) -> Bool {
         while true {
-            if let message { PQfreemem(message); self.message = nil }
+            if let message {
+                PQfreemem(message)
+                self.message = nil
+            }
             guard !finished else { return false }
             var buffer: UnsafeMutablePointer<CChar>?
             let length = Int(PQgetCopyData(connection.conn, &buffer, 0))
@@ -92,11 +101,14 @@ public final class PostgresCopyStream {
                 finished = true
                 var failure: PostgresError?
                 while let raw = PQgetResult(connection.conn) {
-                    do { _ = try PostgresResult.checked(raw, connection: connection.conn, sql: sql) } catch { failure = failure ?? error }
+                    do { _ = try PostgresResult.checked(raw, connection: connection.conn, sql: sql) } catch {
+                        failure = failure ?? error
+                    }
                 }
                 if let failure { throw failure }
                 if length == -2 {
-                    throw PostgresError(.queryFailed, PostgresConnection.firstLine(String(cString: PQerrorMessage(connection.conn))))
+                    throw PostgresError(
+                        .queryFailed, PostgresConnection.firstLine(String(cString: PQerrorMessage(connection.conn))))
                 }
                 guard parser.ended else { throw malformed("the data ended without its trailer") }
                 return false

@@ -18,7 +18,9 @@ public final class PostgresResult {
 
     deinit { PQclear(raw) }
 
-    static func checked(_ raw: OpaquePointer?, connection: OpaquePointer, sql: String) throws(PostgresError) -> PostgresResult {
+    static func checked(_ raw: OpaquePointer?, connection: OpaquePointer, sql: String) throws(PostgresError)
+        -> PostgresResult
+    {
         guard let raw else {
             throw PostgresError(.queryFailed, PostgresConnection.firstLine(String(cString: PQerrorMessage(connection))))
         }
@@ -71,4 +73,3 @@ public final class PostgresResult {
 
 @available(*, unavailable)
 extension PostgresResult: Sendable {}
-

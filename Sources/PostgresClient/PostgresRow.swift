@@ -76,7 +76,8 @@ extension PostgresFields where Self: ~Copyable {
         case PGType.float4: return Double(Float(bitPattern: UInt32(PGType.bigEndian(b))))
         case PGType.numeric:
             guard let value = PGType.numericValue(b) else {
-                throw PostgresError(.unexpectedType, "column \"\(columnName(column))\" holds bytes that are not a numeric")
+                throw PostgresError(
+                    .unexpectedType, "column \"\(columnName(column))\" holds bytes that are not a numeric")
             }
             return value
         case PGType.int2, PGType.int4, PGType.int8: return try optionalInt(column).map(Double.init)
@@ -151,10 +152,13 @@ extension PostgresFields where Self: ~Copyable {
 
 /// PostgreSQL built-in type OIDs and their binary formats.
 @usableFromInline enum PGType {
-    @usableFromInline static let bool: UInt32 = 16, int8: UInt32 = 20, int2: UInt32 = 21, int4: UInt32 = 23, text: UInt32 = 25
+    @usableFromInline static let bool: UInt32 = 16, int8: UInt32 = 20, int2: UInt32 = 21, int4: UInt32 = 23,
+        text: UInt32 = 25
     @usableFromInline static let json: UInt32 = 114, float4: UInt32 = 700, float8: UInt32 = 701, unknown: UInt32 = 705
-    @usableFromInline static let bpchar: UInt32 = 1042, varchar: UInt32 = 1043, date: UInt32 = 1082, timestamp: UInt32 = 1114
-    @usableFromInline static let timestamptz: UInt32 = 1184, numeric: UInt32 = 1700, uuid: UInt32 = 2950, jsonb: UInt32 = 3802
+    @usableFromInline static let bpchar: UInt32 = 1042, varchar: UInt32 = 1043, date: UInt32 = 1082,
+        timestamp: UInt32 = 1114
+    @usableFromInline static let timestamptz: UInt32 = 1184, numeric: UInt32 = 1700, uuid: UInt32 = 2950,
+        jsonb: UInt32 = 3802
     @usableFromInline static let name: UInt32 = 19
     /// Microseconds from 1970-01-01 to PostgreSQL's epoch, 2000-01-01.
     @usableFromInline static let epochOffsetMicros: Int64 = 946_684_800_000_000
@@ -181,7 +185,10 @@ extension PostgresFields where Self: ~Copyable {
             let hex: StaticString = "0123456789abcdef"
             var n = 0
             for (i, byte) in bytes.enumerated() {
-                if i == 4 || i == 6 || i == 8 || i == 10 { out[n] = UInt8(ascii: "-"); n += 1 }
+                if i == 4 || i == 6 || i == 8 || i == 10 {
+                    out[n] = UInt8(ascii: "-")
+                    n += 1
+                }
                 out[n] = hex.utf8Start[Int(byte >> 4)]
                 out[n + 1] = hex.utf8Start[Int(byte & 0x0F)]
                 n += 2
@@ -196,7 +203,9 @@ extension PostgresFields where Self: ~Copyable {
     @usableFromInline static func numericValue(_ b: UnsafeRawBufferPointer) -> Double? {
         guard b.count >= 8 else { return nil }
         func int16(_ offset: Int) -> Int { Int(Int16(bitPattern: UInt16(b[offset]) << 8 | UInt16(b[offset + 1]))) }
-        let ndigits = int16(0), weight = int16(2), sign = UInt16(truncatingIfNeeded: int16(4))
+        let ndigits = int16(0)
+        let weight = int16(2)
+        let sign = UInt16(truncatingIfNeeded: int16(4))
         switch sign {
         case 0xC000: return .nan
         case 0xD000: return .infinity
@@ -211,13 +220,19 @@ extension PostgresFields where Self: ~Copyable {
         for i in 0..<ndigits {
             let digit = int16(8 + 2 * i)
             guard (0..<10_000).contains(digit) else { return nil }
-            if mantissa > (UInt64.max - 9_999) / 10_000 { fits = false; continue }
+            if mantissa > (UInt64.max - 9_999) / 10_000 {
+                fits = false
+                continue
+            }
             mantissa = mantissa * 10_000 + UInt64(digit)
         }
         if fits {
             var exponent = 4 * (weight - ndigits + 1)
             if mantissa == 0 { return 0 }
-            while mantissa % 10 == 0 { mantissa /= 10; exponent += 1 }
+            while mantissa % 10 == 0 {
+                mantissa /= 10
+                exponent += 1
+            }
             // An integer below 2^53 and a power of ten up to 1e22 are both exact doubles, so one
             // multiplication or division rounds once, correctly. Summing the digits each times its
             // own power of ten would round at every step and miss by an ulp.

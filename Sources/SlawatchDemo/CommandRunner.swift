@@ -1,11 +1,11 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Runs a program with an argument vector, optionally as the server's OS user, and collects its output.
@@ -37,8 +37,9 @@ struct CommandRunner: Sendable {
                 "running as root needs the \(serverUser) OS user, which does not exist: "
                     + "run scripts/setup (or install postgresql), or run as an ordinary user")
         }
-        guard let runuser = ["/usr/sbin/runuser", "/sbin/runuser", "/usr/bin/runuser", "/bin/runuser"]
-            .first(where: { FileManager.default.isExecutableFile(atPath: $0) })
+        guard
+            let runuser = ["/usr/sbin/runuser", "/sbin/runuser", "/usr/bin/runuser", "/bin/runuser"]
+                .first(where: { FileManager.default.isExecutableFile(atPath: $0) })
         else {
             throw ThrowawayPostgresError(
                 .binariesNotFound, "runuser not found (package util-linux): install it or run as an ordinary user")
@@ -105,80 +106,83 @@ struct CommandRunner: Sendable {
         throws -> Int32
     {
         #if os(Linux)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, output, 1)
-        posix_spawn_file_actions_adddup2(&actions, output, 2)
-        // glibc's extensions (2.34 and 2.29), which Swift's Glibc module does not declare.
-        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-        typealias ChangeDirectory = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>,
-                                                    UnsafePointer<CChar>) -> Int32
-        if let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") {
-            _ = unsafeBitCast(symbol, to: CloseFrom.self)(&actions, 3)
-        } else {
-            let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
-            for fd in open.compactMap({ Int32($0) }) where fd > 2 && fd != output {
-                posix_spawn_file_actions_addclose(&actions, fd)
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_adddup2(&actions, output, 1)
+            posix_spawn_file_actions_adddup2(&actions, output, 2)
+            // glibc's extensions (2.34 and 2.29), which Swift's Glibc module does not declare.
+            typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+            typealias ChangeDirectory =
+                @convention(c) (
+                    UnsafeMutablePointer<posix_spawn_file_actions_t>,
+                    UnsafePointer<CChar>
+                ) -> Int32
+            if let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") {
+                _ = unsafeBitCast(symbol, to: CloseFrom.self)(&actions, 3)
+            } else {
+                let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+                for fd in open.compactMap({ Int32($0) }) where fd > 2 && fd != output {
+                    posix_spawn_file_actions_addclose(&actions, fd)
+                }
             }
-        }
-        if let symbol = dlsym(nil, "posix_spawn_file_actions_addchdir_np") {
-            _ = unsafeBitCast(symbol, to: ChangeDirectory.self)(&actions, "/")
-        }
+            if let symbol = dlsym(nil, "posix_spawn_file_actions_addchdir_np") {
+                _ = unsafeBitCast(symbol, to: ChangeDirectory.self)(&actions, "/")
+            }
 
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        var defaultSignals = sigset_t()
-        sigemptyset(&defaultSignals)
-        for signal in [SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2] {
-            sigaddset(&defaultSignals, signal)
-        }
-        posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+            var attributes = posix_spawnattr_t()
+            posix_spawnattr_init(&attributes)
+            defer { posix_spawnattr_destroy(&attributes) }
+            var emptyMask = sigset_t()
+            sigemptyset(&emptyMask)
+            posix_spawnattr_setsigmask(&attributes, &emptyMask)
+            var defaultSignals = sigset_t()
+            sigemptyset(&defaultSignals)
+            for signal in [SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2] {
+                sigaddset(&defaultSignals, signal)
+            }
+            posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
+            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
-        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-        var pid = pid_t()
-        let spawned = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
-        guard spawned == 0 else {
-            throw ThrowawayPostgresError(
-                .commandFailed, "cannot run \(path): \(String(cString: strerror(spawned)))")
-        }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            guard errno == EINTR else {
+            let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+            let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+            defer {
+                argv.forEach { free($0) }
+                envp.forEach { free($0) }
+            }
+            var pid = pid_t()
+            let spawned = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
+            guard spawned == 0 else {
                 throw ThrowawayPostgresError(
-                    .commandFailed, "waiting for \(path) failed: \(String(cString: strerror(errno)))")
+                    .commandFailed, "cannot run \(path): \(String(cString: strerror(spawned)))")
             }
-        }
-        let signal = status & 0x7f
-        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 {
+                guard errno == EINTR else {
+                    throw ThrowawayPostgresError(
+                        .commandFailed, "waiting for \(path) failed: \(String(cString: strerror(errno)))")
+                }
+            }
+            let signal = status & 0x7f
+            return signal == 0 ? (status >> 8) & 0xff : 128 + signal
         #else
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.environment = environment
-        process.currentDirectoryURL = URL(fileURLWithPath: "/")
-        let handle = FileHandle(fileDescriptor: output, closeOnDealloc: false)
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
-            throw ThrowawayPostgresError(.commandFailed, "cannot run \(path): \(error.localizedDescription)")
-        }
-        process.waitUntilExit()
-        return process.terminationStatus
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: path)
+            process.arguments = arguments
+            process.environment = environment
+            process.currentDirectoryURL = URL(fileURLWithPath: "/")
+            let handle = FileHandle(fileDescriptor: output, closeOnDealloc: false)
+            process.standardOutput = handle
+            process.standardError = handle
+            process.standardInput = FileHandle.nullDevice
+            do {
+                try process.run()
+            } catch {
+                throw ThrowawayPostgresError(.commandFailed, "cannot run \(path): \(error.localizedDescription)")
+            }
+            process.waitUntilExit()
+            return process.terminationStatus
         #endif
     }
 }

@@ -31,7 +31,9 @@ public enum DemoCommand {
             return
         }
         let size = try context.args.int("size") ?? 200
-        guard size >= 0 && size <= 2_000_000 else { throw .usage("--size expects a number of tickets from 0 to 2000000") }
+        guard size >= 0 && size <= 2_000_000 else {
+            throw .usage("--size expects a number of tickets from 0 to 2000000")
+        }
         // Checked first: a broken rules directory should stop the demo before it starts a server.
         _ = try context.loadRules()
         var environment = context.environment
@@ -48,13 +50,16 @@ public enum DemoCommand {
         }
         let url = context.args["database"] ?? environment["DATABASE_URL"]!
         let connection: PostgresConnection
-        do { connection = try PostgresConnection(url: url) } catch { throw CommandError(.databaseUnreachable, error.message) }
+        do { connection = try PostgresConnection(url: url) } catch {
+            throw CommandError(.databaseUnreachable, error.message)
+        }
         do {
             try connection.execute(ReferenceHelpDesk.schemaSQL)
             let existing = try connection.query("SELECT count(*) FROM public.tickets").rows[0].int(0)
             if existing == 0 && size > 0 {
                 let now = Date(timeIntervalSince1970: Double(context.now.microseconds) / 1_000_000)
-                let parameters = ReferenceHelpDesk.sampleDataParameters(count: size, now: now, seed: 0.2026).map(PostgresParameter.text)
+                let parameters = ReferenceHelpDesk.sampleDataParameters(count: size, now: now, seed: 0.2026).map(
+                    PostgresParameter.text)
                 try connection.query(ReferenceHelpDesk.sampleDataSQL, parameters)
                 context.output("loaded the reference help desk with \(size) sample tickets\n")
             } else {
@@ -67,19 +72,28 @@ public enum DemoCommand {
         if context.nowWasGiven { base += ["--now", context.now.iso8601] }
         // The cycle's notifications (JSON lines from the log channel) are summed up, not dumped.
         let lines = LineCounter()
-        let status = await Slawatch.main(arguments: ["run", "--once"] + base, environment: environment, output: lines.add, errors: { _ in })
-        if status != 0 { throw CommandError(CommandError.ExitCode(rawValue: status) ?? .runtime, "demo: 'slawatch run --once' failed") }
+        let status = await Slawatch.main(
+            arguments: ["run", "--once"] + base, environment: environment, output: lines.add, errors: { _ in })
+        if status != 0 {
+            throw CommandError(
+                CommandError.ExitCode(rawValue: status) ?? .runtime, "demo: 'slawatch run --once' failed")
+        }
         context.output("one worker cycle: \(lines.count) notifications delivered to the log channel; e.g.\n")
         for line in lines.first { context.output("  " + line) }
         context.output("\n")
         let dashboard = await Slawatch.main(
             arguments: ["dashboard", "--format", context.args["format"] ?? "table"] + base, environment: environment,
             output: context.output, errors: context.errors)
-        if dashboard != 0 { throw CommandError(CommandError.ExitCode(rawValue: dashboard) ?? .runtime, "demo: 'slawatch dashboard' failed") }
+        if dashboard != 0 {
+            throw CommandError(
+                CommandError.ExitCode(rawValue: dashboard) ?? .runtime, "demo: 'slawatch dashboard' failed")
+        }
         if let server {
             if context.args.has("keep") {
                 let dirOption = context.args["dir"].map { " --dir \($0)" } ?? ""
-                context.output("\nThe demo's PostgreSQL keeps running. Try:\n  export DATABASE_URL=\(server.url)\n  .build/debug/slawatch ticket TKT-2026-00001\n  .build/debug/slawatch events\nStop it with: .build/debug/slawatch demo --stop\(dirOption)\n")
+                context.output(
+                    "\nThe demo's PostgreSQL keeps running. Try:\n  export DATABASE_URL=\(server.url)\n  .build/debug/slawatch ticket TKT-2026-00001\n  .build/debug/slawatch events\nStop it with: .build/debug/slawatch demo --stop\(dirOption)\n"
+                )
             } else {
                 server.stop()
             }

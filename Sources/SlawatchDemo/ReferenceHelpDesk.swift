@@ -176,86 +176,166 @@ public enum ReferenceHelpDesk {
 private enum SampleData {
     /// (title, category, area, description). The draws pick one uniformly.
     static let templates: [(String, String, String, String)] = [
-        ("No puedo acceder al correo electrónico", "Correo", "TECNOLOGIA",
-         "Al iniciar sesión en el correo aparece el mensaje «contraseña incorrecta», aunque la contraseña es la de siempre."),
-        ("Solicitud de instalación de impresora", "Hardware", "TECNOLOGIA",
-         "Se necesita instalar y configurar la impresora del área en los equipos de la oficina."),
-        ("La VPN se desconecta cada pocos minutos", "Redes", "TECNOLOGIA",
-         "Desde casa la conexión VPN se cae cada cinco o diez minutos y hay que volver a autenticarse."),
-        ("Restablecimiento de contraseña del dominio", "Accesos", "TECNOLOGIA",
-         "La cuenta quedó bloqueada tras varios intentos fallidos; se solicita restablecer la contraseña."),
-        ("El equipo portátil no enciende", "Hardware", "TECNOLOGIA",
-         "El portátil no muestra señal al pulsar el botón de encendido, ni siquiera con el cargador conectado."),
-        ("Lentitud en el sistema de gestión documental", "Software", "TECNOLOGIA",
-         "Abrir un expediente tarda más de un minuto desde esta mañana."),
-        ("Actualización de la suite ofimática", "Software", "TECNOLOGIA",
-         "El programa de hojas de cálculo pide una actualización que requiere permisos de administrador."),
-        ("Sin conexión a internet en la sala de reuniones", "Redes", "TECNOLOGIA",
-         "Ni la red cableada ni la inalámbrica funcionan en la sala de reuniones del tercer piso."),
-        ("Pantalla azul al iniciar sesión", "Hardware", "TECNOLOGIA",
-         "El equipo se reinicia con una pantalla azul justo después de escribir la contraseña."),
-        ("Solicitud de acceso a carpeta compartida", "Accesos", "TECNOLOGIA",
-         "Se requiere acceso de lectura y escritura a la carpeta compartida del proyecto."),
-        ("Error de facturación en el módulo de cobros", "Facturación", "FACTURACION",
-         "El módulo de cobros genera la factura con un valor distinto al del pedido aprobado."),
-        ("Factura electrónica rechazada por validación tributaria", "Facturación", "FACTURACION",
-         "La factura electrónica fue rechazada; el mensaje indica un error en el número de identificación del cliente."),
-        ("Nota crédito no aplicada al cliente", "Cartera", "FACTURACION",
-         "La nota crédito emitida la semana pasada no aparece aplicada en el estado de cuenta del cliente."),
-        ("Diferencia en el cálculo del IVA", "Impuestos", "FACTURACION",
-         "El IVA calculado en la factura no coincide con el de la cotización enviada al cliente."),
-        ("Duplicidad de cobro a un cliente", "Cartera", "FACTURACION",
-         "Un cliente reporta que se le cobró dos veces la misma factura este mes."),
-        ("Consulta sobre el estado de una solicitud", "Consulta", "MESA",
-         "El usuario pregunta en qué estado está una solicitud radicada hace varios días."),
-        ("Reasignación de ticket a otra área", "Gestión", "MESA",
-         "El ticket fue asignado por error; se solicita reasignarlo al área correspondiente."),
-        ("Información sobre el horario de atención", "Consulta", "MESA",
-         "Se solicita confirmar el horario de atención de la mesa de ayuda durante los festivos."),
-        ("Corrección de datos en la nómina", "Nómina", "RECURSOS_HUMANOS",
-         "El desprendible de pago muestra un número de cuenta bancaria equivocado."),
-        ("Solicitud de certificado laboral", "Certificados", "RECURSOS_HUMANOS",
-         "Se necesita un certificado laboral con salario para un trámite bancario."),
-        ("Actualización de datos de seguridad social", "Afiliaciones", "RECURSOS_HUMANOS",
-         "Cambio de entidad de salud a partir del próximo mes; se adjunta el formulario diligenciado."),
-        ("Vacaciones no reflejadas en el portal del empleado", "Nómina", "RECURSOS_HUMANOS",
-         "Las vacaciones aprobadas en marzo no aparecen descontadas en el portal del empleado."),
-        ("Orden de compra pendiente de aprobación", "Órdenes de compra", "COMPRAS",
-         "La orden de compra lleva más de una semana sin aprobación y el proveedor espera confirmación."),
-        ("Alta de nuevo proveedor en el sistema", "Proveedores", "COMPRAS",
-         "Se solicita registrar un nuevo proveedor de papelería; se adjuntan el RUT y la certificación bancaria."),
-        ("Cotización de equipos de cómputo", "Cotizaciones", "COMPRAS",
-         "Se requieren tres cotizaciones de portátiles para el equipo de diseño."),
-        ("Revisión de contrato con proveedor", "Contratos", "JURIDICA",
-         "Se necesita revisión jurídica del contrato de mantenimiento antes de la firma."),
-        ("Solicitud de poder para trámite notarial", "Documentos legales", "JURIDICA",
-         "Se requiere un poder firmado por el representante legal para un trámite en notaría."),
-        ("Respuesta a derecho de petición", "Requerimientos", "JURIDICA",
-         "Llegó un derecho de petición de un cliente y el plazo de respuesta vence pronto."),
-        ("Aire acondicionado averiado en la oficina", "Climatización", "MANTENIMIENTO",
-         "El aire acondicionado del segundo piso hace ruido y no enfría desde ayer."),
-        ("Fuga de agua en el baño del primer piso", "Plomería", "MANTENIMIENTO",
-         "Hay una fuga bajo el lavamanos y el piso está mojado."),
-        ("Envío retenido en la transportadora", "Envíos", "LOGISTICA",
-         "El pedido despachado el lunes aparece retenido en la bodega de la transportadora."),
-        ("Inventario de bodega no cuadra", "Inventario", "LOGISTICA",
-         "El conteo físico de la bodega principal difiere del inventario del sistema."),
-        ("Conciliación bancaria con diferencias", "Conciliaciones", "CONTABILIDAD",
-         "La conciliación del mes muestra una diferencia que no se explica con los extractos."),
-        ("Cierre contable bloqueado por un asiento", "Cierre", "CONTABILIDAD",
-         "No se puede cerrar el periodo porque un asiento quedó descuadrado."),
-        ("Publicación en la intranet con errores", "Intranet", "COMUNICACIONES",
-         "La noticia publicada hoy en la intranet tiene la fecha del evento equivocada."),
-        ("Diseño de pieza para campaña interna", "Diseño", "COMUNICACIONES",
-         "Se necesita una pieza gráfica para la campaña de bienestar del próximo mes."),
-        ("Tarjeta de acceso no funciona", "Control de acceso", "SEGURIDAD",
-         "La tarjeta de acceso no abre la puerta principal desde el cambio de lectores."),
-        ("Correo sospechoso recibido", "Seguridad informática", "SEGURIDAD",
-         "Llegó un correo que pide verificar la cuenta en un enlace externo."),
-        ("No conformidad en auditoría interna", "Auditorías", "CALIDAD",
-         "La auditoría interna registró una no conformidad en el proceso de compras."),
-        ("Actualización de procedimiento documentado", "Documentación", "CALIDAD",
-         "El procedimiento de atención al cliente debe actualizarse con el nuevo formato."),
+        (
+            "No puedo acceder al correo electrónico", "Correo", "TECNOLOGIA",
+            "Al iniciar sesión en el correo aparece el mensaje «contraseña incorrecta», aunque la contraseña es la de siempre."
+        ),
+        (
+            "Solicitud de instalación de impresora", "Hardware", "TECNOLOGIA",
+            "Se necesita instalar y configurar la impresora del área en los equipos de la oficina."
+        ),
+        (
+            "La VPN se desconecta cada pocos minutos", "Redes", "TECNOLOGIA",
+            "Desde casa la conexión VPN se cae cada cinco o diez minutos y hay que volver a autenticarse."
+        ),
+        (
+            "Restablecimiento de contraseña del dominio", "Accesos", "TECNOLOGIA",
+            "La cuenta quedó bloqueada tras varios intentos fallidos; se solicita restablecer la contraseña."
+        ),
+        (
+            "El equipo portátil no enciende", "Hardware", "TECNOLOGIA",
+            "El portátil no muestra señal al pulsar el botón de encendido, ni siquiera con el cargador conectado."
+        ),
+        (
+            "Lentitud en el sistema de gestión documental", "Software", "TECNOLOGIA",
+            "Abrir un expediente tarda más de un minuto desde esta mañana."
+        ),
+        (
+            "Actualización de la suite ofimática", "Software", "TECNOLOGIA",
+            "El programa de hojas de cálculo pide una actualización que requiere permisos de administrador."
+        ),
+        (
+            "Sin conexión a internet en la sala de reuniones", "Redes", "TECNOLOGIA",
+            "Ni la red cableada ni la inalámbrica funcionan en la sala de reuniones del tercer piso."
+        ),
+        (
+            "Pantalla azul al iniciar sesión", "Hardware", "TECNOLOGIA",
+            "El equipo se reinicia con una pantalla azul justo después de escribir la contraseña."
+        ),
+        (
+            "Solicitud de acceso a carpeta compartida", "Accesos", "TECNOLOGIA",
+            "Se requiere acceso de lectura y escritura a la carpeta compartida del proyecto."
+        ),
+        (
+            "Error de facturación en el módulo de cobros", "Facturación", "FACTURACION",
+            "El módulo de cobros genera la factura con un valor distinto al del pedido aprobado."
+        ),
+        (
+            "Factura electrónica rechazada por validación tributaria", "Facturación", "FACTURACION",
+            "La factura electrónica fue rechazada; el mensaje indica un error en el número de identificación del cliente."
+        ),
+        (
+            "Nota crédito no aplicada al cliente", "Cartera", "FACTURACION",
+            "La nota crédito emitida la semana pasada no aparece aplicada en el estado de cuenta del cliente."
+        ),
+        (
+            "Diferencia en el cálculo del IVA", "Impuestos", "FACTURACION",
+            "El IVA calculado en la factura no coincide con el de la cotización enviada al cliente."
+        ),
+        (
+            "Duplicidad de cobro a un cliente", "Cartera", "FACTURACION",
+            "Un cliente reporta que se le cobró dos veces la misma factura este mes."
+        ),
+        (
+            "Consulta sobre el estado de una solicitud", "Consulta", "MESA",
+            "El usuario pregunta en qué estado está una solicitud radicada hace varios días."
+        ),
+        (
+            "Reasignación de ticket a otra área", "Gestión", "MESA",
+            "El ticket fue asignado por error; se solicita reasignarlo al área correspondiente."
+        ),
+        (
+            "Información sobre el horario de atención", "Consulta", "MESA",
+            "Se solicita confirmar el horario de atención de la mesa de ayuda durante los festivos."
+        ),
+        (
+            "Corrección de datos en la nómina", "Nómina", "RECURSOS_HUMANOS",
+            "El desprendible de pago muestra un número de cuenta bancaria equivocado."
+        ),
+        (
+            "Solicitud de certificado laboral", "Certificados", "RECURSOS_HUMANOS",
+            "Se necesita un certificado laboral con salario para un trámite bancario."
+        ),
+        (
+            "Actualización de datos de seguridad social", "Afiliaciones", "RECURSOS_HUMANOS",
+            "Cambio de entidad de salud a partir del próximo mes; se adjunta el formulario diligenciado."
+        ),
+        (
+            "Vacaciones no reflejadas en el portal del empleado", "Nómina", "RECURSOS_HUMANOS",
+            "Las vacaciones aprobadas en marzo no aparecen descontadas en el portal del empleado."
+        ),
+        (
+            "Orden de compra pendiente de aprobación", "Órdenes de compra", "COMPRAS",
+            "La orden de compra lleva más de una semana sin aprobación y el proveedor espera confirmación."
+        ),
+        (
+            "Alta de nuevo proveedor en el sistema", "Proveedores", "COMPRAS",
+            "Se solicita registrar un nuevo proveedor de papelería; se adjuntan el RUT y la certificación bancaria."
+        ),
+        (
+            "Cotización de equipos de cómputo", "Cotizaciones", "COMPRAS",
+            "Se requieren tres cotizaciones de portátiles para el equipo de diseño."
+        ),
+        (
+            "Revisión de contrato con proveedor", "Contratos", "JURIDICA",
+            "Se necesita revisión jurídica del contrato de mantenimiento antes de la firma."
+        ),
+        (
+            "Solicitud de poder para trámite notarial", "Documentos legales", "JURIDICA",
+            "Se requiere un poder firmado por el representante legal para un trámite en notaría."
+        ),
+        (
+            "Respuesta a derecho de petición", "Requerimientos", "JURIDICA",
+            "Llegó un derecho de petición de un cliente y el plazo de respuesta vence pronto."
+        ),
+        (
+            "Aire acondicionado averiado en la oficina", "Climatización", "MANTENIMIENTO",
+            "El aire acondicionado del segundo piso hace ruido y no enfría desde ayer."
+        ),
+        (
+            "Fuga de agua en el baño del primer piso", "Plomería", "MANTENIMIENTO",
+            "Hay una fuga bajo el lavamanos y el piso está mojado."
+        ),
+        (
+            "Envío retenido en la transportadora", "Envíos", "LOGISTICA",
+            "El pedido despachado el lunes aparece retenido en la bodega de la transportadora."
+        ),
+        (
+            "Inventario de bodega no cuadra", "Inventario", "LOGISTICA",
+            "El conteo físico de la bodega principal difiere del inventario del sistema."
+        ),
+        (
+            "Conciliación bancaria con diferencias", "Conciliaciones", "CONTABILIDAD",
+            "La conciliación del mes muestra una diferencia que no se explica con los extractos."
+        ),
+        (
+            "Cierre contable bloqueado por un asiento", "Cierre", "CONTABILIDAD",
+            "No se puede cerrar el periodo porque un asiento quedó descuadrado."
+        ),
+        (
+            "Publicación en la intranet con errores", "Intranet", "COMUNICACIONES",
+            "La noticia publicada hoy en la intranet tiene la fecha del evento equivocada."
+        ),
+        (
+            "Diseño de pieza para campaña interna", "Diseño", "COMUNICACIONES",
+            "Se necesita una pieza gráfica para la campaña de bienestar del próximo mes."
+        ),
+        (
+            "Tarjeta de acceso no funciona", "Control de acceso", "SEGURIDAD",
+            "La tarjeta de acceso no abre la puerta principal desde el cambio de lectores."
+        ),
+        (
+            "Correo sospechoso recibido", "Seguridad informática", "SEGURIDAD",
+            "Llegó un correo que pide verificar la cuenta en un enlace externo."
+        ),
+        (
+            "No conformidad en auditoría interna", "Auditorías", "CALIDAD",
+            "La auditoría interna registró una no conformidad en el proceso de compras."
+        ),
+        (
+            "Actualización de procedimiento documentado", "Documentación", "CALIDAD",
+            "El procedimiento de atención al cliente debe actualizarse con el nuevo formato."
+        ),
     ]
 
     /// Suffixes that vary a third of the titles.
@@ -277,7 +357,8 @@ private enum SampleData {
         ("Rojas", "rojas"), ("Córdoba", "cordoba"), ("Núñez", "nunez"),
     ]
     static let areas = [
-        "TECNOLOGIA", "MESA", "FACTURACION", "RECURSOS_HUMANOS", "COMPRAS", "JURIDICA", "MANTENIMIENTO", "LOGISTICA", "CONTABILIDAD",
+        "TECNOLOGIA", "MESA", "FACTURACION", "RECURSOS_HUMANOS", "COMPRAS", "JURIDICA", "MANTENIMIENTO", "LOGISTICA",
+        "CONTABILIDAD",
         "COMUNICACIONES", "SEGURIDAD", "CALIDAD",
     ]
 
@@ -373,7 +454,8 @@ private enum SampleData {
     static var pathStatusIndexes: String {
         let rows = paths.map { path in
             let indexes = path.statuses.map { 1 + statuses.firstIndex(of: $0)! }
-            return "[" + (indexes + Array(repeating: 0, count: 4 - indexes.count)).map(String.init)
+            return "["
+                + (indexes + Array(repeating: 0, count: 4 - indexes.count)).map(String.init)
                 .joined(separator: ", ") + "]"
         }
         return "(ARRAY[" + rows.joined(separator: ", ") + "]::integer[])"

@@ -1,11 +1,11 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A private PostgreSQL cluster in a directory of its own, for `slawatch demo` and for tests.
@@ -112,8 +112,9 @@ public final class ThrowawayPostgres: Sendable {
     public static func stop(directory: String) throws {
         let dataDirectory = absolutePath(directory)
         guard runningServer(dataDirectory) != nil else { return }
-        try stop(dataDirectory, binDirectory: findServerBinaries(),
-                 runner: CommandRunner(serverUser: geteuid() == 0 ? "postgres" : nil))
+        try stop(
+            dataDirectory, binDirectory: findServerBinaries(),
+            runner: CommandRunner(serverUser: geteuid() == 0 ? "postgres" : nil))
     }
 
     static func stop(_ dataDirectory: String, binDirectory: String, runner: CommandRunner) throws {
@@ -136,7 +137,8 @@ public final class ThrowawayPostgres: Sendable {
 
     static func check(_ settings: [(name: String, value: String)]) throws {
         for (name, value) in settings {
-            let plain = name.first.map { $0.isASCII && ($0.isLetter || $0 == "_") } == true
+            let plain =
+                name.first.map { $0.isASCII && ($0.isLetter || $0 == "_") } == true
                 && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == ".") }
             guard plain else {
                 throw ThrowawayPostgresError(
@@ -155,7 +157,9 @@ public final class ThrowawayPostgres: Sendable {
     }
 
     static func absolutePath(_ path: String) -> String {
-        let base = path.hasPrefix("/") ? URL(fileURLWithPath: path)
+        let base =
+            path.hasPrefix("/")
+            ? URL(fileURLWithPath: path)
             : URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(path)
         var result = base.standardizedFileURL.path
         while result.count > 1 && result.hasSuffix("/") { result.removeLast() }
@@ -207,8 +211,9 @@ public final class ThrowawayPostgres: Sendable {
                 // directory itself private.
                 let parent = (dir as NSString).deletingLastPathComponent
                 try fm.createDirectory(atPath: parent, withIntermediateDirectories: true)
-                try fm.createDirectory(atPath: dir, withIntermediateDirectories: false,
-                                       attributes: [.posixPermissions: 0o700])
+                try fm.createDirectory(
+                    atPath: dir, withIntermediateDirectories: false,
+                    attributes: [.posixPermissions: 0o700])
             } catch {
                 throw ThrowawayPostgresError(
                     .unusableDirectory,
@@ -252,12 +257,12 @@ public final class ThrowawayPostgres: Sendable {
         guard lines.count >= 4, let pid = pid_t(lines[0]), pid > 0, let port = Int(lines[3]) else { return nil }
         guard kill(pid, 0) == 0 || errno == EPERM else { return nil }
         #if os(Linux)
-        // A stale file whose pid now belongs to another program.
-        if let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8),
-            !comm.contains("postgres") && !comm.contains("postmaster")
-        {
-            return nil
-        }
+            // A stale file whose pid now belongs to another program.
+            if let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8),
+                !comm.contains("postgres") && !comm.contains("postmaster")
+            {
+                return nil
+            }
         #endif
         return port
     }
@@ -394,9 +399,9 @@ public final class ThrowawayPostgres: Sendable {
     /// A TCP port of 127.0.0.1 that was free a moment ago: bound to port 0, read, closed.
     static func freePort() throws -> Int {
         #if canImport(Darwin)
-        let fd = socket(AF_INET, SOCK_STREAM, 0)
+            let fd = socket(AF_INET, SOCK_STREAM, 0)
         #else
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #endif
         guard fd >= 0 else {
             throw ThrowawayPostgresError(.startFailed, "socket() failed: \(String(cString: strerror(errno)))")

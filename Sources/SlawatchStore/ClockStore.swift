@@ -37,14 +37,16 @@ public struct ClockStore {
         """
     static let streamColumns: [(name: String, type: UInt32)] = [
         ("ticket_id", 25), ("policy", 25), ("target_us", 20), ("running", 16), ("stopped", 16), ("carried", 20),
-        ("source_updated_us", 20), ("source_status", 25), ("source_priority", 25), ("next_crossing_us", 20), ("risk_us", 20),
+        ("source_updated_us", 20), ("source_status", 25), ("source_priority", 25), ("next_crossing_us", 20),
+        ("risk_us", 20),
     ]
 
     /// A row of `streamQuery` from its second column on.
     static func decodeStored(_ r: borrowing some PostgresFields & ~Copyable) throws -> Stored {
         Stored(
             policy: try r.string(1), target: Int64(try r.int(2)), running: try r.bool(3), stopped: try r.bool(4),
-            carried: Int64(try r.int(5)), updated: Int64(try r.int(6)), status: try r.string(7), priority: try r.string(8),
+            carried: Int64(try r.int(5)), updated: Int64(try r.int(6)), status: try r.string(7),
+            priority: try r.string(8),
             nextCrossing: try r.optionalInt(9).map(Int64.init), risk: try r.optionalInt(10).map(Int64.init))
     }
 
@@ -56,7 +58,8 @@ public struct ClockStore {
     static func decodeEarlier(_ r: some PostgresFields, at offset: Int) throws -> EventDetector.EarlierReading? {
         guard let policy = try r.optionalString(offset) else { return nil }
         return EventDetector.EarlierReading(
-            policy: policy, targetMicros: Int64(try r.int(offset + 1)), elapsedMicros: Int64(try r.int(offset + 2)), stopped: try r.bool(offset + 3))
+            policy: policy, targetMicros: Int64(try r.int(offset + 1)), elapsedMicros: Int64(try r.int(offset + 2)),
+            stopped: try r.bool(offset + 3))
     }
 
     /// Each calendar's running sum at `now`, as the dashboard function computes it.
@@ -64,7 +67,8 @@ public struct ClockStore {
         try connection.run("reading the calendars' running sums") { connection in
             var cumulative: [String: Int64] = [:]
             for row in try connection.query(
-                "SELECT c.name, slawatch.working_before(c.name, c.always, $1) FROM slawatch.calendars c", [.int8(now.microseconds)]
+                "SELECT c.name, slawatch.working_before(c.name, c.always, $1) FROM slawatch.calendars c",
+                [.int8(now.microseconds)]
             ).rows {
                 cumulative[try row.string(0)] = Int64(try row.int(1))
             }
@@ -73,15 +77,19 @@ public struct ClockStore {
     }
 
     /// The clock `ticket` would be stored as at `now`, or nil when it cannot be carried forward.
-    public static func storable(_ e: EvaluatedTicket, history: [StatusChange]?, now: Instant, cumulative: [String: Int64]) -> Stored? {
-        let t = e.ticket, r = e.reading
+    public static func storable(
+        _ e: EvaluatedTicket, history: [StatusChange]?, now: Instant, cumulative: [String: Int64]
+    ) -> Stored? {
+        let t = e.ticket
+        let r = e.reading
         guard let cum = cumulative[e.policy.calendarName], t.createdAt <= now, t.updatedAt <= now,
-              !(history ?? []).contains(where: { $0.at > now })
+            !(history ?? []).contains(where: { $0.at > now })
         else { return nil }
         return Stored(
             policy: e.policy.name, target: r.targetMicros, running: r.state == .running, stopped: r.state == .stopped,
             carried: r.state == .running ? r.elapsedMicros - cum : r.elapsedMicros, updated: t.updatedAt.microseconds,
-            status: t.status, priority: t.priority, nextCrossing: r.nextCrossing?.microseconds, risk: r.riskFrom?.microseconds)
+            status: t.status, priority: t.priority, nextCrossing: r.nextCrossing?.microseconds,
+            risk: r.riskFrom?.microseconds)
     }
 
     /// Writes the clocks of `tickets`, evaluated at `now`, given each calendar's running sum then;
@@ -99,17 +107,21 @@ public struct ClockStore {
         try connection.run("writing the stored clocks") { connection in
             if let second, tickets.count > 1 {
                 let half = tickets.count / 2
-                let (one, keepOne) = Self.upsert(Array(tickets[..<half]), histories: histories, now: now, cumulative: cumulative, removed: removed)
-                let (two, keepTwo) = Self.upsert(Array(tickets[half...]), histories: histories, now: now, cumulative: cumulative, removed: [])
+                let (one, keepOne) = Self.upsert(
+                    Array(tickets[..<half]), histories: histories, now: now, cumulative: cumulative, removed: removed)
+                let (two, keepTwo) = Self.upsert(
+                    Array(tickets[half...]), histories: histories, now: now, cumulative: cumulative, removed: [])
                 switch (one, two) {
-                case (let one?, let two?): _ = try connection.query(Self.upsertSQL, one, alongside: second.postgres, Self.upsertSQL, two)
+                case (let one?, let two?):
+                    _ = try connection.query(Self.upsertSQL, one, alongside: second.postgres, Self.upsertSQL, two)
                 case (let one?, nil): try connection.query(Self.upsertSQL, one)
                 case (nil, let two?): try connection.query(Self.upsertSQL, two)
                 case (nil, nil): break
                 }
                 return keepOne.union(keepTwo)
             }
-            let (parameters, keep) = Self.upsert(tickets, histories: histories, now: now, cumulative: cumulative, removed: removed)
+            let (parameters, keep) = Self.upsert(
+                tickets, histories: histories, now: now, cumulative: cumulative, removed: removed)
             if let parameters { try connection.query(Self.upsertSQL, parameters) }
             return keep
         }
@@ -118,14 +130,18 @@ public struct ClockStore {
     /// The parameters of `upsertSQL` for `tickets` (nil when there is nothing to write), and the
     /// ids of those that keep a stored clock.
     private static func upsert(
-        _ tickets: [EvaluatedTicket], histories: [String: [StatusChange]], now: Instant, cumulative: [String: Int64], removed: [String]
+        _ tickets: [EvaluatedTicket], histories: [String: [StatusChange]], now: Instant, cumulative: [String: Int64],
+        removed: [String]
     ) -> ([PostgresParameter]?, Set<String>) {
         var columns = StoredColumns()
         var keep = Set<String>()
         keep.reserveCapacity(tickets.count)
         for e in tickets {
-            let t = e.ticket, r = e.reading
-            guard let clock = Self.storable(e, history: histories[t.ticketID], now: now, cumulative: cumulative) else { continue }
+            let t = e.ticket
+            let r = e.reading
+            guard let clock = Self.storable(e, history: histories[t.ticketID], now: now, cumulative: cumulative) else {
+                continue
+            }
             // A view that repeats a ticket would make the upsert touch one row twice, which
             // PostgreSQL refuses; the first reading stands.
             guard keep.insert(t.ticketID).inserted else { continue }
@@ -140,34 +156,36 @@ public struct ClockStore {
     // temporary table to fill and analyze; the planner sees a small function scan and joins it
     // row by row, which is right for a cycle's thousand and for a full pass's chunk alike.
     private static let upsertSQL = """
-            WITH gone AS (DELETE FROM slawatch.clocks WHERE ticket_id = ANY($15))
-            INSERT INTO slawatch.clocks AS k (ticket_id, policy, calendar, target_us, sla_horas, running, stopped, elapsed_us, base_us,
-                                              evaluated_us, source_updated_us, source_status, source_priority, next_crossing_us, risk_us)
-            SELECT n.ticket_id, n.policy, n.calendar, n.target_us, n.sla_horas, n.running, n.stopped, n.elapsed_us, n.base_us,
-                   $14, n.source_updated_us, n.source_status, n.source_priority, n.next_crossing_us, n.risk_us
-            FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $16)
-                 AS n(ticket_id, policy, calendar, target_us, sla_horas, running, stopped, elapsed_us, base_us,
-                      source_updated_us, source_status, source_priority, next_crossing_us, risk_us)
-            ON CONFLICT (ticket_id) DO UPDATE SET
-                policy = EXCLUDED.policy, calendar = EXCLUDED.calendar, target_us = EXCLUDED.target_us, sla_horas = EXCLUDED.sla_horas,
-                running = EXCLUDED.running, stopped = EXCLUDED.stopped, elapsed_us = EXCLUDED.elapsed_us, base_us = EXCLUDED.base_us,
-                evaluated_us = EXCLUDED.evaluated_us, source_updated_us = EXCLUDED.source_updated_us,
-                source_status = EXCLUDED.source_status, source_priority = EXCLUDED.source_priority,
-                next_crossing_us = EXCLUDED.next_crossing_us, risk_us = EXCLUDED.risk_us
-            -- An unchanged clock is left alone: a running one keeps its base, a halted one its
-            -- elapsed time; rewriting every identical row per cycle would be most of the cycle.
-            WHERE (k.policy, k.calendar, k.target_us, k.running, k.stopped, k.source_updated_us, k.source_status,
-                   k.source_priority, k.next_crossing_us, k.risk_us, CASE WHEN k.running THEN k.base_us ELSE k.elapsed_us END)
-                  IS DISTINCT FROM
-                  (EXCLUDED.policy, EXCLUDED.calendar, EXCLUDED.target_us, EXCLUDED.running, EXCLUDED.stopped,
-                   EXCLUDED.source_updated_us, EXCLUDED.source_status, EXCLUDED.source_priority, EXCLUDED.next_crossing_us,
-                   EXCLUDED.risk_us, CASE WHEN EXCLUDED.running THEN EXCLUDED.base_us ELSE EXCLUDED.elapsed_us END)
-            """
+        WITH gone AS (DELETE FROM slawatch.clocks WHERE ticket_id = ANY($15))
+        INSERT INTO slawatch.clocks AS k (ticket_id, policy, calendar, target_us, sla_horas, running, stopped, elapsed_us, base_us,
+                                          evaluated_us, source_updated_us, source_status, source_priority, next_crossing_us, risk_us)
+        SELECT n.ticket_id, n.policy, n.calendar, n.target_us, n.sla_horas, n.running, n.stopped, n.elapsed_us, n.base_us,
+               $14, n.source_updated_us, n.source_status, n.source_priority, n.next_crossing_us, n.risk_us
+        FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $16)
+             AS n(ticket_id, policy, calendar, target_us, sla_horas, running, stopped, elapsed_us, base_us,
+                  source_updated_us, source_status, source_priority, next_crossing_us, risk_us)
+        ON CONFLICT (ticket_id) DO UPDATE SET
+            policy = EXCLUDED.policy, calendar = EXCLUDED.calendar, target_us = EXCLUDED.target_us, sla_horas = EXCLUDED.sla_horas,
+            running = EXCLUDED.running, stopped = EXCLUDED.stopped, elapsed_us = EXCLUDED.elapsed_us, base_us = EXCLUDED.base_us,
+            evaluated_us = EXCLUDED.evaluated_us, source_updated_us = EXCLUDED.source_updated_us,
+            source_status = EXCLUDED.source_status, source_priority = EXCLUDED.source_priority,
+            next_crossing_us = EXCLUDED.next_crossing_us, risk_us = EXCLUDED.risk_us
+        -- An unchanged clock is left alone: a running one keeps its base, a halted one its
+        -- elapsed time; rewriting every identical row per cycle would be most of the cycle.
+        WHERE (k.policy, k.calendar, k.target_us, k.running, k.stopped, k.source_updated_us, k.source_status,
+               k.source_priority, k.next_crossing_us, k.risk_us, CASE WHEN k.running THEN k.base_us ELSE k.elapsed_us END)
+              IS DISTINCT FROM
+              (EXCLUDED.policy, EXCLUDED.calendar, EXCLUDED.target_us, EXCLUDED.running, EXCLUDED.stopped,
+               EXCLUDED.source_updated_us, EXCLUDED.source_status, EXCLUDED.source_priority, EXCLUDED.next_crossing_us,
+               EXCLUDED.risk_us, CASE WHEN EXCLUDED.running THEN EXCLUDED.base_us ELSE EXCLUDED.elapsed_us END)
+        """
 
     /// The clocks to store, column by column, as the array parameters of `store`.
     private struct StoredColumns {
-        var ids: [String?] = [], policies: [String?] = [], calendars: [String?] = [], statuses: [String?] = [], priorities: [String?] = []
-        var targets: [Int64?] = [], hours: [Double?] = [], running: [Bool?] = [], stopped: [Bool?] = [], elapsed: [Int64?] = []
+        var ids: [String?] = [], policies: [String?] = [], calendars: [String?] = [], statuses: [String?] = [],
+            priorities: [String?] = []
+        var targets: [Int64?] = [], hours: [Double?] = [], running: [Bool?] = [], stopped: [Bool?] = [],
+            elapsed: [Int64?] = []
         var bases: [Int64?] = [], updated: [Int64?] = [], crossings: [Int64?] = [], risks: [Int64?] = []
 
         mutating func append(_ e: EvaluatedTicket, _ clock: Stored, slaHours: Double, elapsed elapsedMicros: Int64) {
@@ -191,7 +209,8 @@ public struct ClockStore {
             [
                 .textArray(ids), .textArray(policies), .textArray(calendars), .int8Array(targets), .float8Array(hours),
                 .boolArray(running), .boolArray(stopped), .int8Array(elapsed), .int8Array(bases), .int8Array(updated),
-                .textArray(statuses), .textArray(priorities), .int8Array(crossings), .int8(now.microseconds), .textArray(gone),
+                .textArray(statuses), .textArray(priorities), .int8Array(crossings), .int8(now.microseconds),
+                .textArray(gone),
                 .int8Array(risks),
             ]
         }
@@ -208,8 +227,10 @@ public struct ClockStore {
     /// Tickets whose stored clock crosses a level at or before `now`.
     public func due(now: Instant) throws(StoreError) -> [String] {
         try connection.run("reading the clocks whose next crossing is due") {
-            try $0.query("SELECT ticket_id FROM slawatch.clocks WHERE next_crossing_us <= $1", [.int8(now.microseconds)])
-                .rows.map { try $0.string(0) }
+            try $0.query(
+                "SELECT ticket_id FROM slawatch.clocks WHERE next_crossing_us <= $1", [.int8(now.microseconds)]
+            )
+            .rows.map { try $0.string(0) }
         }
     }
 
@@ -217,7 +238,7 @@ public struct ClockStore {
     public func evaluatedVersions() throws(StoreError) -> EvaluatedVersions {
         try connection.run("reading the versions evaluated so far") {
             guard let row = try $0.query("SELECT bytes FROM slawatch.worker_state WHERE key = 'versions'").rows.first,
-                  !row.isNull(0)
+                !row.isNull(0)
             else { return EvaluatedVersions() }
             return EvaluatedVersions(bytes: row.bytes(0))
         }
@@ -236,16 +257,21 @@ public struct ClockStore {
     /// Tickets at risk or worse and not stopped, as of `now`, from the stored clocks.
     public func active(now: Instant) throws(StoreError) -> [String] {
         try connection.run("reading the tickets at risk") {
-            try $0.query("SELECT ticket_id FROM slawatch.clocks WHERE NOT stopped AND risk_us <= $1", [.int8(now.microseconds)])
-                .rows.map { try $0.string(0) }
+            try $0.query(
+                "SELECT ticket_id FROM slawatch.clocks WHERE NOT stopped AND risk_us <= $1", [.int8(now.microseconds)]
+            )
+            .rows.map { try $0.string(0) }
         }
     }
 
     /// The earliest stored crossing after `now`, for the worker to wake at.
     public func nextCrossing(after now: Instant) throws(StoreError) -> Instant? {
         try connection.run("reading the next crossing") {
-            try $0.query("SELECT min(next_crossing_us) FROM slawatch.clocks WHERE next_crossing_us > $1", [.int8(now.microseconds)])
-                .rows[0].optionalInt(0).map { Instant(microseconds: Int64($0)) }
+            try $0.query(
+                "SELECT min(next_crossing_us) FROM slawatch.clocks WHERE next_crossing_us > $1",
+                [.int8(now.microseconds)]
+            )
+            .rows[0].optionalInt(0).map { Instant(microseconds: Int64($0)) }
         }
     }
 
@@ -261,7 +287,9 @@ public struct ClockStore {
         }
     }
 
-    public func setWatermark(_ key: String, _ value: Instant) throws(StoreError) { try setState(key, value.microseconds) }
+    public func setWatermark(_ key: String, _ value: Instant) throws(StoreError) {
+        try setState(key, value.microseconds)
+    }
 
     public func setState(_ key: String, _ value: Int64) throws(StoreError) {
         try connection.run("writing the worker's state") {

@@ -20,23 +20,29 @@ enum CompiledRules {
         // a worker runs no DDL under the help-desk API's feet).
         let functionSQL = DashboardFunction.helpersSQL + DashboardFunction.sql(views: rules.source)
         let fingerprint = Self.fingerprint(rules, functionSQL: functionSQL)
-        let stored = try connection.query("SELECT value_us FROM slawatch.worker_state WHERE key = 'rules'").rows.first.map { try $0.int(0) }
+        let stored = try connection.query("SELECT value_us FROM slawatch.worker_state WHERE key = 'rules'").rows.first
+            .map { try $0.int(0) }
         let coverage = try connection.query("SELECT min(covered_to_us) FROM slawatch.calendars").rows[0].optionalInt(0)
         let installed = try connection.query(
-            "SELECT to_regprocedure('slawatch.fn_dashboard_tickets_full_filtrado(text,text)') IS NOT NULL").rows[0].bool(0)
-        if let stored, Int64(stored) == fingerprint, installed, (coverage.map { Int64($0) } ?? Int64.max) > (now + yearMicros).microseconds {
+            "SELECT to_regprocedure('slawatch.fn_dashboard_tickets_full_filtrado(text,text)') IS NOT NULL"
+        ).rows[0].bool(0)
+        if let stored, Int64(stored) == fingerprint, installed,
+            (coverage.map { Int64($0) } ?? Int64.max) > (now + yearMicros).microseconds
+        {
             return
         }
         try connection.execute(DashboardFunction.helpersSQL)
         try connection.execute(DashboardFunction.sql(views: rules.source))
         var oldest = now
         if let row = try? connection.query("SELECT min(created_at) FROM \(rules.source.tickets.quoted)").rows.first,
-           let t = try? row.optionalTimestamp(0) {
+            let t = try? row.optionalTimestamp(0)
+        {
             oldest = min(oldest, Instant(microseconds: t))
         }
         let from = oldest + (-yearMicros)
         let to = now + 5 * yearMicros
-        try connection.execute("""
+        try connection.execute(
+            """
             DELETE FROM slawatch.clocks; DELETE FROM slawatch.worker_state;
             DELETE FROM slawatch.policies; DELETE FROM slawatch.calendar_intervals; DELETE FROM slawatch.calendars;
             """)
@@ -46,10 +52,15 @@ enum CompiledRules {
             if case .always = calendar { always = true } else { always = false }
             try connection.query(
                 "INSERT INTO slawatch.calendars(name, always, definition, covered_from_us, covered_to_us) VALUES ($1, $2, $3::jsonb, $4, $5)",
-                [.string(name), .bool(always), .string(definitionJSON(calendar)), .int8(from.microseconds), .int8(to.microseconds)])
+                [
+                    .string(name), .bool(always), .string(definitionJSON(calendar)), .int8(from.microseconds),
+                    .int8(to.microseconds),
+                ])
             guard !always else { continue }
             let timeline = WorkingTimeline(calendar: calendar)
-            var starts: [Int64?] = [], ends: [Int64?] = [], before: [Int64?] = []
+            var starts: [Int64?] = []
+            var ends: [Int64?] = []
+            var before: [Int64?] = []
             var sum: Int64 = 0
             for interval in timeline.intervals(from: from, to: to) {
                 starts.append(interval.start.microseconds)
@@ -68,17 +79,22 @@ enum CompiledRules {
             "INSERT INTO slawatch.worker_state (key, value_us) VALUES ('rules', $1::bigint) ON CONFLICT (key) DO UPDATE SET value_us = EXCLUDED.value_us",
             [.int8(fingerprint)])
         for (position, policy) in rules.policies.enumerated() {
-            let targets = "{" + policy.targets.keys.sorted().map { "\(jsonString($0)): \(policy.targets[$0]!)" }.joined(separator: ", ") + "}"
+            let targets =
+                "{"
+                + policy.targets.keys.sorted().map { "\(jsonString($0)): \(policy.targets[$0]!)" }.joined(
+                    separator: ", ") + "}"
             try connection.query(
                 """
                 INSERT INTO slawatch.policies(position, name, calendar, when_filter, targets, pause_statuses, stop_statuses, warn_at)
                 VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::text[], $7::text[], $8::float8[])
                 """,
-                [.int8(Int64(position)), .string(policy.name), .string(policy.calendarName),
-                 .string(policy.when.map(filterJSON)), .string(targets),
-                 .textArray(policy.clock.pauseStatuses.sorted()),
-                 .textArray(policy.clock.stopStatuses.sorted()),
-                 .float8Array(policy.clock.warnAt)])
+                [
+                    .int8(Int64(position)), .string(policy.name), .string(policy.calendarName),
+                    .string(policy.when.map(filterJSON)), .string(targets),
+                    .textArray(policy.clock.pauseStatuses.sorted()),
+                    .textArray(policy.clock.stopStatuses.sorted()),
+                    .float8Array(policy.clock.warnAt),
+                ])
         }
     }
 
@@ -90,8 +106,12 @@ enum CompiledRules {
         for policy in rules.policies {
             text += "|" + policy.name + policy.calendarName + (policy.when.map(filterJSON) ?? "")
             text += policy.targets.keys.sorted().map { "\($0)=\(policy.targets[$0]!)" }.joined(separator: ",")
-            text += policy.clock.pauseStatuses.sorted().joined(separator: ",") + ";" + policy.clock.stopStatuses.sorted().joined(separator: ",")
-            text += policy.clock.warnAt.map { "\($0)" }.joined(separator: ",") + ";" + policy.clock.escalateAfter.map { "\($0)" }.joined(separator: ",")
+            text +=
+                policy.clock.pauseStatuses.sorted().joined(separator: ",") + ";"
+                + policy.clock.stopStatuses.sorted().joined(separator: ",")
+            text +=
+                policy.clock.warnAt.map { "\($0)" }.joined(separator: ",") + ";"
+                + policy.clock.escalateAfter.map { "\($0)" }.joined(separator: ",")
         }
         let hash = fnv1a(text)
         return Int64(bitPattern: hash & 0x7FFF_FFFF_FFFF_FFFF)
@@ -112,9 +132,12 @@ enum CompiledRules {
         case .always: return "{\"type\": \"always\"}"
         case .businessHours(let h):
             let days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-            let week = days.enumerated().map { "\"\($1)\": [" + h.week[$0].map { "\"\($0)\"" }.joined(separator: ", ") + "]" }
+            let week = days.enumerated().map {
+                "\"\($1)\": [" + h.week[$0].map { "\"\($0)\"" }.joined(separator: ", ") + "]"
+            }
             let holidays = h.holidays.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
-            return "{\"timezone\": \(jsonString(h.timeZoneIdentifier)), \"week\": {\(week.joined(separator: ", "))}, \"holidays\": [\(holidays)]}"
+            return
+                "{\"timezone\": \(jsonString(h.timeZoneIdentifier)), \"week\": {\(week.joined(separator: ", "))}, \"holidays\": [\(holidays)]}"
         }
     }
 
@@ -124,7 +147,8 @@ enum CompiledRules {
         case .group(let op, let items):
             return "{\"op\": \"\(op.rawValue)\", \"operand\": [" + items.map(filterJSON).joined(separator: ", ") + "]}"
         case .condition(let c):
-            return "{\"column\": \(jsonString(c.column)), \"op\": \"\(c.op.rawValue)\", \"operand\": \(operandJSON(c.operand))}"
+            return
+                "{\"column\": \(jsonString(c.column)), \"op\": \"\(c.op.rawValue)\", \"operand\": \(operandJSON(c.operand))}"
         }
     }
 

@@ -55,7 +55,8 @@ public struct DeliveryQueue {
         try connection.run("claiming due deliveries") { try claim($0, now: now, limit: limit, report: report) }
     }
 
-    private func claim(_ connection: PostgresConnection, now: Instant, limit: Int, report: String?) throws -> [Claimed] {
+    private func claim(_ connection: PostgresConnection, now: Instant, limit: Int, report: String?) throws -> [Claimed]
+    {
         let result = try connection.query(
             """
             UPDATE slawatch.deliveries d SET claimed_by = $1, claimed_until = $2 + make_interval(secs => $4)
@@ -68,11 +69,15 @@ public struct DeliveryQueue {
             RETURNING d.id, d.event_id, d.route, d.channel, d.recipient, d.group_key, d.attempts, d.created_at,
                       (SELECT e.notice FROM slawatch.events e WHERE e.id = d.event_id), d.payload, d.reminder
             """,
-            [.string(worker), .timestamptz(now.microseconds), .int8(Int64(limit)), .float8(Double(Self.leaseMicros) / 1_000_000),
-             .string(report)])
+            [
+                .string(worker), .timestamptz(now.microseconds), .int8(Int64(limit)),
+                .float8(Double(Self.leaseMicros) / 1_000_000),
+                .string(report),
+            ])
         return try result.rows.map { row in
             Claimed(
-                id: Int64(try row.int(0)), eventID: try row.optionalString(1), route: try row.int(2), channel: try row.string(3),
+                id: Int64(try row.int(0)), eventID: try row.optionalString(1), route: try row.int(2),
+                channel: try row.string(3),
                 recipient: try row.string(4), groupKey: try row.string(5), attempts: try row.int(6),
                 createdAt: Instant(microseconds: try row.timestamp(7)), noticeJSON: try row.optionalString(8),
                 reportJSON: try row.optionalString(9), reminder: try row.int(10))
@@ -122,9 +127,13 @@ public struct DeliveryQueue {
                  AS u(id, status, reason, retry_at, worker)
             WHERE d.id = ANY($1) AND d.id = u.id AND d.claimed_by = u.worker
             """,
-            [.int8Array(outcomes.map(\.id)), .timestamptz(now.microseconds), .textArray(outcomes.map(\.status.rawValue)),
-             .textArray(outcomes.map(\.reason)), .timestamptzArray(outcomes.map { $0.retryAt?.microseconds }), .string(worker),
-             .string(now.iso8601)])
+            [
+                .int8Array(outcomes.map(\.id)), .timestamptz(now.microseconds),
+                .textArray(outcomes.map(\.status.rawValue)),
+                .textArray(outcomes.map(\.reason)), .timestamptzArray(outcomes.map { $0.retryAt?.microseconds }),
+                .string(worker),
+                .string(now.iso8601),
+            ])
     }
 
     /// Gives a claimed delivery back untouched, to be sent at `dueAt` (a rate limit said "not yet").
@@ -142,7 +151,9 @@ public struct DeliveryQueue {
         try connection.run("disabling channel \(channel)") { try disableChannel($0, channel, now: now, reason: reason) }
     }
 
-    private func disableChannel(_ connection: PostgresConnection, _ channel: String, now: Instant, reason: String) throws {
+    private func disableChannel(_ connection: PostgresConnection, _ channel: String, now: Instant, reason: String)
+        throws
+    {
         try connection.query(
             """
             INSERT INTO slawatch.channel_state (channel, disabled_at, reason) VALUES ($1, $2, $3)
@@ -157,7 +168,9 @@ public struct DeliveryQueue {
     }
 
     private func nextDue(_ connection: PostgresConnection) throws -> Instant? {
-        let row = try connection.query("SELECT min(due_at) FROM slawatch.deliveries WHERE status IN ('pending', 'failed')").rows[0]
+        let row = try connection.query(
+            "SELECT min(due_at) FROM slawatch.deliveries WHERE status IN ('pending', 'failed')"
+        ).rows[0]
         return try row.optionalTimestamp(0).map { Instant(microseconds: $0) }
     }
 }

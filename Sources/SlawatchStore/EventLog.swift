@@ -61,7 +61,8 @@ public struct EventLog {
     private static func decodeDelivery(_ r: PostgresRow) throws -> Delivery {
         Delivery(
             id: Int64(try r.int(0)), eventID: try r.string(1), ticketCode: try r.string(2), kind: try r.string(3),
-            channel: try r.string(4), channelDisabled: try r.bool(5), recipient: try r.string(6), status: try r.string(7),
+            channel: try r.string(4), channelDisabled: try r.bool(5), recipient: try r.string(6),
+            status: try r.string(7),
             attempts: try r.int(8), dueAt: Instant(microseconds: try r.timestamp(9)),
             sentAt: try r.optionalTimestamp(10).map(Instant.init(microseconds:)), lastError: try r.optionalString(11),
             errorsJSON: try r.string(12), reminder: try r.int(13))
@@ -103,7 +104,8 @@ public struct EventLog {
                 index[event.id] = events.count
                 events.append((event, []))
             }
-            let deliveries = try connection.query("\(Self.deliverySelect) WHERE e.ticket_id = $1 ORDER BY d.id", [.string(ticketID)])
+            let deliveries = try connection.query(
+                "\(Self.deliverySelect) WHERE e.ticket_id = $1 ORDER BY d.id", [.string(ticketID)])
             for row in deliveries.rows {
                 let delivery = try Self.decodeDelivery(row)
                 guard let i = index[delivery.eventID] else { continue }
@@ -131,7 +133,7 @@ public struct EventLog {
     private func listing<T>(_ doing: String, _ body: (PostgresConnection) throws -> T) throws(StoreError) -> T {
         do {
             return try connection.run(doing, body)
-        } catch where error.sqlState == "42P01" {
+        } catch  where error.sqlState == "42P01" {
             throw StoreError(
                 .queryFailed, "slawatch's schema is missing: run slawatch migrate first", sqlState: error.sqlState)
         }

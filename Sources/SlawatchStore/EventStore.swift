@@ -54,10 +54,14 @@ public struct EventStore {
     /// Records the crossings of `tickets` not recorded yet, with the deliveries they notify; a dry
     /// run writes nothing and says what it would have recorded.
     public func record(_ tickets: [EvaluatedTicket], now: Instant, dryRun: Bool) throws(StoreError) -> Outcome {
-        try connection.run("recording events and their deliveries") { try record(tickets, now: now, dryRun: dryRun, on: $0) }
+        try connection.run("recording events and their deliveries") {
+            try record(tickets, now: now, dryRun: dryRun, on: $0)
+        }
     }
 
-    private func record(_ tickets: [EvaluatedTicket], now: Instant, dryRun: Bool, on connection: PostgresConnection) throws -> Outcome {
+    private func record(_ tickets: [EvaluatedTicket], now: Instant, dryRun: Bool, on connection: PostgresConnection)
+        throws -> Outcome
+    {
         var outcome = Outcome()
         // A dry run may look at a database slawatch never migrated: no events, no disabled channel yet.
         let migrated = try connection.query("SELECT to_regclass('slawatch.events') IS NOT NULL").rows[0].bool(0)
@@ -102,7 +106,8 @@ public struct EventStore {
                 planner.collect(prepared.crossings.filter { !taken.contains($0.id) }, into: &fresh)
                 if !fresh.notified.isEmpty {
                     try connection.query(
-                        "UPDATE slawatch.events SET notified = true WHERE id = ANY($1)", [.textArray(fresh.notified.map(\.0.eventID))])
+                        "UPDATE slawatch.events SET notified = true WHERE id = ANY($1)",
+                        [.textArray(fresh.notified.map(\.0.eventID))])
                     try insertDeliveries(fresh.notified[...], now: now, on: connection)
                 }
                 outcome.add(fresh)
@@ -122,7 +127,10 @@ public struct EventStore {
             var prepared = Prepared()
             for ticket in tickets {
                 for event in EventDetector.crossings(of: ticket) where !known.contains(event.id) {
-                    prepared.crossings.append(Crossing(event: event, ticket: ticket, notice: Notice(event: event, ticket: ticket, detectedAt: now)))
+                    prepared.crossings.append(
+                        Crossing(
+                            event: event, ticket: ticket, notice: Notice(event: event, ticket: ticket, detectedAt: now))
+                    )
                 }
             }
             collect(prepared.crossings, into: &prepared.planned)
@@ -159,18 +167,24 @@ public struct EventStore {
             let encoder = JSONEncoder()
             let notices = try crossings.map { String(decoding: try encoder.encode($0.notice), as: UTF8.self) }
             let notified = Set(prepared.planned.notified.map(\.0.eventID))
-            return [.textArray(crossings.map(\.id)), .textArray(crossings.map { $0.ticket.ticket.ticketID }),
-                    .textArray(crossings.map { $0.ticket.ticket.code }), .textArray(crossings.map { $0.event.kind.rawValue }),
-                    .float8Array(crossings.map { $0.event.level }), .int8Array(crossings.map { $0.event.targetMicros }),
-                    .timestamptzArray(crossings.map { $0.event.crossedAt?.microseconds }), .textArray(notices),
-                    .timestamptz(now.microseconds), .boolArray(crossings.map { notified.contains($0.id) }), .string(now.iso8601)]
+            return [
+                .textArray(crossings.map(\.id)), .textArray(crossings.map { $0.ticket.ticket.ticketID }),
+                .textArray(crossings.map { $0.ticket.ticket.code }),
+                .textArray(crossings.map { $0.event.kind.rawValue }),
+                .float8Array(crossings.map { $0.event.level }), .int8Array(crossings.map { $0.event.targetMicros }),
+                .timestamptzArray(crossings.map { $0.event.crossedAt?.microseconds }), .textArray(notices),
+                .timestamptz(now.microseconds), .boolArray(crossings.map { notified.contains($0.id) }),
+                .string(now.iso8601),
+            ]
                 + EventStore.deliveryParameters(prepared.planned.notified[...])
         }
     }
 
     /// Inserts a chunk's events and, for those actually inserted, the deliveries planned for them, in
     /// one statement; returns the ids of the events that were already there.
-    private func insertEventsAndDeliveries(_ prepared: Prepared, on connection: PostgresConnection) throws -> Set<String> {
+    private func insertEventsAndDeliveries(_ prepared: Prepared, on connection: PostgresConnection) throws -> Set<
+        String
+    > {
         let result = try connection.query(
             """
             WITH fresh AS (
@@ -189,7 +203,9 @@ public struct EventStore {
         return Set(try result.rows.map { try $0.string(0) })
     }
 
-    private func insertDeliveries(_ notified: ArraySlice<(Notice, [PlannedDelivery])>, now: Instant, on connection: PostgresConnection) throws {
+    private func insertDeliveries(
+        _ notified: ArraySlice<(Notice, [PlannedDelivery])>, now: Instant, on connection: PostgresConnection
+    ) throws {
         guard notified.contains(where: { !$0.1.isEmpty }) else { return }
         try connection.query(
             Self.insertDeliveriesSQL(firstParameter: 3, now: 1, nowText: 2, where: "true"),
@@ -199,8 +215,14 @@ public struct EventStore {
     /// The deliveries of `notified` as the eight arrays ``insertDeliveriesSQL(firstParameter:now:nowText:where:)``
     /// reads.
     private static func deliveryParameters(_ notified: ArraySlice<(Notice, [PlannedDelivery])>) -> [PostgresParameter] {
-        var event: [String?] = [], route: [Int64?] = [], channel: [String?] = [], recipient: [String?] = [], group: [String?] = []
-        var status: [String?] = [], due: [Int64?] = [], error: [String?] = []
+        var event: [String?] = []
+        var route: [Int64?] = []
+        var channel: [String?] = []
+        var recipient: [String?] = []
+        var group: [String?] = []
+        var status: [String?] = []
+        var due: [Int64?] = []
+        var error: [String?] = []
         for (notice, planned) in notified {
             for d in planned {
                 event.append(notice.eventID)
@@ -213,14 +235,19 @@ public struct EventStore {
                 error.append(d.deadReason)
             }
         }
-        return [.textArray(event), .int8Array(route), .textArray(channel), .textArray(recipient), .textArray(group), .textArray(status),
-                .timestamptzArray(due), .textArray(error)]
+        return [
+            .textArray(event), .int8Array(route), .textArray(channel), .textArray(recipient), .textArray(group),
+            .textArray(status),
+            .timestamptzArray(due), .textArray(error),
+        ]
     }
 
     /// Inserts the deliveries whose arrays start at parameter `$first` (see ``deliveryParameters(_:)``)
     /// and satisfy `condition`, created at parameter `$now` (whose ISO 8601 text is `$nowText`, for
     /// the errors' JSON).
-    private static func insertDeliveriesSQL(firstParameter first: Int, now: Int, nowText: Int, where condition: String) -> String {
+    private static func insertDeliveriesSQL(firstParameter first: Int, now: Int, nowText: Int, where condition: String)
+        -> String
+    {
         let p = (first..<first + 8).map { "$\($0)" }.joined(separator: ", ")
         return """
             INSERT INTO slawatch.deliveries (event_id, route, channel, recipient, group_key, status, created_at, due_at, last_error, errors)
@@ -254,7 +281,9 @@ public struct EventStore {
 
     private func disabledChannels(on connection: PostgresConnection) throws -> [String: String] {
         var result: [String: String] = [:]
-        for row in try connection.query("SELECT channel, reason FROM slawatch.channel_state WHERE disabled_at IS NOT NULL").rows {
+        for row in try connection.query(
+            "SELECT channel, reason FROM slawatch.channel_state WHERE disabled_at IS NOT NULL"
+        ).rows {
             result[try row.string(0)] = try row.optionalString(1) ?? "disabled"
         }
         return result
@@ -268,7 +297,8 @@ public struct EventStore {
         try connection.run("queueing reminders") { try queueReminders(activeTickets: activeTickets, now: now, on: $0) }
     }
 
-    private func queueReminders(activeTickets: [String], now: Instant, on connection: PostgresConnection) throws -> Int {
+    private func queueReminders(activeTickets: [String], now: Instant, on connection: PostgresConnection) throws -> Int
+    {
         var queued = 0
         for (index, route) in rules.routes.enumerated() {
             guard let every = route.repeatMicros, !activeTickets.isEmpty else { continue }
@@ -290,7 +320,11 @@ public struct EventStore {
                         AND l.recipient = d.recipient AND le.detected_at > e.detected_at)
                 ON CONFLICT (event_id, route, channel, recipient, reminder) DO NOTHING
                 """,
-                [.int8(Int64(index)), .float8(Double(every) / 1_000_000), .timestamptz(now.microseconds), .textArray(activeTickets)]).affectedRows
+                [
+                    .int8(Int64(index)), .float8(Double(every) / 1_000_000), .timestamptz(now.microseconds),
+                    .textArray(activeTickets),
+                ]
+            ).affectedRows
         }
         return queued
     }

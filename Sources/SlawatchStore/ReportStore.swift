@@ -19,7 +19,8 @@ public struct ReportStore {
                 """
                 SELECT (SELECT armed_at FROM slawatch.report_state WHERE report = $1),
                        (SELECT max(scheduled_at) FROM slawatch.report_runs WHERE report = $1 AND status <> 'manual')
-                """, [.string(report)]).rows[0]
+                """, [.string(report)]
+            ).rows[0]
             return (
                 try row.optionalTimestamp(0).map(Instant.init(microseconds:)),
                 try row.optionalTimestamp(1).map(Instant.init(microseconds:))
@@ -30,11 +31,13 @@ public struct ReportStore {
     /// Arms `report` at `now` unless it is armed already; returns when it was armed.
     public func arm(_ report: String, now: Instant) throws(StoreError) -> Instant {
         try connection.run("arming report \(report)") {
-            Instant(microseconds: try $0.query(
-                """
-                INSERT INTO slawatch.report_state (report, armed_at) VALUES ($1, $2)
-                ON CONFLICT (report) DO UPDATE SET armed_at = slawatch.report_state.armed_at RETURNING armed_at
-                """, [.string(report), .timestamptz(now.microseconds)]).rows[0].timestamp(0))
+            Instant(
+                microseconds: try $0.query(
+                    """
+                    INSERT INTO slawatch.report_state (report, armed_at) VALUES ($1, $2)
+                    ON CONFLICT (report) DO UPDATE SET armed_at = slawatch.report_state.armed_at RETURNING armed_at
+                    """, [.string(report), .timestamptz(now.microseconds)]
+                ).rows[0].timestamp(0))
         }
     }
 
@@ -42,7 +45,8 @@ public struct ReportStore {
     public func lastScheduledRun(of report: String) throws(StoreError) -> Instant? {
         try connection.run("reading the runs of report \(report)") {
             try $0.query(
-                "SELECT max(scheduled_at) FROM slawatch.report_runs WHERE report = $1 AND status <> 'manual'", [.string(report)]
+                "SELECT max(scheduled_at) FROM slawatch.report_runs WHERE report = $1 AND status <> 'manual'",
+                [.string(report)]
             ).rows[0].optionalTimestamp(0).map(Instant.init(microseconds:))
         }
     }
@@ -56,7 +60,10 @@ public struct ReportStore {
                 SELECT $1, u.at, 'skipped', $3, $4 FROM unnest($2) AS u(at)
                 ON CONFLICT (report, scheduled_at) DO NOTHING
                 """,
-                [.string(report), .timestamptzArray(instants.map(\.microseconds)), .timestamptz(now.microseconds), .string(note)])
+                [
+                    .string(report), .timestamptzArray(instants.map(\.microseconds)), .timestamptz(now.microseconds),
+                    .string(note),
+                ])
         }
     }
 
@@ -70,7 +77,8 @@ public struct ReportStore {
                 ON CONFLICT (report, scheduled_at) DO UPDATE SET status = 'sent', recorded_at = EXCLUDED.recorded_at
                     WHERE slawatch.report_runs.status = 'manual'
                 RETURNING report
-                """, [.string(report), .timestamptz(scheduledAt.microseconds), .timestamptz(now.microseconds)]).rowCount == 1
+                """, [.string(report), .timestamptz(scheduledAt.microseconds), .timestamptz(now.microseconds)]
+            ).rowCount == 1
         }
     }
 
@@ -102,8 +110,11 @@ public struct ReportStore {
                 VALUES (NULL, -1, $1, $2, $3, 'pending', $4, $4, $5, $6, $7::jsonb)
                 ON CONFLICT DO NOTHING
                 """,
-                [.string(channel), .string(recipient), .string(groupKey), .timestamptz(now.microseconds), .string(report),
-                 .timestamptz(scheduledAt.microseconds), .string(payloadJSON)]
+                [
+                    .string(channel), .string(recipient), .string(groupKey), .timestamptz(now.microseconds),
+                    .string(report),
+                    .timestamptz(scheduledAt.microseconds), .string(payloadJSON),
+                ]
             ).affectedRows
         }
     }

@@ -20,7 +20,8 @@ public struct SourceRepository {
     /// Reads the views' layout; `alsoColumns`: further columns to read, e.g. those a `--filter`
     /// mentions.
     public init(connection: StoreConnection, rules: RuleSet, alsoColumns: Set<String> = []) throws(StoreError) {
-        self.init(connection: connection, layout: try Layout(connection: connection, rules: rules, alsoColumns: alsoColumns))
+        self.init(
+            connection: connection, layout: try Layout(connection: connection, rules: rules, alsoColumns: alsoColumns))
     }
 
     /// Over `connection`, with a layout read before (a worker keeps it between cycles).
@@ -46,7 +47,8 @@ public struct SourceRepository {
         /// tickets view lacks (and is not computed) is `unknownColumn`.
         init(connection: StoreConnection, rules: RuleSet, alsoColumns: Set<String>) throws(StoreError) {
             self.views = rules.source
-            let both = try SourceRepository.typedColumns(of: [rules.source.tickets, rules.source.statusChanges], connection)
+            let both = try SourceRepository.typedColumns(
+                of: [rules.source.tickets, rules.source.statusChanges], connection)
             let typed = both[0]
             let ticketColumns = typed.map(\.name)
             idType = typed.first { $0.name == "ticket_id" }?.type == 2950 ? "uuid" : "text"
@@ -54,7 +56,8 @@ public struct SourceRepository {
             if !missing.isEmpty {
                 throw StoreError(
                     .unexpectedData,
-                    "source view \(rules.source.tickets) has no column \(missing.joined(separator: ", ")); redefine the view with the columns README 'Pointing slawatch at your help desk' lists")
+                    "source view \(rules.source.tickets) has no column \(missing.joined(separator: ", ")); redefine the view with the columns README 'Pointing slawatch at your help desk' lists"
+                )
             }
             let typedChanges = both[1]
             let changeColumns = typedChanges.map(\.name)
@@ -62,7 +65,8 @@ public struct SourceRepository {
             if !missingChanges.isEmpty {
                 throw StoreError(
                     .unexpectedData,
-                    "source view \(rules.source.statusChanges) has no column \(missingChanges.joined(separator: ", ")); it needs ticket_id, status, changed_at (see README)")
+                    "source view \(rules.source.statusChanges) has no column \(missingChanges.joined(separator: ", ")); it needs ticket_id, status, changed_at (see README)"
+                )
             }
             let referenced = rules.referencedSourceColumns.union(alsoColumns.subtracting(ComputedColumn.names))
                 .subtracting(SourceTicket.requiredColumns)
@@ -70,7 +74,8 @@ public struct SourceRepository {
             if !unknown.isEmpty {
                 throw StoreError(
                     .unknownColumn,
-                    "column \(unknown.joined(separator: ", ")) is neither a column of view \(rules.source.tickets) nor a computed column (\(ComputedColumn.names.sorted().joined(separator: ", "))); add it to the view or fix the rule or filter")
+                    "column \(unknown.joined(separator: ", ")) is neither a column of view \(rules.source.tickets) nor a computed column (\(ComputedColumn.names.sorted().joined(separator: ", "))); add it to the view or fix the rule or filter"
+                )
             }
             extraColumns = referenced.sorted()
             let types = Dictionary(typed.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
@@ -82,10 +87,13 @@ public struct SourceRepository {
 
     /// The columns of each view with their type OIDs, read from the catalog: asking for a view's
     /// rows with `LIMIT 0` would plan its joins, a few milliseconds of every cycle.
-    static func typedColumns(of views: [QualifiedName], _ connection: StoreConnection) throws(StoreError) -> [[(name: String, type: UInt32)]] {
+    static func typedColumns(of views: [QualifiedName], _ connection: StoreConnection) throws(StoreError) -> [[(
+        name: String, type: UInt32
+    )]] {
         var columns = Array(repeating: [(name: String, type: UInt32)](), count: views.count)
         var found = Array(repeating: false, count: views.count)
-        try connection.run("reading the columns of source views \(views.map(\.description).joined(separator: ", "))") { connection in
+        try connection.run("reading the columns of source views \(views.map(\.description).joined(separator: ", "))") {
+            connection in
             let result = try connection.query(
                 """
                 SELECT v.n::int, a.attname::text, (
@@ -101,12 +109,16 @@ public struct SourceRepository {
             for row in result.rows {
                 let n = try row.int(0) - 1
                 found[n] = true
-                if let name = try row.optionalString(1), let type = try row.optionalInt(2) { columns[n].append((name, UInt32(type))) }
+                if let name = try row.optionalString(1), let type = try row.optionalInt(2) {
+                    columns[n].append((name, UInt32(type)))
+                }
             }
         }
         if let missing = found.firstIndex(of: false) {
             throw StoreError(
-                .unexpectedData, "source view \(views[missing]) does not exist; create it as README 'Pointing slawatch at your help desk' shows")
+                .unexpectedData,
+                "source view \(views[missing]) does not exist; create it as README 'Pointing slawatch at your help desk' shows"
+            )
         }
         return columns
     }
@@ -116,12 +128,15 @@ public struct SourceRepository {
     /// The columns a ticket is decoded from, in `decodeTicket`'s order, quoted, of the view as
     /// `alias` when given.
     func selectList(of alias: String?) -> String {
-        (SourceTicket.requiredColumns + extraColumns).map { "\(alias.map { $0 + "." } ?? "")\"\($0)\"" }.joined(separator: ", ")
+        (SourceTicket.requiredColumns + extraColumns).map { "\(alias.map { $0 + "." } ?? "")\"\($0)\"" }.joined(
+            separator: ", ")
     }
 
     /// Every ticket (without a statement timeout), or those whose code is `code`.
     public func tickets(code: String? = nil) throws(StoreError) -> [SourceTicket] {
-        guard code != nil else { return try connection.withoutStatementTimeout { () throws(StoreError) in try read(code: nil) } }
+        guard code != nil else {
+            return try connection.withoutStatementTimeout { () throws(StoreError) in try read(code: nil) }
+        }
         return try read(code: code)
     }
 
@@ -147,7 +162,8 @@ public struct SourceRepository {
     ///
     /// Cycles look back past their predecessor (for late commits), so most tickets updated since
     /// were evaluated already in this very version; only a narrow range of the view is read.
-    public func ticketIDs(updatedAfter instant: Instant, except seen: EvaluatedVersions) throws(StoreError) -> [String] {
+    public func ticketIDs(updatedAfter instant: Instant, except seen: EvaluatedVersions) throws(StoreError) -> [String]
+    {
         try connection.run("reading \(views.tickets) for changes") { connection in
             var ids: [String] = []
             for row in try connection.query(
@@ -155,8 +171,14 @@ public struct SourceRepository {
                 [.timestamptz(instant.microseconds)]
             ).rows {
                 let id = try row.string(0)
-                let version = (updated: try row.timestamp(1), status: try row.optionalString(2) ?? "", priority: try row.optionalString(3) ?? "")
-                if !seen.contains(id: id, updated: version.updated, status: version.status, priority: version.priority) { ids.append(id) }
+                let version = (
+                    updated: try row.timestamp(1), status: try row.optionalString(2) ?? "",
+                    priority: try row.optionalString(3) ?? ""
+                )
+                if !seen.contains(id: id, updated: version.updated, status: version.status, priority: version.priority)
+                {
+                    ids.append(id)
+                }
             }
             return ids
         }
@@ -167,7 +189,9 @@ public struct SourceRepository {
     /// a connection of its own, the two at the same time.
     public func ticketsWithEarlierReadings(
         _ ids: [String], alongside second: StoreConnection? = nil
-    ) throws(StoreError) -> (tickets: [(SourceTicket, EventDetector.EarlierReading?)], histories: [String: [StatusChange]]) {
+    ) throws(StoreError) -> (
+        tickets: [(SourceTicket, EventDetector.EarlierReading?)], histories: [String: [StatusChange]]
+    ) {
         guard !ids.isEmpty else { return ([], [:]) }
         let earlierAt = SourceTicket.requiredColumns.count + extraColumns.count
         let ticketSQL = """
@@ -176,12 +200,15 @@ public struct SourceRepository {
             WHERE t.ticket_id = ANY($1)
             """
         let historySQL = statusChangesSQL(byID: true)
-        var ticketResults: [PostgresResult] = [], historyResults: [PostgresResult] = []
+        var ticketResults: [PostgresResult] = []
+        var historyResults: [PostgresResult] = []
         try connection.run("reading \(views.tickets) and \(views.statusChanges)") { connection in
             if let second, ids.count > 1 {
                 let halves = [Array(ids[..<(ids.count / 2)]), Array(ids[(ids.count / 2)...])].map { [idArray($0)] }
-                let tickets = try connection.query(ticketSQL, halves[0], alongside: second.postgres, ticketSQL, halves[1])
-                let history = try connection.query(historySQL, halves[0], alongside: second.postgres, historySQL, halves[1])
+                let tickets = try connection.query(
+                    ticketSQL, halves[0], alongside: second.postgres, ticketSQL, halves[1])
+                let history = try connection.query(
+                    historySQL, halves[0], alongside: second.postgres, historySQL, halves[1])
                 ticketResults = [tickets.0, tickets.1]
                 historyResults = [history.0, history.1]
             } else {
@@ -197,7 +224,9 @@ public struct SourceRepository {
             for row in historyResults.flatMap(\.rows) { try Self.addStatusChange(row, to: &histories) }
         }
         try connection.run("reading \(views.tickets) with the stored clocks") { _ in
-            for row in ticketResults.flatMap(\.rows) { tickets.append((try decodeTicket(row), try ClockStore.decodeEarlier(row, at: earlierAt))) }
+            for row in ticketResults.flatMap(\.rows) {
+                tickets.append((try decodeTicket(row), try ClockStore.decodeEarlier(row, at: earlierAt)))
+            }
         }
         return (tickets, histories)
     }
@@ -207,7 +236,9 @@ public struct SourceRepository {
 
     /// The version of the ticket in a row of `selectList` — what a stored clock was computed from —
     /// read as `decodeTicket` reads it, without the rest.
-    func decodeVersion(_ row: borrowing some PostgresFields & ~Copyable) throws -> (updated: Int64, status: String?, priority: String) {
+    func decodeVersion(_ row: borrowing some PostgresFields & ~Copyable) throws -> (
+        updated: Int64, status: String?, priority: String
+    ) {
         (try row.optionalTimestamp(10) ?? row.timestamp(9), try row.optionalString(5), try row.optionalString(6) ?? "")
     }
 
@@ -215,7 +246,8 @@ public struct SourceRepository {
         do {
             var ticket = SourceTicket(
                 ticketID: try row.string(0), code: try row.string(1), title: try row.optionalString(2) ?? "",
-                category: try row.optionalString(3), requesterEmail: try row.optionalString(4), status: try row.string(5),
+                category: try row.optionalString(3), requesterEmail: try row.optionalString(4),
+                status: try row.string(5),
                 priority: try row.optionalString(6) ?? "", area: try row.optionalString(7),
                 areaManagerEmail: try row.optionalString(8), createdAt: Instant(microseconds: try row.timestamp(9)),
                 updatedAt: Instant(microseconds: try row.optionalTimestamp(10) ?? row.timestamp(9)))
@@ -244,7 +276,9 @@ public struct SourceRepository {
     /// (without a statement timeout).
     public func statusChanges(ticketIDs: [String]? = nil) throws(StoreError) -> [String: [StatusChange]] {
         guard ticketIDs != nil else {
-            return try connection.withoutStatementTimeout { () throws(StoreError) in try readStatusChanges(ticketIDs: nil) }
+            return try connection.withoutStatementTimeout { () throws(StoreError) in
+                try readStatusChanges(ticketIDs: nil)
+            }
         }
         return try readStatusChanges(ticketIDs: ticketIDs)
     }
@@ -267,11 +301,13 @@ public struct SourceRepository {
 
     /// Every status change, or (`byID`) those of the ticket ids in `$1`.
     private func statusChangesSQL(byID: Bool) -> String {
-        "SELECT ticket_id, status, changed_at FROM \(views.statusChanges.quoted)" + (byID ? " WHERE ticket_id = ANY($1)" : "")
+        "SELECT ticket_id, status, changed_at FROM \(views.statusChanges.quoted)"
+            + (byID ? " WHERE ticket_id = ANY($1)" : "")
     }
 
     private static func addStatusChange(_ row: PostgresRow, to changes: inout [String: [StatusChange]]) throws {
-        guard let id = try row.optionalString(0), let status = try row.optionalString(1), let at = try row.optionalTimestamp(2)
+        guard let id = try row.optionalString(0), let status = try row.optionalString(1),
+            let at = try row.optionalTimestamp(2)
         else { return }  // A row without ticket, status or instant says nothing about a clock.
         changes[id, default: []].append(StatusChange(status: status, at: Instant(microseconds: at)))
     }

@@ -37,7 +37,9 @@ public final class SourceStream {
 
     /// Opens the streams on connections of their own, made with `settings` for streaming (no
     /// statement timeout: a pass over millions of tickets takes as long as it takes).
-    public init(settings: ConnectionSettings, source: SourceRepository, withClocks: Bool, skipSettled: Bool = false) throws(StoreError) {
+    public init(settings: ConnectionSettings, source: SourceRepository, withClocks: Bool, skipSettled: Bool = false)
+        throws(StoreError)
+    {
         self.source = source
         self.skipSettled = skipSettled && withClocks
         var opened: [PostgresConnection] = []
@@ -50,14 +52,18 @@ public final class SourceStream {
             let snapshot = try opened[0].query("SELECT pg_export_snapshot()").rows[0].string(0)
             // SET TRANSACTION SNAPSHOT takes no parameters; the id comes from the server, and is
             // checked to be what the server makes (hex digits and dashes) before it is quoted.
-            guard !snapshot.isEmpty, snapshot.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 70) })
+            guard !snapshot.isEmpty,
+                snapshot.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 70) }
+                )
             else { throw StoreError(.unexpectedData, "unexpected snapshot id from the server: \(snapshot)") }
             for other in opened.dropFirst() {
-                try other.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '\(snapshot)'")
+                try other.execute(
+                    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '\(snapshot)'")
             }
             tickets = try PostgresCopyStream(
                 connection: opened[0],
-                query: "SELECT \(source.selectList) FROM \(source.views.tickets.quoted) ORDER BY \(order)", columns: source.selectTypes)
+                query: "SELECT \(source.selectList) FROM \(source.views.tickets.quoted) ORDER BY \(order)",
+                columns: source.selectTypes)
             changes = try PostgresCopyStream(
                 connection: opened[1],
                 query: """
@@ -65,7 +71,10 @@ public final class SourceStream {
                     WHERE ticket_id IS NOT NULL AND status IS NOT NULL AND changed_at IS NOT NULL ORDER BY \(order)
                     """,
                 columns: source.changeTypes)
-            clocks = withClocks ? try PostgresCopyStream(connection: opened[2], query: ClockStore.streamQuery, columns: ClockStore.streamColumns) : nil
+            clocks =
+                withClocks
+                ? try PostgresCopyStream(
+                    connection: opened[2], query: ClockStore.streamQuery, columns: ClockStore.streamColumns) : nil
         } catch {
             throw StoreError.from(error, doing: "reading the source views")
         }
@@ -77,7 +86,8 @@ public final class SourceStream {
     public func next() throws(StoreError) -> Item? {
         while true {
             let read: Item??
-            do { read = try tickets.next { row in try item(row) } } catch let error as StoreError { throw error } catch {
+            do { read = try tickets.next { row in try item(row) } } catch let error as StoreError { throw error } catch
+            {
                 throw StoreError.from(error, doing: "reading \(source.views.tickets)")
             }
             guard let read else {
@@ -95,12 +105,15 @@ public final class SourceStream {
     private func item(_ row: borrowing PostgresCopyRow) throws(StoreError) -> Item? {
         let id = row.bytes(0)
         let ticketID: String
-        do { ticketID = try row.string(0) } catch { throw StoreError.from(error, doing: "source view \(source.views.tickets)") }
+        do { ticketID = try row.string(0) } catch {
+            throw StoreError.from(error, doing: "source view \(source.views.tickets)")
+        }
         let order = Self.compare(id, previousID)
         if order < 0 && !previousID.isEmpty {
             throw StoreError(
                 .unexpectedData,
-                "source view \(source.views.tickets) returned ticket \(ticketID) out of order; its ticket_id must sort as bytes (uuid, or text under COLLATE \"C\")")
+                "source view \(source.views.tickets) returned ticket \(ticketID) out of order; its ticket_id must sort as bytes (uuid, or text under COLLATE \"C\")"
+            )
         }
         let stored = try storedClock(of: ticketID)
         if skipSettled, let stored, try isSettled(row, stored) {
@@ -111,7 +124,9 @@ public final class SourceStream {
             return nil
         }
         let ticket: SourceTicket
-        do { ticket = try source.decodeTicket(row) } catch { throw StoreError.from(error, doing: "source view \(source.views.tickets)") }
+        do { ticket = try source.decodeTicket(row) } catch {
+            throw StoreError.from(error, doing: "source view \(source.views.tickets)")
+        }
         let history: [StatusChange]
         if order == 0 && !previousID.isEmpty {
             // The same id twice (a view joining to several rows): the history went to the first.
@@ -130,7 +145,8 @@ public final class SourceStream {
         guard stored.stopped else { return false }
         do {
             let version = try source.decodeVersion(row)
-            return version.updated == stored.updated && version.status == stored.status && version.priority == stored.priority
+            return version.updated == stored.updated && version.status == stored.status
+                && version.priority == stored.priority
         } catch {
             throw StoreError.from(error, doing: "source view \(source.views.tickets)")
         }
@@ -140,7 +156,10 @@ public final class SourceStream {
         var stored: ClockStore.Stored?
         let text = ticketID.utf8
         while let s = clock {
-            let o = clockID.withUnsafeBytes { a in text.withContiguousStorageIfAvailable { Self.compare(a, UnsafeRawBufferPointer($0)) } ?? Self.compare(a, Array(text)) }
+            let o = clockID.withUnsafeBytes { a in
+                text.withContiguousStorageIfAvailable { Self.compare(a, UnsafeRawBufferPointer($0)) }
+                    ?? Self.compare(a, Array(text))
+            }
             if o > 0 { break }
             if o == 0 { stored = s } else { orphanClocks.append(String(decoding: clockID, as: UTF8.self)) }
             try advanceClock()

@@ -82,7 +82,8 @@ public final class StoreConnection {
     /// Sets `statement_timeout` for the session, or (`local`) for the current transaction only.
     func setStatementTimeout(milliseconds: Int, local: Bool) throws(StoreError) {
         try run("setting the statement timeout") {
-            try $0.query("SELECT set_config('statement_timeout', $1, $2)", [.string(String(milliseconds)), .bool(local)])
+            try $0.query(
+                "SELECT set_config('statement_timeout', $1, $2)", [.string(String(milliseconds)), .bool(local)])
         }
     }
 

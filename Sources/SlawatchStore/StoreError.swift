@@ -60,7 +60,8 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
                     sqlState: error.sqlState)
             }
             if error.code == .queryFailed {
-                return StoreError(.queryFailed, "\(doing) failed", serverDetail: error.message, sqlState: error.sqlState)
+                return StoreError(
+                    .queryFailed, "\(doing) failed", serverDetail: error.message, sqlState: error.sqlState)
             }
             // Decoding failures are PostgresClient's own words about a column, not the server's.
             return StoreError(.unexpectedData, "\(doing): \(error.message)")

@@ -52,8 +52,10 @@ public struct WorkerStore {
                 SELECT u.id, u.code, u.reason, $4 FROM unnest($1, $2, $3) AS u(id, code, reason)
                 ON CONFLICT (ticket_id) DO NOTHING RETURNING code, reason
                 """,
-                [.textArray(unmatched.map(\.ticket.ticketID)), .textArray(unmatched.map(\.ticket.code)),
-                 .textArray(unmatched.map(\.reason)), .timestamptz(now.microseconds)]
+                [
+                    .textArray(unmatched.map(\.ticket.ticketID)), .textArray(unmatched.map(\.ticket.code)),
+                    .textArray(unmatched.map(\.reason)), .timestamptz(now.microseconds),
+                ]
             ).rows.map { (code: try $0.string(0), reason: try $0.string(1)) }
         }
     }
@@ -61,7 +63,8 @@ public struct WorkerStore {
     /// Deliveries pending or awaiting a retry.
     public func deliveryBacklog() throws(StoreError) -> Int {
         try connection.run("counting the delivery backlog") {
-            try $0.query("SELECT count(*) FROM slawatch.deliveries WHERE status IN ('pending', 'failed')").rows[0].int(0)
+            try $0.query("SELECT count(*) FROM slawatch.deliveries WHERE status IN ('pending', 'failed')").rows[0].int(
+                0)
         }
     }
 }

@@ -30,11 +30,13 @@ import Testing
 
     /// Tickets whose stored clock matches their current updated_at, status and priority.
     func freshClocks(_ connection: PostgresConnection) throws -> Int {
-        try connection.query("""
+        try connection.query(
+            """
             SELECT count(*) FROM slawatch_source.tickets s JOIN slawatch.clocks k ON k.ticket_id = s.ticket_id::text
             WHERE k.source_updated_us = (extract(epoch FROM COALESCE(s.updated_at, s.created_at)) * 1000000)::bigint
               AND k.source_status = s.status AND k.source_priority = s.priority
-            """).rows[0].int(0)
+            """
+        ).rows[0].int(0)
     }
 
     /// Fresh, stale and missing clocks in one call: a pause and a re-prioritisation that moves a
@@ -42,7 +44,8 @@ import Testing
     /// (left out), a deleted clock; the rest read from their stored clocks. All equal the CLI's.
     @Test func freshStaleAndMissingClocksInOneCallEqualTheCLI() async throws {
         let (db, rules, connection) = try await helpDeskWithStoredClocks()
-        try connection.execute("""
+        try connection.execute(
+            """
             UPDATE tickets SET estado_id = (SELECT id FROM estados WHERE code = 'EN_ESPERA'), actualizado_en = now()
             WHERE codigo = 'TKT-2026-00001';
             INSERT INTO ticket_historial (ticket_id, estado_id, cambiado_en)
@@ -55,7 +58,10 @@ import Testing
             """)
         #expect(try freshClocks(connection) == 2, "TKT-2026-00006 and TKT-2026-00007 keep fresh clocks")
         let rows = try function(connection)
-        #expect(Set(rows.keys) == ["TKT-2026-00001", "TKT-2026-00002", "TKT-2026-00004", "TKT-2026-00006", "TKT-2026-00007"])
+        #expect(
+            Set(rows.keys) == [
+                "TKT-2026-00001", "TKT-2026-00002", "TKT-2026-00004", "TKT-2026-00006", "TKT-2026-00007",
+            ])
         #expect(rows["TKT-2026-00002"] == 8, "re-targeted by the general policy")
         let migrate = MigrateTests()
         try await migrate.expectFunctionEqualsCLI(db, rules: rules.path, role: "ADMIN", area: nil)
@@ -68,7 +74,8 @@ import Testing
     @Test func aFreshStoredClockIsReadAndAStaleOneIsNot() async throws {
         let (db, rules, connection) = try await helpDeskWithStoredClocks()
         #expect(try freshClocks(connection) == 6)
-        try connection.execute("UPDATE slawatch.clocks SET sla_horas = 99.5 WHERE ticket_id = '00000000-0000-0000-0000-000000000006'")
+        try connection.execute(
+            "UPDATE slawatch.clocks SET sla_horas = 99.5 WHERE ticket_id = '00000000-0000-0000-0000-000000000006'")
         #expect(try function(connection)["TKT-2026-00006"] == 99.5)
         try connection.execute("UPDATE tickets SET actualizado_en = now() WHERE codigo = 'TKT-2026-00006'")
         #expect(try function(connection)["TKT-2026-00006"] == 8)

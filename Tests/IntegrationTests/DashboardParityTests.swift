@@ -93,7 +93,8 @@ import Testing
         let p = try await Self.prepare(desk, calendars: calendars, policies: policies)
         // As the function reads the tickets: the kinds of the columns once, every row through
         // filter_subject.
-        let result = try p.connection.query("""
+        let result = try p.connection.query(
+            """
             WITH s AS MATERIALIZED (
               SELECT s.ticket_id, slawatch.filter_subject(to_jsonb(s)) AS subject FROM parity.tickets s)
             SELECT p.position::int, p.when_filter::text,
@@ -108,18 +109,22 @@ import Testing
         var mismatches: [String] = []
         var outcomes: [String: (matched: Int, unmatched: Int)] = [:]
         for row in result.rows {
-            let position = try row.int(0), compiled = try row.string(1)
+            let position = try row.int(0)
+            let compiled = try row.string(1)
             let bits = Array(try row.string(2).utf8)
             let filter = p.ruleSet.policies[position].when!
             let (column, op) = conditions[position]
             for (i, ticket) in tickets.enumerated() {
-                let inSQL = bits[i] == UInt8(ascii: "1"), inSwift = filter.matches(ticket.source)
+                let inSQL = bits[i] == UInt8(ascii: "1")
+                let inSwift = filter.matches(ticket.source)
                 outcomes[op, default: (0, 0)].matched += inSQL ? 1 : 0
                 outcomes[op, default: (0, 0)].unmatched += inSQL ? 0 : 1
                 guard inSQL != inSwift else { continue }
-                let value = column.map { " \($0.name)=\(String(describing: ticket.source.value(of: $0.name) ?? .null))" } ?? ""
+                let value =
+                    column.map { " \($0.name)=\(String(describing: ticket.source.value(of: $0.name) ?? .null))" } ?? ""
                 mismatches.append(
-                    "\(Self.seedText): \(compiled) is \(inSQL) in SQL, \(inSwift) in Swift for\(value) of \(ticket.description)")
+                    "\(Self.seedText): \(compiled) is \(inSQL) in SQL, \(inSwift) in Swift for\(value) of \(ticket.description)"
+                )
             }
         }
         for line in mismatches.prefix(12) { Issue.record(Comment(rawValue: line)) }
@@ -146,11 +151,15 @@ import Testing
             texts.append(ParityHelpDesk.decimal(units, places: random.chance(0.5) ? 2 : 3))
         }
         let result = try db.connect().query(
-            "SELECT x::numeric, x::numeric::float8 FROM unnest($1::text[]) AS x", [.text("{" + texts.joined(separator: ",") + "}")])
+            "SELECT x::numeric, x::numeric::float8 FROM unnest($1::text[]) AS x",
+            [.text("{" + texts.joined(separator: ",") + "}")])
         var wrong: [String] = []
         for (n, row) in result.rows.enumerated() {
-            let read = try row.double(0), nearest = try row.double(1)
-            if read.bitPattern != nearest.bitPattern || read != Double(texts[n]) { wrong.append("\(texts[n]) read as \(read)") }
+            let read = try row.double(0)
+            let nearest = try row.double(1)
+            if read.bitPattern != nearest.bitPattern || read != Double(texts[n]) {
+                wrong.append("\(texts[n]) read as \(read)")
+            }
         }
         #expect(wrong.isEmpty, "\(wrong.count) of \(texts.count): \(wrong.prefix(5))")
     }
@@ -169,10 +178,12 @@ import Testing
         // updated_at has an empty title and priority and its created_at.
         var policies = [
             desk.policyJSON(name: "p0", when: #"{"column": "weight", "op": "LIKE", "operand": "%"}"#),
-            desk.policyJSON(name: "p1", when: """
-                {"op": "OR", "operand": [{"column": "title", "op": "EQ", "operand": ""},
-                  {"column": "priority", "op": "EQ", "operand": ""}, {"column": "updated_at", "op": "EQ", "operand": null}]}
-                """),
+            desk.policyJSON(
+                name: "p1",
+                when: """
+                    {"op": "OR", "operand": [{"column": "title", "op": "EQ", "operand": ""},
+                      {"column": "priority", "op": "EQ", "operand": ""}, {"column": "updated_at", "op": "EQ", "operand": null}]}
+                    """),
         ]
         // Then filters that keep a tenth to a half of the tickets, so that every policy gets some.
         for n in 2..<7 {
@@ -191,7 +202,8 @@ import Testing
         #expect(try connection.query("SELECT count(*) FROM slawatch.clocks").rows[0].int(0) == 0)
 
         var chosen = Set<String>()
-        let scopes = [("ADMIN", nil), ("MESA", nil), ("AREA", "NINGUNA")] + ParityHelpDesk.areas.map { ("AREA", Optional($0)) }
+        let scopes =
+            [("ADMIN", nil), ("MESA", nil), ("AREA", "NINGUNA")] + ParityHelpDesk.areas.map { ("AREA", Optional($0)) }
         for (role, area) in scopes {
             chosen.formUnion(try await expectParity(p, desk, role: role, area: area, phase: "computed in SQL"))
         }
@@ -212,7 +224,8 @@ import Testing
         try desk.write(connection, changed.sorted())
         let forgotten = desk.tickets.indices.filter { !changed.contains($0) }.prefix(15).map { desk.tickets[$0].id }
         try connection.query(
-            "DELETE FROM slawatch.clocks WHERE ticket_id = ANY($1::text[])", [.text("{" + forgotten.joined(separator: ",") + "}")])
+            "DELETE FROM slawatch.clocks WHERE ticket_id = ANY($1::text[])",
+            [.text("{" + forgotten.joined(separator: ",") + "}")])
         let fresh = try freshClocks(connection)
         #expect(fresh > 100 && fresh < stored - 30, "\(Self.seedText): \(fresh) of \(stored) stored clocks still fresh")
         _ = try await expectParity(p, desk, role: "ADMIN", area: nil, phase: "after changes")
@@ -221,11 +234,13 @@ import Testing
 
     /// Stored clocks computed from the ticket's current version.
     func freshClocks(_ connection: PostgresConnection) throws -> Int {
-        try connection.query("""
+        try connection.query(
+            """
             SELECT count(*) FROM parity.tickets s JOIN slawatch.clocks k ON k.ticket_id = s.ticket_id::text
             WHERE k.source_updated_us = (extract(epoch FROM COALESCE(s.updated_at, s.created_at)) * 1000000)::bigint
               AND k.source_status = s.status AND k.source_priority = s.priority
-            """).rows[0].int(0)
+            """
+        ).rows[0].int(0)
     }
 
     /// The function's rows at the transaction's `now()` against the engine's on the generated
@@ -237,7 +252,8 @@ import Testing
         let (now, rows): (Instant, [DashboardRow]) = try connection.transaction {
             let now = Instant(microseconds: try connection.query("SELECT now()").rows[0].timestamp(0))
             let result = try connection.query(
-                "SELECT * FROM slawatch.fn_dashboard_tickets_full_filtrado($1, $2)", [.text(role), PostgresParameter(area)])
+                "SELECT * FROM slawatch.fn_dashboard_tickets_full_filtrado($1, $2)",
+                [.text(role), PostgresParameter(area)])
             let rows = try result.rows.map { r in
                 DashboardRow(
                     ticket_uuid: try r.string(0), label: try r.string(1), categoria: try r.optionalString(2),
@@ -264,27 +280,35 @@ import Testing
             guard case .clock(let e) = outcome else { continue }
             chosen.insert(e.policy.name)
             let t = e.ticket
-            expected.append((DashboardRow(
-                ticket_uuid: t.ticketID, label: t.code, categoria: t.category, correo: t.requesterEmail,
-                estado_code: t.status, prioridad_nom: t.priority, area_asignada: t.area, actualizado_en: t.updatedAt.iso8601,
-                sla_horas: e.reading.slaHours, horas_restantes: e.reading.hoursRemaining, vencido: e.reading.isOverdue),
-                t.updatedAt))
+            expected.append(
+                (
+                    DashboardRow(
+                        ticket_uuid: t.ticketID, label: t.code, categoria: t.category, correo: t.requesterEmail,
+                        estado_code: t.status, prioridad_nom: t.priority, area_asignada: t.area,
+                        actualizado_en: t.updatedAt.iso8601,
+                        sla_horas: e.reading.slaHours, horas_restantes: e.reading.hoursRemaining,
+                        vencido: e.reading.isOverdue),
+                    t.updatedAt
+                ))
         }
         expected.sort { a, b in
-            a.updated != b.updated ? a.updated > b.updated : a.row.label.utf8.lexicographicallyPrecedes(b.row.label.utf8)
+            a.updated != b.updated
+                ? a.updated > b.updated : a.row.label.utf8.lexicographicallyPrecedes(b.row.label.utf8)
         }
 
         let kinds = (try? Self.kinds(connection)) ?? "{}"
         /// The ticket, and the policy each side chooses for it.
         func explain(_ id: String) -> String {
             guard let entry = byID[id] else { return id }
-            let inSQL = (try? connection.query(
-                """
-                SELECT p.name FROM slawatch.policies p, parity.tickets s
-                WHERE s.ticket_id = $1::uuid AND (p.when_filter IS NULL OR slawatch.filter_matches(
-                    p.when_filter, slawatch.filter_subject(to_jsonb(s)), $2::jsonb))
-                ORDER BY p.position LIMIT 1
-                """, [.text(id), .text(kinds)]).rows.first.map { try $0.string(0) }) ?? nil
+            let inSQL =
+                (try? connection.query(
+                    """
+                    SELECT p.name FROM slawatch.policies p, parity.tickets s
+                    WHERE s.ticket_id = $1::uuid AND (p.when_filter IS NULL OR slawatch.filter_matches(
+                        p.when_filter, slawatch.filter_subject(to_jsonb(s)), $2::jsonb))
+                    ORDER BY p.position LIMIT 1
+                    """, [.text(id), .text(kinds)]
+                ).rows.first.map { try $0.string(0) }) ?? nil
             return "\(entry.ticket.description); policy in Swift \(entry.policy ?? "none"), in SQL \(inSQL ?? "none")"
         }
         var problems: [String] = []
@@ -299,7 +323,8 @@ import Testing
         }
         for row in rows {
             guard let want = expectedByID[row.ticket_uuid] else { continue }
-            let same = row == want && row.sla_horas.bitPattern == want.sla_horas.bitPattern
+            let same =
+                row == want && row.sla_horas.bitPattern == want.sla_horas.bitPattern
                 && row.horas_restantes.bitPattern == want.horas_restantes.bitPattern
             if !same { problems.append("\(context): SQL \(row) but Swift \(want): \(explain(row.ticket_uuid))") }
         }
@@ -310,14 +335,17 @@ import Testing
         #expect(problems.isEmpty, "\(context): \(problems.count) differences over \(expected.count) rows")
 
         // The CLI reads the same tickets from the database.
-        var args = ["dashboard", "--format", "json", "--rules", p.rules.path, "--database", p.db.url, "--now", now.iso8601]
+        var args = [
+            "dashboard", "--format", "json", "--rules", p.rules.path, "--database", p.db.url, "--now", now.iso8601,
+        ]
         args += ["--role", role] + (area.map { ["--area", $0] } ?? [])
         let cli = await slawatch(args)
         #expect(cli.status == 0, "\(cli.stderr)")
         let cliRows = try DashboardRow.decode(cli.stdout)
         let differ = zip(rows, cliRows).filter { $0 != $1 }
-        #expect(cliRows.count == rows.count && differ.isEmpty,
-                "\(context): the CLI has \(cliRows.count) rows, SQL \(rows.count); first differences \(differ.prefix(3))")
+        #expect(
+            cliRows.count == rows.count && differ.isEmpty,
+            "\(context): the CLI has \(cliRows.count) rows, SQL \(rows.count); first differences \(differ.prefix(3))")
         return chosen
     }
 }

@@ -59,7 +59,9 @@ import Testing
         #expect(again.attempts == 2)
         #expect(again.last_error?.contains("502") == true, "\(again)")
         let secondDue = try desk.dueAt(delivery: again.id)
-        #expect(secondDue >= secondAttempt + 15 * Self.second && secondDue <= secondAttempt + 30 * Self.second, "due_at \(secondDue)")
+        #expect(
+            secondDue >= secondAttempt + 15 * Self.second && secondDue <= secondAttempt + 30 * Self.second,
+            "due_at \(secondDue)")
 
         let thirdAttempt = secondAttempt + 31 * Self.second
         try await requireRunOnce(rules, desk, at: thirdAttempt)
@@ -70,7 +72,9 @@ import Testing
         #expect(sent.sent_at == thirdAttempt.iso8601)
         // Every failure's reason is kept in the history.
         #expect(sent.errors.map(\.error).count == 2)
-        #expect(sent.errors.first?.error.contains("500") == true && sent.errors.last?.error.contains("502") == true, "\(sent.errors.map(\.error))")
+        #expect(
+            sent.errors.first?.error.contains("500") == true && sent.errors.last?.error.contains("502") == true,
+            "\(sent.errors.map(\.error))")
         // Every attempt carried the same idempotency id.
         let ids = Set(sink.requests.map { $0.header("webhook-id") ?? "" })
         #expect(ids.count == 1 && !ids.contains(""))
@@ -136,7 +140,8 @@ import Testing
 
         // The endpoint is back (the channel now points at a live sink).
         let sink = try HTTPSink()
-        try Self.text(url: sink.url + "/hook").write(toFile: rules.path + "/sla.json", atomically: true, encoding: .utf8)
+        try Self.text(url: sink.url + "/hook").write(
+            toFile: rules.path + "/sla.json", atomically: true, encoding: .utf8)
         try await requireRunOnce(rules, desk, at: Self.now + 3_600 * Self.second)
         #expect(sink.requests.count == 1)
         let sent = try await Self.onlyDelivery(desk)
@@ -161,7 +166,9 @@ import Testing
 
         // Requeued by hand, the next run sends it.
         let retryAt = Self.now + 86_100 * Self.second
-        let retry = await slawatch(["deliveries", "--retry", String(dead.id), "--database", desk.url, "--now", retryAt.iso8601])
+        let retry = await slawatch([
+            "deliveries", "--retry", String(dead.id), "--database", desk.url, "--now", retryAt.iso8601,
+        ])
         #expect(retry.status == 0, "\(retry.stderr)")
         #expect(retry.stdout.contains("\(dead.id)"))
         let requeued = try await Self.onlyDelivery(desk)
@@ -244,7 +251,8 @@ import Testing
 
     /// Deliveries still claimed by some worker.
     static func stillClaimed(_ desk: WorkerHelpDesk) throws -> Int {
-        try desk.connection.query("SELECT count(*) FROM slawatch.deliveries WHERE claimed_by IS NOT NULL").rows[0].int(0)
+        try desk.connection.query("SELECT count(*) FROM slawatch.deliveries WHERE claimed_by IS NOT NULL").rows[0].int(
+            0)
     }
 
     @Test func aClaimsMixedOutcomesAreAllRecorded() async throws {
@@ -254,17 +262,21 @@ import Testing
         sinks.bad.enqueue(HTTPSink.Response(status: 400, text: "bad payload"))
         sinks.gone.enqueue(HTTPSink.Response(status: 410, text: "gone"))
         try desk.addTicket()
-        let rules = try TemporaryRules(["sla.json": WorkerRules.text(
-            channels: """
-                { ok: { type: "webhook", url: "\(sinks.ok.url)" }, busy: { type: "webhook", url: "\(sinks.busy.url)" },
-                  bad: { type: "webhook", url: "\(sinks.bad.url)" }, gone: { type: "webhook", url: "\(sinks.gone.url)" } }
-                """,
-            routes: WorkerRules.allEvents(to: ["ok", "busy", "bad", "gone"]))])
+        let rules = try TemporaryRules([
+            "sla.json": WorkerRules.text(
+                channels: """
+                    { ok: { type: "webhook", url: "\(sinks.ok.url)" }, busy: { type: "webhook", url: "\(sinks.busy.url)" },
+                      bad: { type: "webhook", url: "\(sinks.bad.url)" }, gone: { type: "webhook", url: "\(sinks.gone.url)" } }
+                    """,
+                routes: WorkerRules.allEvents(to: ["ok", "busy", "bad", "gone"]))
+        ])
         try await requireRunOnce(rules, desk, at: Self.now)
 
         let rows = Dictionary(uniqueKeysWithValues: try await desk.deliveries().map { ($0.channel, $0) })
         try #require(rows.count == 4, "\(rows.values)")
-        let ok = try #require(rows["ok"]), busy = try #require(rows["busy"]), bad = try #require(rows["bad"])
+        let ok = try #require(rows["ok"])
+        let busy = try #require(rows["busy"])
+        let bad = try #require(rows["bad"])
         let gone = try #require(rows["gone (disabled)"], "\(rows.keys)")
         #expect(ok.status == "sent" && ok.attempts == 1 && ok.sent_at != nil && ok.errors.isEmpty, "\(ok)")
         #expect(busy.status == "failed" && busy.attempts == 1 && busy.sent_at == nil, "\(busy)")
@@ -282,7 +294,8 @@ import Testing
         // Every third delivery (by id, which the webhook-id carries) is refused for now.
         sink.respond { request in
             let id = Int(request.header("webhook-id")?.split(separator: "_").last ?? "") ?? 0
-            return id % 3 == 0 ? HTTPSink.Response(status: 503, text: "later") : HTTPSink.Response(status: 200, text: "{}")
+            return id % 3 == 0
+                ? HTTPSink.Response(status: 503, text: "later") : HTTPSink.Response(status: 200, text: "{}")
         }
         // More than the first claim and spread over two: the pipeline records one while it sends the next.
         let count = 450
@@ -314,7 +327,8 @@ import Testing
         #expect(try await desk.deliveries().allSatisfy { $0.status == "failed" })
 
         try desk.connection.query(
-            "UPDATE slawatch.events SET notice = '{\"unexpected\": true}'::jsonb WHERE ticket_code = $1", [.text(damaged.code)])
+            "UPDATE slawatch.events SET notice = '{\"unexpected\": true}'::jsonb WHERE ticket_code = $1",
+            [.text(damaged.code)])
         try await requireRunOnce(rules, desk, at: Self.now + 60 * Self.second)
         #expect(sink.requests.count == 3)
         let rows = try await desk.deliveries()

@@ -49,9 +49,10 @@ import Testing
     /// executable. The units name the installed path, so the copies verified here name the binary
     /// this build made instead. `slawatch serve` is not in this version yet (it comes with the HTTP
     /// API); verify never runs the command, so the serve unit is verified whole all the same.
-    @Test(.enabled(
-        if: DeploymentTests.systemdAnalyze != nil,
-        "systemd-analyze is not installed (no systemd on this machine), so the units' directives are not verified"))
+    @Test(
+        .enabled(
+            if: DeploymentTests.systemdAnalyze != nil,
+            "systemd-analyze is not installed (no systemd on this machine), so the units' directives are not verified"))
     func systemdAnalyzeVerifiesBothUnits() throws {
         let analyze = try #require(Self.systemdAnalyze)
         let executable = try WorkerProcessTests.requireExecutable()

@@ -10,10 +10,12 @@ import Testing
     static let title = "Facturación electrónica rechazada — ñandú ¿por qué?"
 
     static func rules(_ sink: SMTPSink) throws -> TemporaryRules {
-        try TemporaryRules(["sla.json": WorkerRules.text(
-            channels: #"{ jefes: { type: "email", to: ["{{area_manager_email}}", "ops@example.com"] } }"#,
-            routes: WorkerRules.allEvents(to: ["jefes"]),
-            smtp: #"{ url: "\#(sink.url)", from: "slawatch <sla@example.com>", tls: "none" }"#)])
+        try TemporaryRules([
+            "sla.json": WorkerRules.text(
+                channels: #"{ jefes: { type: "email", to: ["{{area_manager_email}}", "ops@example.com"] } }"#,
+                routes: WorkerRules.allEvents(to: ["jefes"]),
+                smtp: #"{ url: "\#(sink.url)", from: "slawatch <sla@example.com>", tls: "none" }"#)
+        ])
     }
 
     @Test func mailsAreMultipartEncodedAndThreadedPerTicket() async throws {
@@ -21,7 +23,8 @@ import Testing
         let sink = try SMTPSink()
         let ticket = try desk.addTicket(title: Self.title, area: "FACTURACION")
         let rules = try Self.rules(sink)
-        let warningAt = WorkerClock.at(hours: 3), breachAt = WorkerClock.at(hours: 5)
+        let warningAt = WorkerClock.at(hours: 3)
+        let breachAt = WorkerClock.at(hours: 5)
         try await requireRunOnce(rules, desk, at: warningAt)
         let afterWarning = try await desk.deliveries()
         try #require(sink.messages.count == 2, "\(afterWarning)")
@@ -30,7 +33,8 @@ import Testing
         let afterBreach = try await desk.deliveries()
         try #require(messages.count == 4, "\(afterBreach)")
 
-        var messageIDs = Set<String>(), threads = Set<String>()
+        var messageIDs = Set<String>()
+        var threads = Set<String>()
         for (index, message) in messages.enumerated() {
             let warning = index < 2
             #expect(message.envelopeFrom == "sla@example.com")
@@ -42,7 +46,9 @@ import Testing
             #expect(mail.header("From")?.contains("<sla@example.com>") == true)
             #expect(mail.header("MIME-Version") == "1.0")
             #expect(mail.header("Date") == InternetMessage.rfc5322Date(warning ? warningAt : breachAt))
-            #expect(mail.header("Date") == (warning ? "Tue, 24 Mar 2026 11:00:00 +0000" : "Tue, 24 Mar 2026 13:00:00 +0000"))
+            #expect(
+                mail.header("Date") == (warning ? "Tue, 24 Mar 2026 11:00:00 +0000" : "Tue, 24 Mar 2026 13:00:00 +0000")
+            )
             let id = try #require(mail.header("Message-ID"))
             #expect(id.hasPrefix("<") && id.hasSuffix(">") && id.contains("@"), "\(id)")
             #expect(messageIDs.insert(id).inserted, "Message-ID \(id) repeated")
@@ -55,7 +61,8 @@ import Testing
             let plainASCII = rawSubject.unicodeScalars.allSatisfy { $0.isASCII }
             #expect(plainASCII, "a raw 8-bit subject: \(rawSubject)")
             let subject = try #require(RFC2047.decode(rawSubject), "undecodable subject \(rawSubject)")
-            let expected = warning
+            let expected =
+                warning
                 ? "[SLA] \(ticket.code) alcanzó el 75 % de su SLA (CRITICA, 4 h): quedan 1 h — \(Self.title)"
                 : "[SLA] \(ticket.code) incumplió su SLA (CRITICA, 4 h) — \(Self.title)"
             #expect(subject == expected)
@@ -192,7 +199,8 @@ struct ParsedMail {
                 continue
             }
             guard let colon = line.firstIndex(of: ":") else { throw TestSetupError("not a header line: \(line)") }
-            headers.append((String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+            headers.append(
+                (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
         }
         self.headers = headers
         body = String(text[split.upperBound...])
@@ -211,7 +219,9 @@ struct ParsedMail {
         boundary = boundary.trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
         let chunks = body.components(separatedBy: "--" + boundary)
         // [preamble, part, part, ..., "--" epilogue]
-        guard chunks.count >= 3, chunks.last?.hasPrefix("--") == true else { throw TestSetupError("unterminated multipart") }
+        guard chunks.count >= 3, chunks.last?.hasPrefix("--") == true else {
+            throw TestSetupError("unterminated multipart")
+        }
         return try chunks.dropFirst().dropLast().map { chunk in
             let part = try ParsedMail(String(chunk.drop { $0 == "\r\n" || $0 == "\r" || $0 == "\n" }))
             var content = part.body
@@ -263,9 +273,13 @@ enum RFC2047 {
         var out: [UInt8] = []
         var bytes = Array(text.utf8)[...]
         while let b = bytes.popFirst() {
-            if b == UInt8(ascii: "_") { out.append(0x20); continue }
+            if b == UInt8(ascii: "_") {
+                out.append(0x20)
+                continue
+            }
             if b == UInt8(ascii: "=") {
-                guard bytes.count >= 2, let v = UInt8(String(decoding: bytes.prefix(2), as: UTF8.self), radix: 16) else { return nil }
+                guard bytes.count >= 2, let v = UInt8(String(decoding: bytes.prefix(2), as: UTF8.self), radix: 16)
+                else { return nil }
                 out.append(v)
                 bytes = bytes.dropFirst(2)
                 continue

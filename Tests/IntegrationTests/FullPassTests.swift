@@ -25,11 +25,12 @@ import Testing
             seen.append(line)
         }
         #expect(try stream.next { _ in } == nil)
-        #expect(seen == [
-            "1 00000000-0000-0000-0000-000000000001 Título 1 false 2026-03-24T11:30:00.123456Z 0.25 []",
-            "2 00000000-0000-0000-0000-000000000002 NULL true 2026-03-24T12:30:00.123456Z 0.5 []",
-            "3 00000000-0000-0000-0000-000000000003 Título 3 false 2026-03-24T13:30:00.123456Z 0.75 []",
-        ])
+        #expect(
+            seen == [
+                "1 00000000-0000-0000-0000-000000000001 Título 1 false 2026-03-24T11:30:00.123456Z 0.25 []",
+                "2 00000000-0000-0000-0000-000000000002 NULL true 2026-03-24T12:30:00.123456Z 0.5 []",
+                "3 00000000-0000-0000-0000-000000000003 Título 3 false 2026-03-24T13:30:00.123456Z 0.75 []",
+            ])
         // The connection is free again once the stream has ended.
         #expect(try connection.query("SELECT 41 + 1").rows[0].int(0) == 42)
     }
@@ -49,7 +50,8 @@ import Testing
         let db = try TestDatabase()
         let connection = try db.connect()
         let stream = try PostgresCopyStream(
-            connection: connection, query: "SELECT 10 / (5 - g) FROM generate_series(1, 100000) g", columns: [("q", 23)])
+            connection: connection, query: "SELECT 10 / (5 - g) FROM generate_series(1, 100000) g", columns: [("q", 23)]
+        )
         var rows = 0
         var failure: PostgresError?
         do {
@@ -66,7 +68,8 @@ import Testing
         let db = try TestDatabase()
         let connection = try db.connect()
         #expect(throws: PostgresError.self) {
-            _ = try PostgresCopyStream(connection: connection, query: "SELECT nope FROM nowhere", columns: [("nope", 25)])
+            _ = try PostgresCopyStream(
+                connection: connection, query: "SELECT nope FROM nowhere", columns: [("nope", 25)])
         }
         #expect(try connection.query("SELECT 1").rows[0].int(0) == 1)
     }
@@ -84,7 +87,8 @@ import Testing
         try db.loadReferenceSchema()
         let connection = try db.connect()
         let generatedAt = ISO8601DateFormatter().date(from: now)!
-        let parameters = ReferenceHelpDesk.sampleDataParameters(count: tickets, now: generatedAt, seed: seed).map(PostgresParameter.text)
+        let parameters = ReferenceHelpDesk.sampleDataParameters(count: tickets, now: generatedAt, seed: seed).map(
+            PostgresParameter.text)
         try connection.query(ReferenceHelpDesk.sampleDataSQL, parameters)
         return (db, connection)
     }
@@ -92,8 +96,11 @@ import Testing
     /// Moves `count` open tickets (in code order, after `skipping`) between EN_ESPERA and
     /// EN_PROCESO at `instant`, with a history row, as a help desk would; returns how many moved.
     @discardableResult
-    static func changeStatus(_ connection: PostgresConnection, skipping: Int = 0, count: Int, at instant: String) throws -> Int {
-        try connection.query("""
+    static func changeStatus(_ connection: PostgresConnection, skipping: Int = 0, count: Int, at instant: String) throws
+        -> Int
+    {
+        try connection.query(
+            """
             WITH pick AS (
               SELECT t.id, e.code FROM tickets t JOIN estados e ON e.id = t.estado_id
               WHERE e.code IN ('ABIERTO', 'EN_PROCESO', 'EN_ESPERA') ORDER BY t.codigo OFFSET $1::int LIMIT $2::int
@@ -104,7 +111,8 @@ import Testing
               INSERT INTO ticket_historial (ticket_id, estado_id, cambiado_en) SELECT n.id, n.estado_id, $3::timestamptz FROM nuevo n
             )
             UPDATE tickets t SET estado_id = n.estado_id, actualizado_en = $3::timestamptz FROM nuevo n WHERE t.id = n.id
-            """, [.text(String(skipping)), .text(String(count)), .text(instant)]).affectedRows
+            """, [.text(String(skipping)), .text(String(count)), .text(instant)]
+        ).affectedRows
     }
 
     /// Every stored clock's remaining hours, by ticket id, as of the pass's instant.
@@ -119,14 +127,25 @@ import Testing
     func check(textIDs: Bool) async throws {
         let (db, connection) = try Self.generatedHelpDesk(tickets: 400, seed: 0.31)
         // Status changes of tickets that do not exist sort first, last and in between.
-        let orphanIDs = textIDs ? ["!first", "5-between", "Zmiddle", "~last"]
-            : ["00000000-0000-0000-0000-000000000000", "80000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff"]
+        let orphanIDs =
+            textIDs
+            ? ["!first", "5-between", "Zmiddle", "~last"]
+            : [
+                "00000000-0000-0000-0000-000000000000", "80000000-0000-0000-0000-000000000000",
+                "ffffffff-ffff-ffff-ffff-ffffffffffff",
+            ]
         let idType = textIDs ? "text" : "uuid"
         // Text ids in mixed case under a collation that sorts them differently from bytes.
-        let ticketID = textIDs ? "(CASE WHEN t.codigo ~ '[13579]$' THEN upper(t.id::text) ELSE t.id::text END) COLLATE \"en-x-icu\"" : "t.id"
-        let historyID = textIDs
-            ? "(CASE WHEN t.codigo ~ '[13579]$' THEN upper(h.ticket_id::text) ELSE h.ticket_id::text END) COLLATE \"en-x-icu\"" : "h.ticket_id"
-        try connection.execute("""
+        let ticketID =
+            textIDs
+            ? "(CASE WHEN t.codigo ~ '[13579]$' THEN upper(t.id::text) ELSE t.id::text END) COLLATE \"en-x-icu\""
+            : "t.id"
+        let historyID =
+            textIDs
+            ? "(CASE WHEN t.codigo ~ '[13579]$' THEN upper(h.ticket_id::text) ELSE h.ticket_id::text END) COLLATE \"en-x-icu\""
+            : "h.ticket_id"
+        try connection.execute(
+            """
             DROP VIEW slawatch_source.status_changes;
             DROP VIEW slawatch_source.tickets;
             CREATE VIEW slawatch_source.tickets AS
@@ -156,7 +175,8 @@ import Testing
             #expect(stored[id].map { Double($0) / 3_600_000_000 } == row.horas_restantes, "ticket \(row.label)")
         }
         // A clock left behind by a ticket the source no longer has, and a ticket deleted since.
-        try connection.execute("""
+        try connection.execute(
+            """
             INSERT INTO slawatch.clocks SELECT 'Mgone', policy, calendar, target_us, sla_horas, running, stopped, elapsed_us, base_us,
                 evaluated_us, source_updated_us, source_status, source_priority, next_crossing_us, risk_us
             FROM slawatch.clocks LIMIT 1;
@@ -180,7 +200,9 @@ import Testing
         let (db, connection) = try Self.generatedHelpDesk(tickets: 300, seed: 0.77)
         let base = ["--rules", repositoryRules, "--database", db.url, "--now", Self.now]
         func field(_ name: String, _ result: CLIResult) -> Int? {
-            result.stderr.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("\(name)=") }.flatMap { Int($0.dropFirst(name.count + 1)) }
+            result.stderr.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("\(name)=") }.flatMap {
+                Int($0.dropFirst(name.count + 1))
+            }
         }
         let first = await slawatch(["run", "--once", "--full"] + base)
         #expect(first.status == 0, "\(first.stderr)")
@@ -191,23 +213,30 @@ import Testing
         #expect(field("settled", second) == stopped, "\(second.stderr)")
         #expect(field("evaluated", second) == field("evaluated", first), "\(second.stderr)")
         // A closed ticket re-prioritised: a new version of it, with another target.
-        let ticket = try connection.query("""
+        let ticket = try connection.query(
+            """
             SELECT t.id::text, t.codigo FROM tickets t JOIN estados e ON e.id = t.estado_id JOIN prioridades p ON p.id = t.prioridad_id
             WHERE e.code = 'CERRADO' AND p.nombre <> 'CRITICA' ORDER BY t.codigo LIMIT 1
-            """).rows[0]
+            """
+        ).rows[0]
         let (id, code) = (try ticket.string(0), try ticket.string(1))
-        let before = try connection.query("SELECT target_us FROM slawatch.clocks WHERE ticket_id = $1", [.text(id)]).rows[0].int(0)
-        try connection.execute("""
+        let before = try connection.query("SELECT target_us FROM slawatch.clocks WHERE ticket_id = $1", [.text(id)])
+            .rows[0].int(0)
+        try connection.execute(
+            """
             UPDATE tickets SET prioridad_id = (SELECT id FROM prioridades WHERE nombre = 'CRITICA'), actualizado_en = actualizado_en + interval '1 second'
             WHERE codigo = '\(code)'
             """)
         let third = await slawatch(["run", "--once", "--full"] + base)
         #expect(field("settled", third) == stopped - 1, "\(third.stderr)")
-        let after = try connection.query("SELECT target_us FROM slawatch.clocks WHERE ticket_id = $1", [.text(id)]).rows[0].int(0)
+        let after = try connection.query("SELECT target_us FROM slawatch.clocks WHERE ticket_id = $1", [.text(id)])
+            .rows[0].int(0)
         #expect(after != before, "the stored clock is of the new version")
         let cli = await slawatch(["dashboard", "--format", "json"] + base)
         let row = try #require(try DashboardRow.decode(cli.stdout).first { $0.label == code })
-        let stored = try connection.query("SELECT target_us - elapsed_us FROM slawatch.clocks WHERE ticket_id = $1", [.text(id)]).rows[0].int(0)
+        let stored = try connection.query(
+            "SELECT target_us - elapsed_us FROM slawatch.clocks WHERE ticket_id = $1", [.text(id)]
+        ).rows[0].int(0)
         #expect(Double(stored) / 3_600_000_000 == row.horas_restantes)
     }
 
@@ -218,14 +247,18 @@ import Testing
         let (db, connection) = try Self.generatedHelpDesk(tickets: 1_500, seed: 0.42)
         let base = ["--rules", repositoryRules, "--database", db.url, "--full-every", "1h"]
         func field(_ name: String, _ result: CLIResult) -> String? {
-            result.stderr.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("\(name)=") }.map { String($0.dropFirst(name.count + 1)) }
+            result.stderr.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("\(name)=") }.map {
+                String($0.dropFirst(name.count + 1))
+            }
         }
         func clocks() throws -> [String] {
-            try connection.query("""
+            try connection.query(
+                """
                 SELECT concat_ws(' ', ticket_id, policy, calendar, target_us, running, stopped, elapsed_us, base_us, source_updated_us,
                                  source_status, source_priority, next_crossing_us, risk_us)
                 FROM slawatch.clocks ORDER BY ticket_id
-                """).rows.map { try $0.string(0) }
+                """
+            ).rows.map { try $0.string(0) }
         }
         let first = await slawatch(["run", "--once", "--full", "--now", "2026-03-24T15:00:00Z"] + base)
         #expect(first.status == 0, "\(first.stderr)")
@@ -243,7 +276,10 @@ import Testing
         #expect(full.status == 0, "\(full.stderr)")
         let afterFull = try clocks()
         #expect(incremental.count == afterFull.count)
-        #expect(incremental == afterFull, "first difference: \(zip(incremental, afterFull).first { $0 != $1 }.map { "\($0.0) / \($0.1)" } ?? "in count")")
+        #expect(
+            incremental == afterFull,
+            "first difference: \(zip(incremental, afterFull).first { $0 != $1 }.map { "\($0.0) / \($0.1)" } ?? "in count")"
+        )
     }
 
     /// A running worker's second connection is cut between cycles: the next cycle with hundreds
@@ -251,27 +287,36 @@ import Testing
     @Test func aWorkerGoesOnWithOneConnectionWhenItsSecondIsCut() async throws {
         let executable = try WorkerProcessTests.requireExecutable()
         let (db, connection) = try Self.generatedHelpDesk(tickets: 1_500, seed: 0.58)
-        let child = try WorkerProcessTests.Child(executable, [
-            "run", "--interval", "1s", "--full-every", "1h", "--rules", repositoryRules, "--database", db.url, "--now", Self.now,
-        ])
+        let child = try WorkerProcessTests.Child(
+            executable,
+            [
+                "run", "--interval", "1s", "--full-every", "1h", "--rules", repositoryRules, "--database", db.url,
+                "--now", Self.now,
+            ])
         defer { if child.process.isRunning { kill(child.process.processIdentifier, SIGKILL) } }
         func bigCycles() -> Int {
             child.stderr.split(separator: "\n").filter { line in
                 line.contains(" cycle ") && line.contains("full=false")
-                    && line.split(separator: " ").contains { $0.hasPrefix("evaluated=") && (Int($0.dropFirst(10)) ?? 0) >= 300 }
+                    && line.split(separator: " ").contains {
+                        $0.hasPrefix("evaluated=") && (Int($0.dropFirst(10)) ?? 0) >= 300
+                    }
             }.count
         }
-        let started = await eventually(timeout: .seconds(30)) { child.stderr.contains(" cycle ") || !child.process.isRunning }
+        let started = await eventually(timeout: .seconds(30)) {
+            child.stderr.contains(" cycle ") || !child.process.isRunning
+        }
         try #require(started && child.process.isRunning, "stderr: \(child.stderr)")
         try Self.changeStatus(connection, count: 300, at: "2026-03-24T14:59:30Z")
         let first = await eventually(timeout: .seconds(30)) { bigCycles() >= 1 || !child.process.isRunning }
         try #require(first && child.process.isRunning, "stderr: \(child.stderr)")
         // The session holding the evaluator's lock is the first connection; the other is the second.
-        let cut = try connection.query("""
+        let cut = try connection.query(
+            """
             SELECT count(pg_terminate_backend(a.pid)) FROM pg_stat_activity a
             WHERE a.datname = current_database() AND a.application_name = 'slawatch' AND a.pid <> pg_backend_pid()
               AND a.pid NOT IN (SELECT l.pid FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted)
-            """).rows[0].int(0)
+            """
+        ).rows[0].int(0)
         #expect(cut == 1)
         try Self.changeStatus(connection, skipping: 600, count: 300, at: "2026-03-24T14:59:40Z")
         let second = await eventually(timeout: .seconds(30)) { bigCycles() >= 2 || !child.process.isRunning }
@@ -279,7 +324,8 @@ import Testing
         #expect(child.stderr.contains("second database connection lost"), "stderr: \(child.stderr)")
         let stored = try connection.query(
             "SELECT count(*) FROM slawatch.clocks WHERE source_updated_us = $1::bigint",
-            [.text("1774364380000000")]).rows[0].int(0)
+            [.text("1774364380000000")]
+        ).rows[0].int(0)
         #expect(stored == 300, "the second batch's clocks are of its new version")
         kill(child.process.processIdentifier, SIGTERM)
         let status = await child.waitForExit(timeout: .seconds(15))
@@ -289,7 +335,8 @@ import Testing
     /// Columns of a domain type are read as their base type, in full passes and incremental cycles.
     @Test func viewColumnsOfADomainTypeAreReadAsTheirBaseType() async throws {
         let (db, connection) = try Self.generatedHelpDesk(tickets: 300, seed: 0.11)
-        try connection.execute("""
+        try connection.execute(
+            """
             CREATE DOMAIN public.correo AS text;
             CREATE DOMAIN public.identificador AS uuid;
             CREATE DOMAIN public.correo_de_area AS public.correo;
@@ -304,7 +351,9 @@ import Testing
         let base = ["--rules", repositoryRules, "--database", db.url, "--full-every", "1h"]
         let full = await slawatch(["run", "--once", "--full", "--now", Self.now] + base)
         #expect(full.status == 0 && full.stderr.contains("full=true"), "\(full.stderr)")
-        try connection.execute("UPDATE tickets SET actualizado_en = '2026-03-24T14:59:50Z' WHERE codigo = (SELECT min(codigo) FROM tickets)")
+        try connection.execute(
+            "UPDATE tickets SET actualizado_en = '2026-03-24T14:59:50Z' WHERE codigo = (SELECT min(codigo) FROM tickets)"
+        )
         let incremental = await slawatch(["run", "--once", "--now", "2026-03-24T15:01:00Z"] + base)
         #expect(incremental.status == 0 && incremental.stderr.contains("full=false"), "\(incremental.stderr)")
         let cli = await slawatch(["dashboard", "--format", "json", "--now", Self.now] + base.dropLast(2))
@@ -317,15 +366,18 @@ import Testing
     /// JSON array, every ticket with a clock once, in dashboard order.
     @Test func theDashboardOfThousandsOfTicketsIsOneArray() async throws {
         let (db, connection) = try Self.generatedHelpDesk(tickets: 2_500, seed: 0.9)
-        let cli = await slawatch(["dashboard", "--format", "json", "--rules", repositoryRules, "--database", db.url, "--now", Self.now])
+        let cli = await slawatch([
+            "dashboard", "--format", "json", "--rules", repositoryRules, "--database", db.url, "--now", Self.now,
+        ])
         #expect(cli.status == 0, "\(cli.stderr)")
         let rows = try DashboardRow.decode(cli.stdout)
         #expect(rows.count == 2_500)
         #expect(Set(rows.map(\.ticket_uuid)).count == rows.count)
         let updated = try rows.map { try #require(Instant(iso8601: $0.actualizado_en)) }
-        #expect(zip(zip(rows, updated), zip(rows, updated).dropFirst()).allSatisfy { x, y in
-            x.1 > y.1 || (x.1 == y.1 && x.0.label.utf8.lexicographicallyPrecedes(y.0.label.utf8))
-        })
+        #expect(
+            zip(zip(rows, updated), zip(rows, updated).dropFirst()).allSatisfy { x, y in
+                x.1 > y.1 || (x.1 == y.1 && x.0.label.utf8.lexicographicallyPrecedes(y.0.label.utf8))
+            })
         let tickets = try connection.query("SELECT count(*) FROM tickets").rows[0].int(0)
         #expect(tickets == 2_500)
     }

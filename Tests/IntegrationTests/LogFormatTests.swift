@@ -10,10 +10,12 @@ import Testing
     }
 
     @Test func withJSONLogsAFailureIsOneLogObjectPerLineOfItsMessage() async throws {
-        let rules = try TemporaryRules(["sla.json": WorkerRules.text(
-            channels: #"{ consola: { type: "log" } }"#, routes: WorkerRules.allEvents(to: ["consola"])
-        ).replacingOccurrences(of: "CRITICA: 4", with: #"CRITICA: "cuatro""#)
-            .replacingOccurrences(of: "MEDIA: 24", with: "MEDIA: -1")])
+        let rules = try TemporaryRules([
+            "sla.json": WorkerRules.text(
+                channels: #"{ consola: { type: "log" } }"#, routes: WorkerRules.allEvents(to: ["consola"])
+            ).replacingOccurrences(of: "CRITICA: 4", with: #"CRITICA: "cuatro""#)
+                .replacingOccurrences(of: "MEDIA: 24", with: "MEDIA: -1")
+        ])
 
         let json = await slawatch(["check", "--rules", rules.path, "--log-format", "json"])
         #expect(json.status == 2)

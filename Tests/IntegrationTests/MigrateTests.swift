@@ -28,7 +28,8 @@ import Testing
         }
         func functionOID() throws -> Int {
             try connection.query(
-                "SELECT coalesce(to_regprocedure('slawatch.fn_dashboard_tickets_full_filtrado(text,text)')::oid::int8, 0)").rows[0].int(0)
+                "SELECT coalesce(to_regprocedure('slawatch.fn_dashboard_tickets_full_filtrado(text,text)')::oid::int8, 0)"
+            ).rows[0].int(0)
         }
         let before = try snapshot()
         let oid = try functionOID()
@@ -53,17 +54,21 @@ import Testing
         let (now, rows): (String, [DashboardRow]) = try connection.transaction {
             let now = Instant(microseconds: try connection.query("SELECT now()").rows[0].timestamp(0))
             let result = try connection.query(
-                "SELECT * FROM slawatch.fn_dashboard_tickets_full_filtrado($1, $2)", [.text(role), PostgresParameter(area)])
+                "SELECT * FROM slawatch.fn_dashboard_tickets_full_filtrado($1, $2)",
+                [.text(role), PostgresParameter(area)])
             let rows = try result.rows.map { r in
                 DashboardRow(
                     ticket_uuid: try r.string(0), label: try r.string(1), categoria: try r.optionalString(2),
                     correo: try r.optionalString(3), estado_code: try r.string(4), prioridad_nom: try r.string(5),
-                    area_asignada: try r.optionalString(6), actualizado_en: Instant(microseconds: try r.timestamp(7)).iso8601,
+                    area_asignada: try r.optionalString(6),
+                    actualizado_en: Instant(microseconds: try r.timestamp(7)).iso8601,
                     sla_horas: try r.double(8), horas_restantes: try r.double(9), vencido: try r.bool(10))
             }
             return (now.iso8601, rows)
         }
-        var args = ["dashboard", "--format", "json", "--rules", rules, "--database", db.url, "--now", now, "--role", role]
+        var args = [
+            "dashboard", "--format", "json", "--rules", rules, "--database", db.url, "--now", now, "--role", role,
+        ]
         if let area { args += ["--area", area] }
         let cli = await slawatch(args)
         #expect(cli.status == 0, "\(cli.stderr)")
@@ -87,7 +92,8 @@ import Testing
         let db = try TestDatabase()
         try db.loadReferenceSchema()
         let connection = try db.connect()
-        let parameters = ReferenceHelpDesk.sampleDataParameters(count: 400, now: Date(), seed: 0.42).map(PostgresParameter.text)
+        let parameters = ReferenceHelpDesk.sampleDataParameters(count: 400, now: Date(), seed: 0.42).map(
+            PostgresParameter.text)
         try connection.query(ReferenceHelpDesk.sampleDataSQL, parameters)
         let migrate = await slawatch(["migrate", "--rules", repositoryRules, "--database", db.url])
         #expect(migrate.status == 0, "\(migrate.stderr)")
@@ -102,7 +108,8 @@ import Testing
         let db = try TestDatabase()
         try db.loadReferenceSchema()
         let connection = try db.connect()
-        let parameters = ReferenceHelpDesk.sampleDataParameters(count: 300, now: Date(), seed: 0.7).map(PostgresParameter.text)
+        let parameters = ReferenceHelpDesk.sampleDataParameters(count: 300, now: Date(), seed: 0.7).map(
+            PostgresParameter.text)
         try connection.query(ReferenceHelpDesk.sampleDataSQL, parameters)
         let run = await slawatch(["run", "--once", "--rules", repositoryRules, "--database", db.url])
         #expect(run.status == 0, "\(run.stderr)")
@@ -111,7 +118,8 @@ import Testing
         try await expectFunctionEqualsCLI(db, rules: repositoryRules, role: "ADMIN", area: nil)
         try await expectFunctionEqualsCLI(db, rules: repositoryRules, role: "AREA", area: "TECNOLOGIA")
         // Pause one running ticket and re-prioritise another, as the help desk would.
-        try connection.execute("""
+        try connection.execute(
+            """
             WITH t AS (SELECT id FROM tickets WHERE estado_id = (SELECT id FROM estados WHERE code = 'EN_PROCESO') ORDER BY codigo LIMIT 1)
             UPDATE tickets SET estado_id = (SELECT id FROM estados WHERE code = 'EN_ESPERA'), actualizado_en = now() WHERE id IN (SELECT id FROM t);
             INSERT INTO ticket_historial (ticket_id, estado_id, cambiado_en)
@@ -136,15 +144,18 @@ import Testing
         let connection = try db.connect()
         func stored() throws -> Int {
             try connection.query(
-                "SELECT count(*) FROM slawatch.clocks WHERE ticket_id = '00000000-0000-0000-0000-000000000003'").rows[0].int(0)
+                "SELECT count(*) FROM slawatch.clocks WHERE ticket_id = '00000000-0000-0000-0000-000000000003'"
+            ).rows[0].int(0)
         }
         #expect(try stored() == 1)
         // BAJA has no target in these rules.
-        try connection.execute("""
+        try connection.execute(
+            """
             UPDATE tickets SET prioridad_id = (SELECT id FROM prioridades WHERE nombre = 'BAJA'), actualizado_en = '2026-03-24T15:00:30Z'
             WHERE codigo = 'TKT-2026-00003'
             """)
-        let second = await slawatch(["run", "--once", "--now", "2026-03-24T15:01:00Z"] + (full ? ["--full"] : []) + base)
+        let second = await slawatch(
+            ["run", "--once", "--now", "2026-03-24T15:01:00Z"] + (full ? ["--full"] : []) + base)
         #expect(second.status == 0, "\(second.stderr)")
         #expect(second.stderr.contains("full=\(full)"), "\(second.stderr)")
         #expect(try stored() == 0)
@@ -158,13 +169,16 @@ import Testing
         let rules = try TemporaryRules(["sla.json": KnownHelpDesk.rules])
         let base = ["--rules", rules.path, "--database", db.url, "--full-every", "1h"]
         func evaluated(_ result: CLIResult) -> String? {
-            result.stderr.split(separator: " ").first { $0.hasPrefix("evaluated=") }.map { String($0.dropFirst("evaluated=".count)) }
+            result.stderr.split(separator: " ").first { $0.hasPrefix("evaluated=") }.map {
+                String($0.dropFirst("evaluated=".count))
+            }
         }
         let first = await slawatch(["run", "--once", "--full", "--now", "2026-03-24T15:00:00Z"] + base)
         #expect(first.status == 0, "\(first.stderr)")
         let connection = try db.connect()
         // Within the look-back window of the next cycle; the first of them is changed again below.
-        try connection.execute("""
+        try connection.execute(
+            """
             UPDATE tickets SET actualizado_en = '2026-03-24T15:00:40Z', estado_id = (SELECT id FROM estados WHERE code = 'EN_PROCESO')
             WHERE codigo IN ('TKT-2026-00001', 'TKT-2026-00002')
             """)
@@ -174,7 +188,8 @@ import Testing
         #expect(evaluated(second) == "3", "\(second.stderr)")
         let third = await slawatch(["run", "--once", "--now", "2026-03-24T15:02:00Z"] + base)
         #expect(evaluated(third) == "1", "\(third.stderr)")
-        try connection.execute("""
+        try connection.execute(
+            """
             UPDATE tickets SET actualizado_en = '2026-03-24T15:02:30Z', prioridad_id = (SELECT id FROM prioridades WHERE nombre = 'CRITICA')
             WHERE codigo = 'TKT-2026-00001'
             """)
@@ -196,15 +211,18 @@ import Testing
         let connection = try db.connect()
         func storedPriority() throws -> String? {
             try connection.query(
-                "SELECT source_priority FROM slawatch.clocks WHERE ticket_id = '00000000-0000-0000-0000-000000000001'").rows.first
+                "SELECT source_priority FROM slawatch.clocks WHERE ticket_id = '00000000-0000-0000-0000-000000000001'"
+            ).rows.first
                 .map { try $0.string(0) }
         }
         let before = try storedPriority()
-        try connection.execute("""
+        try connection.execute(
+            """
             UPDATE tickets SET actualizado_en = '2026-03-24T12:00:00Z', prioridad_id = (SELECT id FROM prioridades WHERE nombre = 'ALTA')
             WHERE codigo = 'TKT-2026-00001'
             """)
-        let hourly = await slawatch(["run", "--once", "--now", "2026-03-24T15:00:00.500Z", "--full-every", "1h"] + base)
+        let hourly = await slawatch(
+            ["run", "--once", "--now", "2026-03-24T15:00:00.500Z", "--full-every", "1h"] + base)
         #expect(hourly.status == 0 && hourly.stderr.contains("full=false"), "\(hourly.stderr)")
         #expect(try storedPriority() == before)
         // As if the last full pass had taken 20 ms: under 0.2 s, every cycle is a full pass.

@@ -85,23 +85,28 @@ struct ParityHelpDesk {
     ]
 
     /// Every column a condition may name: the extra ones and the required ones.
-    static let filterColumns: [Column] = extraColumns + [
-        Column(name: "ticket_id", sqlType: "uuid", kind: .text),
-        Column(name: "code", sqlType: "text", kind: .text),
-        Column(name: "title", sqlType: "text", kind: .text),
-        Column(name: "category", sqlType: "text", kind: .text),
-        Column(name: "requester_email", sqlType: "text", kind: .text),
-        Column(name: "status", sqlType: "text", kind: .text),
-        Column(name: "priority", sqlType: "text", kind: .text),
-        Column(name: "area", sqlType: "text", kind: .text),
-        Column(name: "created_at", sqlType: "timestamptz", kind: .instant),
-        Column(name: "updated_at", sqlType: "timestamptz", kind: .instant),
-    ]
+    static let filterColumns: [Column] =
+        extraColumns + [
+            Column(name: "ticket_id", sqlType: "uuid", kind: .text),
+            Column(name: "code", sqlType: "text", kind: .text),
+            Column(name: "title", sqlType: "text", kind: .text),
+            Column(name: "category", sqlType: "text", kind: .text),
+            Column(name: "requester_email", sqlType: "text", kind: .text),
+            Column(name: "status", sqlType: "text", kind: .text),
+            Column(name: "priority", sqlType: "text", kind: .text),
+            Column(name: "area", sqlType: "text", kind: .text),
+            Column(name: "created_at", sqlType: "timestamptz", kind: .instant),
+            Column(name: "updated_at", sqlType: "timestamptz", kind: .instant),
+        ]
 
-    static let statuses = ["ABIERTO", "EN_PROCESO", "EN_ESPERA", "ESPERA_CLIENTE", "RESUELTO", "CERRADO", "REABIERTO", "EN_REVISIÓN"]
+    static let statuses = [
+        "ABIERTO", "EN_PROCESO", "EN_ESPERA", "ESPERA_CLIENTE", "RESUELTO", "CERRADO", "REABIERTO", "EN_REVISIÓN",
+    ]
     static let priorities = ["CRITICA", "ALTA", "MEDIA", "BAJA", "PLANIFICADA"]
     /// With the same name precomposed and decomposed, and in another case: three areas.
-    static let areas = ["TECNOLOGIA", "FACTURACION", "Soporte T\u{E9}cnico", "Soporte Te\u{301}cnico", "soporte técnico"]
+    static let areas = [
+        "TECNOLOGIA", "FACTURACION", "Soporte T\u{E9}cnico", "Soporte Te\u{301}cnico", "soporte técnico",
+    ]
 
     /// Texts whose code-point order differs from a collation's (case, accents), canonically
     /// equivalent but of other code points (an accent precomposed or not, the Kelvin sign and K),
@@ -109,9 +114,11 @@ struct ParityHelpDesk {
     /// written as text, and non-ASCII.
     static let texts = [
         "alpha", "Alpha", "ALPHA", "beta", "Beta", "zeta", "Zeta", "árbol", "arbol", "Árbol", "Ñandú", "ñandú", "nandu",
-        "\u{E9}cole", "e\u{301}cole", "ecole", "über", "Uber", "uber", "ß", "SS", "日本語", "Ωmega", "😀 smile", "a_b", "a%b",
+        "\u{E9}cole", "e\u{301}cole", "ecole", "über", "Uber", "uber", "ß", "SS", "日本語", "Ωmega", "😀 smile", "a_b",
+        "a%b",
         "a\\b", "50%", "100%", "", " ", "línea\nnueva", "12.5", "100", "007", "1e2", "NaN", " 5", "0x1A", "12.", ".5",
-        "true", "FALSE", "True ", "z", "Z", "m", "M", "\u{212A}elvin", "Kelvin", "e\u{301}\u{302}", "\u{1F1E8}\u{1F1F4}",
+        "true", "FALSE", "True ", "z", "Z", "m", "M", "\u{212A}elvin", "Kelvin", "e\u{301}\u{302}",
+        "\u{1F1E8}\u{1F1F4}",
     ]
 
     let seed: UInt64
@@ -129,9 +136,11 @@ struct ParityHelpDesk {
         // Small pools, so that equal values (and EQ, IN) are common.
         amounts = (0..<20).map { _ in random.int(Int64(-50_000)...Int64(5_000_000)) }
         levels = (0..<12).map { _ in random.int(-5...60) }
-        scores = ["NaN", "Infinity", "-Infinity", "0", "-0", "1e-5", "3.25", "123456789.125", "0.1", "0.3", "2.675"]
+        scores =
+            ["NaN", "Infinity", "-Infinity", "0", "-0", "1e-5", "3.25", "123456789.125", "0.1", "0.3", "2.675"]
             + (0..<8).map { _ in Self.decimal(random.int(Int64(-100_000)...Int64(100_000)), places: 3) }
-        ratios = ["0.1", "0.2", "0.3", "2.5", "-1.75", "100", "1e-3"]
+        ratios =
+            ["0.1", "0.2", "0.3", "2.5", "-1.75", "100", "1e-3"]
             + (0..<5).map { _ in Self.decimal(random.int(Int64(-999)...Int64(999)), places: 2) }
         instants = (0..<20).map { _ in
             let micros = random.int(Int64(-40 * 86_400_000_000)...Int64(10 * 86_400_000_000))
@@ -149,7 +158,8 @@ struct ParityHelpDesk {
     /// `units` in hundredths or thousandths as decimal text: `-12.345`.
     static func decimal(_ units: Int64, places: Int) -> String {
         let scale = Int64(places == 2 ? 100 : 1000)
-        let whole = abs(units) / scale, fraction = abs(units) % scale
+        let whole = abs(units) / scale
+        let fraction = abs(units) % scale
         let digits = String(fraction)
         return (units < 0 ? "-" : "") + "\(whole)." + String(repeating: "0", count: places - digits.count) + digits
     }
@@ -194,14 +204,16 @@ struct ParityHelpDesk {
     }
 
     mutating func uuid() -> String {
-        let hex = String(random.next(), radix: 16) + String(random.next(), radix: 16) + String(repeating: "0", count: 32)
+        let hex =
+            String(random.next(), radix: 16) + String(random.next(), radix: 16) + String(repeating: "0", count: 32)
         let h = Array(hex.prefix(32))
         return String(h[0..<8]) + "-" + String(h[8..<12]) + "-4" + String(h[13..<16]) + "-8" + String(h[17..<20])
             + "-" + String(h[20..<32])
     }
 
     mutating func makeTicket(_ n: Int) -> Ticket {
-        let day: Int64 = 86_400_000_000, hour: Int64 = 3_600_000_000
+        let day: Int64 = 86_400_000_000
+        let hour: Int64 = 3_600_000_000
         var created: Instant
         switch random.int(0...99) {
         case 0..<5: created = now + random.int(Int64(60_000_000)...3 * day)  // in the future
@@ -236,10 +248,13 @@ struct ParityHelpDesk {
         let area: String? = random.chance(0.12) ? nil : random.pick(Self.areas)
         return Ticket(
             id: uuid(), code: "P-" + String(repeating: "0", count: 4 - String(n).count) + String(n),
-            title: random.chance(0.08) ? nil : random.pick(Self.texts), category: random.chance(0.2) ? nil : random.pick(Self.texts),
-            requesterEmail: random.chance(0.2) ? nil : random.pick(["ana@example.com", "ÁLVARO@example.com", "zoe@example.com"]),
+            title: random.chance(0.08) ? nil : random.pick(Self.texts),
+            category: random.chance(0.2) ? nil : random.pick(Self.texts),
+            requesterEmail: random.chance(0.2)
+                ? nil : random.pick(["ana@example.com", "ÁLVARO@example.com", "zoe@example.com"]),
             status: status, priority: random.chance(0.03) ? nil : random.pick(Self.priorities), area: area,
-            areaManagerEmail: area.map { _ in "jefe@example.com" }, createdAt: created, updatedAt: updated, extra: extra,
+            areaManagerEmail: area.map { _ in "jefe@example.com" }, createdAt: created, updatedAt: updated,
+            extra: extra,
             history: history)
     }
 
@@ -290,8 +305,10 @@ struct ParityHelpDesk {
         let rows = chosen.map { t in
             var fields = [
                 ("id", JSONText.string(t.id)), ("code", JSONText.string(t.code)), ("title", text(t.title)),
-                ("category", text(t.category)), ("requester_email", text(t.requesterEmail)), ("status", JSONText.string(t.status)),
-                ("priority", text(t.priority)), ("area", text(t.area)), ("area_manager_email", text(t.areaManagerEmail)),
+                ("category", text(t.category)), ("requester_email", text(t.requesterEmail)),
+                ("status", JSONText.string(t.status)),
+                ("priority", text(t.priority)), ("area", text(t.area)),
+                ("area_manager_email", text(t.areaManagerEmail)),
                 ("created_at", instant(t.createdAt)), ("updated_at", instant(t.updatedAt)),
             ]
             fields += Self.extraColumns.map { ($0.name, t.extra[$0.name]!.json) }
@@ -299,7 +316,9 @@ struct ParityHelpDesk {
         }
         let history = chosen.flatMap { t in
             t.history.map {
-                JSONText.object([("ticket_id", JSONText.string(t.id)), ("status", text($0.status)), ("changed_at", instant($0.at))])
+                JSONText.object([
+                    ("ticket_id", JSONText.string(t.id)), ("status", text($0.status)), ("changed_at", instant($0.at)),
+                ])
             }
         }
         let ids = "{" + chosen.map(\.id).joined(separator: ",") + "}"
@@ -320,7 +339,9 @@ struct ParityHelpDesk {
     /// 24x7, business hours in zones with daylight saving (Madrid, New York) and without (Bogotá,
     /// Kolkata) with random ranges and holidays, and a calendar without any working time.
     mutating func calendarsJSON() -> String {
-        var calendars = [("siempre", "{\"type\": \"always\"}"), ("nunca", "{\"timezone\": \"UTC\", \"week\": {\"mon\": []}}")]
+        var calendars = [
+            ("siempre", "{\"type\": \"always\"}"), ("nunca", "{\"timezone\": \"UTC\", \"week\": {\"mon\": []}}"),
+        ]
         let zones = [
             ("madrid", "Europe/Madrid"), ("nueva_york", "America/New_York"), ("bogota", "America/Bogota"),
             ("kolkata", "Asia/Kolkata"),
@@ -346,13 +367,18 @@ struct ParityHelpDesk {
                 week.append((day, "[" + ranges.map { JSONText.string($0) }.joined(separator: ", ") + "]"))
             }
             let today = now.microseconds / 86_400_000_000
-            let holidays = Set((0..<random.int(0...5)).map { _ in
-                CivilDate(daysSinceEpoch: today + random.int(Int64(-50)...Int64(10))).description
-            })
-            calendars.append((name, JSONText.object([
-                ("timezone", JSONText.string(zone)), ("week", JSONText.object(week)),
-                ("holidays", "[" + holidays.sorted().map { JSONText.string($0) }.joined(separator: ", ") + "]"),
-            ])))
+            let holidays = Set(
+                (0..<random.int(0...5)).map { _ in
+                    CivilDate(daysSinceEpoch: today + random.int(Int64(-50)...Int64(10))).description
+                })
+            calendars.append(
+                (
+                    name,
+                    JSONText.object([
+                        ("timezone", JSONText.string(zone)), ("week", JSONText.object(week)),
+                        ("holidays", "[" + holidays.sorted().map { JSONText.string($0) }.joined(separator: ", ") + "]"),
+                    ])
+                ))
         }
         return JSONText.object(calendars)
     }
@@ -362,7 +388,8 @@ struct ParityHelpDesk {
     /// Targets as fractions of an hour, among them some whose microseconds fall exactly on a half
     /// (rounding them half to even or half away from zero differs by one microsecond).
     static let targetHours = [
-        "4.000000000138889", "4.0000000006944445", "4.00000000125", "1.25", "0.5", "7.3", "12.345678", "24", "40.5", "72",
+        "4.000000000138889", "4.0000000006944445", "4.00000000125", "1.25", "0.5", "7.3", "12.345678", "24", "40.5",
+        "72",
         "0.1", "100.75", "0", "8", "2.2", "0.3333333333333333", "9.999999",
     ]
 
@@ -376,7 +403,8 @@ struct ParityHelpDesk {
         var fields = [("name", JSONText.string(name))]
         if let when { fields.append(("when", when)) }
         fields += [
-            ("calendar", JSONText.string(random.pick(Self.calendarNames))), ("targets", targets), ("pause_statuses", list(pause)),
+            ("calendar", JSONText.string(random.pick(Self.calendarNames))), ("targets", targets),
+            ("pause_statuses", list(pause)),
             ("stop_statuses", list(stop)), ("warn_at", "[50, 90]"), ("escalate_after", "[\"1h\"]"),
         ]
         return JSONText.object(fields)
@@ -400,6 +428,21 @@ struct ParityHelpDesk {
     /// A condition on `column` with `op` and a random operand: mostly of the column's own type and
     /// from the values the tickets hold, sometimes of another type, NULL where the grammar allows it.
     mutating func condition(_ column: Column, _ op: String) -> String {
+        // A column of the view's contract has a known type, and the rules refuse an operand that does
+        // not fit it (it could never match): draw again until it fits. Other columns take anything.
+        for _ in 0..<50 {
+            let drawn = anyCondition(column, op)
+            guard ColumnType.known[column.name] != nil else { return drawn }
+            if let filter = try? RulesLoader.filter(json: drawn, origin: "parity"),
+                filter.typeMismatches({ ColumnType.known[$0] }).isEmpty
+            {
+                return drawn
+            }
+        }
+        return JSONText.object([("column", JSONText.string(column.name)), ("op", JSONText.string("EQ")), ("operand", "null")])
+    }
+
+    mutating func anyCondition(_ column: Column, _ op: String) -> String {
         let operand: String
         switch op {
         case "LIKE": operand = JSONText.string(likePattern())
@@ -410,7 +453,9 @@ struct ParityHelpDesk {
         case "EQ", "NE": operand = random.chance(0.1) ? "null" : self.operand(column)
         default: operand = self.operand(column)
         }
-        return JSONText.object([("column", JSONText.string(column.name)), ("op", JSONText.string(op)), ("operand", operand)])
+        return JSONText.object([
+            ("column", JSONText.string(column.name)), ("op", JSONText.string(op)), ("operand", operand),
+        ])
     }
 
     /// A random filter: a condition, or an AND/OR group (sometimes empty) nested up to `depth`.
@@ -434,7 +479,11 @@ struct ParityHelpDesk {
             case "priority": pool = Self.priorities
             case "area": pool = Self.areas
             case "code": pool = ["P-0000", "P-0100", "P-0250", "P-0399", "P-", "Q"]
-            case "ticket_id": pool = tickets.isEmpty ? ["0"] : [random.pick(tickets).id, "8", "c"]
+            case "ticket_id":
+                // A uuid column takes uuid operands only (anything else is refused when the rules load);
+                // these sort before, among and after the tickets' ids.
+                let bounds = ["00000000-0000-0000-0000-000000000008", "c0000000-0000-0000-0000-000000000000"]
+                return JSONText.string(random.pick(tickets.isEmpty ? bounds : [random.pick(tickets).id] + bounds))
             case "requester_email": pool = ["ana@example.com", "ÁLVARO@example.com", "b", "zoe@example.com"]
             default: pool = Self.texts
             }
@@ -446,7 +495,9 @@ struct ParityHelpDesk {
             case "level": number = JSONText.number(Double(random.pick(levels)) + (random.chance(0.2) ? 0.5 : 0))
             case "score": number = random.pick(scores.filter { Double($0)!.isFinite })
             case "ratio": number = random.pick(ratios)
-            default: number = Self.decimal(random.pick(amounts) + (random.chance(0.2) ? Int64(random.int(-1...1)) : 0), places: 3)
+            default:
+                number = Self.decimal(
+                    random.pick(amounts) + (random.chance(0.2) ? Int64(random.int(-1...1)) : 0), places: 3)
             }
             // Sometimes the number written as text: compared as a number all the same.
             return random.chance(0.25) ? JSONText.string(number) : number
@@ -461,8 +512,10 @@ struct ParityHelpDesk {
     /// not read as a number, an instant or a boolean.
     mutating func crossTypedOperand() -> String {
         random.pick([
-            "12.5", "100", "7", "1e2", "-0.5", "0", "true", "false", "\"12.5\"", "\"100\"", "\" 12\"", "\"1e2\"", "\"abc\"",
-            "\"0x10\"", "\"12.\"", "\".5\"", "\"+3\"", "\"NaN\"", "\"inf\"", "\"1e400\"", "\"1e-400\"", "\"\"", "\"TRUE\"",
+            "12.5", "100", "7", "1e2", "-0.5", "0", "true", "false", "\"12.5\"", "\"100\"", "\" 12\"", "\"1e2\"",
+            "\"abc\"",
+            "\"0x10\"", "\"12.\"", "\".5\"", "\"+3\"", "\"NaN\"", "\"inf\"", "\"1e400\"", "\"1e-400\"", "\"\"",
+            "\"TRUE\"",
             "\"2026-03-01T00:00:00Z\"", JSONText.string(Self.decimal(random.pick(amounts), places: 3)),
         ])
     }
@@ -479,7 +532,9 @@ struct ParityHelpDesk {
             let minutes = random.pick([-300, 330, 120, -210, 0, 345, -600])
             let local = Self.wallClock(t + Int64(minutes) * 60_000_000)
             func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
-            let sign = minutes < 0 ? "-" : "+", h = two(abs(minutes) / 60), m = two(abs(minutes) % 60)
+            let sign = minutes < 0 ? "-" : "+"
+            let h = two(abs(minutes) / 60)
+            let m = two(abs(minutes) % 60)
             switch random.int(0...2) {
             case 0: return local + sign + h + ":" + m
             case 1: return local + sign + h + m
@@ -490,13 +545,15 @@ struct ParityHelpDesk {
             // More than six digits of a fraction: the seventh on is dropped.
             let micros = ((t.microseconds % 1_000_000) + 1_000_000) % 1_000_000
             let digits = String(micros)
-            return Self.wallClock(Instant(seconds: t.seconds)) + "." + String(repeating: "0", count: 6 - digits.count) + digits
+            return Self.wallClock(Instant(seconds: t.seconds)) + "." + String(repeating: "0", count: 6 - digits.count)
+                + digits
                 + random.pick(["5", "999", "0001"]) + "Z"
         case 6: return Self.wallClock(t)  // no zone: not an instant
         case 7: return String(t.iso8601.prefix(16)) + "Z"  // no seconds
         case 8:
             return random.pick([
-                "2026-02-30T10:00:00Z", "2026-13-01", "2026-03-01T24:00:00Z", "2026-03-01T10:60:00Z", "2026-03-01T23:59:60Z",
+                "2026-02-30T10:00:00Z", "2026-13-01", "2026-03-01T24:00:00Z", "2026-03-01T10:60:00Z",
+                "2026-03-01T23:59:60Z",
                 "2026-03-01T10:00:00+05:75", "2026-03-01T10:00:00+16:00", "now", "infinity", "March 3, 2026",
                 "2026-03-01T10:00:00.Z", "2026-03-01T", "2026-3-01", "0000-02-29T00:00:00Z", "2026-03-01T10:00.5Z",
             ])
@@ -512,7 +569,9 @@ struct ParityHelpDesk {
             switch random.int(0...19) {
             case 0: out.append("_")
             case 1: out.append("%")
-            case 2: out.append(contentsOf: "\\".unicodeScalars); out.append(scalar)
+            case 2:
+                out.append(contentsOf: "\\".unicodeScalars)
+                out.append(scalar)
             default:
                 if scalar == "%" || scalar == "_" || scalar == "\\", random.chance(0.5) { out.append("\\") }
                 out.append(scalar)
@@ -523,7 +582,9 @@ struct ParityHelpDesk {
         if random.chance(0.3) { pattern += "%" }
         if random.chance(0.06) { pattern += "\\" }
         if random.chance(0.1) {
-            pattern = random.pick(["%", "_", "__", "%\\%", "\\", "e\u{301}%", "_cole", "%\u{E9}%", "%5%", "1%", "%.%", "-%", "%0"])
+            pattern = random.pick([
+                "%", "_", "__", "%\\%", "\\", "e\u{301}%", "_cole", "%\u{E9}%", "%5%", "1%", "%.%", "-%", "%0",
+            ])
         }
         return pattern
     }

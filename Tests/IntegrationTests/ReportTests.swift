@@ -22,38 +22,41 @@ private enum TwoAreas {
     /// Each area: its manager, the codes its report lists on the 24th at 13:00Z, and all its codes.
     static let tecnologia = (
         area: "TECNOLOGIA", manager: "jefe.tecnologia@example.com", codes: ["TKT-2026-00101", "TKT-2026-00102"],
-        all: ["TKT-2026-00101", "TKT-2026-00102", "TKT-2026-00103"])
+        all: ["TKT-2026-00101", "TKT-2026-00102", "TKT-2026-00103"]
+    )
     static let facturacion = (
         area: "FACTURACION", manager: "jefe.facturacion@example.com", codes: ["TKT-2026-00201"],
-        all: ["TKT-2026-00201", "TKT-2026-00202", "TKT-2026-00203"])
+        all: ["TKT-2026-00201", "TKT-2026-00202", "TKT-2026-00203"]
+    )
     static let everyCode = tecnologia.all + facturacion.all + ["TKT-2026-00301"]
 
     static let dataSQL = """
-    INSERT INTO tickets (id, codigo, titulo, descripcion, categoria, usuario_id, area_id, prioridad_id, estado_id, creado_en, actualizado_en)
-    SELECT v.id::uuid, v.codigo, v.titulo, '', NULL, NULL,
-           (SELECT id FROM areas WHERE nombre = v.area), (SELECT id FROM prioridades WHERE nombre = v.prioridad),
-           (SELECT id FROM estados WHERE code = v.estado), v.creado::timestamptz, v.actualizado::timestamptz
-    FROM (VALUES
-      ('00000000-0000-0000-0000-000000000101', 'TKT-2026-00101', 'Servidor de correo caído', 'TECNOLOGIA', 'CRITICA', 'EN_PROCESO', '2026-03-24T06:00:00Z', '2026-03-24T06:00:00Z'),
-      ('00000000-0000-0000-0000-000000000102', 'TKT-2026-00102', 'Copia de seguridad fallida', 'TECNOLOGIA', 'ALTA', 'ABIERTO', '2026-03-24T06:30:00Z', '2026-03-24T06:30:00Z'),
-      ('00000000-0000-0000-0000-000000000103', 'TKT-2026-00103', 'Monitor parpadea', 'TECNOLOGIA', 'MEDIA', 'ABIERTO', '2026-03-24T12:00:00Z', '2026-03-24T12:00:00Z'),
-      ('00000000-0000-0000-0000-000000000201', 'TKT-2026-00201', 'Factura duplicada', 'FACTURACION', 'CRITICA', 'ABIERTO', '2026-03-24T05:00:00Z', '2026-03-24T05:00:00Z'),
-      ('00000000-0000-0000-0000-000000000202', 'TKT-2026-00202', 'Nota crédito pendiente', 'FACTURACION', 'MEDIA', 'ABIERTO', '2026-03-24T12:00:00Z', '2026-03-24T12:00:00Z'),
-      ('00000000-0000-0000-0000-000000000203', 'TKT-2026-00203', 'Cobro rechazado', 'FACTURACION', 'ALTA', 'RESUELTO', '2026-03-23T20:00:00Z', '2026-03-24T01:00:00Z'),
-      ('00000000-0000-0000-0000-000000000301', 'TKT-2026-00301', 'Sin área asignada', NULL, 'CRITICA', 'ABIERTO', '2026-03-24T04:00:00Z', '2026-03-24T04:00:00Z')
-    ) AS v(id, codigo, titulo, area, prioridad, estado, creado, actualizado);
-    INSERT INTO ticket_historial (ticket_id, estado_id, cambiado_en)
-    SELECT v.t::uuid, (SELECT id FROM estados WHERE code = v.e), v.at::timestamptz FROM (VALUES
-      ('00000000-0000-0000-0000-000000000203', 'ABIERTO', '2026-03-23T20:00:00Z'),
-      ('00000000-0000-0000-0000-000000000203', 'RESUELTO', '2026-03-24T01:00:00Z')
-    ) AS v(t, e, at);
-    """
+        INSERT INTO tickets (id, codigo, titulo, descripcion, categoria, usuario_id, area_id, prioridad_id, estado_id, creado_en, actualizado_en)
+        SELECT v.id::uuid, v.codigo, v.titulo, '', NULL, NULL,
+               (SELECT id FROM areas WHERE nombre = v.area), (SELECT id FROM prioridades WHERE nombre = v.prioridad),
+               (SELECT id FROM estados WHERE code = v.estado), v.creado::timestamptz, v.actualizado::timestamptz
+        FROM (VALUES
+          ('00000000-0000-0000-0000-000000000101', 'TKT-2026-00101', 'Servidor de correo caído', 'TECNOLOGIA', 'CRITICA', 'EN_PROCESO', '2026-03-24T06:00:00Z', '2026-03-24T06:00:00Z'),
+          ('00000000-0000-0000-0000-000000000102', 'TKT-2026-00102', 'Copia de seguridad fallida', 'TECNOLOGIA', 'ALTA', 'ABIERTO', '2026-03-24T06:30:00Z', '2026-03-24T06:30:00Z'),
+          ('00000000-0000-0000-0000-000000000103', 'TKT-2026-00103', 'Monitor parpadea', 'TECNOLOGIA', 'MEDIA', 'ABIERTO', '2026-03-24T12:00:00Z', '2026-03-24T12:00:00Z'),
+          ('00000000-0000-0000-0000-000000000201', 'TKT-2026-00201', 'Factura duplicada', 'FACTURACION', 'CRITICA', 'ABIERTO', '2026-03-24T05:00:00Z', '2026-03-24T05:00:00Z'),
+          ('00000000-0000-0000-0000-000000000202', 'TKT-2026-00202', 'Nota crédito pendiente', 'FACTURACION', 'MEDIA', 'ABIERTO', '2026-03-24T12:00:00Z', '2026-03-24T12:00:00Z'),
+          ('00000000-0000-0000-0000-000000000203', 'TKT-2026-00203', 'Cobro rechazado', 'FACTURACION', 'ALTA', 'RESUELTO', '2026-03-23T20:00:00Z', '2026-03-24T01:00:00Z'),
+          ('00000000-0000-0000-0000-000000000301', 'TKT-2026-00301', 'Sin área asignada', NULL, 'CRITICA', 'ABIERTO', '2026-03-24T04:00:00Z', '2026-03-24T04:00:00Z')
+        ) AS v(id, codigo, titulo, area, prioridad, estado, creado, actualizado);
+        INSERT INTO ticket_historial (ticket_id, estado_id, cambiado_en)
+        SELECT v.t::uuid, (SELECT id FROM estados WHERE code = v.e), v.at::timestamptz FROM (VALUES
+          ('00000000-0000-0000-0000-000000000203', 'ABIERTO', '2026-03-23T20:00:00Z'),
+          ('00000000-0000-0000-0000-000000000203', 'RESUELTO', '2026-03-24T01:00:00Z')
+        ) AS v(t, e, at);
+        """
 
     static let breachedOrAtRisk = #"{ column: "sla_status", op: "IN", operand: ["breached", "at_risk"] }"#
 
     /// Rules with the `por_area` report; `channels` are the report's, `extraChannels` more channel definitions.
     static func rules(
-        smtp: String, schedule: String = "0 8 * * *", timezone: String = "America/Bogota", filter: String = breachedOrAtRisk,
+        smtp: String, schedule: String = "0 8 * * *", timezone: String = "America/Bogota",
+        filter: String = breachedOrAtRisk,
         to: String = #""{{area_manager_email}}""#, channels: [String] = ["jefes"], extraChannels: String = ""
     ) -> String {
         """
@@ -101,14 +104,16 @@ private struct ReceivedMail {
         subject = Self.decodeWords(headers["subject"] ?? "")
         let contentType = try #require(headers["content-type"])
         #expect(contentType.hasPrefix("multipart/alternative"), "\(contentType)")
-        let boundaryMatch = try #require(contentType.firstMatch(of: /boundary="([^"]+)"/), "no boundary in \(contentType)")
+        let boundaryMatch = try #require(
+            contentType.firstMatch(of: /boundary="([^"]+)"/), "no boundary in \(contentType)")
         let boundary = "--" + boundaryMatch.output.1
         let body = String(raw[split.upperBound...])
         #expect(body.contains(boundary + "--"), "the multipart body is not closed")
         var parts: [(String, String)] = []
         for chunk in body.components(separatedBy: boundary).dropFirst() where !chunk.hasPrefix("--") {
             guard let end = chunk.range(of: "\r\n\r\n") else { continue }
-            let partHeaders = Self.headers(String(chunk[..<end.lowerBound]).trimmingCharacters(in: .whitespacesAndNewlines))
+            let partHeaders = Self.headers(
+                String(chunk[..<end.lowerBound]).trimmingCharacters(in: .whitespacesAndNewlines))
             let encoded = String(chunk[end.upperBound...])
             var decoded = encoded
             if partHeaders["content-transfer-encoding"]?.lowercased() == "base64" {
@@ -181,12 +186,18 @@ private func deliveryCount(_ db: TestDatabase) throws -> Int {
 
 /// Checks that one area's mail went to that area's manager only and holds `codes` and no ticket of
 /// another area (nor any of `absent`), in both parts, text first.
-private func expectAreaMail(_ mail: ReceivedMail, area: String, manager: String, codes: [String], own: [String], absent: [String] = []) {
+private func expectAreaMail(
+    _ mail: ReceivedMail, area: String, manager: String, codes: [String], own: [String], absent: [String] = []
+) {
     #expect(mail.recipients == [manager], "\(area)")
     #expect(mail.headers["to"] == manager, "\(area)")
     #expect(mail.parts.count == 2, "\(area)")
-    #expect(mail.parts.first?.contentType.hasPrefix("text/plain") == true, "\(area): the first part is \(mail.parts.first?.contentType ?? "-")")
-    #expect(mail.parts.last?.contentType.hasPrefix("text/html") == true, "\(area): the last part is \(mail.parts.last?.contentType ?? "-")")
+    #expect(
+        mail.parts.first?.contentType.hasPrefix("text/plain") == true,
+        "\(area): the first part is \(mail.parts.first?.contentType ?? "-")")
+    #expect(
+        mail.parts.last?.contentType.hasPrefix("text/html") == true,
+        "\(area): the last part is \(mail.parts.last?.contentType ?? "-")")
     #expect(mail.subject.contains(area), "\(area): subject \(mail.subject)")
     #expect(mail.text.contains(area), "\(area)")
     #expect(mail.html.contains("<html"), "\(area)")
@@ -238,17 +249,20 @@ private func mailsByRecipient(_ messages: [SMTPSink.Message]) throws -> [String:
             #expect(mail.headers["date"] != nil)
         }
         // The counts and the attainment are the area's own.
-        if let tech = mails[TwoAreas.tecnologia.manager]?.first, let billing = mails[TwoAreas.facturacion.manager]?.first {
+        if let tech = mails[TwoAreas.tecnologia.manager]?.first,
+            let billing = mails[TwoAreas.facturacion.manager]?.first
+        {
             #expect(tech.subject.contains("1 vencido, 1 en riesgo"), "\(tech.subject)")
             #expect(billing.subject.contains("1 vencido, 0 en riesgo"), "\(billing.subject)")
             #expect(tech.text.contains("ningún ticket cerrado"), "\(tech.text)")
             #expect(billing.text.contains("100 % (1/1)"), "\(billing.text)")
         }
         #expect(try reportRuns(db) == ["\(TwoAreas.firstRun) sent"])
-        #expect(try reportDeliveries(db) == [
-            "\(TwoAreas.firstRun) jefes \(TwoAreas.facturacion.manager) sent",
-            "\(TwoAreas.firstRun) jefes \(TwoAreas.tecnologia.manager) sent",
-        ])
+        #expect(
+            try reportDeliveries(db) == [
+                "\(TwoAreas.firstRun) jefes \(TwoAreas.facturacion.manager) sent",
+                "\(TwoAreas.firstRun) jefes \(TwoAreas.tecnologia.manager) sent",
+            ])
 
         // The same instant again, and later that day: nothing more.
         await cycle(db, rules, at: "2026-03-24T13:00:30Z")
@@ -280,9 +294,11 @@ private func mailsByRecipient(_ messages: [SMTPSink.Message]) throws -> [String:
         let mails = try mailsByRecipient(smtp.messages)
         #expect(mails[TwoAreas.tecnologia.manager]?.count == 4)
         #expect(mails[TwoAreas.facturacion.manager]?.count == 4)
-        #expect(try reportRuns(db) == [
-            "2026-03-24T13:00:00Z sent", "2026-03-25T13:00:00Z sent", "2026-03-26T13:00:00Z sent", "2026-03-27T13:00:00Z sent",
-        ])
+        #expect(
+            try reportRuns(db) == [
+                "2026-03-24T13:00:00Z sent", "2026-03-25T13:00:00Z sent", "2026-03-26T13:00:00Z sent",
+                "2026-03-27T13:00:00Z sent",
+            ])
         #expect(try reportDeliveries(db).count == 8)
         #expect(try reportDeliveries(db).allSatisfy { $0.hasSuffix(" sent") })
     }
@@ -348,9 +364,11 @@ private func mailsByRecipient(_ messages: [SMTPSink.Message]) throws -> [String:
         #expect(try reportDeliveries(db).allSatisfy { $0.hasPrefix("2026-03-27T13:00:00Z") })
         // Each scheduled instant produces exactly one report run: sent or skipped.
         let runs = try reportRuns(db)
-        #expect(runs == [
-            "2026-03-24T13:00:00Z skipped", "2026-03-25T13:00:00Z skipped", "2026-03-26T13:00:00Z skipped", "2026-03-27T13:00:00Z sent",
-        ], "recorded: \(runs)")
+        #expect(
+            runs == [
+                "2026-03-24T13:00:00Z skipped", "2026-03-25T13:00:00Z skipped", "2026-03-26T13:00:00Z skipped",
+                "2026-03-27T13:00:00Z sent",
+            ], "recorded: \(runs)")
     }
 
     @Test("a report whose filter matches nothing still sends a short \"nothing overdue\" message")
@@ -383,14 +401,19 @@ private func mailsByRecipient(_ messages: [SMTPSink.Message]) throws -> [String:
     func sharedManagerGetsEachAreasReport() async throws {
         let db = try TestDatabase()
         try TwoAreas.load(into: db)
-        try db.connect().execute("UPDATE areas SET correo_responsable = 'jefa.comun@example.com' WHERE nombre IN ('TECNOLOGIA', 'FACTURACION')")
+        try db.connect().execute(
+            "UPDATE areas SET correo_responsable = 'jefa.comun@example.com' WHERE nombre IN ('TECNOLOGIA', 'FACTURACION')"
+        )
         let smtp = try SMTPSink()
         let rules = try TemporaryRules(["sla.json": TwoAreas.rules(smtp: smtp.url)])
         await cycle(db, rules, at: TwoAreas.arm)
         await cycle(db, rules, at: "2026-03-24T13:00:30Z")
         let mails = try smtp.messages.map(ReceivedMail.init)
         #expect(mails.count == 2, "one report per area; got \(mails.count) mail(s): \(mails.map(\.subject))")
-        let areas = Set(mails.compactMap { mail in [TwoAreas.tecnologia, TwoAreas.facturacion].first { mail.subject.contains($0.area) }?.area })
+        let areas = Set(
+            mails.compactMap { mail in
+                [TwoAreas.tecnologia, TwoAreas.facturacion].first { mail.subject.contains($0.area) }?.area
+            })
         #expect(areas == ["TECNOLOGIA", "FACTURACION"])
         for mail in mails {
             let area = mail.subject.contains("TECNOLOGIA") ? TwoAreas.tecnologia : TwoAreas.facturacion
@@ -404,8 +427,11 @@ private func mailsByRecipient(_ messages: [SMTPSink.Message]) throws -> [String:
         try TwoAreas.load(into: db)
         let smtp = try SMTPSink()
         let http = try HTTPSink()
-        let rules = try TemporaryRules(["sla.json": TwoAreas.rules(
-            smtp: smtp.url, channels: ["jefes", "gancho"], extraChannels: #"gancho: { type: "webhook", url: "\#(http.url)/hook" },"#)])
+        let rules = try TemporaryRules([
+            "sla.json": TwoAreas.rules(
+                smtp: smtp.url, channels: ["jefes", "gancho"],
+                extraChannels: #"gancho: { type: "webhook", url: "\#(http.url)/hook" },"#)
+        ])
         await run(["migrate", "--rules", rules.path, "--database", db.url, "--now", TwoAreas.arm])
         let base = ["report", "por_area", "--rules", rules.path, "--database", db.url, "--now", "2026-03-24T13:00:30Z"]
 
@@ -414,9 +440,12 @@ private func mailsByRecipient(_ messages: [SMTPSink.Message]) throws -> [String:
         let sections = text.stdout.components(separatedBy: "\n----\n")
         #expect(sections.count == 2, "\(text.stdout)")
         for area in [TwoAreas.tecnologia, TwoAreas.facturacion] {
-            let section = try #require(sections.first { $0.contains("Área \(area.area)") }, "no section for \(area.area)")
+            let section = try #require(
+                sections.first { $0.contains("Área \(area.area)") }, "no section for \(area.area)")
             for code in area.codes { #expect(section.contains(code), "\(area.area): \(code)") }
-            for code in TwoAreas.everyCode where !area.all.contains(code) { #expect(!section.contains(code), "\(area.area): \(code) leaked") }
+            for code in TwoAreas.everyCode where !area.all.contains(code) {
+                #expect(!section.contains(code), "\(area.area): \(code) leaked")
+            }
         }
         #expect(!text.stdout.contains("TKT-2026-00301"))
         #expect(await run(base).stdout == text.stdout, "--print is the default")
@@ -426,12 +455,15 @@ private func mailsByRecipient(_ messages: [SMTPSink.Message]) throws -> [String:
         #expect(html.stdout.contains("TKT-2026-00101") && html.stdout.contains("TKT-2026-00201"))
 
         let json = await run(base + ["--print", "--format", "json"])
-        let array = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]], "\(json.stdout)")
+        let array = try #require(
+            try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]], "\(json.stdout)")
         #expect(Set(array.compactMap { $0["area"] as? String }) == ["TECNOLOGIA", "FACTURACION"])
         for object in array {
             let area = object["area"] as? String
             let labels = (object["attention"] as? [[String: Any]])?.compactMap { $0["label"] as? String }
-            #expect(labels == (area == "TECNOLOGIA" ? TwoAreas.tecnologia.codes : TwoAreas.facturacion.codes), "\(area ?? "-")")
+            #expect(
+                labels == (area == "TECNOLOGIA" ? TwoAreas.tecnologia.codes : TwoAreas.facturacion.codes),
+                "\(area ?? "-")")
             #expect(object["report"] as? String == "por_area")
         }
 
@@ -454,10 +486,15 @@ private func mailsByRecipient(_ messages: [SMTPSink.Message]) throws -> [String:
         try TwoAreas.load(into: db)
         let smtp = try SMTPSink()
         let http = try HTTPSink()
-        let rules = try TemporaryRules(["sla.json": TwoAreas.rules(
-            smtp: smtp.url, channels: ["jefes", "gancho"], extraChannels: #"gancho: { type: "webhook", url: "\#(http.url)/hook" },"#)])
+        let rules = try TemporaryRules([
+            "sla.json": TwoAreas.rules(
+                smtp: smtp.url, channels: ["jefes", "gancho"],
+                extraChannels: #"gancho: { type: "webhook", url: "\#(http.url)/hook" },"#)
+        ])
         let sendAt = "2026-03-24T15:30:00Z"
-        let result = await run(["report", "por_area", "--send", "--rules", rules.path, "--database", db.url, "--now", sendAt])
+        let result = await run([
+            "report", "por_area", "--send", "--rules", rules.path, "--database", db.url, "--now", sendAt,
+        ])
         #expect(result.stderr.contains("4 deliveries"), "\(result.stderr)")
 
         // E-mail: one per area, each to its manager with its own tickets.
@@ -484,7 +521,8 @@ private func mailsByRecipient(_ messages: [SMTPSink.Message]) throws -> [String:
             let area = try #require(data["area"] as? String)
             hookAreas.append(area)
             let labels = (data["attention"] as? [[String: Any]])?.compactMap { $0["label"] as? String }
-            #expect(labels == (area == "TECNOLOGIA" ? TwoAreas.tecnologia.codes : TwoAreas.facturacion.codes), "\(area)")
+            #expect(
+                labels == (area == "TECNOLOGIA" ? TwoAreas.tecnologia.codes : TwoAreas.facturacion.codes), "\(area)")
         }
         #expect(hookAreas.sorted() == ["FACTURACION", "TECNOLOGIA"])
         #expect(try reportRuns(db) == ["\(sendAt) manual"])
@@ -510,11 +548,15 @@ private func mailsByRecipient(_ messages: [SMTPSink.Message]) throws -> [String:
             ("0 8 * * 1-5", "Mars/Olympus_Mons", ["reports[0].timezone", "por_area"]),
         ]
         for c in cases {
-            let rules = try TemporaryRules(["sla.json": TwoAreas.rules(smtp: "smtp://127.0.0.1:2525", schedule: c.schedule, timezone: c.timezone)])
+            let rules = try TemporaryRules([
+                "sla.json": TwoAreas.rules(smtp: "smtp://127.0.0.1:2525", schedule: c.schedule, timezone: c.timezone)
+            ])
             let result = await slawatch(["check", "--rules", rules.path])
             #expect(result.status == 2, "\(c.schedule) \(c.timezone): \(result.stderr)")
             #expect(result.stderr.contains("sla.json"), "\(result.stderr)")
-            for text in c.mentions { #expect(result.stderr.contains(text), "\(c.schedule) \(c.timezone): \(result.stderr)") }
+            for text in c.mentions {
+                #expect(result.stderr.contains(text), "\(c.schedule) \(c.timezone): \(result.stderr)")
+            }
             #expect(result.stdout.isEmpty)
         }
         let good = try TemporaryRules(["sla.json": TwoAreas.rules(smtp: "smtp://127.0.0.1:2525")])

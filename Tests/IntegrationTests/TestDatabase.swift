@@ -16,14 +16,19 @@ final class TestDatabase {
     /// code point.
     init(icuLocale: String? = nil) throws {
         guard let base = ProcessInfo.processInfo.environment["SLAWATCH_TEST_DATABASE_URL"] else {
-            throw TestSetupError("SLAWATCH_TEST_DATABASE_URL is not set: run the tests with scripts/test, which starts PostgreSQL")
+            throw TestSetupError(
+                "SLAWATCH_TEST_DATABASE_URL is not set: run the tests with scripts/test, which starts PostgreSQL")
         }
         adminURL = base
         name = "slawatch_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
         let admin = try PostgresConnection(url: base)
         if let icuLocale {
-            guard icuLocale.allSatisfy({ $0.isLetter || $0 == "-" || $0 == "_" }) else { throw TestSetupError("bad ICU locale \(icuLocale)") }
-            try admin.execute("CREATE DATABASE \(name) TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '\(icuLocale)' LOCALE 'C.UTF-8'")
+            guard icuLocale.allSatisfy({ $0.isLetter || $0 == "-" || $0 == "_" }) else {
+                throw TestSetupError("bad ICU locale \(icuLocale)")
+            }
+            try admin.execute(
+                "CREATE DATABASE \(name) TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '\(icuLocale)' LOCALE 'C.UTF-8'"
+            )
         } else {
             try admin.execute("CREATE DATABASE \(name)")
         }
@@ -60,7 +65,8 @@ struct CLIResult {
 /// Runs `slawatch` in-process with its output captured, with the demo's commands registered as the executable
 /// registers them.
 func slawatch(_ arguments: [String], environment: [String: String] = [:]) async -> CLIResult {
-    let out = OutputBuffer(), err = OutputBuffer()
+    let out = OutputBuffer()
+    let err = OutputBuffer()
     let status = await Slawatch.main(
         arguments: arguments, environment: environment, commands: [DemoCommand.command, PostgresCommand.command],
         output: out.append, errors: err.append)
@@ -71,8 +77,16 @@ final class OutputBuffer: @unchecked Sendable {
     // Guarded by `lock`: the CLI may write from whatever thread runs it.
     private let lock = NSLock()
     private var buffer = ""
-    func append(_ s: String) { lock.lock(); buffer += s; lock.unlock() }
-    var text: String { lock.lock(); defer { lock.unlock() }; return buffer }
+    func append(_ s: String) {
+        lock.lock()
+        buffer += s
+        lock.unlock()
+    }
+    var text: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return buffer
+    }
 }
 
 /// A rules directory written to a temporary place, removed with the object.

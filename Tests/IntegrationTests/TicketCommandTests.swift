@@ -7,7 +7,8 @@ import Testing
         try KnownHelpDesk.load(into: db)
         let rules = try TemporaryRules([
             "sla.json": KnownHelpDesk.rules,
-            "routes.json": #"{ channels: { consola: { type: "log" } }, routes: [{ events: ["sla.breached"], channels: ["consola"] }] }"#,
+            "routes.json":
+                #"{ channels: { consola: { type: "log" } }, routes: [{ events: ["sla.breached"], channels: ["consola"] }] }"#,
         ])
         let base = ["--rules", rules.path, "--database", db.url, "--now", KnownHelpDesk.now]
         let before = await slawatch(["ticket", "TKT-2026-00003"] + base)
@@ -47,7 +48,8 @@ import Testing
         #expect(result.status == 2)
         #expect(result.stderr.contains("no_such_column"))
         // A column the view does have, beyond the required ones, is read and compared.
-        try db.connect().execute("""
+        try db.connect().execute(
+            """
             CREATE OR REPLACE VIEW slawatch_source.tickets AS
             SELECT t.id AS ticket_id, t.codigo AS code, t.titulo AS title, t.categoria AS category, u.correo AS requester_email,
                    e.code AS status, p.nombre AS priority, a.nombre AS area, a.correo_responsable AS area_manager_email,
@@ -60,6 +62,7 @@ import Testing
             "--filter", #"{"column": "title_length", "op": "GT", "operand": 30}"#,
         ])
         #expect(long.status == 0, "\(long.stderr)")
-        #expect(try DashboardRow.decode(long.stdout).map(\.label) == ["TKT-2026-00001", "TKT-2026-00003", "TKT-2026-00004"])
+        #expect(
+            try DashboardRow.decode(long.stdout).map(\.label) == ["TKT-2026-00001", "TKT-2026-00003", "TKT-2026-00004"])
     }
 }

@@ -11,9 +11,11 @@ import Testing
         let sink = try HTTPSink()
         sink.enqueue(HTTPSink.Response(status: 200, delay: .seconds(3)))
         try desk.addTicket(title: "Caída del portal")
-        let rules = try TemporaryRules(["sla.json": WorkerRules.text(
-            channels: #"{ hook: { type: "webhook", url: "\#(sink.url)/hook", timeout: "300ms" } }"#,
-            routes: WorkerRules.allEvents(to: ["hook"]))])
+        let rules = try TemporaryRules([
+            "sla.json": WorkerRules.text(
+                channels: #"{ hook: { type: "webhook", url: "\#(sink.url)/hook", timeout: "300ms" } }"#,
+                routes: WorkerRules.allEvents(to: ["hook"]))
+        ])
         try await requireRunOnce(rules, desk, at: WorkerClock.at(hours: 5))
         let first = try await desk.deliveries()
         #expect(first.count == 1)
@@ -39,12 +41,17 @@ import Testing
         // lands while it waits even on a machine slowed down by a parallel test run.
         sink.enqueue(HTTPSink.Response(status: 200, delay: .seconds(120)))
         try desk.addTicket(title: "Caída del correo")
-        let rules = try TemporaryRules(["sla.json": WorkerRules.text(
-            channels: #"{ hook: { type: "webhook", url: "\#(sink.url)/hook", timeout: "60s" } }"#,
-            routes: WorkerRules.allEvents(to: ["hook"]))])
-        let child = try WorkerProcessTests.Child(executable, [
-            "run", "--interval", "1s", "--rules", rules.path, "--database", desk.url, "--now", WorkerClock.at(hours: 5).iso8601,
+        let rules = try TemporaryRules([
+            "sla.json": WorkerRules.text(
+                channels: #"{ hook: { type: "webhook", url: "\#(sink.url)/hook", timeout: "60s" } }"#,
+                routes: WorkerRules.allEvents(to: ["hook"]))
         ])
+        let child = try WorkerProcessTests.Child(
+            executable,
+            [
+                "run", "--interval", "1s", "--rules", rules.path, "--database", desk.url, "--now",
+                WorkerClock.at(hours: 5).iso8601,
+            ])
         let arrived = await eventually(timeout: .seconds(30)) { !sink.requests.isEmpty || !child.process.isRunning }
         try #require(arrived && child.process.isRunning, "stderr: \(child.stderr)")
         kill(child.process.processIdentifier, SIGKILL)
@@ -74,12 +81,17 @@ import Testing
         let desk = try WorkerHelpDesk()
         let sink = try HTTPSink()
         try desk.addTicket(title: "Caída del portal")
-        let rules = try TemporaryRules(["sla.json": WorkerRules.text(
-            channels: #"{ hook: { type: "webhook", url: "\#(sink.url)/hook" } }"#,
-            routes: WorkerRules.allEvents(to: ["hook"]))])
-        let child = try WorkerProcessTests.Child(executable, [
-            "run", "--interval", "1s", "--rules", rules.path, "--database", desk.url, "--now", WorkerClock.at(hours: 5).iso8601,
+        let rules = try TemporaryRules([
+            "sla.json": WorkerRules.text(
+                channels: #"{ hook: { type: "webhook", url: "\#(sink.url)/hook" } }"#,
+                routes: WorkerRules.allEvents(to: ["hook"]))
         ])
+        let child = try WorkerProcessTests.Child(
+            executable,
+            [
+                "run", "--interval", "1s", "--rules", rules.path, "--database", desk.url, "--now",
+                WorkerClock.at(hours: 5).iso8601,
+            ])
         let first = await eventually(timeout: .seconds(30)) { sink.requests.count >= 1 || !child.process.isRunning }
         try #require(first && child.process.isRunning, "stderr: \(child.stderr)")
 
@@ -88,13 +100,18 @@ import Testing
         ).rows[0].int(0)
         try #require(cut >= 1, "the worker's session was not found")
         try desk.connection.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'slawatch' AND pid <> pg_backend_pid()")
-        let noticed = await eventually(timeout: .seconds(30)) { child.stderr.contains("re-established") || !child.process.isRunning }
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'slawatch' AND pid <> pg_backend_pid()"
+        )
+        let noticed = await eventually(timeout: .seconds(30)) {
+            child.stderr.contains("re-established") || !child.process.isRunning
+        }
         #expect(noticed && child.process.isRunning, "stderr: \(child.stderr)")
 
         // A ticket that breaches after the cut, updated as a help desk would.
         let late = try desk.addTicket(title: "Caída del correo", created: WorkerClock.at(hours: 0.9))
-        try desk.connection.query("UPDATE public.tickets SET actualizado_en = $1::timestamptz WHERE codigo = $2", [.text(WorkerClock.at(hours: 5).iso8601), .text(late.code)])
+        try desk.connection.query(
+            "UPDATE public.tickets SET actualizado_en = $1::timestamptz WHERE codigo = $2",
+            [.text(WorkerClock.at(hours: 5).iso8601), .text(late.code)])
         let second = await eventually(timeout: .seconds(30)) { sink.requests.count >= 2 || !child.process.isRunning }
         #expect(second && child.process.isRunning, "stderr: \(child.stderr)")
 

@@ -21,7 +21,8 @@ enum WorkerClock {
 /// channels, routes and smtp section each test gives.
 enum WorkerRules {
     static func text(
-        channels: String, routes: String, smtp: String? = nil, warnAt: String = "[50, 75, 90]", escalateAfter: String = "[]"
+        channels: String, routes: String, smtp: String? = nil, warnAt: String = "[50, 75, 90]",
+        escalateAfter: String = "[]"
     ) -> String {
         """
         {
@@ -41,7 +42,8 @@ enum WorkerRules {
     /// Every kind of event to `channels`, sent at once.
     static func allEvents(to channels: [String], extra: String = "") -> String {
         let names = channels.map { "\"\($0)\"" }.joined(separator: ", ")
-        return #"[{ events: ["sla.warning", "sla.breached", "sla.escalated", "sla.met_after_breach"], channels: [\#(names)]\#(extra) }]"#
+        return
+            #"[{ events: ["sla.warning", "sla.breached", "sla.escalated", "sla.met_after_breach"], channels: [\#(names)]\#(extra) }]"#
     }
 }
 
@@ -79,7 +81,8 @@ final class WorkerHelpDesk {
         area: String? = "TECNOLOGIA", created: Instant = WorkerClock.t0
     ) throws -> (id: String, code: String) {
         nextTicket += 1
-        let id = Self.uuid(nextTicket), code = Self.code(nextTicket)
+        let id = Self.uuid(nextTicket)
+        let code = Self.code(nextTicket)
         try connection.query(
             """
             INSERT INTO public.tickets (id, codigo, titulo, descripcion, categoria, usuario_id, area_id, prioridad_id, estado_id, creado_en, actualizado_en)
@@ -87,7 +90,10 @@ final class WorkerHelpDesk {
                     (SELECT id FROM public.prioridades WHERE nombre = $5), (SELECT id FROM public.estados WHERE code = $6),
                     $7::timestamptz, $7::timestamptz)
             """,
-            [.text(id), .text(code), .text(title), PostgresParameter(area), .text(priority), .text(status), .text(created.iso8601)])
+            [
+                .text(id), .text(code), .text(title), PostgresParameter(area), .text(priority), .text(status),
+                .text(created.iso8601),
+            ])
         return (id, code)
     }
 
@@ -128,7 +134,8 @@ final class WorkerHelpDesk {
 
     /// Counts rows of a slawatch table, or 0 when the schema does not exist.
     func count(_ table: String) throws -> Int {
-        let exists = try connection.query("SELECT to_regclass($1) IS NOT NULL", [.text("slawatch." + table)]).rows[0].bool(0)
+        let exists = try connection.query("SELECT to_regclass($1) IS NOT NULL", [.text("slawatch." + table)]).rows[0]
+            .bool(0)
         guard exists else { return 0 }
         return try connection.query("SELECT count(*) FROM slawatch.\(table)").rows[0].int(0)
     }
@@ -144,7 +151,10 @@ final class WorkerHelpDesk {
 
     /// `due_at` of one delivery, exactly, from the table.
     func dueAt(delivery id: Int) throws -> Instant {
-        Instant(microseconds: try connection.query("SELECT due_at FROM slawatch.deliveries WHERE id = $1", [PostgresParameter(id)]).rows[0].timestamp(0))
+        Instant(
+            microseconds: try connection.query(
+                "SELECT due_at FROM slawatch.deliveries WHERE id = $1", [PostgresParameter(id)]
+            ).rows[0].timestamp(0))
     }
 }
 
@@ -176,7 +186,9 @@ struct DeliveryRow: Decodable, CustomStringConvertible {
     let last_error: String?
     let errors: [Failure]
 
-    var description: String { "#\(id) \(label) \(kind) \(channel) \(recipient) \(status) attempts=\(attempts) error=\(last_error ?? "-")" }
+    var description: String {
+        "#\(id) \(label) \(kind) \(channel) \(recipient) \(status) attempts=\(attempts) error=\(last_error ?? "-")"
+    }
 }
 
 /// One element of `slawatch events --format json`.
@@ -193,12 +205,16 @@ struct EventRow: Decodable {
 
 /// The command line of one worker cycle at `now`. Full passes stay hourly, so that the cycles in
 /// between are incremental ones, as at a large help desk.
-func workerArguments(_ rules: TemporaryRules, _ desk: WorkerHelpDesk, at now: Instant, _ extra: [String] = []) -> [String] {
+func workerArguments(_ rules: TemporaryRules, _ desk: WorkerHelpDesk, at now: Instant, _ extra: [String] = [])
+    -> [String]
+{
     ["run", "--once", "--rules", rules.path, "--database", desk.url, "--now", now.iso8601, "--full-every", "1h"] + extra
 }
 
 /// Runs one worker cycle in-process at `now`.
-func runOnce(_ rules: TemporaryRules, _ desk: WorkerHelpDesk, at now: Instant, _ extra: [String] = []) async -> CLIResult {
+func runOnce(_ rules: TemporaryRules, _ desk: WorkerHelpDesk, at now: Instant, _ extra: [String] = []) async
+    -> CLIResult
+{
     await slawatch(workerArguments(rules, desk, at: now, extra))
 }
 
@@ -209,14 +225,18 @@ func requireRunOnce(
     sourceLocation: SourceLocation = #_sourceLocation
 ) async throws -> CLIResult {
     let result = await runOnce(rules, desk, at: now, extra)
-    try #require(result.status == 0, "slawatch run --once at \(now.iso8601) exited \(result.status): \(result.stderr)", sourceLocation: sourceLocation)
+    try #require(
+        result.status == 0, "slawatch run --once at \(now.iso8601) exited \(result.status): \(result.stderr)",
+        sourceLocation: sourceLocation)
     return result
 }
 
 /// A request body parsed as a JSON object.
 func jsonObject(_ bytes: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
     let value = try JSONSerialization.jsonObject(with: Data(bytes))
-    return try #require(value as? [String: Any], "not a JSON object: \(String(decoding: bytes, as: UTF8.self))", sourceLocation: sourceLocation)
+    return try #require(
+        value as? [String: Any], "not a JSON object: \(String(decoding: bytes, as: UTF8.self))",
+        sourceLocation: sourceLocation)
 }
 
 /// Polls `condition` every 50 ms until it holds or `timeout` passes; returns whether it held.

@@ -13,7 +13,9 @@ import Testing
     /// `slawatch` beside the test bundle (`.build/<triple>/debug/`), when it was built.
     static let executable: String? = {
         var directories: [URL] = []
-        if let first = CommandLine.arguments.first { directories.append(URL(fileURLWithPath: first).deletingLastPathComponent()) }
+        if let first = CommandLine.arguments.first {
+            directories.append(URL(fileURLWithPath: first).deletingLastPathComponent())
+        }
         let bundle = URL(fileURLWithPath: Bundle.main.bundlePath)
         directories += [bundle, bundle.deletingLastPathComponent()]
         for test in Bundle.allBundles where test.bundlePath.hasSuffix(".xctest") {
@@ -25,7 +27,8 @@ import Testing
                 let path = candidate.appendingPathComponent("slawatch").path
                 var isDirectory: ObjCBool = false
                 if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
-                   FileManager.default.isExecutableFile(atPath: path) {
+                    FileManager.default.isExecutableFile(atPath: path)
+                {
                     return path
                 }
             }
@@ -36,7 +39,8 @@ import Testing
     static func requireExecutable() throws -> String {
         try #require(
             executable,
-            "the slawatch executable was not found next to the test bundle (\(CommandLine.arguments.first ?? "?")); build it with swift build --build-tests")
+            "the slawatch executable was not found next to the test bundle (\(CommandLine.arguments.first ?? "?")); build it with swift build --build-tests"
+        )
     }
 
     /// A child process whose output goes to files (no pipe can fill up and block it).
@@ -49,7 +53,7 @@ import Testing
             stdoutPath = base + ".out"
             stderrPath = base + ".err"
             guard FileManager.default.createFile(atPath: stdoutPath, contents: nil),
-                  FileManager.default.createFile(atPath: stderrPath, contents: nil)
+                FileManager.default.createFile(atPath: stderrPath, contents: nil)
             else { throw TestSetupError("cannot create \(base).out/.err") }
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments
@@ -95,15 +99,19 @@ import Testing
         let sink = try HTTPSink()
         try desk.addTicket(title: "Caída del portal")
         try desk.addTicket(title: "Caída del correo")
-        let rules = try TemporaryRules(["sla.json": WorkerRules.text(
-            channels: #"{ hook: { type: "webhook", url: "\#(sink.url)/hook" } }"#,
-            routes: WorkerRules.allEvents(to: ["hook"]))])
+        let rules = try TemporaryRules([
+            "sla.json": WorkerRules.text(
+                channels: #"{ hook: { type: "webhook", url: "\#(sink.url)/hook" } }"#,
+                routes: WorkerRules.allEvents(to: ["hook"]))
+        ])
         let metrics = NSTemporaryDirectory() + "slawatch-metrics-" + UUID().uuidString + ".prom"
         defer { try? FileManager.default.removeItem(atPath: metrics) }
-        let child = try Child(executable, [
-            "run", "--interval", "1s", "--rules", rules.path, "--database", desk.url, "--metrics-file", metrics,
-            "--now", WorkerClock.at(hours: 5).iso8601, "--log-format", "json",
-        ])
+        let child = try Child(
+            executable,
+            [
+                "run", "--interval", "1s", "--rules", rules.path, "--database", desk.url, "--metrics-file", metrics,
+                "--now", WorkerClock.at(hours: 5).iso8601, "--log-format", "json",
+            ])
         let delivered = await eventually(timeout: .seconds(30)) { sink.requests.count >= 2 || !child.process.isRunning }
         #expect(delivered && child.process.isRunning, "stderr: \(child.stderr)")
         #expect(sink.requests.count == 2)
@@ -113,13 +121,19 @@ import Testing
         #expect(written, "metrics file: \(metricsText())")
         let text = metricsText()
         let lines = text.split(separator: "\n").map(String.init)
-        #expect(lines.contains { $0.hasPrefix("slawatch_events_total ") && ($0.split(separator: " ").last.flatMap { Int($0) } ?? 0) == 8 }, "\(text)")
+        #expect(
+            lines.contains {
+                $0.hasPrefix("slawatch_events_total ") && ($0.split(separator: " ").last.flatMap { Int($0) } ?? 0) == 8
+            }, "\(text)")
         #expect(lines.contains(#"slawatch_deliveries_total{channel="hook",outcome="sent"} 2"#), "\(text)")
         #expect(lines.contains("# TYPE slawatch_events_total counter"))
         #expect(lines.contains("# TYPE slawatch_deliveries_total counter"))
         for line in lines where !line.hasPrefix("#") {
             // name{labels} value
-            #expect(line.range(of: #"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? [-+0-9.eEa-zA-Z]+$"#, options: .regularExpression) != nil, "\(line)")
+            #expect(
+                line.range(
+                    of: #"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? [-+0-9.eEa-zA-Z]+$"#, options: .regularExpression)
+                    != nil, "\(line)")
         }
 
         kill(child.process.processIdentifier, SIGTERM)
@@ -137,12 +151,17 @@ import Testing
         let sink = try HTTPSink()
         sink.respond { _ in HTTPSink.Response(status: 200, delay: .seconds(2)) }
         try desk.addTicket(title: "Caída lenta")
-        let rules = try TemporaryRules(["sla.json": WorkerRules.text(
-            channels: #"{ hook: { type: "webhook", url: "\#(sink.url)/hook" } }"#,
-            routes: WorkerRules.allEvents(to: ["hook"]))])
-        let child = try Child(executable, [
-            "run", "--interval", "1s", "--rules", rules.path, "--database", desk.url, "--now", WorkerClock.at(hours: 5).iso8601,
+        let rules = try TemporaryRules([
+            "sla.json": WorkerRules.text(
+                channels: #"{ hook: { type: "webhook", url: "\#(sink.url)/hook" } }"#,
+                routes: WorkerRules.allEvents(to: ["hook"]))
         ])
+        let child = try Child(
+            executable,
+            [
+                "run", "--interval", "1s", "--rules", rules.path, "--database", desk.url, "--now",
+                WorkerClock.at(hours: 5).iso8601,
+            ])
         // The request has arrived; its answer is 2 s away.
         let arrived = await eventually(timeout: .seconds(30)) { !sink.requests.isEmpty || !child.process.isRunning }
         try #require(arrived && child.process.isRunning, "stderr: \(child.stderr)")
@@ -163,12 +182,17 @@ import Testing
         let sink = try HTTPSink()
         sink.respond { _ in HTTPSink.Response(status: 200, delay: .seconds(20)) }
         try desk.addTicket(title: "Caída muy lenta")
-        let rules = try TemporaryRules(["sla.json": WorkerRules.text(
-            channels: #"{ hook: { type: "webhook", url: "\#(sink.url)/hook", timeout: "30s" } }"#,
-            routes: WorkerRules.allEvents(to: ["hook"]))])
-        let child = try Child(executable, [
-            "run", "--interval", "1s", "--rules", rules.path, "--database", desk.url, "--now", WorkerClock.at(hours: 5).iso8601,
+        let rules = try TemporaryRules([
+            "sla.json": WorkerRules.text(
+                channels: #"{ hook: { type: "webhook", url: "\#(sink.url)/hook", timeout: "30s" } }"#,
+                routes: WorkerRules.allEvents(to: ["hook"]))
         ])
+        let child = try Child(
+            executable,
+            [
+                "run", "--interval", "1s", "--rules", rules.path, "--database", desk.url, "--now",
+                WorkerClock.at(hours: 5).iso8601,
+            ])
         let arrived = await eventually(timeout: .seconds(30)) { !sink.requests.isEmpty || !child.process.isRunning }
         try #require(arrived && child.process.isRunning, "stderr: \(child.stderr)")
         kill(child.process.processIdentifier, SIGTERM)
@@ -185,12 +209,16 @@ import Testing
 
     @Test func runOnceAgainstAnUnreachableDatabaseExitsThree() async throws {
         let executable = try Self.requireExecutable()
-        let rules = try TemporaryRules(["sla.json": WorkerRules.text(
-            channels: #"{ consola: { type: "log" } }"#, routes: WorkerRules.allEvents(to: ["consola"]))])
-        let child = try Child(executable, [
-            "run", "--once", "--rules", rules.path, "--database", "postgresql://slawatch@127.0.0.1:1/nada",
-            "--now", WorkerClock.at(hours: 5).iso8601,
+        let rules = try TemporaryRules([
+            "sla.json": WorkerRules.text(
+                channels: #"{ consola: { type: "log" } }"#, routes: WorkerRules.allEvents(to: ["consola"]))
         ])
+        let child = try Child(
+            executable,
+            [
+                "run", "--once", "--rules", rules.path, "--database", "postgresql://slawatch@127.0.0.1:1/nada",
+                "--now", WorkerClock.at(hours: 5).iso8601,
+            ])
         let status = await child.waitForExit(timeout: .seconds(30))
         #expect(status == 3, "stderr: \(child.stderr)")
         let stderr = child.stderr
@@ -212,24 +240,30 @@ import Testing
         let executable = try Self.requireExecutable()
         let desk = try WorkerHelpDesk()
         try desk.addTicket(title: "Caída del portal")
-        let valid = WorkerRules.text(channels: #"{ consola: { type: "log" } }"#, routes: WorkerRules.allEvents(to: ["consola"]))
+        let valid = WorkerRules.text(
+            channels: #"{ consola: { type: "log" } }"#, routes: WorkerRules.allEvents(to: ["consola"]))
         let rules = try TemporaryRules(["sla.json": valid])
         let file = rules.path + "/sla.json"
-        let child = try Child(executable, [
-            "run", "--interval", "1s", "--rules", rules.path, "--database", desk.url,
-            "--now", WorkerClock.at(hours: 1).iso8601, "--log-format", "json",
-        ])
+        let child = try Child(
+            executable,
+            [
+                "run", "--interval", "1s", "--rules", rules.path, "--database", desk.url,
+                "--now", WorkerClock.at(hours: 1).iso8601, "--log-format", "json",
+            ])
         func targetHours() -> Double? {
             let rows = try? desk.connection.query("SELECT target_us FROM slawatch.clocks").rows
             return rows?.first.flatMap { try? Double($0.int(0)) / Double(WorkerClock.hour) }
         }
-        func logged(_ message: String) -> [[String: Any]] { child.logObjects.filter { $0["msg"] as? String == message } }
+        func logged(_ message: String) -> [[String: Any]] {
+            child.logObjects.filter { $0["msg"] as? String == message }
+        }
 
         let first = await eventually(timeout: .seconds(30)) { targetHours() == 4 || !child.process.isRunning }
         try #require(first && child.process.isRunning, "stderr: \(child.stderr)")
 
         // A valid change: CRITICA gets 6 h.
-        try valid.replacingOccurrences(of: "CRITICA: 4", with: "CRITICA: 6").write(toFile: file, atomically: true, encoding: .utf8)
+        try valid.replacingOccurrences(of: "CRITICA: 4", with: "CRITICA: 6").write(
+            toFile: file, atomically: true, encoding: .utf8)
         kill(child.process.processIdentifier, SIGHUP)
         let reloaded = await eventually(timeout: .seconds(30)) { targetHours() == 6 || !child.process.isRunning }
         #expect(reloaded && child.process.isRunning, "stderr: \(child.stderr)")
@@ -247,12 +281,20 @@ import Testing
         let problems = logged("invalid rules")
         #expect(problems.count == 2, "stderr: \(child.stderr)")
         #expect(problems.allSatisfy { $0["level"] as? String == "error" && $0["file"] as? String == file })
-        #expect(Set(problems.compactMap { $0["path"] as? String }) == ["policies[0].targets.CRITICA", "policies[0].targets.MEDIA"])
-        #expect(problems.contains { ($0["error"] as? String)?.contains(#"expected a number of hours, found "seis""#) == true })
+        #expect(
+            Set(problems.compactMap { $0["path"] as? String }) == [
+                "policies[0].targets.CRITICA", "policies[0].targets.MEDIA",
+            ])
+        #expect(
+            problems.contains {
+                ($0["error"] as? String)?.contains(#"expected a number of hours, found "seis""#) == true
+            })
 
         // Two more cycles run with the previous rules.
         let cycles = logged("cycle").count
-        let wentOn = await eventually(timeout: .seconds(30)) { logged("cycle").count >= cycles + 2 || !child.process.isRunning }
+        let wentOn = await eventually(timeout: .seconds(30)) {
+            logged("cycle").count >= cycles + 2 || !child.process.isRunning
+        }
         #expect(wentOn && child.process.isRunning, "stderr: \(child.stderr)")
         #expect(targetHours() == 6)
         #expect(logged("rules reloaded").count == 1)
@@ -268,7 +310,9 @@ import Testing
     @Test func jsonLogsOfAFullRunHoldNoSecret() async throws {
         let executable = try Self.requireExecutable()
         let desk = try WorkerHelpDesk()
-        let hook = try HTTPSink(), chat = try HTTPSink(), mail = try SMTPSink()
+        let hook = try HTTPSink()
+        let chat = try HTTPSink()
+        let mail = try SMTPSink()
         // The chat's first answer asks for a retry, so that a failure is logged; one mail recipient is refused.
         chat.enqueue(HTTPSink.Response(status: 503, headers: [("Retry-After", "1")], text: "busy"))
         mail.rejectRecipient("rechazo@example.com")
@@ -295,15 +339,21 @@ import Testing
                 }
                 """#,
             routes: WorkerRules.allEvents(to: ["hook", "chat", "mail"]),
-            smtp: #"{ url: "\#(mail.url)", from: "sla@example.com", username: "sla", password: "${SMTP_PASSWORD}", tls: "none" }"#)
+            smtp:
+                #"{ url: "\#(mail.url)", from: "sla@example.com", username: "sla", password: "${SMTP_PASSWORD}", tls: "none" }"#
+        )
         let rules = try TemporaryRules(["sla.json": text])
         let child = try Child(
             executable,
-            ["run", "--interval", "1s", "--rules", rules.path, "--now", WorkerClock.at(hours: 5).iso8601, "--log-format", "json"],
+            [
+                "run", "--interval", "1s", "--rules", rules.path, "--now", WorkerClock.at(hours: 5).iso8601,
+                "--log-format", "json",
+            ],
             environment: secrets.merging(["DATABASE_URL": databaseURL]) { $1 })
 
         let delivered = await eventually(timeout: .seconds(40)) {
-            (hook.requests.count >= 2 && chat.requests.count >= 3 && mail.messages.count >= 2) || !child.process.isRunning
+            (hook.requests.count >= 2 && chat.requests.count >= 3 && mail.messages.count >= 2)
+                || !child.process.isRunning
         }
         #expect(delivered && child.process.isRunning, "stderr: \(child.stderr)")
         #expect(hook.requests.allSatisfy { $0.header("webhook-signature")?.hasPrefix("v1,") == true })
@@ -323,7 +373,9 @@ import Testing
                 || !child.process.isRunning
         }
         #expect(refused, "stderr: \(child.stderr)")
-        #expect(child.stderr.contains("${SMTP_PASSWORD}") && child.stderr.contains("${CHAT_URL}"), "stderr: \(child.stderr)")
+        #expect(
+            child.stderr.contains("${SMTP_PASSWORD}") && child.stderr.contains("${CHAT_URL}"), "stderr: \(child.stderr)"
+        )
 
         kill(child.process.processIdentifier, SIGTERM)
         let status = await child.waitForExit(timeout: .seconds(15))
@@ -332,9 +384,12 @@ import Testing
         #expect(rows.contains { $0.status == "dead" && $0.recipient == "rechazo@example.com" }, "\(rows)")
         #expect(rows.contains { $0.channel == "chat" && $0.status == "sent" && $0.attempts == 2 }, "\(rows)")
 
-        let stdout = child.stdout, stderr = child.stderr
+        let stdout = child.stdout
+        let stderr = child.stderr
         #expect(stdout.isEmpty, "stdout: \(stdout)")
-        for (name, value) in secrets.merging(["database password": databasePassword, "chat token": token], uniquingKeysWith: { $1 }) {
+        for (name, value) in secrets.merging(
+            ["database password": databasePassword, "chat token": token], uniquingKeysWith: { $1 })
+        {
             #expect(!stdout.contains(value) && !stderr.contains(value), "\(name) was logged: \(stderr)")
         }
         let lines = stderr.split(separator: "\n")

@@ -12,10 +12,15 @@ import Testing
     static let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
     static let fourHours: Int64 = 14_400_000_000
 
-    static func webhookRules(_ sink: HTTPSink, extraRoute: String = "", channelExtra: String = "") throws -> TemporaryRules {
-        try TemporaryRules(["sla.json": WorkerRules.text(
-            channels: #"{ integraciones: { type: "webhook", url: "\#(sink.url)/hooks/sla", secret: "\#(secret)"\#(channelExtra) } }"#,
-            routes: WorkerRules.allEvents(to: ["integraciones"], extra: extraRoute))])
+    static func webhookRules(_ sink: HTTPSink, extraRoute: String = "", channelExtra: String = "") throws
+        -> TemporaryRules
+    {
+        try TemporaryRules([
+            "sla.json": WorkerRules.text(
+                channels:
+                    #"{ integraciones: { type: "webhook", url: "\#(sink.url)/hooks/sla", secret: "\#(secret)"\#(channelExtra) } }"#,
+                routes: WorkerRules.allEvents(to: ["integraciones"], extra: extraRoute))
+        ])
     }
 
     @Test func breachedTicketsAreNotifiedExactlyOnceWithStandardWebhooksSignatures() async throws {
@@ -33,7 +38,8 @@ import Testing
         let requests = sink.requests
         #expect(requests.count == 3, "\(requests.map(\.bodyText))")
         let signer = try WebhookSignature(secret: Self.secret)
-        var seenIDs = Set<String>(), seenLabels = Set<String>()
+        var seenIDs = Set<String>()
+        var seenLabels = Set<String>()
         for request in requests {
             #expect(request.method == "POST")
             #expect(request.target == "/hooks/sla")
@@ -68,13 +74,16 @@ import Testing
             #expect((data["horas_restantes"] as? NSNumber)?.doubleValue == -1)
             #expect(data["crossed_at"] as? String == "2026-03-24T12:00:00Z")
             #expect(data["due_at"] as? String == "2026-03-24T12:00:00Z")
-            #expect(["Caída del ERP", "Facturación detenida", "VPN sin servicio"].contains(data["title"] as? String ?? ""))
+            #expect(
+                ["Caída del ERP", "Facturación detenida", "VPN sin servicio"].contains(data["title"] as? String ?? ""))
         }
         #expect(seenLabels == Set(tickets.keys))
 
         let deliveries = try await desk.deliveries()
         #expect(deliveries.count == 3)
-        #expect(deliveries.allSatisfy { $0.status == "sent" && $0.attempts == 1 && $0.sent_at == now.iso8601 }, "\(deliveries)")
+        #expect(
+            deliveries.allSatisfy { $0.status == "sent" && $0.attempts == 1 && $0.sent_at == now.iso8601 },
+            "\(deliveries)")
         let eventsBefore = try desk.events()
         // 50, 75 and 90 % and the breach of each ticket; only the breach is notified.
         #expect(eventsBefore.count == 12)
@@ -109,17 +118,22 @@ import Testing
         let desk = try WorkerHelpDesk()
         let sink = try HTTPSink()
         let ticket = try desk.addTicket(title: "Base de datos sin réplica")
-        let rules = try TemporaryRules(["sla.json": WorkerRules.text(
-            channels: #"{ integraciones: { type: "webhook", url: "\#(sink.url)" } }"#,
-            routes: WorkerRules.allEvents(to: ["integraciones"]), escalateAfter: #"["1h", "4h"]"#)])
+        let rules = try TemporaryRules([
+            "sla.json": WorkerRules.text(
+                channels: #"{ integraciones: { type: "webhook", url: "\#(sink.url)" } }"#,
+                routes: WorkerRules.allEvents(to: ["integraciones"]), escalateAfter: #"["1h", "4h"]"#)
+        ])
         // The worker was down from before the first warning until 5.5 h after creation.
         try await requireRunOnce(rules, desk, at: WorkerClock.at(hours: 5.5))
 
         let events = try desk.events()
         let prefix = ticket.id + "/"
-        #expect(Set(events.map(\.id)) == Set([
-            "sla.warning/50", "sla.warning/75", "sla.warning/90", "sla.breached/0", "sla.escalated/3600",
-        ].map { prefix + $0 + "/\(Self.fourHours)" }), "\(events)")
+        #expect(
+            Set(events.map(\.id))
+                == Set(
+                    [
+                        "sla.warning/50", "sla.warning/75", "sla.warning/90", "sla.breached/0", "sla.escalated/3600",
+                    ].map { prefix + $0 + "/\(Self.fourHours)" }), "\(events)")
         #expect(events.filter(\.notified).map(\.id) == [prefix + "sla.escalated/3600/\(Self.fourHours)"])
 
         let requests = sink.requests
@@ -143,9 +157,11 @@ import Testing
         let desk = try WorkerHelpDesk()
         let sink = try HTTPSink()
         let ticket = try desk.addTicket()
-        let rules = try TemporaryRules(["sla.json": WorkerRules.text(
-            channels: #"{ integraciones: { type: "webhook", url: "\#(sink.url)" } }"#,
-            routes: WorkerRules.allEvents(to: ["integraciones"]))])
+        let rules = try TemporaryRules([
+            "sla.json": WorkerRules.text(
+                channels: #"{ integraciones: { type: "webhook", url: "\#(sink.url)" } }"#,
+                routes: WorkerRules.allEvents(to: ["integraciones"]))
+        ])
         // The breach is already stored under its id, as by a worker that got there between this one's
         // look at the stored events (by ticket) and its insert: filed under another ticket id, the look
         // misses it and the insert meets it.
@@ -162,7 +178,9 @@ import Testing
         // Of the crossings still new, the latest (the 90 % warning) is the one notified.
         let prefix = ticket.id + "/"
         let events = try desk.events()
-        #expect(events.filter(\.notified).map(\.id).sorted() == [breach, prefix + "sla.warning/90/\(Self.fourHours)"].sorted(), "\(events)")
+        #expect(
+            events.filter(\.notified).map(\.id).sorted()
+                == [breach, prefix + "sla.warning/90/\(Self.fourHours)"].sorted(), "\(events)")
         let requests = sink.requests
         try #require(requests.count == 1, "\(requests.map(\.bodyText))")
         let body = try jsonObject(requests[0].body)
@@ -175,9 +193,11 @@ import Testing
         let desk = try WorkerHelpDesk()
         let sink = try HTTPSink()
         let ticket = try desk.addTicket(title: "Impresora de facturas")
-        let rules = try TemporaryRules(["sla.json": WorkerRules.text(
-            channels: #"{ integraciones: { type: "webhook", url: "\#(sink.url)" } }"#,
-            routes: WorkerRules.allEvents(to: ["integraciones"]))])
+        let rules = try TemporaryRules([
+            "sla.json": WorkerRules.text(
+                channels: #"{ integraciones: { type: "webhook", url: "\#(sink.url)" } }"#,
+                routes: WorkerRules.allEvents(to: ["integraciones"]))
+        ])
         try await requireRunOnce(rules, desk, at: WorkerClock.at(hours: 5))
         let critical = try desk.events()
         #expect(critical.count == 4)
@@ -201,10 +221,11 @@ import Testing
         // The new target's later levels and its breach come in their turn.
         try await requireRunOnce(rules, desk, at: WorkerClock.at(hours: 8, seconds: 1))
         let all = try desk.events()
-        #expect(all.filter { $0.targetHours == 8 }.map(\.id).sorted() == [
-            "\(ticket.id)/sla.breached/0/28800000000", "\(ticket.id)/sla.warning/50/28800000000",
-            "\(ticket.id)/sla.warning/75/28800000000", "\(ticket.id)/sla.warning/90/28800000000",
-        ])
+        #expect(
+            all.filter { $0.targetHours == 8 }.map(\.id).sorted() == [
+                "\(ticket.id)/sla.breached/0/28800000000", "\(ticket.id)/sla.warning/50/28800000000",
+                "\(ticket.id)/sla.warning/75/28800000000", "\(ticket.id)/sla.warning/90/28800000000",
+            ])
         #expect(sink.requests.count == 3)
         #expect(try jsonObject(sink.requests[2].body)["type"] as? String == "sla.breached")
     }
@@ -220,7 +241,10 @@ import Testing
         #expect(sink.requests.isEmpty, "sent before group_wait passed: \(sink.requests.map(\.bodyText))")
         let waiting = try await desk.deliveries()
         #expect(waiting.count == 5)
-        #expect(waiting.allSatisfy { $0.status == "pending" && $0.attempts == 0 && $0.due_at == (now + 30 * WorkerClock.second).iso8601 }, "\(waiting)")
+        #expect(
+            waiting.allSatisfy {
+                $0.status == "pending" && $0.attempts == 0 && $0.due_at == (now + 30 * WorkerClock.second).iso8601
+            }, "\(waiting)")
 
         try await requireRunOnce(rules, desk, at: now + 31 * WorkerClock.second)
         let requests = sink.requests
@@ -243,9 +267,11 @@ import Testing
         let desk = try WorkerHelpDesk()
         let sink = try HTTPSink()
         for i in 1...3 { try desk.addTicket(title: "Alerta \(i)") }
-        let rules = try TemporaryRules(["sla.json": WorkerRules.text(
-            channels: #"{ soporte: { type: "slack", url: "\#(sink.url)/services/T000/B000/XXX" } }"#,
-            routes: WorkerRules.allEvents(to: ["soporte"]))])
+        let rules = try TemporaryRules([
+            "sla.json": WorkerRules.text(
+                channels: #"{ soporte: { type: "slack", url: "\#(sink.url)/services/T000/B000/XXX" } }"#,
+                routes: WorkerRules.allEvents(to: ["soporte"]))
+        ])
         let now = WorkerClock.at(hours: 5)
         try await requireRunOnce(rules, desk, at: now)
         #expect(sink.requests.count == 1)
@@ -254,7 +280,10 @@ import Testing
         let deferred = first.filter { $0.status != "sent" }
         #expect(deferred.count == 2)
         // Deferred by the rate limit: not failed, no attempt counted, no error.
-        #expect(deferred.allSatisfy { $0.status == "pending" && $0.attempts == 0 && $0.last_error == nil && $0.errors.isEmpty }, "\(deferred)")
+        #expect(
+            deferred.allSatisfy {
+                $0.status == "pending" && $0.attempts == 0 && $0.last_error == nil && $0.errors.isEmpty
+            }, "\(deferred)")
         #expect(deferred.allSatisfy { Instant(iso8601: $0.due_at)! > now }, "\(deferred)")
 
         try await requireRunOnce(rules, desk, at: now + WorkerClock.second)
@@ -314,7 +343,8 @@ import Testing
         // A dry run on a database slawatch never migrated sees no events yet and creates nothing.
         #expect(dry.status == 0, "\(dry.stderr)")
         #expect(dry.stdout.split(separator: "\n").count == 1, "\(dry.stdout)")
-        let schema = try desk.connection.query("SELECT count(*) FROM pg_namespace WHERE nspname = 'slawatch'").rows[0].int(0)
+        let schema = try desk.connection.query("SELECT count(*) FROM pg_namespace WHERE nspname = 'slawatch'").rows[0]
+            .int(0)
         #expect(schema == 0, "a dry run created slawatch's schema")
         #expect(sink.requests.isEmpty)
     }
@@ -350,23 +380,29 @@ import Testing
         let desk = try WorkerHelpDesk()
         let sink = try HTTPSink()
         let ticket = try desk.addTicket(title: "Nómina sin procesar")
-        let rules = try TemporaryRules(["sla.json": WorkerRules.text(
-            channels: #"{ recordar: { type: "webhook", url: "\#(sink.url)/repeat" }, una_vez: { type: "webhook", url: "\#(sink.url)/once" } }"#,
-            routes: """
-            [{ events: ["sla.breached"], channels: ["recordar"], repeat: "1h" },
-             { events: ["sla.breached"], channels: ["una_vez"] }]
-            """)])
+        let rules = try TemporaryRules([
+            "sla.json": WorkerRules.text(
+                channels:
+                    #"{ recordar: { type: "webhook", url: "\#(sink.url)/repeat" }, una_vez: { type: "webhook", url: "\#(sink.url)/once" } }"#,
+                routes: """
+                    [{ events: ["sla.breached"], channels: ["recordar"], repeat: "1h" },
+                     { events: ["sla.breached"], channels: ["una_vez"] }]
+                    """)
+        ])
         try await requireRunOnce(rules, desk, at: WorkerClock.at(hours: 5))
         #expect(sink.requests.filter { $0.target == "/repeat" }.count == 1)
         #expect(sink.requests.filter { $0.target == "/once" }.count == 1)
         try await requireRunOnce(rules, desk, at: WorkerClock.at(hours: 6, seconds: 1))
         try await requireRunOnce(rules, desk, at: WorkerClock.at(hours: 6, seconds: 2))
         let reminders = sink.requests.filter { $0.target == "/repeat" }
-        #expect((2...3).contains(reminders.count), "\(reminders.count) messages on the route with repeat: 1h after 1 h more overdue")
+        #expect(
+            (2...3).contains(reminders.count),
+            "\(reminders.count) messages on the route with repeat: 1h after 1 h more overdue")
         for reminder in reminders {
             #expect((try jsonObject(reminder.body)["data"] as? [String: Any])?["label"] as? String == ticket.code)
         }
-        #expect(sink.requests.filter { $0.target == "/once" }.count == 1, "the route without repeat sends its event once")
+        #expect(
+            sink.requests.filter { $0.target == "/once" }.count == 1, "the route without repeat sends its event once")
         // Once the ticket is resolved, the reminders stop.
         try desk.setStatus(of: ticket.code, to: "RESUELTO", at: WorkerClock.at(hours: 6, seconds: 30))
         let before = sink.requests.filter { $0.target == "/repeat" }.count
@@ -396,11 +432,17 @@ import Testing
         var requests = sink.requests
         #expect(requests.count == 12)
         #expect(Set(requests.compactMap { $0.header("webhook-id") }).count == requests.count)
-        #expect(Set(try requests.map { try #require((try jsonObject($0.body)["data"] as? [String: Any])?["label"] as? String) }) == codes)
+        #expect(
+            Set(
+                try requests.map {
+                    try #require((try jsonObject($0.body)["data"] as? [String: Any])?["label"] as? String)
+                }) == codes)
         #expect(try desk.count("events") == 48)
 
         // A backlog of failed deliveries, then three workers racing to retry it.
-        for i in 13...24 { codes.insert(try desk.addTicket(title: "Incidente \(i)", created: WorkerClock.at(hours: 1)).code) }
+        for i in 13...24 {
+            codes.insert(try desk.addTicket(title: "Incidente \(i)", created: WorkerClock.at(hours: 1)).code)
+        }
         sink.enqueue(HTTPSink.Response(status: 503), times: 12)
         let later = WorkerClock.at(hours: 6)
         try await requireRunOnce(rules, desk, at: later)
@@ -433,21 +475,25 @@ import Testing
     }()
 
     /// One ticket with the long title, breached, routed to the four chat channels of one sink.
-    static func deliverToEveryChat() async throws -> (requests: [HTTPSink.Request], ticket: (id: String, code: String), desk: WorkerHelpDesk) {
+    static func deliverToEveryChat() async throws -> (
+        requests: [HTTPSink.Request], ticket: (id: String, code: String), desk: WorkerHelpDesk
+    ) {
         #expect(Self.title.count == 2_000)
         let desk = try WorkerHelpDesk()
         let sink = try HTTPSink()
         let ticket = try desk.addTicket(title: Self.title, area: "FACTURACION")
-        let rules = try TemporaryRules(["sla.json": WorkerRules.text(
-            channels: """
-            {
-              slack: { type: "slack", url: "\(sink.url)/slack" },
-              teams: { type: "teams", url: "\(sink.url)/teams" },
-              gchat: { type: "googlechat", url: "\(sink.url)/gchat?key=abc&token=def" },
-              discord: { type: "discord", url: "\(sink.url)/discord" },
-            }
-            """,
-            routes: WorkerRules.allEvents(to: ["slack", "teams", "gchat", "discord"]))])
+        let rules = try TemporaryRules([
+            "sla.json": WorkerRules.text(
+                channels: """
+                    {
+                      slack: { type: "slack", url: "\(sink.url)/slack" },
+                      teams: { type: "teams", url: "\(sink.url)/teams" },
+                      gchat: { type: "googlechat", url: "\(sink.url)/gchat?key=abc&token=def" },
+                      discord: { type: "discord", url: "\(sink.url)/discord" },
+                    }
+                    """,
+                routes: WorkerRules.allEvents(to: ["slack", "teams", "gchat", "discord"]))
+        ])
         try await requireRunOnce(rules, desk, at: WorkerClock.at(hours: 5))
         let requests = sink.requests
         #expect(requests.count == 4, "\(requests.map(\.target))")
@@ -501,7 +547,8 @@ import Testing
         let query = try #require(URLComponents(string: "http://x" + gchatRequest.target)?.queryItems)
         #expect(query.contains { $0.name == "key" && $0.value == "abc" })
         #expect(query.contains { $0.name == "token" && $0.value == "def" })
-        #expect(query.contains { $0.name == "messageReplyOption" && $0.value == "REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD" })
+        #expect(
+            query.contains { $0.name == "messageReplyOption" && $0.value == "REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD" })
         let gchat = try jsonObject(gchatRequest.body)
         let gchatText = try #require(gchat["text"] as? String)
         #expect(gchatText.count <= 4_096)

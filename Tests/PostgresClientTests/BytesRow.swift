@@ -48,7 +48,8 @@ enum Binary {
 
     /// numeric: ndigits, weight, sign, dscale, then the base-10000 digits.
     static func numeric(weight: Int16, sign: UInt16 = 0, dscale: Int16 = 0, _ digits: [Int16]) -> [UInt8] {
-        bigEndian(Int16(digits.count)) + bigEndian(weight) + bigEndian(sign) + bigEndian(dscale) + digits.flatMap { bigEndian($0) }
+        bigEndian(Int16(digits.count)) + bigEndian(weight) + bigEndian(sign) + bigEndian(dscale)
+            + digits.flatMap { bigEndian($0) }
     }
 
     static let positive: UInt16 = 0x0000, negative: UInt16 = 0x4000, nan: UInt16 = 0xC000

@@ -6,13 +6,18 @@ import Testing
 /// `PostgresError` code with a message for a person, and the connection stays usable after it.
 @Suite struct ConnectionErrorTests {
     static func failure(_ body: () throws -> Void) -> PostgresError? {
-        do { try body() } catch let error as PostgresError { return error } catch { Issue.record("not a PostgresError: \(error)") }
+        do { try body() } catch let error as PostgresError { return error } catch {
+            Issue.record("not a PostgresError: \(error)")
+        }
         return nil
     }
 
     /// The connection answers a plain query, so whatever failed before left it clean.
-    static func expectUsable(_ connection: PostgresConnection, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        #expect(try connection.query("SELECT $1::int + 1", [.text("41")]).rows[0].int(0) == 42, sourceLocation: sourceLocation)
+    static func expectUsable(_ connection: PostgresConnection, sourceLocation: SourceLocation = #_sourceLocation) throws
+    {
+        #expect(
+            try connection.query("SELECT $1::int + 1", [.text("41")]).rows[0].int(0) == 42,
+            sourceLocation: sourceLocation)
         #expect(connection.isHealthy, sourceLocation: sourceLocation)
     }
 
@@ -20,13 +25,20 @@ import Testing
         let closed = try ClosedPort()
         let secret = "s3cret-pw"
         let cases = [
-            ("postgresql://slawatch:\(secret)@127.0.0.1:\(closed.port)/postgres",
-             "postgresql://slawatch:***@127.0.0.1:\(closed.port)/postgres"),
-            ("postgresql://slawatch@127.0.0.1:\(closed.port)/postgres?password=\(secret)&sslpassword=\(secret)x&connect_timeout=5",
-             "postgresql://slawatch@127.0.0.1:\(closed.port)/postgres?password=***&sslpassword=***&connect_timeout=5"),
+            (
+                "postgresql://slawatch:\(secret)@127.0.0.1:\(closed.port)/postgres",
+                "postgresql://slawatch:***@127.0.0.1:\(closed.port)/postgres"
+            ),
+            (
+                "postgresql://slawatch@127.0.0.1:\(closed.port)/postgres?password=\(secret)&sslpassword=\(secret)x&connect_timeout=5",
+                "postgresql://slawatch@127.0.0.1:\(closed.port)/postgres?password=***&sslpassword=***&connect_timeout=5"
+            ),
             ("postgresql://slawatch@127.0.0.1:\(closed.port)/postgres?pass%77ord=\(secret)", "?pass%77ord=***"),
             // libpq reads user information up to the first "@" before any "/": a "?" does not end it.
-            ("postgresql://slawatch:\(secret)?x@127.0.0.1:\(closed.port)/postgres", "postgresql://slawatch:***@127.0.0.1"),
+            (
+                "postgresql://slawatch:\(secret)?x@127.0.0.1:\(closed.port)/postgres",
+                "postgresql://slawatch:***@127.0.0.1"
+            ),
             ("host=127.0.0.1 port=\(closed.port) user=slawatch password=\(secret)", "(conninfo)"),
         ]
         for (url, shown) in cases {

@@ -1,5 +1,6 @@
-@testable import PostgresClient
 import Testing
+
+@testable import PostgresClient
 
 /// `PostgresCopyParser` on bytes: the binary COPY format as the server sends it, and what it says
 /// about bytes that are not that format.
@@ -83,14 +84,17 @@ import Testing
 
     @Test func aMissingOrDamagedHeaderIsRefused() {
         #expect(Self.parse([Self.row([[0x41]])], columns: 1) == Self.malformed("truncated header"))
-        #expect(Self.parse([Array("PGCOPY\n\u{FF}\r\n".utf8) + [0] + Array(repeating: 0, count: 10)], columns: 1)
-            == Self.malformed("no COPY header"))
+        #expect(
+            Self.parse([Array("PGCOPY\n\u{FF}\r\n".utf8) + [0] + Array(repeating: 0, count: 10)], columns: 1)
+                == Self.malformed("no COPY header"))
         var wrongSignature = Self.header() + Self.trailer
         wrongSignature[7] = 0xFE
         #expect(Self.parse([wrongSignature], columns: 1) == Self.malformed("no COPY header"))
         #expect(Self.parse([Array(Self.header().prefix(18))], columns: 1) == Self.malformed("truncated header"))
         // OIDs in every row (bit 16) or any other critical flag: the rows could not be read right.
-        #expect(Self.parse([Self.header(flags: 0x0001_0000) + Self.trailer], columns: 1) == Self.malformed("unsupported header flags"))
+        #expect(
+            Self.parse([Self.header(flags: 0x0001_0000) + Self.trailer], columns: 1)
+                == Self.malformed("unsupported header flags"))
         // An extension longer than the message, or of a negative length.
         let long = PostgresCopyParser.signature + Self.int32(0) + Self.int32(100) + [1, 2]
         #expect(Self.parse([long], columns: 1) == Self.malformed("truncated header"))
@@ -108,7 +112,8 @@ import Testing
         let headerLength = Self.header().count
         // Cut inside the field count, inside a length, inside a value, before the second field.
         for cut in [headerLength + 1, headerLength + 4, headerLength + 2 + 4 + 2, headerLength + 2 + 4 + 4] {
-            #expect(Self.parse([Array(full.prefix(cut))], columns: 2) == Self.malformed("truncated row"), "cut at \(cut)")
+            #expect(
+                Self.parse([Array(full.prefix(cut))], columns: 2) == Self.malformed("truncated row"), "cut at \(cut)")
         }
         #expect(Self.parse([Self.header(), [0x00]], columns: 2) == Self.malformed("truncated row"))
     }
@@ -124,8 +129,11 @@ import Testing
     }
 
     @Test func nothingMayFollowTheTrailer() {
-        #expect(Self.parse([Self.header() + Self.trailer + [0]], columns: 1) == Self.malformed("data after the trailer"))
-        #expect(Self.parse([Self.header() + Self.trailer, Self.row([[1]])], columns: 1) == Self.malformed("data after the trailer"))
+        #expect(
+            Self.parse([Self.header() + Self.trailer + [0]], columns: 1) == Self.malformed("data after the trailer"))
+        #expect(
+            Self.parse([Self.header() + Self.trailer, Self.row([[1]])], columns: 1)
+                == Self.malformed("data after the trailer"))
     }
 
     @Test func noColumnsAtAll() {

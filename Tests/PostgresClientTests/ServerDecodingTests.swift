@@ -15,7 +15,8 @@ import Testing
 
     /// Each numeric with the server's float8 of it, as a whole result and as COPY rows.
     static func numericPairs(_ connection: PostgresConnection) throws -> [(String, Double, Double)] {
-        let sql = "SELECT v, v::numeric, v::numeric::float8 FROM unnest($1::text[]) WITH ORDINALITY AS u(v, i) ORDER BY i"
+        let sql =
+            "SELECT v, v::numeric, v::numeric::float8 FROM unnest($1::text[]) WITH ORDINALITY AS u(v, i) ORDER BY i"
         let literal = "{" + numerics.map { "\"\($0)\"" }.joined(separator: ",") + "}"
         var pairs: [(String, Double, Double)] = []
         for row in try connection.query(sql, [.text(literal)]).rows {
@@ -24,8 +25,11 @@ import Testing
         // COPY takes no parameters: the values go in as quoted literals, which these are.
         let values = numerics.enumerated().map { "(\($0.offset), '\($0.element)')" }.joined(separator: ", ")
         let copy = "SELECT v, v::numeric, v::numeric::float8 FROM (VALUES \(values)) AS u(i, v) ORDER BY i"
-        let stream = try PostgresCopyStream(connection: connection, query: copy, columns: [("v", 25), ("n", 1700), ("f", 701)])
-        while let pair = try stream.next({ row in ("copy " + (try row.string(0)), try row.double(1), try row.double(2)) }) {
+        let stream = try PostgresCopyStream(
+            connection: connection, query: copy, columns: [("v", 25), ("n", 1700), ("f", 701)])
+        while let pair = try stream.next({ row in ("copy " + (try row.string(0)), try row.double(1), try row.double(2))
+            })
+        {
             pairs.append(pair)
         }
         return pairs
@@ -36,7 +40,9 @@ import Testing
         let pairs = try Self.numericPairs(connection)
         #expect(pairs.count == 2 * Self.numerics.count)
         for (text, got, server) in pairs {
-            #expect(got.bitPattern == server.bitPattern || (got.isNaN && server.isNaN), "\(text): got \(got), the server says \(server)")
+            #expect(
+                got.bitPattern == server.bitPattern || (got.isNaN && server.isNaN),
+                "\(text): got \(got), the server says \(server)")
         }
     }
 
@@ -50,7 +56,8 @@ import Testing
                    NULL::int AS o, ''::text AS p
             """
         let expected: [PostgresValue] = [
-            .integer(-32768), .integer(2_147_483_647), .integer(Int64.min), .double(Double(Float(0.1))), .double(-.infinity),
+            .integer(-32768), .integer(2_147_483_647), .integer(Int64.min), .double(Double(Float(0.1))),
+            .double(-.infinity),
             .bool(true), .timestamp(1_774_348_200_123_456), .timestamp(Int64.max), .timestamp(-86_400_000_000),
             .uuid("123e4567-e89b-12d3-a456-4266141740ff"), .text("Título ✓"), .text("x"), .text("ab "),
             .text(#"{"a": [1, 2]}"#), .null, .text(""),
@@ -68,7 +75,8 @@ import Testing
     @Test func aCOPYRowNamesItsColumnsInErrors() throws {
         let connection = try TestServer.connect()
         let stream = try PostgresCopyStream(
-            connection: connection, query: "SELECT 'x'::text AS title, NULL::int AS n", columns: [("title", 25), ("n", 23)])
+            connection: connection, query: "SELECT 'x'::text AS title, NULL::int AS n",
+            columns: [("title", 25), ("n", 23)])
         let failures = try stream.next { row -> [PostgresError?] in
             var failures: [PostgresError?] = []
             do throws(PostgresError) { _ = try row.int(0) } catch { failures.append(error) }

@@ -105,7 +105,8 @@ extension CalendarTests {
             var mismatches: [String] = []
             for day in Int64(-25_567)...Int64(47_482) {  // 1900-01-01 ... 2100-01-01
                 let date = CivilDate(daysSinceEpoch: day)
-                let f = calendar.dateComponents([.year, .month, .day, .weekday], from: Date(timeIntervalSince1970: Double(day) * 86_400))
+                let f = calendar.dateComponents(
+                    [.year, .month, .day, .weekday], from: Date(timeIntervalSince1970: Double(day) * 86_400))
                 // Foundation's weekday: 1 = Sunday ... 7 = Saturday; ours: 0 = Monday ... 6 = Sunday.
                 let foundationWeekday = (f.weekday! + 5) % 7
                 if date.year != f.year || date.month != f.month || date.day != f.day || date.daysSinceEpoch != day
@@ -113,7 +114,9 @@ extension CalendarTests {
                     || ReferenceClock.dayNumber(year: date.year, month: date.month, day: date.day) != day
                     || ReferenceClock.weekdayIndex(dayNumber: day) != foundationWeekday
                 {
-                    mismatches.append("day \(day): \(date) weekday \(date.weekdayIndex), Foundation \(f.year!)-\(f.month!)-\(f.day!) weekday \(foundationWeekday)")
+                    mismatches.append(
+                        "day \(day): \(date) weekday \(date.weekdayIndex), Foundation \(f.year!)-\(f.month!)-\(f.day!) weekday \(foundationWeekday)"
+                    )
                 }
                 if mismatches.count > 10 { break }
             }
@@ -148,7 +151,8 @@ extension CalendarTests {
         }
 
         @Test(arguments: [
-            "garbage", "", "2026-03-24T10:30:00", "2026-03-24T25:00:00Z", "2026-03-24T24:00:00Z", "2026-03-24T10:60:00Z",
+            "garbage", "", "2026-03-24T10:30:00", "2026-03-24T25:00:00Z", "2026-03-24T24:00:00Z",
+            "2026-03-24T10:60:00Z",
             "2026-02-30T00:00:00Z", "2026-13-01T00:00:00Z", "2026-03-24T10:30:00.Z", "2026-03-24T10:30:00Zjunk",
             "2026-03-24X10:30:00Z", "2026-3-24T10:30:00Z", "2026-03-24T10:30:00+5", "2026-03-24T1:30:00Z",
             "T10:30:00Z", "2026-03-24T", "2026-03-24T10:30:00+",
@@ -181,7 +185,8 @@ extension CalendarTests {
                 let text = instant.iso8601
                 if Instant(iso8601: text) != instant { mismatches.append("\(instant.microseconds) -> \(text)") }
                 if instant.microseconds % 1_000_000 == 0 {
-                    let foundation = formatter.string(from: Date(timeIntervalSince1970: Double(instant.microseconds / 1_000_000)))
+                    let foundation = formatter.string(
+                        from: Date(timeIntervalSince1970: Double(instant.microseconds / 1_000_000)))
                     if foundation != text { mismatches.append("\(text) but Foundation \(foundation)") }
                 }
                 if mismatches.count > 10 { break }
@@ -190,7 +195,8 @@ extension CalendarTests {
         }
 
         @Test func ordersAndSubtracts() {
-            let a = Instant(seconds: 100), b = Instant(seconds: 160)
+            let a = Instant(seconds: 100)
+            let b = Instant(seconds: 160)
             #expect(a < b)
             #expect(b - a == 60_000_000)
             #expect(a + 60_000_000 == b)

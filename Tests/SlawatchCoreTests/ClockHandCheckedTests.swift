@@ -15,15 +15,17 @@ private func t(_ text: String) -> Instant {
 private func ranges(_ texts: [String]) -> [WorkingRange] { texts.map { WorkingRange($0)! } }
 
 private func calendar(_ zone: String, _ week: [[String]], holidays: [String] = []) -> WorkCalendar {
-    .businessHours(BusinessHours(
-        timeZoneIdentifier: zone, week: week.map(ranges), holidays: Set(holidays.map { CivilDate($0)! })))
+    .businessHours(
+        BusinessHours(
+            timeZoneIdentifier: zone, week: week.map(ranges), holidays: Set(holidays.map { CivilDate($0)! })))
 }
 
 private let office = ["08:00-18:00"]
 /// Mon–Fri 08:00–18:00 in Bogota.
 private let bogotaOffice = calendar("America/Bogota", [office, office, office, office, office, [], []])
 private let policy = ClockPolicy(
-    pauseStatuses: ["EN_ESPERA"], stopStatuses: ["RESUELTO", "CERRADO"], warnAt: [50, 75], escalateAfter: [3_600_000_000])
+    pauseStatuses: ["EN_ESPERA"], stopStatuses: ["RESUELTO", "CERRADO"], warnAt: [50, 75],
+    escalateAfter: [3_600_000_000])
 private let hour: Int64 = 3_600_000_000
 
 private func evaluate(
@@ -34,7 +36,8 @@ private func evaluate(
         createdAt: t(created), updatedAt: t(updated ?? created), currentStatus: current,
         changes: changes.map { StatusChange(status: $0.0, at: t($0.1)) })
     return SLAClock.evaluate(
-        history: history, targetHours: target, policy: policy, timeline: WorkingTimeline(calendar: calendar), now: t(now))
+        history: history, targetHours: target, policy: policy, timeline: WorkingTimeline(calendar: calendar),
+        now: t(now))
 }
 
 private func threshold(_ r: ClockReading, _ kind: Threshold.Kind, _ level: Double) -> Threshold? {
@@ -109,7 +112,10 @@ private func threshold(_ r: ClockReading, _ kind: Threshold.Kind, _ level: Doubl
         let plain = evaluate(bogotaOffice, created: "2026-03-30T14:00:00Z", target: 8, now: "2026-03-30T14:00:00Z")
         #expect(plain.dueAt == t("2026-03-30T22:00:00Z"))
 
-        let changes = [("ABIERTO", "2026-03-30T14:00:00Z"), ("EN_ESPERA", "2026-03-30T15:00:00Z"), ("EN_PROCESO", "2026-03-30T17:00:00Z")]
+        let changes = [
+            ("ABIERTO", "2026-03-30T14:00:00Z"), ("EN_ESPERA", "2026-03-30T15:00:00Z"),
+            ("EN_PROCESO", "2026-03-30T17:00:00Z"),
+        ]
         // Monday 15:00 local (20:00Z): 09–10 and 12–15 counted = 4 h.
         let r = evaluate(
             bogotaOffice, created: "2026-03-30T14:00:00Z", updated: "2026-03-30T17:00:00Z", current: "EN_PROCESO",
@@ -141,7 +147,8 @@ private func threshold(_ r: ClockReading, _ kind: Threshold.Kind, _ level: Doubl
     // Bogota holiday Monday 2026-03-23: the Friday 17:00 ticket of 4 h gets Friday 1 h, nothing on
     // the weekend nor on Monday, then Tuesday 08–11: due Tuesday 11:00 local (16:00Z).
     @Test func aHolidayIsSkipped() {
-        let withHoliday = calendar("America/Bogota", [office, office, office, office, office, [], []], holidays: ["2026-03-23"])
+        let withHoliday = calendar(
+            "America/Bogota", [office, office, office, office, office, [], []], holidays: ["2026-03-23"])
         let r = evaluate(withHoliday, created: "2026-03-20T22:00:00Z", target: 4, now: "2026-03-23T17:00:00Z")
         #expect(r.elapsedMicros == hour)  // Monday noon: the holiday counted nothing
         #expect(r.hoursRemaining == 3)
@@ -154,13 +161,15 @@ private func threshold(_ r: ClockReading, _ kind: Threshold.Kind, _ level: Doubl
         let allDay = ["00:00-24:00"]
         let madridAllHours = calendar("Europe/Madrid", Array(repeating: allDay, count: 7))
         let p = ClockPolicy(pauseStatuses: ["EN_ESPERA"], stopStatuses: ["CERRADO"], warnAt: [90], escalateAfter: [])
-        let r = evaluate(madridAllHours, created: "2026-03-28T23:00:00Z", target: 24, now: "2026-03-29T22:00:00Z", policy: p)
+        let r = evaluate(
+            madridAllHours, created: "2026-03-28T23:00:00Z", target: 24, now: "2026-03-29T22:00:00Z", policy: p)
         #expect(r.elapsedMicros == 23 * hour)
         #expect(r.hoursRemaining == 1)
         #expect(r.status == .at_risk)  // 23 h >= 90 % of 24 h = 21.6 h
         #expect(r.dueAt == t("2026-03-29T23:00:00Z"))  // Monday 01:00 CEST
         // 24x7 in UTC agrees: the same 23 real hours.
-        let always = evaluate(.always, created: "2026-03-28T23:00:00Z", target: 24, now: "2026-03-29T22:00:00Z", policy: p)
+        let always = evaluate(
+            .always, created: "2026-03-28T23:00:00Z", target: 24, now: "2026-03-29T22:00:00Z", policy: p)
         #expect(always.elapsedMicros == 23 * hour)
     }
 
@@ -215,8 +224,12 @@ private func threshold(_ r: ClockReading, _ kind: Threshold.Kind, _ level: Doubl
         #expect(threshold(r, .warning, 75)?.crossed == false)
         #expect(r.status == .on_track)
         // 1/60 h = 1 minute exactly; 0.1 h = 6 minutes exactly.
-        #expect(evaluate(.always, created: "2026-03-10T10:00:00Z", target: 1.0 / 60, now: "2026-03-10T10:00:00Z").dueAt == t("2026-03-10T10:01:00Z"))
-        #expect(evaluate(.always, created: "2026-03-10T10:00:00Z", target: 0.1, now: "2026-03-10T10:00:00Z").dueAt == t("2026-03-10T10:06:00Z"))
+        #expect(
+            evaluate(.always, created: "2026-03-10T10:00:00Z", target: 1.0 / 60, now: "2026-03-10T10:00:00Z").dueAt
+                == t("2026-03-10T10:01:00Z"))
+        #expect(
+            evaluate(.always, created: "2026-03-10T10:00:00Z", target: 0.1, now: "2026-03-10T10:00:00Z").dueAt
+                == t("2026-03-10T10:06:00Z"))
     }
 
     // 24x7, created 10:00Z, RESUELTO at 12:00Z, now 15:00Z, 4 h: 2 h counted, stopped: met.
@@ -255,7 +268,10 @@ private func threshold(_ r: ClockReading, _ kind: Threshold.Kind, _ level: Doubl
     @Test func aReopenedTicketResumesWhereItStopped() {
         let r = evaluate(
             .always, created: "2026-03-10T10:00:00Z", updated: "2026-03-10T16:00:00Z", current: "ABIERTO",
-            changes: [("ABIERTO", "2026-03-10T10:00:00Z"), ("RESUELTO", "2026-03-10T12:00:00Z"), ("ABIERTO", "2026-03-10T16:00:00Z")],
+            changes: [
+                ("ABIERTO", "2026-03-10T10:00:00Z"), ("RESUELTO", "2026-03-10T12:00:00Z"),
+                ("ABIERTO", "2026-03-10T16:00:00Z"),
+            ],
             target: 4, now: "2026-03-10T17:00:00Z")
         #expect(r.elapsedMicros == 3 * hour)
         #expect(r.state == .running)
@@ -270,7 +286,10 @@ private func threshold(_ r: ClockReading, _ kind: Threshold.Kind, _ level: Doubl
     // deadline was reached at 12:00Z (the earliest instant elapsed was 2 h): breached. At 8 h:
     // 5 h left from now, due 22:00Z.
     @Test func aPriorityChangeKeepsElapsedAndRetargets() {
-        let changes = [("ABIERTO", "2026-03-10T10:00:00Z"), ("RESUELTO", "2026-03-10T12:00:00Z"), ("ABIERTO", "2026-03-10T16:00:00Z")]
+        let changes = [
+            ("ABIERTO", "2026-03-10T10:00:00Z"), ("RESUELTO", "2026-03-10T12:00:00Z"),
+            ("ABIERTO", "2026-03-10T16:00:00Z"),
+        ]
         let short = evaluate(
             .always, created: "2026-03-10T10:00:00Z", updated: "2026-03-10T16:00:00Z", changes: changes, target: 2,
             now: "2026-03-10T17:00:00Z")
@@ -311,7 +330,10 @@ private func threshold(_ r: ClockReading, _ kind: Threshold.Kind, _ level: Doubl
         // paused 10–11, running 11–13: 2 h at 13:00Z.
         let a = evaluate(
             .always, created: base, updated: "2026-03-10T12:00:00Z", current: "EN_PROCESO",
-            changes: [("EN_PROCESO", "2026-03-10T12:00:00Z"), ("EN_ESPERA", "2026-03-10T09:00:00Z"), ("ABIERTO", "2026-03-10T11:00:00Z")],
+            changes: [
+                ("EN_PROCESO", "2026-03-10T12:00:00Z"), ("EN_ESPERA", "2026-03-10T09:00:00Z"),
+                ("ABIERTO", "2026-03-10T11:00:00Z"),
+            ],
             target: 4, now: "2026-03-10T13:00:00Z")
         #expect(a.elapsedMicros == 2 * hour)
         // Two changes at one instant are ordered by status name: ABIERTO then EN_ESPERA, so
@@ -330,7 +352,9 @@ private func threshold(_ r: ClockReading, _ kind: Threshold.Kind, _ level: Doubl
         #expect(c.elapsedMicros == 2 * hour)
         #expect(c.state == .running)
         // No changes: the current status (EN_ESPERA) holds from updatedAt (12:00Z), running before.
-        let d = evaluate(.always, created: base, updated: "2026-03-10T12:00:00Z", current: "EN_ESPERA", target: 4, now: "2026-03-10T13:00:00Z")
+        let d = evaluate(
+            .always, created: base, updated: "2026-03-10T12:00:00Z", current: "EN_ESPERA", target: 4,
+            now: "2026-03-10T13:00:00Z")
         #expect(d.elapsedMicros == 2 * hour)
         #expect(d.status == .paused)
         #expect(d.dueAt == t("2026-03-10T15:00:00Z"))  // 2 h left, from now

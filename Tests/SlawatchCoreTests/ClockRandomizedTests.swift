@@ -49,7 +49,9 @@ private func transitions(_ id: String) -> [Int64] {
     let zone = TimeZone(identifier: id)!
     var result: [Int64] = []
     var date = Date(timeIntervalSince1970: Double(firstMinute * 60 - 86_400 * 40))
-    while let next = zone.nextDaylightSavingTimeTransition(after: date), next.timeIntervalSince1970 < Double(lastMinute * 60) {
+    while let next = zone.nextDaylightSavingTimeTransition(after: date),
+        next.timeIntervalSince1970 < Double(lastMinute * 60)
+    {
         result.append(Int64(next.timeIntervalSince1970) / 60)
         date = next
     }
@@ -81,7 +83,9 @@ private struct GeneratedTicket {
             if let step = policy.escalateMicros.filter({ $0 < elapsed }).max() { target = elapsed - step }
         default:
             // ceil(T * tenths / 1000) == elapsed for T = elapsed * 1000 / tenths when that divides.
-            if let tenths = policy.warnTenths.max(), (elapsed * 1000) % Int64(tenths) == 0 { target = elapsed * 1000 / Int64(tenths) }
+            if let tenths = policy.warnTenths.max(), (elapsed * 1000) % Int64(tenths) == 0 {
+                target = elapsed * 1000 / Int64(tenths)
+            }
         }
         // Within the generator's usual sizes, so that every level stays within the reference's bound.
         guard let t = target, t > 0, t <= 40 * hour else { return }
@@ -134,7 +138,8 @@ private struct Generator {
     static func parse(_ text: String) -> [ReferenceRange] {
         text.split(separator: ",").map { part in
             let hm = part.split(separator: "-").map { s -> Int in
-                let x = s.split(separator: ":"); return Int(x[0])! * 60 + Int(x[1])!
+                let x = s.split(separator: ":")
+                return Int(x[0])! * 60 + Int(x[1])!
             }
             return ReferenceRange(start: hm[0], end: hm[1])
         }
@@ -191,18 +196,26 @@ private struct Generator {
 
     mutating func policy() -> ReferencePolicy {
         let u = r.unit()
-        let pause: Set<String>, stop: Set<String>
+        let pause: Set<String>
+        let stop: Set<String>
         if u < 0.85 {
-            pause = ["EN_ESPERA"]; stop = ["RESUELTO", "CERRADO"]
+            pause = ["EN_ESPERA"]
+            stop = ["RESUELTO", "CERRADO"]
         } else if u < 0.95 {
-            pause = ["EN_ESPERA", "EN_PROCESO"]; stop = ["CERRADO"]
+            pause = ["EN_ESPERA", "EN_PROCESO"]
+            stop = ["CERRADO"]
         } else {
-            pause = []; stop = []
+            pause = []
+            stop = []
         }
         var warn: [Int] = []
-        for tenths in [250, 500, 750, 800, 900, 1000, 125, 375, 330, 333, 666, 10] where r.chance(0.25) { warn.append(tenths) }
+        for tenths in [250, 500, 750, 800, 900, 1000, 125, 375, 330, 333, 666, 10] where r.chance(0.25) {
+            warn.append(tenths)
+        }
         var steps: [Int64] = []
-        let candidates: [Int64] = [30_000_000, 5 * minute, 15 * minute, hour, 90 * minute, 2 * hour, 4 * hour, 433_500_000]
+        let candidates: [Int64] = [
+            30_000_000, 5 * minute, 15 * minute, hour, 90 * minute, 2 * hour, 4 * hour, 433_500_000,
+        ]
         for s in candidates where r.chance(0.2) { steps.append(s) }
         if r.chance(0.03) { steps.append(0) }
         r.shuffle(&warn)
@@ -223,7 +236,8 @@ private struct Generator {
             span = max(1, Int64(v * v * Double(5 * 1440)))
         }
         let now = created + span
-        let lo = min(created, now) - 1440, hi = max(created, now) + 360
+        let lo = min(created, now) - 1440
+        let hi = max(created, now) + 360
         var changes: [(status: String, minute: Int64)] = []
         let count = r.pick([0, 0, 1, 1, 2, 2, 3, 3, 4, 5])
         for _ in 0..<count {
@@ -257,24 +271,35 @@ private struct Generator {
         }
         r.shuffle(&changes)  // the engine must not depend on the order rows arrive in
 
-        let hours: Double, micros: Int64, inexact: Bool
+        let hours: Double
+        let micros: Int64
+        let inexact: Bool
         let k = r.unit()
         if k < 0.45 {
             let n = r.int(1...max(1, Int(maxTargetHours * 60)))
-            hours = Double(n) / 60; micros = Int64(n) * minute; inexact = false
+            hours = Double(n) / 60
+            micros = Int64(n) * minute
+            inexact = false
         } else if k < 0.7 {
             let n = r.int(1...max(1, Int(maxTargetHours * 4)))
-            hours = Double(n) * 0.25; micros = Int64(n) * 900_000_000; inexact = false
+            hours = Double(n) * 0.25
+            micros = Int64(n) * 900_000_000
+            inexact = false
         } else if k < 0.85 {
             // n/1024 h is exactly n * 3,515,625 µs: levels and instants inside a second, compared exactly.
             let n = r.int(1...max(1, Int(maxTargetHours * 1024)))
-            hours = Double(n) / 1024; micros = Int64(n) * 3_515_625; inexact = false
+            hours = Double(n) / 1024
+            micros = Int64(n) * 3_515_625
+            inexact = false
         } else {
             let n = r.int(1...max(1, Int(maxTargetHours * 997)))
-            hours = Double(n) / 997; micros = Int64((hours * 3600 * 1_000_000).rounded()); inexact = true
+            hours = Double(n) / 997
+            micros = Int64((hours * 3600 * 1_000_000).rounded())
+            inexact = true
         }
         return GeneratedTicket(
-            ticket: ReferenceTicket(createdMinute: created, updatedMinute: updated, currentStatus: current, changes: changes),
+            ticket: ReferenceTicket(
+                createdMinute: created, updatedMinute: updated, currentStatus: current, changes: changes),
             nowMinute: now, targetHours: hours, targetMicros: micros, inexactTarget: inexact,
             boundary: r.chance(0.12) ? r.int(0...2) : nil)
     }
@@ -334,14 +359,18 @@ private func differences(
     func close(_ a: Int64?, _ b: Int64?) -> Bool {
         switch (a, b) {
         case (nil, nil): return true
-        case let (x?, y?): return abs(x - y) <= tolerance
+        case (let x?, let y?): return abs(x - y) <= tolerance
         default: return false
         }
     }
     if got.slaHours != targetHours { d.append("slaHours: expected \(targetHours), got \(got.slaHours)") }
-    if !close(got.targetMicros, want.targetMicros) { d.append("targetMicros: expected \(want.targetMicros), got \(got.targetMicros)") }
+    if !close(got.targetMicros, want.targetMicros) {
+        d.append("targetMicros: expected \(want.targetMicros), got \(got.targetMicros)")
+    }
     if got.elapsedMicros != want.elapsedMicros {
-        d.append("elapsedMicros: expected \(want.elapsedMicros) (\(Double(want.elapsedMicros) / 3.6e9) h), got \(got.elapsedMicros) (\(Double(got.elapsedMicros) / 3.6e9) h)")
+        d.append(
+            "elapsedMicros: expected \(want.elapsedMicros) (\(Double(want.elapsedMicros) / 3.6e9) h), got \(got.elapsedMicros) (\(Double(got.elapsedMicros) / 3.6e9) h)"
+        )
     }
     if abs(got.hoursRemaining - want.hoursRemaining) > (tolerance == 0 ? 0 : 1e-9) {
         d.append("hoursRemaining: expected \(want.hoursRemaining), got \(got.hoursRemaining)")
@@ -353,7 +382,8 @@ private func differences(
         d.append("dueAt: expected \(describe(want.dueAt)), got \(describe(got.dueAt?.microseconds))")
     }
     if got.stoppedSince?.microseconds != want.stoppedSince {
-        d.append("stoppedSince: expected \(describe(want.stoppedSince)), got \(describe(got.stoppedSince?.microseconds))")
+        d.append(
+            "stoppedSince: expected \(describe(want.stoppedSince)), got \(describe(got.stoppedSince?.microseconds))")
     }
     if got.thresholds.count != want.thresholds.count {
         d.append("thresholds: expected \(want.thresholds.count), got \(got.thresholds.count)")
@@ -364,28 +394,40 @@ private func differences(
                 d.append("\(name): got kind \(g.kind.rawValue) level \(g.level)")
                 continue
             }
-            if !close(g.elapsedMicros, w.levelMicros) { d.append("\(name) elapsedMicros: expected \(w.levelMicros), got \(g.elapsedMicros)") }
+            if !close(g.elapsedMicros, w.levelMicros) {
+                d.append("\(name) elapsedMicros: expected \(w.levelMicros), got \(g.elapsedMicros)")
+            }
             if g.crossed != w.crossed { d.append("\(name) crossed: expected \(w.crossed), got \(g.crossed)") }
-            if !close(g.at?.microseconds, w.at) { d.append("\(name) at: expected \(describe(w.at)), got \(describe(g.at?.microseconds))") }
+            if !close(g.at?.microseconds, w.at) {
+                d.append("\(name) at: expected \(describe(w.at)), got \(describe(g.at?.microseconds))")
+            }
         }
     }
     return d
 }
 
 private func caseDescription(
-    reference: ReferenceClock, seed: UInt64, groupIndex: Int, ticketIndex: Int, group: GeneratedGroup, t: GeneratedTicket
+    reference: ReferenceClock, seed: UInt64, groupIndex: Int, ticketIndex: Int, group: GeneratedGroup,
+    t: GeneratedTicket
 ) -> String {
     let zone = group.calendar.zoneIdentifier
     func at(_ m: Int64) -> String { reference.describe(micros: m * 60_000_000, zoneIdentifier: zone) }
     let p = group.policy
     var lines: [String] = []
-    lines.append("seed 0x\(String(seed, radix: 16)) (SLAWATCH_REF_SEED), group \(groupIndex), ticket \(ticketIndex) of the group")
+    lines.append(
+        "seed 0x\(String(seed, radix: 16)) (SLAWATCH_REF_SEED), group \(groupIndex), ticket \(ticketIndex) of the group"
+    )
     lines.append("calendar: \(group.calendar)")
-    lines.append("policy: pause \(p.pauseStatuses.sorted()), stop \(p.stopStatuses.sorted()), warn_at \(p.warnTenths.map { Double($0) / 10 }), escalate_after (s) \(p.escalateMicros.map { Double($0) / 1e6 })")
+    lines.append(
+        "policy: pause \(p.pauseStatuses.sorted()), stop \(p.stopStatuses.sorted()), warn_at \(p.warnTenths.map { Double($0) / 10 }), escalate_after (s) \(p.escalateMicros.map { Double($0) / 1e6 })"
+    )
     lines.append("target: \(t.targetHours) h (\(t.targetMicros) µs)")
     lines.append("createdAt: \(at(t.ticket.createdMinute))")
     lines.append("updatedAt: \(at(t.ticket.updatedMinute)), currentStatus \(t.ticket.currentStatus)")
-    lines.append("changes (in the order given): " + (t.ticket.changes.isEmpty ? "none" : t.ticket.changes.map { "\($0.status) @ \(at($0.minute))" }.joined(separator: "; ")))
+    lines.append(
+        "changes (in the order given): "
+            + (t.ticket.changes.isEmpty
+                ? "none" : t.ticket.changes.map { "\($0.status) @ \(at($0.minute))" }.joined(separator: "; ")))
     lines.append("now: \(at(t.nowMinute))")
     return lines.joined(separator: "\n")
 }
@@ -399,12 +441,19 @@ private func caseDescription(
         let transitionsByZone = Dictionary(uniqueKeysWithValues: zoneIdentifiers.map { ($0, transitions($0)) })
         let reference = ReferenceClock()
         let started = ContinuousClock.now
-        var checked = 0, failures = 0, groupIndex = 0
-        var seenStatuses: [String: Int] = [:], seenStates: [String: Int] = [:]
-        var crossedThresholds = 0, pastDue = 0, futureDue = 0, nilDue = 0
+        var checked = 0
+        var failures = 0
+        var groupIndex = 0
+        var seenStatuses: [String: Int] = [:]
+        var seenStates: [String: Int] = [:]
+        var crossedThresholds = 0
+        var pastDue = 0
+        var futureDue = 0
+        var nilDue = 0
         var fieldTally: [String: Int] = [:]
         var acrossDaylightSaving = 0
-        var engineTime = Duration.zero, referenceTime = Duration.zero
+        var engineTime = Duration.zero
+        var referenceTime = Duration.zero
 
         // A group has 1 to 12 tickets, 6.5 on average, so `ticketCount` tickets take about
         // ticketCount / 6.5 groups. The loop stops at about twice that: a generator that yields far
@@ -422,13 +471,15 @@ private func caseDescription(
                 var t = generated
                 if t.boundary != nil {
                     let first = reference.evaluate(
-                        prepared: prepared, ticket: t.ticket, policy: group.policy, targetMicros: t.targetMicros, nowMinute: t.nowMinute)
+                        prepared: prepared, ticket: t.ticket, policy: group.policy, targetMicros: t.targetMicros,
+                        nowMinute: t.nowMinute)
                     t.landOnBoundary(elapsed: first.elapsedMicros, policy: group.policy)
                 }
                 let now = Instant(seconds: t.nowMinute * 60)
                 let t0 = ContinuousClock.now
                 let got = SLAClock.evaluate(
-                    history: engineHistory(t.ticket), targetHours: t.targetHours, policy: policy, timeline: timeline, now: now)
+                    history: engineHistory(t.ticket), targetHours: t.targetHours, policy: policy, timeline: timeline,
+                    now: now)
                 let t1 = ContinuousClock.now
                 let want = reference.evaluate(
                     prepared: prepared, ticket: t.ticket, policy: group.policy, targetMicros: t.targetMicros,
@@ -452,34 +503,56 @@ private func caseDescription(
                         let fresh = SLAClock.evaluate(
                             history: engineHistory(t.ticket), targetHours: t.targetHours, policy: policy,
                             timeline: WorkingTimeline(calendar: calendar), now: now)
-                        let note = fresh == got ? "(same with a fresh timeline)" : "(a fresh timeline answers differently: the shared timeline's state matters)"
+                        let note =
+                            fresh == got
+                            ? "(same with a fresh timeline)"
+                            : "(a fresh timeline answers differently: the shared timeline's state matters)"
                         let text = caseDescription(
-                            reference: reference, seed: seed, groupIndex: groupIndex, ticketIndex: ticketIndex, group: group, t: t)
-                        let message = "engine disagrees with the reference \(note)\n\(text)\n  " + diff.joined(separator: "\n  ")
+                            reference: reference, seed: seed, groupIndex: groupIndex, ticketIndex: ticketIndex,
+                            group: group, t: t)
+                        let message =
+                            "engine disagrees with the reference \(note)\n\(text)\n  " + diff.joined(separator: "\n  ")
                         Issue.record(Comment(rawValue: message))
                     }
                 }
                 checked += 1
                 if let zone = group.calendar.zoneIdentifier, let list = transitionsByZone[zone],
-                    list.contains(where: { $0 >= min(t.ticket.createdMinute, t.nowMinute) && $0 < max(t.ticket.createdMinute, t.nowMinute) })
+                    list.contains(where: {
+                        $0 >= min(t.ticket.createdMinute, t.nowMinute) && $0 < max(t.ticket.createdMinute, t.nowMinute)
+                    })
                 {
                     acrossDaylightSaving += 1
                 }
                 seenStatuses[want.status, default: 0] += 1
                 seenStates[want.state, default: 0] += 1
                 crossedThresholds += want.thresholds.filter(\.crossed).count
-                if want.dueAt == nil { nilDue += 1 } else if want.elapsedMicros >= want.targetMicros { pastDue += 1 } else { futureDue += 1 }
+                if want.dueAt == nil {
+                    nilDue += 1
+                } else if want.elapsedMicros >= want.targetMicros {
+                    pastDue += 1
+                } else {
+                    futureDue += 1
+                }
             }
             groupIndex += 1
         }
         let duration = ContinuousClock.now - started
-        print("randomized SLA clock: \(checked) tickets in \(groupIndex) calendars, seed 0x\(String(seed, radix: 16)), \(failures) disagreements, \(duration) (engine \(engineTime), reference \(referenceTime), \(reference.minutesWalked) minutes walked); statuses \(seenStatuses.sorted { $0.key < $1.key }), states \(seenStates.sorted { $0.key < $1.key }), dueAt past \(pastDue) / future \(futureDue) / nil \(nilDue), thresholds crossed \(crossedThresholds), \(acrossDaylightSaving) tickets whose [createdAt, now] spans a daylight-saving change")
-        #expect(failures == 0, "\(failures) of \(checked) tickets disagree with the reference (seed 0x\(String(seed, radix: 16))); fields: \(fieldTally.sorted { $0.key < $1.key })")
+        print(
+            "randomized SLA clock: \(checked) tickets in \(groupIndex) calendars, seed 0x\(String(seed, radix: 16)), \(failures) disagreements, \(duration) (engine \(engineTime), reference \(referenceTime), \(reference.minutesWalked) minutes walked); statuses \(seenStatuses.sorted { $0.key < $1.key }), states \(seenStates.sorted { $0.key < $1.key }), dueAt past \(pastDue) / future \(futureDue) / nil \(nilDue), thresholds crossed \(crossedThresholds), \(acrossDaylightSaving) tickets whose [createdAt, now] spans a daylight-saving change"
+        )
+        #expect(
+            failures == 0,
+            "\(failures) of \(checked) tickets disagree with the reference (seed 0x\(String(seed, radix: 16))); fields: \(fieldTally.sorted { $0.key < $1.key })"
+        )
         // Every ticket asked for was compared, and the generator must really reach every outcome,
         // or agreement proves little.
         #expect(checked >= ticketCount, "only \(checked) of \(ticketCount) tickets compared in \(groupIndex) groups")
-        for s in ["paused", "met", "breached", "at_risk", "on_track"] { #expect((seenStatuses[s] ?? 0) > 100, "too few \(s) tickets generated") }
-        for s in ["running", "paused", "stopped"] { #expect((seenStates[s] ?? 0) > 100, "too few \(s) tickets generated") }
+        for s in ["paused", "met", "breached", "at_risk", "on_track"] {
+            #expect((seenStatuses[s] ?? 0) > 100, "too few \(s) tickets generated")
+        }
+        for s in ["running", "paused", "stopped"] {
+            #expect((seenStates[s] ?? 0) > 100, "too few \(s) tickets generated")
+        }
         #expect(pastDue > 500 && futureDue > 500)
         #expect(acrossDaylightSaving > 1000, "too few tickets live through a daylight-saving change")
     }
@@ -490,7 +563,8 @@ private func caseDescription(
         let seed = environmentSeed() ^ 0x7133
         let transitionsByZone = Dictionary(uniqueKeysWithValues: zoneIdentifiers.map { ($0, transitions($0)) })
         let reference = ReferenceClock()
-        var failures = 0, checked = 0
+        var failures = 0
+        var checked = 0
         for groupIndex in 0..<150 {
             var g = Generator(seed: groupSeed(seed, groupIndex), transitionsByZone: transitionsByZone)
             let zone = g.r.chance(0.1) ? nil : g.r.pick(zoneIdentifiers)
@@ -498,7 +572,9 @@ private func caseDescription(
             let cal = g.calendar(zone: zone, anchorMinute: anchor)
             let timeline = WorkingTimeline(calendar: engineCalendar(cal))
             for q in 0..<10 {
-                let a = (g.r.chance(0.8) ? anchor : g.anchor(zone: cal.zoneIdentifier)) + g.r.int(-3 * 1440...Int64(3 * 1440))
+                let a =
+                    (g.r.chance(0.8) ? anchor : g.anchor(zone: cal.zoneIdentifier))
+                    + g.r.int(-3 * 1440...Int64(3 * 1440))
                 let b = a + g.r.int(-60...Int64(4 * 1440))
                 let wantTime = reference.workingMicros(cal, fromMinute: a, toMinute: b)
                 let gotTime = timeline.workingTime(from: Instant(seconds: a * 60), to: Instant(seconds: b * 60))
@@ -510,7 +586,8 @@ private func caseDescription(
                     failures += 1
                     if failures <= 25 {
                         let z = cal.zoneIdentifier
-                        Issue.record("""
+                        Issue.record(
+                            """
                             working time disagrees with the reference: seed 0x\(String(seed, radix: 16)), group \(groupIndex), query \(q)
                             calendar: \(cal)
                             workingTime(from: \(reference.describe(micros: a * minute, zoneIdentifier: z)), to: \(reference.describe(micros: b * minute, zoneIdentifier: z))): expected \(wantTime), got \(gotTime)
@@ -520,7 +597,9 @@ private func caseDescription(
                 }
             }
         }
-        #expect(failures == 0, "\(failures) of \(checked) working-time queries disagree (seed 0x\(String(seed, radix: 16)))")
+        #expect(
+            failures == 0, "\(failures) of \(checked) working-time queries disagree (seed 0x\(String(seed, radix: 16)))"
+        )
     }
 
     /// Calendars whose holidays cover long stretches (30 to 390 days in a row): the next working
@@ -541,7 +620,8 @@ private func caseDescription(
             let length = g.r.int(30...390)
             let first = anchor / 1440 + g.r.int(-2...Int64(2))
             cal.holidays = (first..<(first + Int64(length))).map { day in
-                let c = utc.dateComponents([.year, .month, .day], from: Date(timeIntervalSince1970: Double(day * 86_400)))
+                let c = utc.dateComponents(
+                    [.year, .month, .day], from: Date(timeIntervalSince1970: Double(day * 86_400)))
                 return (c.year!, c.month!, c.day!)
             }
             let timeline = WorkingTimeline(calendar: engineCalendar(cal))
@@ -549,17 +629,23 @@ private func caseDescription(
             let wantAt = reference.instantAfter(cal, fromMinute: anchor, addingMicros: amount)
             let gotAt = timeline.instant(after: Instant(seconds: anchor * 60), adding: amount)?.microseconds
             // A ticket created then, looked at two days later: nothing counted, due after the stretch.
-            let ticket = ReferenceTicket(createdMinute: anchor, updatedMinute: anchor, currentStatus: "ABIERTO", changes: [])
+            let ticket = ReferenceTicket(
+                createdMinute: anchor, updatedMinute: anchor, currentStatus: "ABIERTO", changes: [])
             let want = reference.evaluate(
-                calendar: cal, ticket: ticket, policy: ReferencePolicy(pauseStatuses: [], stopStatuses: [], warnTenths: [500], escalateMicros: [hour]),
+                calendar: cal, ticket: ticket,
+                policy: ReferencePolicy(pauseStatuses: [], stopStatuses: [], warnTenths: [500], escalateMicros: [hour]),
                 targetMicros: 4 * hour, nowMinute: anchor + 2 * 1440)
             let got = SLAClock.evaluate(
                 history: engineHistory(ticket), targetHours: 4,
-                policy: ClockPolicy(pauseStatuses: [], stopStatuses: [], warnAt: [50], escalateAfter: [hour]), timeline: timeline,
+                policy: ClockPolicy(pauseStatuses: [], stopStatuses: [], warnAt: [50], escalateAfter: [hour]),
+                timeline: timeline,
                 now: Instant(seconds: (anchor + 2 * 1440) * 60))
-            let diff = differences(got, want, targetHours: 4, tolerance: 0) { reference.describe(micros: $0, zoneIdentifier: zone) }
+            let diff = differences(got, want, targetHours: 4, tolerance: 0) {
+                reference.describe(micros: $0, zoneIdentifier: zone)
+            }
             if wantAt != gotAt || !diff.isEmpty {
-                failures.append("""
+                failures.append(
+                    """
                     seed 0x\(String(seed, radix: 16)), group \(groupIndex): \(length) holidays from day \(first), calendar \(cal.zoneIdentifier!) \(cal.week)
                     instant(after: \(reference.describe(micros: anchor * minute, zoneIdentifier: zone)), adding: \(amount)): expected \(reference.describe(micros: wantAt, zoneIdentifier: zone)), got \(reference.describe(micros: gotAt, zoneIdentifier: zone))
                     \(diff.joined(separator: "\n"))

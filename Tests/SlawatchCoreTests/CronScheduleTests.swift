@@ -92,7 +92,9 @@ struct CronScheduleTests {
             ("@daily", 1),
         ])
     func wrongFieldCount(text: String, count: Int) {
-        #expect(parseError(text) == "expected 5 cron fields (minute hour day-of-month month day-of-week), found \(count) in \"\(text)\"")
+        #expect(
+            parseError(text)
+                == "expected 5 cron fields (minute hour day-of-month month day-of-week), found \(count) in \"\(text)\"")
     }
 
     @Test(
@@ -131,7 +133,8 @@ struct CronScheduleTests {
         #expect(parseError("0 */x * * *") == #"hour field "*/x": step "x" must be a positive number"#)
     }
 
-    @Test("malformed fields", arguments: ["1,,2 * * * *", "/5 * * * *", "1-2-3 * * * *", "*/5/2 * * * *", "0 8 * * -1"])
+    @Test(
+        "malformed fields", arguments: ["1,,2 * * * *", "/5 * * * *", "1-2-3 * * * *", "*/5/2 * * * *", "0 8 * * -1"])
     func malformed(text: String) throws {
         let message = try #require(parseError(text))
         #expect(message.contains("field"))

@@ -102,8 +102,9 @@ private func kinds(_ selections: [RouteSelection]) -> [String] {
         let selected = RouteSelection.select(EventDetector.crossings(of: ticket), of: ticket, routes: rules.routes)
         #expect(kinds(selected) == ["sla.breached/0 [1]"])
         let noArea = try evaluate(rules, now: try at(created) + 150 * minute, area: nil)
-        #expect(kinds(RouteSelection.select(EventDetector.crossings(of: noArea), of: noArea, routes: rules.routes))
-            == ["sla.breached/0 [1, 2]"])
+        #expect(
+            kinds(RouteSelection.select(EventDetector.crossings(of: noArea), of: noArea, routes: rules.routes))
+                == ["sla.breached/0 [1, 2]"])
     }
 
     @Test func aStoppedTicketIsNotifiedOnlyOfMetAfterBreach() throws {
@@ -121,7 +122,8 @@ private func kinds(_ selections: [RouteSelection]) -> [String] {
             changes: [StatusChange(status: "RESUELTO", at: try at(created) + 150 * minute)])
         let fresh = EventDetector.crossings(of: resolved)
         #expect(Set(fresh.map(\.kind)) == [.warning, .breached, .metAfterBreach])
-        #expect(kinds(RouteSelection.select(fresh, of: resolved, routes: rules.routes)) == ["sla.met_after_breach/0 [1]"])
+        #expect(
+            kinds(RouteSelection.select(fresh, of: resolved, routes: rules.routes)) == ["sla.met_after_breach/0 [1]"])
         // Resolved in time: its warnings are recorded, not announced.
         let inTime = try evaluate(
             rules, now: try at(created) + 4 * hour,
@@ -139,8 +141,9 @@ private func kinds(_ selections: [RouteSelection]) -> [String] {
         #expect(kinds(all) == ["sla.breached/0 [0]"])
         #expect(RouteSelection.select(fresh.filter { $0.kind == .breached }, of: ticket, routes: rules.routes) == all)
         // Without the breach, the latest warning is news.
-        #expect(kinds(RouteSelection.select(fresh.filter { $0.kind != .breached }, of: ticket, routes: rules.routes))
-            == ["sla.warning/75 [0]"])
+        #expect(
+            kinds(RouteSelection.select(fresh.filter { $0.kind != .breached }, of: ticket, routes: rules.routes))
+                == ["sla.warning/75 [0]"])
         #expect(RouteSelection.select([], of: ticket, routes: rules.routes).isEmpty)
     }
 }
@@ -182,8 +185,9 @@ private func kinds(_ selections: [RouteSelection]) -> [String] {
         #expect(planned.map(\.recipient) == ["", "cliente@example.com", "mesa@example.com"])
         #expect(planned.map(\.deadReason) == ["no recipient: the ticket's area_manager_email is empty", nil, nil])
         let (noRequester, _) = try Self.breached(rules, requester: nil)
-        #expect(plan.deliveries(of: event, ticket: noRequester.ticket, route: 0).map(\.deadReason)
-            == [nil, "no recipient: the ticket's requester_email is empty", nil])
+        #expect(
+            plan.deliveries(of: event, ticket: noRequester.ticket, route: 0).map(\.deadReason)
+                == [nil, "no recipient: the ticket's requester_email is empty", nil])
         // Both empty: one dead delivery, since a delivery is one per recipient and both are "".
         let (neither, _) = try Self.breached(rules, manager: nil, requester: "")
         let dead = plan.deliveries(of: event, ticket: neither.ticket, route: 0)
@@ -208,10 +212,11 @@ private func kinds(_ selections: [RouteSelection]) -> [String] {
         let planned = plan.deliveries(of: event, ticket: ticket.ticket, route: 0)
         #expect(planned.map(\.channel) == ["jefes", "jefes", "jefes", "chat", "log"])
         // An empty recipient says so rather than that the channel is disabled.
-        #expect(planned.map(\.deadReason) == [
-            "no recipient: the ticket's area_manager_email is empty", "channel jefes is disabled: HTTP 410",
-            "channel jefes is disabled: HTTP 410", "channel chat is disabled: gone", nil,
-        ])
+        #expect(
+            planned.map(\.deadReason) == [
+                "no recipient: the ticket's area_manager_email is empty", "channel jefes is disabled: HTTP 410",
+                "channel jefes is disabled: HTTP 410", "channel chat is disabled: gone", nil,
+            ])
     }
 
     @Test func groupWaitHoldsDeliveriesAndGroupsThemByChannelAndRecipient() throws {
@@ -229,10 +234,11 @@ private func kinds(_ selections: [RouteSelection]) -> [String] {
         #expect(immediate.map(\.groupKey) == ["event \(event.id) route 0 chat -"])
         #expect(immediate.map(\.dueAt) == [now])
         let held = plan.deliveries(of: event, ticket: ticket.ticket, route: 1)
-        #expect(held.map(\.groupKey) == [
-            "route 1 chat -", "route 1 jefes jefe@example.com", "route 1 jefes cliente@example.com",
-            "route 1 jefes mesa@example.com",
-        ])
+        #expect(
+            held.map(\.groupKey) == [
+                "route 1 chat -", "route 1 jefes jefe@example.com", "route 1 jefes cliente@example.com",
+                "route 1 jefes mesa@example.com",
+            ])
         #expect(held.allSatisfy { $0.dueAt == now + 30_000_000 && $0.route == 1 })
     }
 
@@ -263,11 +269,13 @@ private func kinds(_ selections: [RouteSelection]) -> [String] {
         let now = try at("2026-03-24T10:30:00Z")
         let notifications = DeliveryPlan(rules: rules, disabled: [:], now: now)
             .notifications(of: EventDetector.crossings(of: ticket), ticket: ticket)
-        #expect(notifications.map { "\($0.event.kind.rawValue)/\(Int($0.event.level))" }
-            == ["sla.breached/0", "sla.warning/75"])
-        #expect(notifications[0].deliveries.map { "\($0.route) \($0.channel) \($0.recipient)" } == [
-            "0 log -", "2 jefes ", "2 jefes cliente@example.com", "2 jefes mesa@example.com",
-        ])
+        #expect(
+            notifications.map { "\($0.event.kind.rawValue)/\(Int($0.event.level))" }
+                == ["sla.breached/0", "sla.warning/75"])
+        #expect(
+            notifications[0].deliveries.map { "\($0.route) \($0.channel) \($0.recipient)" } == [
+                "0 log -", "2 jefes ", "2 jefes cliente@example.com", "2 jefes mesa@example.com",
+            ])
         #expect(notifications[1].deliveries.map { "\($0.route) \($0.channel) \($0.recipient)" } == ["1 chat -"])
         #expect(notifications[0].deliveries.map(\.dueAt) == [now, now + minute, now + minute, now + minute])
     }

@@ -53,7 +53,9 @@ struct DurationTextTests {
         #expect(DurationText.format(micros) == text)
     }
 
-    @Test("format and parse round trip", arguments: ["30s", "15m", "4h", "1d", "1h30m", "250ms", "2d4h5m6s", "0s", "1d1s"])
+    @Test(
+        "format and parse round trip",
+        arguments: ["30s", "15m", "4h", "1d", "1h30m", "250ms", "2d4h5m6s", "0s", "1d1s"])
     func roundTrip(text: String) throws {
         let micros = try #require(DurationText.microseconds(text))
         #expect(DurationText.format(micros) == text)

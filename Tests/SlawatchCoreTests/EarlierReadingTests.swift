@@ -27,7 +27,8 @@ import Testing
     /// after the first, change priority or area; the function is true exactly when the second
     /// evaluation shows an event id the first did not.
     @Test func trueExactlyWhenALaterReadingShowsAnEventIdTheEarlierDidNot() throws {
-        let rules = try RulesLoader.load(files: [(path: "rules/sla.json", contents: Data(Self.rules.utf8))], environment: [:])
+        let rules = try RulesLoader.load(
+            files: [(path: "rules/sla.json", contents: Data(Self.rules.utf8))], environment: [:])
         let evaluator = SLAEvaluator(rules: rules)
         var random = ReferenceRandom(seed: 0x5EED_2026)
         let start = try #require(Instant(iso8601: "2026-03-20T00:00:00Z")).microseconds
@@ -35,7 +36,8 @@ import Testing
         // crossed only past the target, the other levels on reaching theirs).
         let grid: Int64 = 6 * 60_000_000
         let statuses = ["ABIERTO", "EN_PROCESO", "EN_ESPERA", "RESUELTO", "CERRADO"]
-        var newIDs = 0, nothingNew = 0
+        var newIDs = 0
+        var nothingNew = 0
         for n in 0..<20_000 {
             let created = start + random.int(0...480) * grid
             let first = created + random.int(-10...400) * grid
@@ -51,7 +53,8 @@ import Testing
             var t = first
             for _ in 0..<random.int(0...3) {
                 t += random.int(0...50) * grid
-                laterChanges.append(StatusChange(status: statuses[random.int(0...4)], at: Instant(microseconds: min(t, second))))
+                laterChanges.append(
+                    StatusChange(status: statuses[random.int(0...4)], at: Instant(microseconds: min(t, second))))
             }
             let priority = ["CRITICA", "ALTA"][random.int(0...1)]
             let area = ["Redes", "Soporte"][random.int(0...1)]
@@ -61,20 +64,33 @@ import Testing
                     status: changes.last?.status ?? "ABIERTO", priority: priority, area: area, areaManagerEmail: nil,
                     createdAt: Instant(microseconds: created), updatedAt: Instant(microseconds: updated))
             }
-            guard case .clock(let before) = evaluator.evaluate(
-                ticket(earlyChanges, priority: priority, area: area, updated: max(created, earlyChanges.last?.at.microseconds ?? created)),
-                changes: earlyChanges, now: Instant(microseconds: first))
-            else { Issue.record("no clock"); continue }
+            guard
+                case .clock(let before) = evaluator.evaluate(
+                    ticket(
+                        earlyChanges, priority: priority, area: area,
+                        updated: max(created, earlyChanges.last?.at.microseconds ?? created)),
+                    changes: earlyChanges, now: Instant(microseconds: first))
+            else {
+                Issue.record("no clock")
+                continue
+            }
             let laterPriority = random.int(0...9) == 0 ? (priority == "CRITICA" ? "ALTA" : "CRITICA") : priority
             let laterArea = random.int(0...19) == 0 ? (area == "Redes" ? "Soporte" : "Redes") : area
-            guard case .clock(let after) = evaluator.evaluate(
-                ticket(laterChanges, priority: laterPriority, area: laterArea, updated: max(created, laterChanges.last?.at.microseconds ?? created)),
-                changes: laterChanges, now: Instant(microseconds: second))
-            else { Issue.record("no clock"); continue }
+            guard
+                case .clock(let after) = evaluator.evaluate(
+                    ticket(
+                        laterChanges, priority: laterPriority, area: laterArea,
+                        updated: max(created, laterChanges.last?.at.microseconds ?? created)),
+                    changes: laterChanges, now: Instant(microseconds: second))
+            else {
+                Issue.record("no clock")
+                continue
+            }
             let earlierIDs = Set(EventDetector.crossings(of: before).map(\.id))
             let expected = !Set(EventDetector.crossings(of: after).map(\.id)).isSubset(of: earlierIDs)
             let earlier = EventDetector.EarlierReading(
-                policy: before.policy.name, targetMicros: before.reading.targetMicros, elapsedMicros: before.reading.elapsedMicros,
+                policy: before.policy.name, targetMicros: before.reading.targetMicros,
+                elapsedMicros: before.reading.elapsedMicros,
                 stopped: before.reading.state == .stopped)
             let got = EventDetector.mayHaveUnrecorded(after, earlier: earlier)
             #expect(got == expected, "ticket \(n): earlier \(before.reading), later \(after.reading)")
@@ -86,15 +102,20 @@ import Testing
     }
 
     @Test func withoutAnEarlierReadingAnyCrossingCounts() throws {
-        let rules = try RulesLoader.load(files: [(path: "rules/sla.json", contents: Data(Self.rules.utf8))], environment: [:])
+        let rules = try RulesLoader.load(
+            files: [(path: "rules/sla.json", contents: Data(Self.rules.utf8))], environment: [:])
         let evaluator = SLAEvaluator(rules: rules)
         let created = try #require(Instant(iso8601: "2026-03-24T10:00:00Z"))
         let ticket = SourceTicket(
-            ticketID: "x", code: "TKT-1", title: "", category: nil, requesterEmail: nil, status: "ABIERTO", priority: "CRITICA",
+            ticketID: "x", code: "TKT-1", title: "", category: nil, requesterEmail: nil, status: "ABIERTO",
+            priority: "CRITICA",
             area: "Redes", areaManagerEmail: nil, createdAt: created, updatedAt: created)
         guard case .clock(let fresh) = evaluator.evaluate(ticket, changes: [], now: created + 30 * 60_000_000),
-              case .clock(let late) = evaluator.evaluate(ticket, changes: [], now: created + 90 * 60_000_000)
-        else { Issue.record("no clock"); return }
+            case .clock(let late) = evaluator.evaluate(ticket, changes: [], now: created + 90 * 60_000_000)
+        else {
+            Issue.record("no clock")
+            return
+        }
         #expect(!EventDetector.mayHaveUnrecorded(fresh, earlier: nil))
         #expect(EventDetector.mayHaveUnrecorded(late, earlier: nil))
     }

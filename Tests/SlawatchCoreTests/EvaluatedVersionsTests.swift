@@ -14,7 +14,9 @@ import Testing
         #expect(!versions.contains(id: Self.id, updated: 1_001, status: "EN_PROCESO", priority: "ALTA"))
         #expect(!versions.contains(id: Self.id, updated: 1_000, status: "EN_ESPERA", priority: "ALTA"))
         #expect(!versions.contains(id: Self.id, updated: 1_000, status: "EN_PROCESO", priority: "BAJA"))
-        #expect(!versions.contains(id: "01a2105c-5b31-7485-a7b9-30bd48d1fa1b", updated: 1_000, status: "EN_PROCESO", priority: "ALTA"))
+        #expect(
+            !versions.contains(
+                id: "01a2105c-5b31-7485-a7b9-30bd48d1fa1b", updated: 1_000, status: "EN_PROCESO", priority: "ALTA"))
         // Where one part ends and the next begins matters too.
         versions.insert(id: "a", updated: 0, status: "bc", priority: "")
         #expect(!versions.contains(id: "ab", updated: 0, status: "c", priority: ""))
@@ -26,8 +28,10 @@ import Testing
         var hashes = Set<UInt64>()
         for n in 0..<100_000 {
             let id = "00000000-0000-0000-0000-\(String(n, radix: 16).leftPadded(to: 12))"
-            hashes.insert(EvaluatedVersions.hash(id: id, updated: 1_795_000_000_000_000, status: "ABIERTO", priority: "MEDIA"))
-            hashes.insert(EvaluatedVersions.hash(id: id, updated: 1_795_000_001_000_000, status: "ABIERTO", priority: "MEDIA"))
+            hashes.insert(
+                EvaluatedVersions.hash(id: id, updated: 1_795_000_000_000_000, status: "ABIERTO", priority: "MEDIA"))
+            hashes.insert(
+                EvaluatedVersions.hash(id: id, updated: 1_795_000_001_000_000, status: "ABIERTO", priority: "MEDIA"))
         }
         #expect(hashes.count == 200_000)
     }
@@ -44,7 +48,11 @@ import Testing
 
     @Test func bytesReadBackToTheSameSet() {
         var versions = EvaluatedVersions()
-        for n in 0..<1_000 { versions.insert(id: "T-\(n)", updated: Int64(n) * 1_000_003 - 5_000_000, status: "ABIERTO", priority: n % 2 == 0 ? "ALTA" : "") }
+        for n in 0..<1_000 {
+            versions.insert(
+                id: "T-\(n)", updated: Int64(n) * 1_000_003 - 5_000_000, status: "ABIERTO",
+                priority: n % 2 == 0 ? "ALTA" : "")
+        }
         let bytes = versions.bytes
         #expect(bytes.count == 16_000)
         #expect(EvaluatedVersions(bytes: bytes) == versions)
@@ -54,6 +62,6 @@ import Testing
     }
 }
 
-private extension String {
-    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

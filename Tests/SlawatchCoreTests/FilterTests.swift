@@ -33,7 +33,9 @@ private func filterIssues(_ json: String) -> [RulesIssue] {
     }
 }
 
-private func sampleTicket(category: String? = "Facturación electrónica", extra: [String: FieldValue] = [:]) throws -> SourceTicket {
+private func sampleTicket(category: String? = "Facturación electrónica", extra: [String: FieldValue] = [:]) throws
+    -> SourceTicket
+{
     SourceTicket(
         ticketID: "7d3c0b8e-3c1a-4c55-9a0e-2b7f5b1d0001", code: "TKT-2026-00042", title: "No llega la factura",
         category: category, requesterEmail: nil, status: "EN_PROCESO", priority: "ALTA", area: "Soporte",
@@ -174,7 +176,10 @@ struct FilterTests {
             (#"{"column": "created_at", "op": "LT", "operand": "2026-03-24"}"#, false),
             (#"{"column": "created_at", "op": "LE", "operand": "2026-03-24T06:00:00-04:00"}"#, true),
             (#"{"column": "created_at", "op": "LE", "operand": "2026-03-24T09:00:00Z"}"#, false),
-            (#"{"column": "created_at", "op": "IN", "operand": ["2026-01-01T00:00:00Z", "2026-03-24T10:00:00Z"]}"#, true),
+            (
+                #"{"column": "created_at", "op": "IN", "operand": ["2026-01-01T00:00:00Z", "2026-03-24T10:00:00Z"]}"#,
+                true
+            ),
             (#"{"column": "created_at", "op": "EQ", "operand": "yesterday"}"#, false),
             (#"{"column": "created_at", "op": "GT", "operand": "yesterday"}"#, false),
         ])
@@ -233,7 +238,9 @@ struct FilterTests {
 
     @Test("SourceTicket exposes the source columns and the extra ones")
     func sourceTicketColumns() throws {
-        let ticket = try sampleTicket(extra: ["reopen_count": .number(10), "vip": .bool(true), "canal": .text("correo")])
+        let ticket = try sampleTicket(extra: [
+            "reopen_count": .number(10), "vip": .bool(true), "canal": .text("correo"),
+        ])
         #expect(ticket.value(of: "code") == .text("TKT-2026-00042"))
         #expect(ticket.value(of: "priority") == .text("ALTA"))
         #expect(ticket.value(of: "requester_email") == .null)
@@ -276,10 +283,22 @@ struct FilterTests {
     @Test("an OR needs one match, an AND needs all")
     func groupSemantics() throws {
         let row = Row(["a": .number(1), "b": .number(2)])
-        #expect(try matches(#"{"op": "OR", "operand": [{"column": "a", "op": "EQ", "operand": 5}, {"column": "b", "op": "EQ", "operand": 2}]}"#, row))
-        #expect(try !matches(#"{"op": "AND", "operand": [{"column": "a", "op": "EQ", "operand": 5}, {"column": "b", "op": "EQ", "operand": 2}]}"#, row))
-        #expect(try matches(#"{"op": "AND", "operand": [{"column": "a", "op": "EQ", "operand": 1}, {"column": "b", "op": "EQ", "operand": 2}]}"#, row))
-        #expect(try !matches(#"{"op": "OR", "operand": [{"column": "a", "op": "EQ", "operand": 5}, {"column": "b", "op": "EQ", "operand": 5}]}"#, row))
+        #expect(
+            try matches(
+                #"{"op": "OR", "operand": [{"column": "a", "op": "EQ", "operand": 5}, {"column": "b", "op": "EQ", "operand": 2}]}"#,
+                row))
+        #expect(
+            try !matches(
+                #"{"op": "AND", "operand": [{"column": "a", "op": "EQ", "operand": 5}, {"column": "b", "op": "EQ", "operand": 2}]}"#,
+                row))
+        #expect(
+            try matches(
+                #"{"op": "AND", "operand": [{"column": "a", "op": "EQ", "operand": 1}, {"column": "b", "op": "EQ", "operand": 2}]}"#,
+                row))
+        #expect(
+            try !matches(
+                #"{"op": "OR", "operand": [{"column": "a", "op": "EQ", "operand": 5}, {"column": "b", "op": "EQ", "operand": 5}]}"#,
+                row))
     }
 
     @Test("an empty AND matches everything, an empty OR nothing")
@@ -399,16 +418,22 @@ struct FilterTests {
         let issue = try #require(issues.first)
         #expect(issues.count == 1)
         #expect(issue.file == "--filter")
-        #expect(issue.message == "The operator 'BETWEEN' is not supported. Supported operators: EQ, NE, GT, GE, LT, LE, LIKE, IN")
+        #expect(
+            issue.message
+                == "The operator 'BETWEEN' is not supported. Supported operators: EQ, NE, GT, GE, LT, LE, LIKE, IN")
         #expect(issue.path.hasSuffix("op"))
     }
 
     @Test("an unknown operator inside a group names the condition")
     func unknownOperatorInGroup() throws {
-        let issues = filterIssues(#"{"op": "AND", "operand": [{"column": "a", "op": "EQ", "operand": 1}, {"column": "b", "op": "eq", "operand": 1}]}"#)
+        let issues = filterIssues(
+            #"{"op": "AND", "operand": [{"column": "a", "op": "EQ", "operand": 1}, {"column": "b", "op": "eq", "operand": 1}]}"#
+        )
         let issue = try #require(issues.first)
         #expect(issues.count == 1)
-        #expect(issue.message == "The operator 'eq' is not supported. Supported operators: EQ, NE, GT, GE, LT, LE, LIKE, IN")
+        #expect(
+            issue.message == "The operator 'eq' is not supported. Supported operators: EQ, NE, GT, GE, LT, LE, LIKE, IN"
+        )
         #expect(issue.path.hasSuffix("operand[1].op"))
     }
 
@@ -430,7 +455,10 @@ struct FilterTests {
             (#"{"column": "a", "op": "GT", "operand": null}"#, "GT cannot compare with null"),
             (#"{"column": "a", "op": "EQ"}"#, #"missing "operand""#),
             (#"{"column": "a b", "op": "EQ", "operand": 1}"#, #"expected a column name, found "a b""#),
-            (#"{"column": "a", "op": "EQ", "operand": 1, "value": 2}"#, "unknown key in a filter condition; expected id, column, op, operand"),
+            (
+                #"{"column": "a", "op": "EQ", "operand": 1, "value": 2}"#,
+                "unknown key in a filter condition; expected id, column, op, operand"
+            ),
             (#"{"op": "EQ", "operand": 1}"#, #"a condition with op EQ needs a "column""#),
         ])
     func operandShapes(json: String, message: String) throws {

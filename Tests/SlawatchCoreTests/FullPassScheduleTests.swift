@@ -43,15 +43,17 @@ private struct Failure: Error {}
 
     @Test func aThirtySecondPassIsRepeatedAfterFiftyMinutes() {
         let lastSeen = Self.lastFull + 49 * minute
-        #expect(Self.kind(after: 49 * minute + 59 * second, lastDuration: 30 * second, lastSeen: lastSeen)
-            == .incremental(since: lastSeen + (-10 * minute)))
+        #expect(
+            Self.kind(after: 49 * minute + 59 * second, lastDuration: 30 * second, lastSeen: lastSeen)
+                == .incremental(since: lastSeen + (-10 * minute)))
         #expect(Self.kind(after: 50 * minute - 1, lastDuration: 30 * second).isFull == false)
         #expect(Self.kind(after: 50 * minute, lastDuration: 30 * second) == .full(.interval))
         #expect(Self.kind(after: 50 * minute + second, lastDuration: 30 * second) == .full(.interval))
     }
 
     @Test func aPassOfAFifthOfASecondOrMoreAllowsIncrementalCycles() {
-        #expect(Self.kind(after: 19 * second, lastDuration: 200_000) == .incremental(since: Self.lastFull + (-10 * minute)))
+        #expect(
+            Self.kind(after: 19 * second, lastDuration: 200_000) == .incremental(since: Self.lastFull + (-10 * minute)))
         #expect(Self.kind(after: 20 * second, lastDuration: 200_000) == .full(.interval))
         // Below it every cycle is full, even one at the very instant of the last pass.
         #expect(Self.kind(after: 0, lastDuration: 199_999) == .full(.interval))
@@ -64,7 +66,8 @@ private struct Failure: Error {}
     }
 
     @Test func noStoredStateMeansAFullPass() {
-        let kind = Self.auto.kind(now: Self.lastFull, lastFull: nil, lastDuration: 30 * second, lastSeen: Self.lastFull) {
+        let kind = Self.auto.kind(now: Self.lastFull, lastFull: nil, lastDuration: 30 * second, lastSeen: Self.lastFull)
+        {
             true
         }
         #expect(kind == .full(.noStoredState))
@@ -81,7 +84,8 @@ private struct Failure: Error {}
         #expect(Self.kind(full, after: second, lastDuration: 30 * second) == .full(.requested))
         let dry = FullPassSchedule(fullEvery: hour, alwaysFull: false, dryRun: true)
         #expect(Self.kind(dry, after: second, lastDuration: 30 * second) == .full(.dryRun))
-        #expect(dry.kind(now: Self.lastFull, lastFull: nil, lastDuration: nil, lastSeen: nil) { false } == .full(.dryRun))
+        #expect(
+            dry.kind(now: Self.lastFull, lastFull: nil, lastDuration: nil, lastSeen: nil) { false } == .full(.dryRun))
         let both = FullPassSchedule(fullEvery: nil, alwaysFull: true, dryRun: true)
         #expect(Self.kind(both, after: 0, lastDuration: nil) == .full(.dryRun))
     }
@@ -105,7 +109,9 @@ private struct Failure: Error {}
         }
         #expect(full == .full(.interval))
         #expect(asked == 0)
-        _ = Self.auto.kind(now: Self.lastFull + minute, lastFull: Self.lastFull, lastDuration: 30 * second, lastSeen: nil) {
+        _ = Self.auto.kind(
+            now: Self.lastFull + minute, lastFull: Self.lastFull, lastDuration: 30 * second, lastSeen: nil
+        ) {
             asked += 1
             return false
         }

@@ -21,7 +21,9 @@ struct FuzzFindingsTests {
     func decoderTraps() {
         #expect(
             messages("-1.7976931348623157e+308")
-                == ["rules/fuzz.json: expected an object with keys source, calendars, policies, channels, smtp, routes, reports"])
+                == [
+                    "rules/fuzz.json: expected an object with keys source, calendars, policies, channels, smtp, routes, reports"
+                ])
         var bytes = Array("{calendars: {a".utf8)
         bytes += [0xC3, 0x28]
         bytes += Array(": {type: \"always\"}}}".utf8)
@@ -32,7 +34,9 @@ struct FuzzFindingsTests {
             #expect(error.issues.count == 1)
             #expect(error.issues.first?.message.hasPrefix("not valid JSON5 at line 1, column") == true)
         }
-        #expect(throws: RulesError.self) { try RulesLoader.filter(json: "-1.7976931348623157e+308", origin: "--filter") }
+        #expect(throws: RulesError.self) {
+            try RulesLoader.filter(json: "-1.7976931348623157e+308", origin: "--filter")
+        }
     }
 
     /// `max_attempts: 9.3e18` passed the whole-number check and trapped converting to Int.

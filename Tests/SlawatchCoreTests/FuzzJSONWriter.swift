@@ -48,7 +48,10 @@ struct FuzzJSONWriter {
         case .array(let items):
             out.append(UInt8(ascii: "["))
             for (i, item) in items.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")); out += newline }
+                if i > 0 {
+                    out.append(UInt8(ascii: ","))
+                    out += newline
+                }
                 self.value(item)
             }
             if trailingCommas && !items.isEmpty { out.append(UInt8(ascii: ",")) }
@@ -59,7 +62,10 @@ struct FuzzJSONWriter {
             var keys = members.keys.sorted()
             if !plain && random.chance(0.3) { random.shuffle(&keys) }
             for (i, key) in keys.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")); out += newline }
+                if i > 0 {
+                    out.append(UInt8(ascii: ","))
+                    out += newline
+                }
                 if !plain && random.chance(0.02) { out.append(contentsOf: "/* c */".utf8) }
                 if bareNames && Self.isBare(key) { out.append(contentsOf: key.utf8) } else { string(key) }
                 out.append(contentsOf: ": ".utf8)

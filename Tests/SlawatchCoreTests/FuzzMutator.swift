@@ -186,7 +186,10 @@ enum FuzzMutator {
 
     /// `tree` with node number `n` (pre-order, keys sorted) replaced by `change(node)`.
     private static func replacing(_ tree: JSONValue, _ n: inout Int, _ change: (JSONValue) -> JSONValue) -> JSONValue {
-        if n == 0 { n = -1; return change(tree) }
+        if n == 0 {
+            n = -1
+            return change(tree)
+        }
         guard n > 0 else { return tree }
         n -= 1
         switch tree {

@@ -57,7 +57,9 @@ struct Fuzzer {
         let deadline = seconds.map { started + UInt64($0 * 1e9) }
         var failures: [Failure] = []
         var failureCount = 0
-        var slowest: UInt64 = 0, generated: UInt64 = 0, checked: UInt64 = 0
+        var slowest: UInt64 = 0
+        var generated: UInt64 = 0
+        var checked: UInt64 = 0
         var index = 0
         while deadline.map({ FuzzCrashReport.now() < $0 }) ?? (index < Self.defaultInputs) {
             var random = random(index)

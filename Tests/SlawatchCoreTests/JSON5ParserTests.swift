@@ -42,12 +42,18 @@ struct JSON5ParserTests {
             }
             """
         let value = try JSON5Parser.parse(text)
-        guard case .object(let members) = value else { Issue.record("not an object: \(value)"); return }
+        guard case .object(let members) = value else {
+            Issue.record("not an object: \(value)")
+            return
+        }
         #expect(members["name"] == .string("it's"))
         #expect(members["$x_1"] == .array([.number(31), .number(5), .number(0.5), .number(5), .number(-.infinity)]))
         #expect(members["q"] == .string("ab"))
         #expect(members["ñandú"] == .number(1))
-        guard case .number(let nan) = try JSON5Parser.parse("NaN") else { Issue.record("NaN is not a number"); return }
+        guard case .number(let nan) = try JSON5Parser.parse("NaN") else {
+            Issue.record("NaN is not a number")
+            return
+        }
         #expect(nan.isNaN)
     }
 

@@ -155,7 +155,8 @@ struct ParserFuzzTests {
         // Each section alone as well: smaller documents, so more of them in the time, and mutations
         // that reach the checks of one section without the rest in the way.
         guard case .object(let sections) = try JSON5Parser.parse(whole[0]) else {
-            Issue.record("not an object"); return
+            Issue.record("not an object")
+            return
         }
         let parts = [
             ["calendars", "policies"], ["channels", "smtp", "routes"], ["channels", "reports"],

@@ -196,7 +196,8 @@ final class ReferenceClock {
                 }
             }
             minuteMask = mask
-            holidayDays = Set(calendar.holidays.map { ReferenceClock.dayNumber(year: $0.year, month: $0.month, day: $0.day) })
+            holidayDays = Set(
+                calendar.holidays.map { ReferenceClock.dayNumber(year: $0.year, month: $0.month, day: $0.day) })
             hasAnyRange = calendar.zoneIdentifier == nil || mask.contains(true)
         }
 
@@ -224,7 +225,9 @@ final class ReferenceClock {
                     var i: Int64 = 0
                     while i < 15 {
                         let m = block * 15 + i
-                        if isWorking(m, offsetSeconds: offset ?? zone.exactOffset(second: m * 60)) { mask |= 1 << UInt16(i) }
+                        if isWorking(m, offsetSeconds: offset ?? zone.exactOffset(second: m * 60)) {
+                            mask |= 1 << UInt16(i)
+                        }
                         i += 1
                     }
                     blockMasks[block] = mask
@@ -311,7 +314,9 @@ final class ReferenceClock {
         let history = Self.normalizedHistory(ticket)
         // The same history as "does the clock run from this change on"; before any change it runs.
         let changeMinutes = history.map(\.minute)
-        let changeRuns = history.map { !policy.pauseStatuses.contains($0.status) && !policy.stopStatuses.contains($0.status) }
+        let changeRuns = history.map {
+            !policy.pauseStatuses.contains($0.status) && !policy.stopStatuses.contains($0.status)
+        }
         func runs(at minute: Int64) -> Bool {
             var result = true
             var i = 0
@@ -329,11 +334,16 @@ final class ReferenceClock {
         for tenths in warnTenths {
             let product = target * Int64(tenths)  // level = ceil(target * tenths / 1000)
             let level = product / 1000 + (product % 1000 == 0 ? 0 : 1)
-            thresholds.append(ReferenceThreshold(kind: "warning", level: Double(tenths) / 10, levelMicros: level, crossed: false, at: nil))
+            thresholds.append(
+                ReferenceThreshold(
+                    kind: "warning", level: Double(tenths) / 10, levelMicros: level, crossed: false, at: nil))
         }
         thresholds.append(ReferenceThreshold(kind: "breach", level: 100, levelMicros: target, crossed: false, at: nil))
         for step in escalations {
-            thresholds.append(ReferenceThreshold(kind: "escalation", level: Double(step) / 1_000_000, levelMicros: target + step, crossed: false, at: nil))
+            thresholds.append(
+                ReferenceThreshold(
+                    kind: "escalation", level: Double(step) / 1_000_000, levelMicros: target + step, crossed: false,
+                    at: nil))
         }
         precondition(thresholds.allSatisfy { $0.levelMicros > 0 }, "the reference handles positive levels only")
         // Levels in increasing order, to be handed their instants as the count passes them.
@@ -367,7 +377,8 @@ final class ReferenceClock {
                     let before = future
                     future += Self.minuteMicros
                     while next < order.count, thresholds[order[next]].levelMicros <= future {
-                        thresholds[order[next]].at = m * Self.minuteMicros + (thresholds[order[next]].levelMicros - before)
+                        thresholds[order[next]].at =
+                            m * Self.minuteMicros + (thresholds[order[next]].levelMicros - before)
                         next += 1
                     }
                 }
@@ -429,8 +440,10 @@ final class ReferenceClock {
         func civil(_ s: Int64) -> String {
             var utc = Calendar(identifier: .gregorian)
             utc.timeZone = TimeZone(identifier: "UTC")!
-            let c = utc.dateComponents([.year, .month, .day, .hour, .minute, .second], from: Date(timeIntervalSince1970: Double(s)))
-            return String(format: "%04d-%02d-%02d %02d:%02d:%02d", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
+            let c = utc.dateComponents(
+                [.year, .month, .day, .hour, .minute, .second], from: Date(timeIntervalSince1970: Double(s)))
+            return String(
+                format: "%04d-%02d-%02d %02d:%02d:%02d", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
         }
         var text = civil(seconds).replacingOccurrences(of: " ", with: "T")
         if frac != 0 { text += String(format: ".%06d", Int(frac)) }
@@ -438,8 +451,10 @@ final class ReferenceClock {
         if let id = zoneIdentifier {
             let off = zoneMemo(id).exactOffset(second: seconds)
             let sign = off < 0 ? "-" : "+"
-            let weekday = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][Self.weekdayIndex(dayNumber: Self.floorDiv(seconds + off, 86_400))]
-            text += " (local \(weekday) \(civil(seconds + off).dropLast(3)) \(sign)\(String(format: "%02d:%02d", abs(off) / 3600, abs(off) / 60 % 60)))"
+            let weekday = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][
+                Self.weekdayIndex(dayNumber: Self.floorDiv(seconds + off, 86_400))]
+            text +=
+                " (local \(weekday) \(civil(seconds + off).dropLast(3)) \(sign)\(String(format: "%02d:%02d", abs(off) / 3600, abs(off) / 60 % 60)))"
         }
         return text
     }

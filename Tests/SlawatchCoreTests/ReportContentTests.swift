@@ -51,7 +51,9 @@ private struct Spec {
 /// Every ticket with its expected reading at `now` (24x7, targets CRITICA 4, ALTA 8, MEDIA 24, BAJA 40).
 private let specs: [Spec] = [
     // 6 h of 4: 2 h over.
-    Spec(code: "TKT-2026-00001", title: "<script>alert('x')</script> & facturación", priority: "CRITICA", created: "2026-03-24T06:00:00Z"),
+    Spec(
+        code: "TKT-2026-00001", title: "<script>alert('x')</script> & facturación", priority: "CRITICA",
+        created: "2026-03-24T06:00:00Z"),
     // 9 h of 8: 1 h over.
     Spec(code: "TKT-2026-00002", title: "VPN caída", priority: "ALTA", area: "MESA", created: "2026-03-24T03:00:00Z"),
     // 3 h of 4 (75 %): at risk, 1 h left.
@@ -61,19 +63,33 @@ private let specs: [Spec] = [
     // 1 h of 24: on track.
     Spec(code: "TKT-2026-00005", title: "Cambio de clave", priority: "MEDIA", created: "2026-03-24T11:00:00Z"),
     // Waiting since 09:00: paused.
-    Spec(code: "TKT-2026-00006", title: "Esperando al proveedor", priority: "ALTA", created: "2026-03-24T08:00:00Z", paused: "2026-03-24T09:00:00Z"),
+    Spec(
+        code: "TKT-2026-00006", title: "Esperando al proveedor", priority: "ALTA", created: "2026-03-24T08:00:00Z",
+        paused: "2026-03-24T09:00:00Z"),
     // Resolved in the period after 2 h of 4: met.
-    Spec(code: "TKT-2026-00007", title: "Correo rebotado", priority: "CRITICA", created: "2026-03-23T20:00:00Z", stopped: "2026-03-23T22:00:00Z"),
+    Spec(
+        code: "TKT-2026-00007", title: "Correo rebotado", priority: "CRITICA", created: "2026-03-23T20:00:00Z",
+        stopped: "2026-03-23T22:00:00Z"),
     // Resolved in the period after 13 h of 8: breached, 5 h over.
-    Spec(code: "TKT-2026-00008", title: "Licencias vencidas", priority: "ALTA", created: "2026-03-23T00:00:00Z", stopped: "2026-03-23T13:00:00Z"),
+    Spec(
+        code: "TKT-2026-00008", title: "Licencias vencidas", priority: "ALTA", created: "2026-03-23T00:00:00Z",
+        stopped: "2026-03-23T13:00:00Z"),
     // Resolved in the previous period after 4 h of 24: met.
-    Spec(code: "TKT-2026-00009", title: "Alta de usuario", priority: "MEDIA", created: "2026-03-22T10:00:00Z", stopped: "2026-03-22T14:00:00Z"),
+    Spec(
+        code: "TKT-2026-00009", title: "Alta de usuario", priority: "MEDIA", created: "2026-03-22T10:00:00Z",
+        stopped: "2026-03-22T14:00:00Z"),
     // Closed in the previous period after 12 h of 4: breached, 8 h over.
-    Spec(code: "TKT-2026-00010", title: "Caída de la red", priority: "CRITICA", created: "2026-03-22T13:00:00Z", stopped: "2026-03-23T01:00:00Z", stopStatus: "CERRADO"),
+    Spec(
+        code: "TKT-2026-00010", title: "Caída de la red", priority: "CRITICA", created: "2026-03-22T13:00:00Z",
+        stopped: "2026-03-23T01:00:00Z", stopStatus: "CERRADO"),
     // Resolved before both periods: met, but outside every attainment.
-    Spec(code: "TKT-2026-00011", title: "Monitor nuevo", priority: "MEDIA", created: "2026-03-19T10:00:00Z", stopped: "2026-03-19T12:00:00Z"),
+    Spec(
+        code: "TKT-2026-00011", title: "Monitor nuevo", priority: "MEDIA", created: "2026-03-19T10:00:00Z",
+        stopped: "2026-03-19T12:00:00Z"),
     // Resolved in the period after 21.5 h of 40: met.
-    Spec(code: "TKT-2026-00012", title: "Consulta general", priority: "BAJA", created: "2026-03-23T12:30:00Z", stopped: "2026-03-24T10:00:00Z"),
+    Spec(
+        code: "TKT-2026-00012", title: "Consulta general", priority: "BAJA", created: "2026-03-23T12:30:00Z",
+        stopped: "2026-03-24T10:00:00Z"),
 ]
 
 private struct FixtureError: Error, CustomStringConvertible {
@@ -88,7 +104,8 @@ private func evaluate(_ specs: [Spec], rules: RuleSet) throws -> [EvaluatedTicke
     let evaluator = SLAEvaluator(rules: rules)
     return try specs.enumerated().map { i, spec in
         var changes = [StatusChange(status: "ABIERTO", at: try instant(spec.created))]
-        var status = "ABIERTO", updated = spec.created
+        var status = "ABIERTO"
+        var updated = spec.created
         if let paused = spec.paused {
             changes.append(StatusChange(status: "EN_ESPERA", at: try instant(paused)))
             status = "EN_ESPERA"
@@ -100,7 +117,8 @@ private func evaluate(_ specs: [Spec], rules: RuleSet) throws -> [EvaluatedTicke
             updated = stopped
         }
         let ticket = SourceTicket(
-            ticketID: "00000000-0000-4000-8000-" + String(repeating: "0", count: 12 - String(i + 1).count) + String(i + 1), code: spec.code, title: spec.title, category: nil,
+            ticketID: "00000000-0000-4000-8000-" + String(repeating: "0", count: 12 - String(i + 1).count)
+                + String(i + 1), code: spec.code, title: spec.title, category: nil,
             requesterEmail: nil, status: status, priority: spec.priority, area: spec.area, areaManagerEmail: nil,
             createdAt: try instant(spec.created), updatedAt: try instant(updated))
         guard case .clock(let evaluated) = evaluator.evaluate(ticket, changes: changes, now: try instant(now)) else {
@@ -110,7 +128,9 @@ private func evaluate(_ specs: [Spec], rules: RuleSet) throws -> [EvaluatedTicke
     }
 }
 
-private func build(matching: [EvaluatedTicket], scope: [EvaluatedTicket], area: String? = nil, report: String = "diario") throws -> ReportContent {
+private func build(
+    matching: [EvaluatedTicket], scope: [EvaluatedTicket], area: String? = nil, report: String = "diario"
+) throws -> ReportContent {
     let rules = try loadRules()
     let definition = try #require(rules.reports.first { $0.name == report })
     return ReportContent.build(
@@ -124,10 +144,13 @@ private func fullReport() throws -> (content: ReportContent, tickets: [Evaluated
 }
 
 /// The breached and at-risk tickets, by horas_restantes: 10 (−8), 8 (−5), 1 (−2), 2 (−1), 3 (+1), 4 (+6).
-private let attentionOrder = ["TKT-2026-00010", "TKT-2026-00008", "TKT-2026-00001", "TKT-2026-00002", "TKT-2026-00003", "TKT-2026-00004"]
+private let attentionOrder = [
+    "TKT-2026-00010", "TKT-2026-00008", "TKT-2026-00001", "TKT-2026-00002", "TKT-2026-00003", "TKT-2026-00004",
+]
 
 private func json(_ text: String) throws -> [String: Any] {
-    try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], "not a JSON object: \(text)")
+    try #require(
+        try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], "not a JSON object: \(text)")
 }
 
 @Suite("ReportContent")
@@ -154,15 +177,20 @@ struct ReportContentTests {
         let (content, _) = try fullReport()
         #expect(content.total == 12)
         #expect(content.byStatus == [.breached: 4, .at_risk: 2, .on_track: 1, .paused: 1, .met: 4])
-        #expect(content.byPriority == [
-            "CRITICA": [.breached: 2, .at_risk: 1, .met: 1],
-            "ALTA": [.breached: 2, .paused: 1],
-            "MEDIA": [.at_risk: 1, .on_track: 1, .met: 2],
-            "BAJA": [.met: 1],
-        ])
+        #expect(
+            content.byPriority == [
+                "CRITICA": [.breached: 2, .at_risk: 1, .met: 1],
+                "ALTA": [.breached: 2, .paused: 1],
+                "MEDIA": [.at_risk: 1, .on_track: 1, .met: 2],
+                "BAJA": [.met: 1],
+            ])
         let text = content.text(language: "es")
-        #expect(text.contains("Por estado de SLA: en pausa 1, cumplido 4, vencido 4, en riesgo 2, a tiempo 1"), "\(text)")
-        #expect(text.contains("  CRITICA: cumplido 1, vencido 2, en riesgo 1\n  ALTA: en pausa 1, vencido 2\n  MEDIA: cumplido 2, en riesgo 1, a tiempo 1\n  BAJA: cumplido 1\n"), "\(text)")
+        #expect(
+            text.contains("Por estado de SLA: en pausa 1, cumplido 4, vencido 4, en riesgo 2, a tiempo 1"), "\(text)")
+        #expect(
+            text.contains(
+                "  CRITICA: cumplido 1, vencido 2, en riesgo 1\n  ALTA: en pausa 1, vencido 2\n  MEDIA: cumplido 2, en riesgo 1, a tiempo 1\n  BAJA: cumplido 1\n"
+            ), "\(text)")
         let english = content.text(language: "en")
         #expect(english.contains("By SLA status: paused 1, met 4, breached 4, at risk 2, on track 1"), "\(english)")
         #expect(content.subject(language: "es") == "Informe de SLA: 4 vencido, 2 en riesgo")
@@ -180,31 +208,36 @@ struct ReportContentTests {
         let text = content.text(language: "es")
         let lines = text.split(separator: "\n").map(String.init)
         let header = try #require(lines.firstIndex(of: "Vencidos y en riesgo (6):"), "\(text)")
-        #expect(Array(lines[(header + 1)...(header + 6)]) == [
-            "  TKT-2026-00010  CRITICA  TECNOLOGIA  8 h vencido  Caída de la red",
-            "  TKT-2026-00008  ALTA  TECNOLOGIA  5 h vencido  Licencias vencidas",
-            "  TKT-2026-00001  CRITICA  TECNOLOGIA  2 h vencido  <script>alert('x')</script> & facturación",
-            "  TKT-2026-00002  ALTA  MESA  1 h vencido  VPN caída",
-            "  TKT-2026-00003  CRITICA  TECNOLOGIA  1 h restantes  Servidor lento",
-            "  TKT-2026-00004  MEDIA  TECNOLOGIA  6 h restantes  Impresora sin tóner",
-        ])
+        #expect(
+            Array(lines[(header + 1)...(header + 6)]) == [
+                "  TKT-2026-00010  CRITICA  TECNOLOGIA  8 h vencido  Caída de la red",
+                "  TKT-2026-00008  ALTA  TECNOLOGIA  5 h vencido  Licencias vencidas",
+                "  TKT-2026-00001  CRITICA  TECNOLOGIA  2 h vencido  <script>alert('x')</script> & facturación",
+                "  TKT-2026-00002  ALTA  MESA  1 h vencido  VPN caída",
+                "  TKT-2026-00003  CRITICA  TECNOLOGIA  1 h restantes  Servidor lento",
+                "  TKT-2026-00004  MEDIA  TECNOLOGIA  6 h restantes  Impresora sin tóner",
+            ])
         let english = content.text(language: "en")
         #expect(english.contains("  TKT-2026-00010  CRITICA  TECNOLOGIA  8 h over  Caída de la red\n"), "\(english)")
         #expect(english.contains("  TKT-2026-00003  CRITICA  TECNOLOGIA  1 h left  Servidor lento\n"), "\(english)")
         // In the HTML too, in the same order.
         let html = content.html(language: "es")
-        let positions = try attentionOrder.map { code in try #require(html.range(of: code), "\(code) not in the HTML").lowerBound }
+        let positions = try attentionOrder.map { code in
+            try #require(html.range(of: code), "\(code) not in the HTML").lowerBound
+        }
         #expect(positions == positions.sorted())
     }
 
     @Test("ties in horas_restantes are ordered by code")
     func ties() throws {
         let rules = try loadRules()
-        let tickets = try evaluate([
-            Spec(code: "TKT-2026-00202", title: "b", priority: "CRITICA", created: "2026-03-24T07:00:00Z"),
-            Spec(code: "TKT-2026-00201", title: "a", priority: "CRITICA", created: "2026-03-24T07:00:00Z"),
-        ], rules: rules)
-        #expect(try build(matching: tickets, scope: tickets).attention.map(\.code) == ["TKT-2026-00201", "TKT-2026-00202"])
+        let tickets = try evaluate(
+            [
+                Spec(code: "TKT-2026-00202", title: "b", priority: "CRITICA", created: "2026-03-24T07:00:00Z"),
+                Spec(code: "TKT-2026-00201", title: "a", priority: "CRITICA", created: "2026-03-24T07:00:00Z"),
+            ], rules: rules)
+        #expect(
+            try build(matching: tickets, scope: tickets).attention.map(\.code) == ["TKT-2026-00201", "TKT-2026-00202"])
     }
 
     @Test("attainment: tickets that stopped within target out of all that stopped, this period and the previous")
@@ -213,13 +246,16 @@ struct ReportContentTests {
         // This period: 7 (met), 8 (late), 12 (met). The previous: 9 (met), 10 (late). 11 stopped before both.
         #expect(content.attained.met == 2 && content.attained.stopped == 3)
         #expect(content.previousAttained.met == 1 && content.previousAttained.stopped == 2)
-        #expect(content.text(language: "es").contains("Cumplimiento de SLA: 66,7 % (2/3); periodo anterior: 50 % (1/2)"))
+        #expect(
+            content.text(language: "es").contains("Cumplimiento de SLA: 66,7 % (2/3); periodo anterior: 50 % (1/2)"))
         #expect(content.text(language: "en").contains("SLA attainment: 66.7 % (2/3); previous period: 50 % (1/2)"))
         #expect(content.html(language: "es").contains("66,7 % (2/3)"))
         #expect(content.html(language: "es").contains("50 % (1/2)"))
 
         // Attainment covers the report's whole scope, not only what its filter keeps.
-        let onlyAttention = tickets.filter { [.breached, .at_risk].contains($0.reading.status) && $0.reading.state != .stopped }
+        let onlyAttention = tickets.filter {
+            [.breached, .at_risk].contains($0.reading.status) && $0.reading.state != .stopped
+        }
         let filtered = try build(matching: onlyAttention, scope: tickets)
         #expect(filtered.attained.met == 2 && filtered.attained.stopped == 3)
         #expect(filtered.previousAttained.met == 1 && filtered.previousAttained.stopped == 2)
@@ -229,8 +265,11 @@ struct ReportContentTests {
         let open = tickets.filter { $0.reading.state != .stopped }
         let none = try build(matching: open, scope: open)
         #expect(none.attained.stopped == 0 && none.previousAttained.stopped == 0)
-        #expect(none.text(language: "es").contains("Cumplimiento de SLA: ningún ticket cerrado; periodo anterior: ningún ticket cerrado"))
-        #expect(none.text(language: "en").contains("SLA attainment: no ticket stopped; previous period: no ticket stopped"))
+        #expect(
+            none.text(language: "es").contains(
+                "Cumplimiento de SLA: ningún ticket cerrado; periodo anterior: ningún ticket cerrado"))
+        #expect(
+            none.text(language: "en").contains("SLA attainment: no ticket stopped; previous period: no ticket stopped"))
     }
 
     @Test("nothing breached or at risk: a short quiet report, not an empty one")
@@ -277,7 +316,10 @@ struct ReportContentTests {
     func htmlBarChart() throws {
         let (content, _) = try fullReport()
         let html = content.html(language: "es")
-        let bars = html.matches(of: /<td width="(\d+)" height="14" bgcolor="(#[0-9a-fA-F]{6})" style="background:(#[0-9a-fA-F]{6});width:(\d+)px/)
+        let bars = html.matches(
+            of:
+                /<td width="(\d+)" height="14" bgcolor="(#[0-9a-fA-F]{6})" style="background:(#[0-9a-fA-F]{6});width:(\d+)px/
+        )
         #expect(bars.count == SLAStatus.allCases.count, "\(html)")
         var widthByColor: [String: Int] = [:]
         for bar in bars {
@@ -310,8 +352,11 @@ struct ReportContentTests {
     func jsonRendering() throws {
         let (content, _) = try fullReport()
         let object = try json(content.json())
-        #expect(Set(object.keys) == ["report", "title", "area", "period_start", "period_end", "total", "by_status", "by_priority",
-                                     "attention", "attainment", "previous_attainment"])
+        #expect(
+            Set(object.keys) == [
+                "report", "title", "area", "period_start", "period_end", "total", "by_status", "by_priority",
+                "attention", "attainment", "previous_attainment",
+            ])
         #expect(object["report"] as? String == "diario")
         #expect(object["title"] as? String == "Informe de SLA")
         #expect(object["area"] is NSNull)
@@ -320,7 +365,10 @@ struct ReportContentTests {
         #expect((object["total"] as? NSNumber)?.intValue == 12)
         let byStatus = try #require(object["by_status"] as? [String: Any])
         #expect(Set(byStatus.keys) == Set(SLAStatus.allCases.map(\.rawValue)))
-        #expect(byStatus.mapValues { ($0 as? NSNumber)?.intValue ?? -1 } == ["paused": 1, "met": 4, "breached": 4, "at_risk": 2, "on_track": 1])
+        #expect(
+            byStatus.mapValues { ($0 as? NSNumber)?.intValue ?? -1 } == [
+                "paused": 1, "met": 4, "breached": 4, "at_risk": 2, "on_track": 1,
+            ])
         let byPriority = try #require(object["by_priority"] as? [String: [String: Any]])
         #expect(Set(byPriority.keys) == ["CRITICA", "ALTA", "MEDIA", "BAJA"])
         #expect((byPriority["CRITICA"]?["breached"] as? NSNumber)?.intValue == 2)
@@ -328,7 +376,8 @@ struct ReportContentTests {
         let attention = try #require(object["attention"] as? [[String: Any]])
         #expect(attention.map { $0["label"] as? String ?? "" } == attentionOrder)
         for item in attention {
-            #expect(Set(item.keys) == ["label", "title", "prioridad_nom", "area_asignada", "sla_status", "horas_restantes"])
+            #expect(
+                Set(item.keys) == ["label", "title", "prioridad_nom", "area_asignada", "sla_status", "horas_restantes"])
         }
         #expect(attention.map { ($0["horas_restantes"] as? NSNumber)?.doubleValue ?? .nan } == [-8, -5, -2, -1, 1, 6])
         #expect(attention.first?["sla_status"] as? String == "breached")

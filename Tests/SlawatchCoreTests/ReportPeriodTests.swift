@@ -52,8 +52,10 @@ private func schedule(_ cron: String, _ zone: String) throws -> ReportSchedule {
 
     @Test func nothingIsDueBeforeTheNextInstant() throws {
         let daily = try schedule("0 8 * * *", "UTC")
-        #expect(ReportPeriod.due(daily, after: try at("2026-03-24T08:00:00Z"), now: try at("2026-03-24T09:00:00Z")) == nil)
-        #expect(ReportPeriod.due(daily, after: try at("2026-03-24T07:00:00Z"), now: try at("2026-03-24T07:59:59Z")) == nil)
+        #expect(
+            ReportPeriod.due(daily, after: try at("2026-03-24T08:00:00Z"), now: try at("2026-03-24T09:00:00Z")) == nil)
+        #expect(
+            ReportPeriod.due(daily, after: try at("2026-03-24T07:00:00Z"), now: try at("2026-03-24T07:59:59Z")) == nil)
         let due = try #require(
             ReportPeriod.due(daily, after: try at("2026-03-24T07:00:00Z"), now: try at("2026-03-24T08:00:00Z")))
         #expect(due.missed.isEmpty)
@@ -63,8 +65,9 @@ private func schedule(_ cron: String, _ zone: String) throws -> ReportSchedule {
 
     @Test func theLatestInstantRunsAndTheEarlierOnesWereMissed() throws {
         // Armed on Thursday before the digest, back on Monday an hour after it.
-        let due = try #require(ReportPeriod.due(
-            try Self.weekdays(), after: try at("2026-03-19T12:00:00Z"), now: try at("2026-03-23T14:00:00Z")))
+        let due = try #require(
+            ReportPeriod.due(
+                try Self.weekdays(), after: try at("2026-03-19T12:00:00Z"), now: try at("2026-03-23T14:00:00Z")))
         #expect(due.missed == [try at("2026-03-19T13:00:00Z"), try at("2026-03-20T13:00:00Z")])
         #expect(due.period.end == (try at("2026-03-23T13:00:00Z")))
         #expect(due.period.start == (try at("2026-03-20T13:00:00Z")))
@@ -75,7 +78,8 @@ private func schedule(_ cron: String, _ zone: String) throws -> ReportSchedule {
         let weekdays = try Self.weekdays()
         let from = try at("2026-03-20T12:00:00Z")
         // Friday's digest, found on Saturday: late from exactly one period (a day) after it.
-        let justInTime = try #require(ReportPeriod.due(weekdays, after: from, now: try at("2026-03-21T13:00:00Z") + (-1)))
+        let justInTime = try #require(
+            ReportPeriod.due(weekdays, after: from, now: try at("2026-03-21T13:00:00Z") + (-1)))
         #expect(justInTime.period.end == (try at("2026-03-20T13:00:00Z")))
         #expect(!justInTime.isLate)
         #expect(try #require(ReportPeriod.due(weekdays, after: from, now: try at("2026-03-21T13:00:00Z"))).isLate)
@@ -87,9 +91,11 @@ private func schedule(_ cron: String, _ zone: String) throws -> ReportSchedule {
     }
 
     @Test func aBoundedLookStopsAtItsLimit() throws {
-        let due = try #require(ReportPeriod.due(
-            try schedule("0 8 * * *", "UTC"), after: try at("2026-03-01T00:00:00Z"), now: try at("2026-03-24T09:00:00Z"),
-            limit: 3))
+        let due = try #require(
+            ReportPeriod.due(
+                try schedule("0 8 * * *", "UTC"), after: try at("2026-03-01T00:00:00Z"),
+                now: try at("2026-03-24T09:00:00Z"),
+                limit: 3))
         #expect(due.missed == [try at("2026-03-01T08:00:00Z"), try at("2026-03-02T08:00:00Z")])
         #expect(due.period.end == (try at("2026-03-03T08:00:00Z")))
         #expect(due.isLate)

@@ -54,7 +54,8 @@ private struct ReferenceZone {
             let n = t + 900
             let current = segments[segments.count - 1].offset
             if offset(zone, n) != current {
-                var lo = t, hi = n
+                var lo = t
+                var hi = n
                 while hi - lo > 1 {
                     let mid = (lo + hi) / 2
                     if offset(zone, mid) == current { lo = mid } else { hi = mid }
@@ -127,9 +128,11 @@ struct ReportScheduleTests {
         #expect(s.next(after: try at("2026-03-30T03:00:00Z")) == (try at("2026-03-30T13:00:00Z")))
         // A week of runs: Monday to Friday only.
         let week = enumerate(s, from: try at("2026-03-29T00:00:00Z"), to: try at("2026-04-05T00:00:00Z"))
-        #expect(week.map(\.iso8601) == [
-            "2026-03-30T13:00:00Z", "2026-03-31T13:00:00Z", "2026-04-01T13:00:00Z", "2026-04-02T13:00:00Z", "2026-04-03T13:00:00Z",
-        ])
+        #expect(
+            week.map(\.iso8601) == [
+                "2026-03-30T13:00:00Z", "2026-03-31T13:00:00Z", "2026-04-01T13:00:00Z", "2026-04-02T13:00:00Z",
+                "2026-04-03T13:00:00Z",
+            ])
     }
 
     @Test("names of months and days")
@@ -155,11 +158,17 @@ struct ReportScheduleTests {
         #expect(s.next(after: try at("2026-06-01T10:07:00Z")) == (try at("2026-06-01T10:15:00Z")))
         #expect(s.next(after: try at("2026-06-01T10:15:00Z")) == (try at("2026-06-01T10:30:00Z")))
         let hour = enumerate(s, from: try at("2026-06-01T10:00:00Z"), to: try at("2026-06-01T11:00:00Z"))
-        #expect(hour.map(\.iso8601) == ["2026-06-01T10:15:00Z", "2026-06-01T10:30:00Z", "2026-06-01T10:45:00Z", "2026-06-01T11:00:00Z"])
+        #expect(
+            hour.map(\.iso8601) == [
+                "2026-06-01T10:15:00Z", "2026-06-01T10:30:00Z", "2026-06-01T10:45:00Z", "2026-06-01T11:00:00Z",
+            ])
         let every2h = try schedule("0 8-18/2 * * *", "America/Bogota")
         let day = enumerate(every2h, from: try at("2026-06-01T05:00:00Z"), to: try at("2026-06-02T05:00:00Z"))
-        #expect(day.map(\.iso8601) == ["2026-06-01T13:00:00Z", "2026-06-01T15:00:00Z", "2026-06-01T17:00:00Z",
-                                        "2026-06-01T19:00:00Z", "2026-06-01T21:00:00Z", "2026-06-01T23:00:00Z"])
+        #expect(
+            day.map(\.iso8601) == [
+                "2026-06-01T13:00:00Z", "2026-06-01T15:00:00Z", "2026-06-01T17:00:00Z",
+                "2026-06-01T19:00:00Z", "2026-06-01T21:00:00Z", "2026-06-01T23:00:00Z",
+            ])
     }
 
     @Test("lists of hours and days")
@@ -167,18 +176,24 @@ struct ReportScheduleTests {
         let s = try schedule("0 9,13,17 * * 1,3,5", "Europe/Madrid")
         // Monday 2026-06-01, Madrid is UTC+2.
         let runs = enumerate(s, from: try at("2026-06-01T08:00:00Z"), to: try at("2026-06-04T00:00:00Z"))
-        #expect(runs.map(\.iso8601) == ["2026-06-01T11:00:00Z", "2026-06-01T15:00:00Z", "2026-06-03T07:00:00Z",
-                                         "2026-06-03T11:00:00Z", "2026-06-03T15:00:00Z"])
+        #expect(
+            runs.map(\.iso8601) == [
+                "2026-06-01T11:00:00Z", "2026-06-01T15:00:00Z", "2026-06-03T07:00:00Z",
+                "2026-06-03T11:00:00Z", "2026-06-03T15:00:00Z",
+            ])
     }
 
     @Test("a day that exists only in leap years, and a day-of-month missing from short months")
     func rareDays() throws {
-        #expect(try schedule("0 12 29 FEB *", "UTC").next(after: try at("2026-01-01T00:00:00Z")) == (try at("2028-02-29T12:00:00Z")))
+        #expect(
+            try schedule("0 12 29 FEB *", "UTC").next(after: try at("2026-01-01T00:00:00Z"))
+                == (try at("2028-02-29T12:00:00Z")))
         let s = try schedule("0 6 31 * *", "America/Bogota")
         let runs = enumerate(s, from: try at("2026-01-01T00:00:00Z"), to: try at("2027-01-01T00:00:00Z"))
-        #expect(runs.map { String($0.iso8601.prefix(10)) } == [
-            "2026-01-31", "2026-03-31", "2026-05-31", "2026-07-31", "2026-08-31", "2026-10-31", "2026-12-31",
-        ])
+        #expect(
+            runs.map { String($0.iso8601.prefix(10)) } == [
+                "2026-01-31", "2026-03-31", "2026-05-31", "2026-07-31", "2026-08-31", "2026-10-31", "2026-12-31",
+            ])
     }
 
     // MARK: - Day of month OR day of week (Vixie cron)
@@ -198,7 +213,9 @@ struct ReportScheduleTests {
         var day = try at("2026-01-01T00:00:00Z")
         while day < (try at("2027-01-01T00:00:00Z")) {
             let date = Date(timeIntervalSince1970: Double(day.seconds))
-            if utc.component(.day, from: date) == 13 || utc.component(.weekday, from: date) == 6 { expected.append(day) }
+            if utc.component(.day, from: date) == 13 || utc.component(.weekday, from: date) == 6 {
+                expected.append(day)
+            }
             day = day + 86_400_000_000
         }
         #expect(runs == expected)
@@ -206,8 +223,16 @@ struct ReportScheduleTests {
         #expect(runs.count == 61)
 
         // Only one of the two restricted: that one alone decides.
-        #expect(enumerate(try schedule("0 0 13 * *", "UTC"), from: try at("2025-12-31T12:00:00Z"), to: try at("2026-12-31T12:00:00Z")).count == 12)
-        #expect(enumerate(try schedule("0 0 * * FRI", "UTC"), from: try at("2025-12-31T12:00:00Z"), to: try at("2026-12-31T12:00:00Z")).count == 52)
+        #expect(
+            enumerate(
+                try schedule("0 0 13 * *", "UTC"), from: try at("2025-12-31T12:00:00Z"),
+                to: try at("2026-12-31T12:00:00Z")
+            ).count == 12)
+        #expect(
+            enumerate(
+                try schedule("0 0 * * FRI", "UTC"), from: try at("2025-12-31T12:00:00Z"),
+                to: try at("2026-12-31T12:00:00Z")
+            ).count == 52)
     }
 
     // MARK: - Daylight saving
@@ -239,15 +264,25 @@ struct ReportScheduleTests {
     func newYork() throws {
         // 2026-03-08 02:00 EST → 03:00 EDT at 07:00Z: 02:30 runs at 03:30 EDT = 07:30Z.
         let s = try schedule("30 2 * * *", "America/New_York")
-        #expect(enumerate(s, from: try at("2026-03-08T05:00:00Z"), to: try at("2026-03-09T04:00:00Z")).map(\.iso8601) == ["2026-03-08T07:30:00Z"])
+        #expect(
+            enumerate(s, from: try at("2026-03-08T05:00:00Z"), to: try at("2026-03-09T04:00:00Z")).map(\.iso8601) == [
+                "2026-03-08T07:30:00Z"
+            ])
         #expect(s.next(after: try at("2026-03-07T07:30:00Z")) == (try at("2026-03-08T07:30:00Z")))
         #expect(s.next(after: try at("2026-03-08T07:30:00Z")) == (try at("2026-03-09T06:30:00Z")))
         // 2026-11-01 02:00 EDT → 01:00 EST at 06:00Z: 02:30 happens once (EST), 01:30 twice.
-        #expect(enumerate(s, from: try at("2026-11-01T04:00:00Z"), to: try at("2026-11-02T05:00:00Z")).map(\.iso8601) == ["2026-11-01T07:30:00Z"])
+        #expect(
+            enumerate(s, from: try at("2026-11-01T04:00:00Z"), to: try at("2026-11-02T05:00:00Z")).map(\.iso8601) == [
+                "2026-11-01T07:30:00Z"
+            ])
         let early = try schedule("30 1 * * *", "America/New_York")
-        #expect(enumerate(early, from: try at("2026-11-01T04:00:00Z"), to: try at("2026-11-02T05:00:00Z")).map(\.iso8601) == ["2026-11-01T05:30:00Z"])
+        #expect(
+            enumerate(early, from: try at("2026-11-01T04:00:00Z"), to: try at("2026-11-02T05:00:00Z")).map(\.iso8601)
+                == ["2026-11-01T05:30:00Z"])
         #expect(early.next(after: try at("2026-11-01T05:30:00Z")) == (try at("2026-11-02T06:30:00Z")))
-        #expect(enumerate(early, from: try at("2026-03-08T05:00:00Z"), to: try at("2026-03-09T04:00:00Z")).map(\.iso8601) == ["2026-03-08T06:30:00Z"])
+        #expect(
+            enumerate(early, from: try at("2026-03-08T05:00:00Z"), to: try at("2026-03-09T04:00:00Z")).map(\.iso8601)
+                == ["2026-03-08T06:30:00Z"])
     }
 
     @Test("midnight changes: Santiago and Havana run a 00:00 report once on both change days")
@@ -259,9 +294,11 @@ struct ReportScheduleTests {
         #expect(santiago.next(after: try at("2026-04-04T04:00:00Z")) == (try at("2026-04-05T04:00:00Z")))
         // Havana 2026-11-01 01:00 -04 → 00:00 -05 at 05:00Z: midnight and 00:30 happen twice; the first counts.
         let havana = try schedule("0,30 0 * * *", "America/Havana")
-        #expect(enumerate(havana, from: try at("2026-11-01T03:00:00Z"), to: try at("2026-11-02T03:00:00Z")).map(\.iso8601) == [
-            "2026-11-01T04:00:00Z", "2026-11-01T04:30:00Z",
-        ])
+        #expect(
+            enumerate(havana, from: try at("2026-11-01T03:00:00Z"), to: try at("2026-11-02T03:00:00Z")).map(\.iso8601)
+                == [
+                    "2026-11-01T04:00:00Z", "2026-11-01T04:30:00Z",
+                ])
         // Havana 2026-03-08 00:00 -05 → 01:00 -04 at 05:00Z: both skipped times run once, after the change.
         let spring = enumerate(havana, from: try at("2026-03-08T03:00:00Z"), to: try at("2026-03-09T03:00:00Z"))
         #expect(spring.map(\.iso8601) == ["2026-03-08T05:00:00Z", "2026-03-08T05:30:00Z"])
@@ -275,7 +312,9 @@ struct ReportScheduleTests {
         #expect(s.next(after: try at("2026-10-03T15:45:00Z")) == (try at("2026-10-04T15:15:00Z")))
         // 2026-04-05 02:00 +11 → 01:30 +10:30 at 15:00Z (the 4th): 01:45 happens twice; the first counts.
         let repeated = try schedule("45 1 * * *", "Australia/Lord_Howe")
-        #expect(enumerate(repeated, from: try at("2026-04-04T12:00:00Z"), to: try at("2026-04-05T12:00:00Z")).map(\.iso8601) == ["2026-04-04T14:45:00Z"])
+        #expect(
+            enumerate(repeated, from: try at("2026-04-04T12:00:00Z"), to: try at("2026-04-05T12:00:00Z")).map(\.iso8601)
+                == ["2026-04-04T14:45:00Z"])
     }
 
     @Test("a daily report runs once every day of a year, in every zone", arguments: dstZones + fixedZones)
@@ -283,7 +322,8 @@ struct ReportScheduleTests {
         let tz = try #require(TimeZone(identifier: zone))
         // The local year 2026: from just before its first midnight to just before the next year's
         // (no zone here changes its offset around New Year).
-        let newYear2026 = try at("2026-01-01T00:00:00Z").seconds, newYear2027 = try at("2027-01-01T00:00:00Z").seconds
+        let newYear2026 = try at("2026-01-01T00:00:00Z").seconds
+        let newYear2027 = try at("2027-01-01T00:00:00Z").seconds
         let from = Instant(seconds: newYear2026 - offset(tz, newYear2026)) + (-1)
         let to = Instant(seconds: newYear2027 - offset(tz, newYear2027)) + (-1)
         for cron in ["30 2 * * *", "0 0 * * *", "30 1 * * *", "59 23 * * *"] {
@@ -295,7 +335,8 @@ struct ReportScheduleTests {
             // One run per local day: every day of 2026, once.
             let days = runs.map { localDate($0, tz) }
             #expect(Set(days).count == 365, "\(zone) \(cron): \(days.count - Set(days).count) days with two runs")
-            #expect(days.first?.description == "2026-01-01" && days.last?.description == "2026-12-31", "\(zone) \(cron)")
+            #expect(
+                days.first?.description == "2026-01-01" && days.last?.description == "2026-12-31", "\(zone) \(cron)")
             // Consecutive runs are a day apart, give or take the change of offset.
             for (a, b) in zip(runs, runs.dropFirst()) {
                 let gap = b - a
@@ -306,17 +347,22 @@ struct ReportScheduleTests {
 
     @Test("every instant of a year agrees with an independent reference", arguments: dstZones + fixedZones)
     func agreesWithReference(zone: String) throws {
-        let from = try at("2025-12-31T12:00:00Z"), to = try at("2026-12-31T12:00:00Z")
+        let from = try at("2025-12-31T12:00:00Z")
+        let to = try at("2026-12-31T12:00:00Z")
         let reference = try ReferenceZone(zone, from: from.seconds - 3 * 86_400, to: to.seconds + 3 * 86_400)
         for cron in ["30 2 * * *", "0 0 * * *", "45 1 * * *", "0 8 * * 1-5", "15 3 1,15 * *", "0 0 13 * 5"] {
             let s = try schedule(cron, zone)
             let runs = enumerate(s, from: from, to: to)
             let expected = reference.instants(try CronSchedule(cron), from: from.seconds, to: to.seconds)
-            #expect(runs == expected, "\(zone) \(cron): first difference \(String(describing: zip(runs, expected).first { $0 != $1 }))")
+            #expect(
+                runs == expected,
+                "\(zone) \(cron): first difference \(String(describing: zip(runs, expected).first { $0 != $1 }))")
         }
         // Every half hour, over the weeks around the changes (and the whole of March and October).
         let halfHourly = try schedule("*/30 * * * *", zone)
-        for (start, end) in [("2026-03-01T00:00:00Z", "2026-04-12T00:00:00Z"), ("2026-09-01T00:00:00Z", "2026-11-08T00:00:00Z")] {
+        for (start, end) in [
+            ("2026-03-01T00:00:00Z", "2026-04-12T00:00:00Z"), ("2026-09-01T00:00:00Z", "2026-11-08T00:00:00Z"),
+        ] {
             let runs = enumerate(halfHourly, from: try at(start), to: try at(end))
             let expected = reference.instants(halfHourly.cron, from: try at(start).seconds, to: try at(end).seconds)
             #expect(runs == expected, "\(zone) */30 \(start): \(runs.count) runs, \(expected.count) expected")

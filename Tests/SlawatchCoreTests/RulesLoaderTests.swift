@@ -45,9 +45,11 @@ private let consoleFile: RulesFile = (
 
 /// The repository's own `rules/` directory, found from this file's path.
 private func repositoryRules(filePath: String = #filePath) throws -> [RulesFile] {
-    let root = URL(fileURLWithPath: filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let root = URL(fileURLWithPath: filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
     let directory = root.appendingPathComponent("rules")
-    let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".json") }.sorted()
+    let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".json") }
+        .sorted()
     return try names.map { name in
         let data = try Data(contentsOf: directory.appendingPathComponent(name))
         return ("rules/" + name, try #require(String(data: data, encoding: .utf8)))
@@ -136,7 +138,9 @@ struct RulesLoaderTests {
             _ = try load([file])
             Issue.record("rules with a non-numeric target loaded")
         } catch {
-            #expect(error.description == #"rules/sla.json: policies[1].targets.ALTA: expected a number of hours, found "cuatro""#)
+            #expect(
+                error.description
+                    == #"rules/sla.json: policies[1].targets.ALTA: expected a number of hours, found "cuatro""#)
             #expect(error.issues.count == 1)
             #expect(error.issues.first?.file == "rules/sla.json")
             #expect(error.issues.first?.path == "policies[1].targets.ALTA")
@@ -145,10 +149,13 @@ struct RulesLoaderTests {
 
     @Test("a negative target is rejected")
     func negativeTarget() {
-        let policies: RulesFile = ("rules/sla.json", #"{"policies": [{"name": "g", "calendar": "24x7", "targets": {"BAJA": -1}}]}"#)
-        #expect(messages([calendarsFile, policies]) == [
-            "rules/sla.json: policies[0].targets.BAJA: expected a number of hours from 0 to 1000000, found -1",
-        ])
+        let policies: RulesFile = (
+            "rules/sla.json", #"{"policies": [{"name": "g", "calendar": "24x7", "targets": {"BAJA": -1}}]}"#
+        )
+        #expect(
+            messages([calendarsFile, policies]) == [
+                "rules/sla.json: policies[0].targets.BAJA: expected a number of hours from 0 to 1000000, found -1"
+            ])
     }
 
     // MARK: - Filters in rules
@@ -177,21 +184,29 @@ struct RulesLoaderTests {
             ]}
             """#
         )
-        #expect(messages([consoleFile, routes]) == ["rules/notifications.json: routes[1].when.operand[1].op: " + unsupportedOperator])
+        #expect(
+            messages([consoleFile, routes]) == [
+                "rules/notifications.json: routes[1].when.operand[1].op: " + unsupportedOperator
+            ])
     }
 
-    @Test("a computed column cannot choose a policy", arguments: ["sla_status", "sla_horas", "horas_restantes", "vencido", "due_at"])
+    @Test(
+        "a computed column cannot choose a policy",
+        arguments: ["sla_status", "sla_horas", "horas_restantes", "vencido", "due_at"])
     func computedColumnInPolicy(column: String) {
         let policies: RulesFile = (
             "rules/sla.json",
             #"{"policies": [{"name": "g", "when": {"column": "\#(column)", "op": "EQ", "operand": null}, "calendar": "24x7", "targets": {"ALTA": 8}}]}"#
         )
-        #expect(messages([calendarsFile, policies]) == [
-            #"rules/sla.json: policies[0].when.column: "\#(column)" is computed from the policy itself and cannot choose the policy"#,
-        ])
+        #expect(
+            messages([calendarsFile, policies]) == [
+                #"rules/sla.json: policies[0].when.column: "\#(column)" is computed from the policy itself and cannot choose the policy"#
+            ])
     }
 
-    @Test("a computed column is allowed in a route's when and a report's filter", arguments: ["sla_status", "sla_horas", "horas_restantes", "vencido", "due_at"])
+    @Test(
+        "a computed column is allowed in a route's when and a report's filter",
+        arguments: ["sla_status", "sla_horas", "horas_restantes", "vencido", "due_at"])
     func computedColumnInRouteAndReport(column: String) throws {
         let notifications: RulesFile = (
             "rules/notifications.json",
@@ -213,9 +228,17 @@ struct RulesLoaderTests {
 
     @Test("a policy on a calendar that does not exist")
     func missingCalendar() {
-        let policies: RulesFile = ("rules/sla.json", #"{"policies": [{"name": "g", "calendar": "oficina", "targets": {"ALTA": 8}}]}"#)
-        #expect(messages([calendarsFile, policies]) == [#"rules/sla.json: policies[0].calendar: no calendar named "oficina" (defined: 24x7)"#])
-        #expect(messages([policies]) == [#"rules/sla.json: policies[0].calendar: no calendar named "oficina" (defined: none)"#])
+        let policies: RulesFile = (
+            "rules/sla.json", #"{"policies": [{"name": "g", "calendar": "oficina", "targets": {"ALTA": 8}}]}"#
+        )
+        #expect(
+            messages([calendarsFile, policies]) == [
+                #"rules/sla.json: policies[0].calendar: no calendar named "oficina" (defined: 24x7)"#
+            ])
+        #expect(
+            messages([policies]) == [
+                #"rules/sla.json: policies[0].calendar: no calendar named "oficina" (defined: none)"#
+            ])
     }
 
     @Test("a route or report sending to a channel that does not exist")
@@ -229,15 +252,18 @@ struct RulesLoaderTests {
             }
             """#
         )
-        #expect(messages([consoleFile, notifications]) == [
-            #"rules/notifications.json: routes[0].channels[1]: no channel named "equipo" (defined: consola)"#,
-            #"rules/notifications.json: reports[0].channels[0]: no channel named "jefes" (defined: consola)"#,
-        ])
+        #expect(
+            messages([consoleFile, notifications]) == [
+                #"rules/notifications.json: routes[0].channels[1]: no channel named "equipo" (defined: consola)"#,
+                #"rules/notifications.json: reports[0].channels[0]: no channel named "jefes" (defined: consola)"#,
+            ])
     }
 
     // MARK: - Calendars
 
-    @Test("an invalid time zone in a calendar and in a report", arguments: ["Mars/Olympus_Mons", "Bogota", "America/Bogotá"])
+    @Test(
+        "an invalid time zone in a calendar and in a report",
+        arguments: ["Mars/Olympus_Mons", "Bogota", "America/Bogotá"])
     func invalidTimeZone(zone: String) {
         let file: RulesFile = (
             "rules/sla.json",
@@ -249,10 +275,11 @@ struct RulesLoaderTests {
             }
             """#
         )
-        #expect(messages([file]) == [
-            #"rules/sla.json: calendars.oficina.timezone: unknown IANA time zone "\#(zone)" (e.g. "America/Bogota")"#,
-            #"rules/sla.json: reports[0].timezone: report "diario": unknown IANA time zone "\#(zone)""#,
-        ])
+        #expect(
+            messages([file]) == [
+                #"rules/sla.json: calendars.oficina.timezone: unknown IANA time zone "\#(zone)" (e.g. "America/Bogota")"#,
+                #"rules/sla.json: reports[0].timezone: report "diario": unknown IANA time zone "\#(zone)""#,
+            ])
     }
 
     @Test("overlapping and inverted working ranges")
@@ -269,11 +296,12 @@ struct RulesLoaderTests {
             }}}}
             """#
         )
-        #expect(messages([file]) == [
-            "rules/calendars.json: calendars.oficina.week.mon[1]: range 11:00-13:00 overlaps 08:00-12:00",
-            #"rules/calendars.json: calendars.oficina.week.tue[0]: expected a range "HH:MM-HH:MM" with start before end (end may be 24:00), found "18:00-08:00""#,
-            #"rules/calendars.json: calendars.oficina.week.wed[0]: expected a range "HH:MM-HH:MM" with start before end (end may be 24:00), found "8-12""#,
-        ])
+        #expect(
+            messages([file]) == [
+                "rules/calendars.json: calendars.oficina.week.mon[1]: range 11:00-13:00 overlaps 08:00-12:00",
+                #"rules/calendars.json: calendars.oficina.week.tue[0]: expected a range "HH:MM-HH:MM" with start before end (end may be 24:00), found "18:00-08:00""#,
+                #"rules/calendars.json: calendars.oficina.week.wed[0]: expected a range "HH:MM-HH:MM" with start before end (end may be 24:00), found "8-12""#,
+            ])
     }
 
     @Test("a business-hours calendar loads with its ranges and holidays")
@@ -311,13 +339,14 @@ struct RulesLoaderTests {
             }}
             """#
         )
-        #expect(messages([file]) == [
-            #"rules/calendars.json: calendars.a.timezone: not used by an "always" calendar; remove it or drop "type": "always""#,
-            #"rules/calendars.json: calendars.b.type: expected "always" or "business_hours", found "weekly""#,
-            "rules/calendars.json: calendars.c.week.lun: unknown key; expected one of mon, tue, wed, thu, fri, sat, sun",
-            #"rules/calendars.json: calendars.c.holidays[0]: expected a date "YYYY-MM-DD", found "25/12/2026""#,
-            #"rules/calendars.json: calendars.d.week: missing: give working ranges per day, e.g. {"mon": ["08:00-12:00", "13:00-18:00"], ...}"#,
-        ])
+        #expect(
+            messages([file]) == [
+                #"rules/calendars.json: calendars.a.timezone: not used by an "always" calendar; remove it or drop "type": "always""#,
+                #"rules/calendars.json: calendars.b.type: expected "always" or "business_hours", found "weekly""#,
+                "rules/calendars.json: calendars.c.week.lun: unknown key; expected one of mon, tue, wed, thu, fri, sat, sun",
+                #"rules/calendars.json: calendars.c.holidays[0]: expected a date "YYYY-MM-DD", found "25/12/2026""#,
+                #"rules/calendars.json: calendars.d.week: missing: give working ranges per day, e.g. {"mon": ["08:00-12:00", "13:00-18:00"], ...}"#,
+            ])
     }
 
     // MARK: - Durations
@@ -337,12 +366,13 @@ struct RulesLoaderTests {
             ]}
             """#
         )
-        #expect(messages([calendarsFile, consoleFile, policies, routes]) == [
-            #"rules/sla.json: policies[0].escalate_after[1]: expected a duration such as "30s", "15m", "4h" or "1d", found "4 horas""#,
-            #"rules/notifications.json: routes[0].group_wait: expected a duration such as "30s", "15m", "4h" or "1d", found "pronto""#,
-            #"rules/notifications.json: routes[1].group_wait: expected a duration such as "30s", "15m", "4h" or "1d", found 30"#,
-            "rules/notifications.json: routes[1].repeat: expected a duration above zero",
-        ])
+        #expect(
+            messages([calendarsFile, consoleFile, policies, routes]) == [
+                #"rules/sla.json: policies[0].escalate_after[1]: expected a duration such as "30s", "15m", "4h" or "1d", found "4 horas""#,
+                #"rules/notifications.json: routes[0].group_wait: expected a duration such as "30s", "15m", "4h" or "1d", found "pronto""#,
+                #"rules/notifications.json: routes[1].group_wait: expected a duration such as "30s", "15m", "4h" or "1d", found 30"#,
+                "rules/notifications.json: routes[1].repeat: expected a duration above zero",
+            ])
     }
 
     /// `slawatch check` must name a bad duration, not crash on it: "999999999999d" does not fit in
@@ -351,7 +381,8 @@ struct RulesLoaderTests {
     @Test("an overflowing duration is reported, not a crash")
     func overflowingDuration() async {
         await #expect(processExitsWith: .success) {
-            let text = #"{"calendars": {"24x7": {"type": "always"}}, "policies": [{"name": "g", "calendar": "24x7", "targets": {"ALTA": 8}, "escalate_after": ["999999999999d"]}]}"#
+            let text =
+                #"{"calendars": {"24x7": {"type": "always"}}, "policies": [{"name": "g", "calendar": "24x7", "targets": {"ALTA": 8}, "escalate_after": ["999999999999d"]}]}"#
             do throws(RulesError) {
                 _ = try RulesLoader.load(files: [(path: "rules/sla.json", contents: Data(text.utf8))], environment: [:])
                 exit(1)
@@ -392,12 +423,13 @@ struct RulesLoaderTests {
               {"calendar": "24x7", "targets": {"ALTA": 8}}]}
             """#
         )
-        #expect(messages([calendarsFile, policies]) == [
-            #"rules/sla.json: policies[0].stop_statuses: status "EN_ESPERA" is both a pause and a stop status"#,
-            "rules/sla.json: policies[0].warn_at[0]: expected a percentage of the target above 0 and at most 100, found 0",
-            "rules/sla.json: policies[0].warn_at[2]: expected a percentage of the target above 0 and at most 100, found 101",
-            #"rules/sla.json: policies[1]: missing "name""#,
-        ])
+        #expect(
+            messages([calendarsFile, policies]) == [
+                #"rules/sla.json: policies[0].stop_statuses: status "EN_ESPERA" is both a pause and a stop status"#,
+                "rules/sla.json: policies[0].warn_at[0]: expected a percentage of the target above 0 and at most 100, found 0",
+                "rules/sla.json: policies[0].warn_at[2]: expected a percentage of the target above 0 and at most 100, found 101",
+                #"rules/sla.json: policies[1]: missing "name""#,
+            ])
     }
 
     // MARK: - Environment variables
@@ -415,10 +447,11 @@ struct RulesLoaderTests {
         )
         // Substitution walks each document as a dictionary: compare without order.
         let found = messages([file], environment: ["HOME": "/root", "SMTP_USER": "sla"])
-        #expect(Set(found) == [
-            "rules/channels.json: channels.integraciones.secret: environment variable SLAWATCH_WEBHOOK_SECRET is not set; export it (secrets live only in the environment)",
-            "rules/channels.json: smtp.password: environment variable SMTP_PASSWORD is not set; export it (secrets live only in the environment)",
-        ])
+        #expect(
+            Set(found) == [
+                "rules/channels.json: channels.integraciones.secret: environment variable SLAWATCH_WEBHOOK_SECRET is not set; export it (secrets live only in the environment)",
+                "rules/channels.json: smtp.password: environment variable SMTP_PASSWORD is not set; export it (secrets live only in the environment)",
+            ])
         #expect(found.count == 2)
     }
 
@@ -429,8 +462,10 @@ struct RulesLoaderTests {
             #"{"channels": {"jefes": {"type": "email", "to": ["ops@example.com", "${JEFE_CORREO}"]}}}"#
         )
         let found = messages([file])
-        #expect(found.contains(
-            "rules/channels.json: channels.jefes.to[1]: environment variable JEFE_CORREO is not set; export it (secrets live only in the environment)"))
+        #expect(
+            found.contains(
+                "rules/channels.json: channels.jefes.to[1]: environment variable JEFE_CORREO is not set; export it (secrets live only in the environment)"
+            ))
     }
 
     @Test("a present ${VAR} is substituted, also inside a longer string")
@@ -467,9 +502,10 @@ struct RulesLoaderTests {
             "rules/channels.json",
             #"{"channels": {"integraciones": {"type": "webhook", "url": "https://hooks.example.com/sla", "secret": "${SECRET"}}}"#
         )
-        #expect(messages([file], environment: ["SECRET": "x"]) == [
-            #"rules/channels.json: channels.integraciones.secret: unterminated ${ in "${SECRET""#,
-        ])
+        #expect(
+            messages([file], environment: ["SECRET": "x"]) == [
+                #"rules/channels.json: channels.integraciones.secret: unterminated ${ in "${SECRET""#
+            ])
     }
 
     // MARK: - Names defined twice
@@ -478,13 +514,21 @@ struct RulesLoaderTests {
     func calendarDefinedTwice() throws {
         let other: RulesFile = ("rules/more.json", #"{"calendars": {"24x7": {"type": "always"}}}"#)
         let found = issues([calendarsFile, other])
-        #expect(found.map(\.description) == [#"rules/more.json: calendars.24x7: "24x7" is defined twice (also in rules/calendars.json)"#])
+        #expect(
+            found.map(\.description) == [
+                #"rules/more.json: calendars.24x7: "24x7" is defined twice (also in rules/calendars.json)"#
+            ])
     }
 
     @Test("a channel defined in two files names both")
     func channelDefinedTwice() {
-        let other: RulesFile = ("rules/team.json", #"{"channels": {"consola": {"type": "log"}, "otra": {"type": "log"}}}"#)
-        #expect(messages([consoleFile, other]) == [#"rules/team.json: channels.consola: "consola" is defined twice (also in rules/channels.json)"#])
+        let other: RulesFile = (
+            "rules/team.json", #"{"channels": {"consola": {"type": "log"}, "otra": {"type": "log"}}}"#
+        )
+        #expect(
+            messages([consoleFile, other]) == [
+                #"rules/team.json: channels.consola: "consola" is defined twice (also in rules/channels.json)"#
+            ])
     }
 
     @Test("policies, reports and smtp defined twice")
@@ -505,19 +549,25 @@ struct RulesLoaderTests {
              "reports": [{"name": "diario", "schedule": "0 9 * * *", "channels": ["consola"]}]}
             """#
         )
-        #expect(messages([calendarsFile, consoleFile, a, b]) == [
-            "rules/b.json: smtp: smtp is defined twice (also in rules/a.json)",
-            #"rules/b.json: policies[0].name: policy "g" is defined twice (also in rules/a.json)"#,
-            #"rules/b.json: reports[0].name: report "diario" is defined twice (also in rules/a.json)"#,
-        ])
+        #expect(
+            messages([calendarsFile, consoleFile, a, b]) == [
+                "rules/b.json: smtp: smtp is defined twice (also in rules/a.json)",
+                #"rules/b.json: policies[0].name: policy "g" is defined twice (also in rules/a.json)"#,
+                #"rules/b.json: reports[0].name: report "diario" is defined twice (also in rules/a.json)"#,
+            ])
     }
 
     /// A key repeated inside one JSON object (which a JSON decoder would silently collapse) is
     /// an error too, located by its path, in JSON5 files with comments, quotes and arrays.
     @Test("a name repeated inside one object is reported")
     func repeatedKeyInOneObject() throws {
-        let file: RulesFile = ("rules/calendars.json", #"{"calendars": {"a": {"type": "always"}, "a": {"type": "always"}}}"#)
-        #expect(messages([file]) == [#"rules/calendars.json: calendars.a: "a" is defined twice in this object; only one definition is allowed"#])
+        let file: RulesFile = (
+            "rules/calendars.json", #"{"calendars": {"a": {"type": "always"}, "a": {"type": "always"}}}"#
+        )
+        #expect(
+            messages([file]) == [
+                #"rules/calendars.json: calendars.a: "a" is defined twice in this object; only one definition is allowed"#
+            ])
         let nested: RulesFile = (
             "rules/sla.json",
             """
@@ -530,10 +580,17 @@ struct RulesLoaderTests {
               /* and a "string" with a brace } inside */
               policies: [],
             }
-            """)
+            """
+        )
         let found = messages([nested])
-        #expect(found.contains(#"rules/sla.json: policies[0].targets.ALTA: "ALTA" is defined twice in this object; only one definition is allowed"#), "\(found)")
-        #expect(found.contains(#"rules/sla.json: policies: "policies" is defined twice in this object; only one definition is allowed"#), "\(found)")
+        #expect(
+            found.contains(
+                #"rules/sla.json: policies[0].targets.ALTA: "ALTA" is defined twice in this object; only one definition is allowed"#
+            ), "\(found)")
+        #expect(
+            found.contains(
+                #"rules/sla.json: policies: "policies" is defined twice in this object; only one definition is allowed"#
+            ), "\(found)")
         #expect(found.count == 2, "\(found)")
     }
 
@@ -570,7 +627,9 @@ struct RulesLoaderTests {
     @Test("invalid JSON is reported with its file, and the other files are still checked")
     func invalidJSON() throws {
         let bad: RulesFile = ("rules/bad.json", #"{"calendars": {"24x7": {"type": "always"}"#)
-        let policies: RulesFile = ("rules/sla.json", #"{"policies": [{"name": "g", "calendar": "24x7", "targets": {"ALTA": "ocho"}}]}"#)
+        let policies: RulesFile = (
+            "rules/sla.json", #"{"policies": [{"name": "g", "calendar": "24x7", "targets": {"ALTA": "ocho"}}]}"#
+        )
         let found = issues([bad, policies])
         #expect(found.count == 3)
         let first = try #require(found.first)
@@ -578,34 +637,40 @@ struct RulesLoaderTests {
         #expect(first.path == "")
         #expect(first.message.hasPrefix("not valid JSON5"))
         #expect(first.description.hasPrefix("rules/bad.json: not valid JSON5"))
-        #expect(found.dropFirst().map(\.description) == [
-            #"rules/sla.json: policies[0].calendar: no calendar named "24x7" (defined: none)"#,
-            #"rules/sla.json: policies[0].targets.ALTA: expected a number of hours, found "ocho""#,
-        ])
+        #expect(
+            found.dropFirst().map(\.description) == [
+                #"rules/sla.json: policies[0].calendar: no calendar named "24x7" (defined: none)"#,
+                #"rules/sla.json: policies[0].targets.ALTA: expected a number of hours, found "ocho""#,
+            ])
     }
 
     @Test("a syntax error names its line and column, and what was expected there")
     func syntaxErrorLocation() {
-        let file: RulesFile = ("rules/sla.json", "{\n  calendars: {\n    \"24x7\": {type: \"always\"}}\n  policies: [],\n}")
-        #expect(messages([file]) == [
-            #"rules/sla.json: not valid JSON5 at line 4, column 3: expected ',' or '}' after the value of "calendars", found 'p'"#,
-        ])
+        let file: RulesFile = (
+            "rules/sla.json", "{\n  calendars: {\n    \"24x7\": {type: \"always\"}}\n  policies: [],\n}"
+        )
+        #expect(
+            messages([file]) == [
+                #"rules/sla.json: not valid JSON5 at line 4, column 3: expected ',' or '}' after the value of "calendars", found 'p'"#
+            ])
     }
 
     @Test("a file that is not an object, and no files at all")
     func notAnObject() {
-        #expect(messages([("rules/list.json", "[1, 2]")]) == [
-            "rules/list.json: expected an object with keys source, calendars, policies, channels, smtp, routes, reports",
-        ])
+        #expect(
+            messages([("rules/list.json", "[1, 2]")]) == [
+                "rules/list.json: expected an object with keys source, calendars, policies, channels, smtp, routes, reports"
+            ])
         #expect(messages([]) == ["rules: no .json files found; see the example set in the repository's rules/"])
     }
 
     @Test("an unknown top-level key")
     func unknownTopLevelKey() {
         let file: RulesFile = ("rules/sla.json", #"{"calendars": {"24x7": {"type": "always"}}, "polices": []}"#)
-        #expect(messages([file]) == [
-            "rules/sla.json: polices: unknown key; expected one of source, calendars, policies, channels, smtp, routes, reports",
-        ])
+        #expect(
+            messages([file]) == [
+                "rules/sla.json: polices: unknown key; expected one of source, calendars, policies, channels, smtp, routes, reports"
+            ])
     }
 
     @Test("an unknown key inside a policy")
@@ -614,9 +679,10 @@ struct RulesLoaderTests {
             "rules/sla.json",
             #"{"policies": [{"name": "g", "calendar": "24x7", "targets": {"ALTA": 8}, "warn_at": [50], "escalate": ["1h"]}]}"#
         )
-        #expect(messages([calendarsFile, policies]) == [
-            "rules/sla.json: policies[0].escalate: unknown key; expected one of name, when, calendar, targets, pause_statuses, stop_statuses, warn_at, escalate_after",
-        ])
+        #expect(
+            messages([calendarsFile, policies]) == [
+                "rules/sla.json: policies[0].escalate: unknown key; expected one of name, when, calendar, targets, pause_statuses, stop_statuses, warn_at, escalate_after"
+            ])
     }
 
     // MARK: - Channels and SMTP
@@ -633,10 +699,11 @@ struct RulesLoaderTests {
             }
             """#
         )
-        #expect(messages([file]) == [
-            #"rules/notifications.json: routes[0].channels[0]: channel "jefes" sends e-mail but no "smtp" section is defined"#,
-            #"rules/notifications.json: reports[0].channels[0]: channel "jefes" sends e-mail but no "smtp" section is defined"#,
-        ])
+        #expect(
+            messages([file]) == [
+                #"rules/notifications.json: routes[0].channels[0]: channel "jefes" sends e-mail but no "smtp" section is defined"#,
+                #"rules/notifications.json: reports[0].channels[0]: channel "jefes" sends e-mail but no "smtp" section is defined"#,
+            ])
     }
 
     @Test("an e-mail channel with an smtp section loads")
@@ -669,25 +736,35 @@ struct RulesLoaderTests {
             }}
             """#
         )
-        #expect(messages([file]) == [
-            #"rules/channels.json: channels.a.type: expected one of email, slack, teams, googlechat, discord, webhook, log, found "sms""#,
-            #"rules/channels.json: channels.b.url: expected an http(s) URL, found "ftp://example.com/x""#,
-            #"rules/channels.json: channels.c.to[0]: expected an e-mail address, {{area_manager_email}} or {{requester_email}}, found "not an address""#,
-            #"rules/channels.json: channels.d.secret: only "webhook" channels are signed"#,
-        ])
+        #expect(
+            messages([file]) == [
+                #"rules/channels.json: channels.a.type: expected one of email, slack, teams, googlechat, discord, webhook, log, found "sms""#,
+                #"rules/channels.json: channels.b.url: expected an http(s) URL, found "ftp://example.com/x""#,
+                #"rules/channels.json: channels.c.to[0]: expected an e-mail address, {{area_manager_email}} or {{requester_email}}, found "not an address""#,
+                #"rules/channels.json: channels.d.secret: only "webhook" channels are signed"#,
+            ])
     }
 
-    @Test("smtp tls none on a non-loopback host is rejected", arguments: ["smtp://smtp.example.com:25", "smtp://localhost.example.com:25", "smtp://10.0.0.5:25"])
+    @Test(
+        "smtp tls none on a non-loopback host is rejected",
+        arguments: ["smtp://smtp.example.com:25", "smtp://localhost.example.com:25", "smtp://10.0.0.5:25"])
     func tlsNoneRejected(url: String) {
-        let file: RulesFile = ("rules/smtp.json", #"{"smtp": {"url": "\#(url)", "from": "sla@example.com", "tls": "none"}}"#)
-        #expect(messages([file]) == [
-            #"rules/smtp.json: smtp.tls: "none" is allowed only for a loopback server (127.0.0.1, ::1, localhost)"#,
-        ])
+        let file: RulesFile = (
+            "rules/smtp.json", #"{"smtp": {"url": "\#(url)", "from": "sla@example.com", "tls": "none"}}"#
+        )
+        #expect(
+            messages([file]) == [
+                #"rules/smtp.json: smtp.tls: "none" is allowed only for a loopback server (127.0.0.1, ::1, localhost)"#
+            ])
     }
 
-    @Test("smtp tls none on a loopback host is accepted", arguments: ["smtp://127.0.0.1:2525", "smtp://localhost:2525", "smtp://[::1]:2525", "smtp://127.0.0.1"])
+    @Test(
+        "smtp tls none on a loopback host is accepted",
+        arguments: ["smtp://127.0.0.1:2525", "smtp://localhost:2525", "smtp://[::1]:2525", "smtp://127.0.0.1"])
     func tlsNoneAccepted(url: String) throws {
-        let file: RulesFile = ("rules/smtp.json", #"{"smtp": {"url": "\#(url)", "from": "sla@example.com", "tls": "none"}}"#)
+        let file: RulesFile = (
+            "rules/smtp.json", #"{"smtp": {"url": "\#(url)", "from": "sla@example.com", "tls": "none"}}"#
+        )
         let rules = try load([file])
         #expect(rules.smtp?.tls == SMTPSettings.TLS.none)
         #expect(rules.smtp?.url == url)
@@ -697,20 +774,25 @@ struct RulesLoaderTests {
     /// is not a loopback address, yet the loader takes any host beginning with "127." as one.
     @Test("smtp tls none on a host name that only starts with 127. is rejected")
     func tlsNoneOnLookalikeHost() {
-        let file: RulesFile = ("rules/smtp.json", #"{"smtp": {"url": "smtp://127.mail.example.com:25", "from": "sla@example.com", "tls": "none"}}"#)
-        #expect(messages([file]) == [
-            #"rules/smtp.json: smtp.tls: "none" is allowed only for a loopback server (127.0.0.1, ::1, localhost)"#,
-        ])
+        let file: RulesFile = (
+            "rules/smtp.json",
+            #"{"smtp": {"url": "smtp://127.mail.example.com:25", "from": "sla@example.com", "tls": "none"}}"#
+        )
+        #expect(
+            messages([file]) == [
+                #"rules/smtp.json: smtp.tls: "none" is allowed only for a loopback server (127.0.0.1, ::1, localhost)"#
+            ])
     }
 
     @Test("smtp mistakes are named")
     func smtpMistakes() {
         let file: RulesFile = ("rules/smtp.json", #"{"smtp": {"url": "http://smtp.example.com", "tls": "starttls"}}"#)
-        #expect(messages([file]) == [
-            #"rules/smtp.json: smtp: missing "from""#,
-            #"rules/smtp.json: smtp.url: expected smtp://host:587 or smtps://host:465, found "http://smtp.example.com""#,
-            #"rules/smtp.json: smtp.tls: expected "required", "opportunistic" or "none", found "starttls""#,
-        ])
+        #expect(
+            messages([file]) == [
+                #"rules/smtp.json: smtp: missing "from""#,
+                #"rules/smtp.json: smtp.url: expected smtp://host:587 or smtps://host:465, found "http://smtp.example.com""#,
+                #"rules/smtp.json: smtp.tls: expected "required", "opportunistic" or "none", found "starttls""#,
+            ])
     }
 
     // MARK: - Reports and routes
@@ -726,18 +808,22 @@ struct RulesLoaderTests {
             ]}
             """#
         )
-        #expect(messages([consoleFile, file]) == [
-            #"rules/reports.json: reports[0].schedule: report "diario": expected 5 cron fields (minute hour day-of-month month day-of-week), found 4 in "0 8 * *""#,
-            #"rules/reports.json: reports[1].schedule: report "semanal": day of week field "5-1": range 5-1 is inverted"#,
-        ])
+        #expect(
+            messages([consoleFile, file]) == [
+                #"rules/reports.json: reports[0].schedule: report "diario": expected 5 cron fields (minute hour day-of-month month day-of-week), found 4 in "0 8 * *""#,
+                #"rules/reports.json: reports[1].schedule: report "semanal": day of week field "5-1": range 5-1 is inverted"#,
+            ])
     }
 
     @Test("an unknown event kind in a route")
     func unknownEventKind() {
-        let file: RulesFile = ("rules/routes.json", #"{"routes": [{"events": ["sla.breached", "sla.late"], "channels": ["consola"]}]}"#)
-        #expect(messages([consoleFile, file]) == [
-            #"rules/routes.json: routes[0].events[1]: expected one of sla.warning, sla.breached, sla.escalated, sla.met_after_breach, found "sla.late""#,
-        ])
+        let file: RulesFile = (
+            "rules/routes.json", #"{"routes": [{"events": ["sla.breached", "sla.late"], "channels": ["consola"]}]}"#
+        )
+        #expect(
+            messages([consoleFile, file]) == [
+                #"rules/routes.json: routes[0].events[1]: expected one of sla.warning, sla.breached, sla.escalated, sla.met_after_breach, found "sla.late""#
+            ])
     }
 
     // MARK: - Several errors together
@@ -784,19 +870,26 @@ struct RulesLoaderTests {
 
     @Test(
         "a source view name with a quote, space or other character is rejected",
-        arguments: [#"slawatch_source.tickets\"; DROP TABLE x; --"#, "my tickets", "public.my view", "a.b.c", "1tickets", "tickets-view", ""])
+        arguments: [
+            #"slawatch_source.tickets\"; DROP TABLE x; --"#, "my tickets", "public.my view", "a.b.c", "1tickets",
+            "tickets-view", "",
+        ])
     func badSourceName(name: String) throws {
         let file: RulesFile = ("rules/source.json", #"{"source": {"tickets": "\#(name)"}}"#)
         let found = issues([file])
         let issue = try #require(found.first)
         #expect(found.count == 1)
         #expect(issue.path == "source.tickets")
-        #expect(issue.message.hasPrefix(#"expected a view name such as "slawatch_source.tickets" (letters, digits, _), found ""#))
+        #expect(
+            issue.message.hasPrefix(
+                #"expected a view name such as "slawatch_source.tickets" (letters, digits, _), found ""#))
     }
 
     @Test("source view names, qualified or not")
     func goodSourceNames() throws {
-        let file: RulesFile = ("rules/source.json", #"{"source": {"tickets": "mesa.v_tickets", "status_changes": "historial_2"}}"#)
+        let file: RulesFile = (
+            "rules/source.json", #"{"source": {"tickets": "mesa.v_tickets", "status_changes": "historial_2"}}"#
+        )
         let rules = try load([file])
         #expect(rules.source.tickets == QualifiedName(schema: "mesa", name: "v_tickets"))
         #expect(rules.source.tickets.quoted == #""mesa"."v_tickets""#)
@@ -807,6 +900,9 @@ struct RulesLoaderTests {
     @Test("an unknown key in source")
     func unknownSourceKey() {
         let file: RulesFile = ("rules/source.json", #"{"source": {"ticket": "x"}}"#)
-        #expect(messages([file]) == ["rules/source.json: source.ticket: unknown key; expected one of tickets, status_changes"])
+        #expect(
+            messages([file]) == [
+                "rules/source.json: source.ticket: unknown key; expected one of tickets, status_changes"
+            ])
     }
 }

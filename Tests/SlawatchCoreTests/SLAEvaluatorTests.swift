@@ -83,7 +83,8 @@ struct SLAEvaluatorTests {
         let ticket = try makeTicket(priority: priority, area: area)
         #expect(rules.policy(for: ticket)?.name == policy)
         let evaluator = SLAEvaluator(rules: rules)
-        let result = try #require(evaluated(evaluator.evaluate(ticket, changes: [], now: try instant("2026-03-24T11:00:00Z"))))
+        let result = try #require(
+            evaluated(evaluator.evaluate(ticket, changes: [], now: try instant("2026-03-24T11:00:00Z"))))
         #expect(result.policy.name == policy)
         #expect(result.reading.slaHours == hours)
         #expect(result.ticket == ticket)
@@ -122,19 +123,23 @@ struct SLAEvaluatorTests {
         let evaluator = SLAEvaluator(rules: rules)
         let alta = try makeTicket(priority: "ALTA", area: "Redes")
         #expect(rules.policy(for: alta) == nil)
-        let result = try #require(unmatched(evaluator.evaluate(alta, changes: [], now: try instant("2026-03-24T11:00:00Z"))))
+        let result = try #require(
+            unmatched(evaluator.evaluate(alta, changes: [], now: try instant("2026-03-24T11:00:00Z"))))
         #expect(result.reason == "no policy matches the ticket")
         #expect(result.ticket == alta)
 
         // A NULL area matches IN [..., null]: that ticket gets a clock.
         let noArea = try makeTicket(priority: "ALTA", area: nil)
-        #expect(evaluated(evaluator.evaluate(noArea, changes: [], now: try instant("2026-03-24T11:00:00Z")))?.policy.name == "soporte")
+        #expect(
+            evaluated(evaluator.evaluate(noArea, changes: [], now: try instant("2026-03-24T11:00:00Z")))?.policy.name
+                == "soporte")
     }
 
     @Test("rules without policies match nothing")
     func noPolicies() throws {
         let rules = try loadRules(#"{calendars: {"24x7": {type: "always"}}}"#)
-        let result = SLAEvaluator(rules: rules).evaluate(try makeTicket(priority: "ALTA"), changes: [], now: try instant("2026-03-24T11:00:00Z"))
+        let result = SLAEvaluator(rules: rules).evaluate(
+            try makeTicket(priority: "ALTA"), changes: [], now: try instant("2026-03-24T11:00:00Z"))
         #expect(unmatched(result)?.reason == "no policy matches the ticket")
     }
 
@@ -144,7 +149,8 @@ struct SLAEvaluatorTests {
     func simpleReading() throws {
         let evaluator = SLAEvaluator(rules: try loadRules())
         let created = try instant("2026-03-24T10:00:00Z")
-        let result = try #require(evaluated(evaluator.evaluate(try makeTicket(priority: "CRITICA"), changes: [], now: created + 3 * hour)))
+        let result = try #require(
+            evaluated(evaluator.evaluate(try makeTicket(priority: "CRITICA"), changes: [], now: created + 3 * hour)))
         let reading = result.reading
         #expect(result.policy.name == "criticos")
         #expect(reading.slaHours == 4)
@@ -161,9 +167,11 @@ struct SLAEvaluatorTests {
         #expect(reading.thresholds.map(\.kind) == [.warning, .warning, .warning, .breach, .escalation])
         #expect(reading.thresholds.map(\.level) == [50, 75, 90, 100, 3600])
         #expect(reading.thresholds.map(\.crossed) == [true, true, false, false, false])
-        #expect(reading.thresholds.map(\.at) == [
-            created + 2 * hour, created + 3 * hour, created + 3 * hour + 36 * minute, created + 4 * hour, created + 5 * hour,
-        ])
+        #expect(
+            reading.thresholds.map(\.at) == [
+                created + 2 * hour, created + 3 * hour, created + 3 * hour + 36 * minute, created + 4 * hour,
+                created + 5 * hour,
+            ])
 
         // The computed columns that routes and reports filter on.
         #expect(result.value(of: "sla_status") == .text("on_track"))
@@ -187,7 +195,9 @@ struct SLAEvaluatorTests {
     func statusOverTime(minutesAfterCreation: Int64, status: SLAStatus, remaining: Double, overdue: Bool) throws {
         let evaluator = SLAEvaluator(rules: try loadRules())
         let now = try instant("2026-03-24T10:00:00Z") + minutesAfterCreation * minute
-        let reading = try #require(evaluated(evaluator.evaluate(try makeTicket(priority: "CRITICA"), changes: [], now: now))).reading
+        let reading = try #require(
+            evaluated(evaluator.evaluate(try makeTicket(priority: "CRITICA"), changes: [], now: now))
+        ).reading
         #expect(reading.status == status)
         #expect(abs(reading.hoursRemaining - remaining) < 1e-9)
         #expect(reading.isOverdue == overdue)
@@ -198,7 +208,9 @@ struct SLAEvaluatorTests {
     func pausedReading() throws {
         let evaluator = SLAEvaluator(rules: try loadRules())
         let created = try instant("2026-03-24T10:00:00Z")
-        let changes = [StatusChange(status: "ABIERTO", at: created), StatusChange(status: "EN_ESPERA", at: created + hour)]
+        let changes = [
+            StatusChange(status: "ABIERTO", at: created), StatusChange(status: "EN_ESPERA", at: created + hour),
+        ]
         let paused = try makeTicket(priority: "CRITICA", status: "EN_ESPERA", updated: "2026-03-24T11:00:00Z")
         let result = try #require(evaluated(evaluator.evaluate(paused, changes: changes, now: created + 3 * hour)))
         #expect(result.reading.elapsedMicros == hour)
@@ -214,18 +226,28 @@ struct SLAEvaluatorTests {
         let evaluator = SLAEvaluator(rules: try loadRules())
         let created = try instant("2026-03-24T10:00:00Z")
 
-        let early = [StatusChange(status: "ABIERTO", at: created), StatusChange(status: "RESUELTO", at: created + 2 * hour)]
-        let met = try #require(evaluated(evaluator.evaluate(
-            try makeTicket(priority: "CRITICA", status: "RESUELTO", updated: "2026-03-24T12:00:00Z"), changes: early, now: created + 10 * hour)))
+        let early = [
+            StatusChange(status: "ABIERTO", at: created), StatusChange(status: "RESUELTO", at: created + 2 * hour),
+        ]
+        let met = try #require(
+            evaluated(
+                evaluator.evaluate(
+                    try makeTicket(priority: "CRITICA", status: "RESUELTO", updated: "2026-03-24T12:00:00Z"),
+                    changes: early, now: created + 10 * hour)))
         #expect(met.reading.state == .stopped)
         #expect(met.reading.status == .met)
         #expect(met.reading.elapsedMicros == 2 * hour)
         #expect(met.reading.stoppedSince == created + 2 * hour)
         #expect(!met.reading.isOverdue)
 
-        let late = [StatusChange(status: "ABIERTO", at: created), StatusChange(status: "CERRADO", at: created + 5 * hour)]
-        let breached = try #require(evaluated(evaluator.evaluate(
-            try makeTicket(priority: "CRITICA", status: "CERRADO", updated: "2026-03-24T15:00:00Z"), changes: late, now: created + 10 * hour)))
+        let late = [
+            StatusChange(status: "ABIERTO", at: created), StatusChange(status: "CERRADO", at: created + 5 * hour),
+        ]
+        let breached = try #require(
+            evaluated(
+                evaluator.evaluate(
+                    try makeTicket(priority: "CRITICA", status: "CERRADO", updated: "2026-03-24T15:00:00Z"),
+                    changes: late, now: created + 10 * hour)))
         #expect(breached.reading.status == .breached)
         #expect(breached.reading.hoursRemaining == -1)
         #expect(breached.value(of: "vencido") == .bool(true))
@@ -236,10 +258,13 @@ struct SLAEvaluatorTests {
         let evaluator = SLAEvaluator(rules: try loadRules())
         let created = try instant("2026-03-24T10:00:00Z")
         let filter = try RulesLoader.filter(
-            json: #"{"op": "AND", "operand": [{"column": "vencido", "op": "EQ", "operand": true}, {"column": "horas_restantes", "op": "LT", "operand": -0.5}]}"#,
+            json:
+                #"{"op": "AND", "operand": [{"column": "vencido", "op": "EQ", "operand": true}, {"column": "horas_restantes", "op": "LT", "operand": -0.5}]}"#,
             origin: "test")
-        let onTime = try #require(evaluated(evaluator.evaluate(try makeTicket(priority: "CRITICA"), changes: [], now: created + 3 * hour)))
-        let late = try #require(evaluated(evaluator.evaluate(try makeTicket(priority: "CRITICA"), changes: [], now: created + 5 * hour)))
+        let onTime = try #require(
+            evaluated(evaluator.evaluate(try makeTicket(priority: "CRITICA"), changes: [], now: created + 3 * hour)))
+        let late = try #require(
+            evaluated(evaluator.evaluate(try makeTicket(priority: "CRITICA"), changes: [], now: created + 5 * hour)))
         #expect(!filter.matches(onTime))
         #expect(filter.matches(late))
     }
@@ -254,10 +279,12 @@ struct SLAEvaluatorTests {
     @Test("a huge target is rejected or evaluated, never a crash")
     func hugeTargetDoesNotCrash() async {
         await #expect(processExitsWith: .success) {
-            let text = #"{"calendars": {"24x7": {"type": "always"}}, "policies": [{"name": "p", "calendar": "24x7", "targets": {"ALTA": 1e12}}]}"#
+            let text =
+                #"{"calendars": {"24x7": {"type": "always"}}, "policies": [{"name": "p", "calendar": "24x7", "targets": {"ALTA": 1e12}}]}"#
             let rules: RuleSet
             do throws(RulesError) {
-                rules = try RulesLoader.load(files: [(path: "rules/sla.json", contents: Data(text.utf8))], environment: [:])
+                rules = try RulesLoader.load(
+                    files: [(path: "rules/sla.json", contents: Data(text.utf8))], environment: [:])
             } catch {
                 exit(0)  // rejected as invalid rules: fine
             }

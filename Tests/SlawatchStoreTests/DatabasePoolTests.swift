@@ -14,22 +14,34 @@ import Testing
         let pool = DatabasePool(settings: ConnectionSettings(url: db.url, statementTimeoutMilliseconds: 2_500), size: 2)
         let (timeout, name, keepalive) = try await pool.withConnection { connection in
             try connection.run("reading settings") { postgres in
-                let row = try postgres.query("SELECT current_setting('statement_timeout'), current_setting('application_name')").rows[0]
+                let row = try postgres.query(
+                    "SELECT current_setting('statement_timeout'), current_setting('application_name')"
+                ).rows[0]
                 return (try row.string(0), try row.string(1), Self.keepalive(of: postgres.socketDescriptor))
             }
         }
         #expect(timeout == "2500ms" && name == "slawatch")
-        #expect(keepalive.enabled && keepalive.idle == 30 && keepalive.interval == 10 && keepalive.count == 3, "\(keepalive)")
+        #expect(
+            keepalive.enabled && keepalive.idle == 30 && keepalive.interval == 10 && keepalive.count == 3,
+            "\(keepalive)")
         // SHOW says the same.
-        let shown = try await pool.withConnection { try $0.run("SHOW") { try $0.query("SHOW statement_timeout").rows[0].string(0) } }
+        let shown = try await pool.withConnection {
+            try $0.run("SHOW") { try $0.query("SHOW statement_timeout").rows[0].string(0) }
+        }
         #expect(shown == "2500ms")
         // The default is a minute; a stream's connections have none.
         let defaults = DatabasePool(settings: db.settings, size: 1)
-        #expect(try await defaults.withConnection { try $0.run("SHOW") { try $0.query("SHOW statement_timeout").rows[0].string(0) } } == "1min")
+        #expect(
+            try await defaults.withConnection {
+                try $0.run("SHOW") { try $0.query("SHOW statement_timeout").rows[0].string(0) }
+            } == "1min")
         let streaming = DatabasePool(settings: db.settings.forStreaming, size: 1)
         let stream = try await streaming.withConnection { connection in
             try connection.run("SHOW") { postgres in
-                (try postgres.query("SHOW statement_timeout").rows[0].string(0), Self.keepalive(of: postgres.socketDescriptor).enabled)
+                (
+                    try postgres.query("SHOW statement_timeout").rows[0].string(0),
+                    Self.keepalive(of: postgres.socketDescriptor).enabled
+                )
             }
         }
         #expect(stream.0 == "0" && stream.1)
@@ -44,7 +56,10 @@ import Testing
             return value
         }
         let tcp = Int32(IPPROTO_TCP)
-        return (option(SOL_SOCKET, SO_KEEPALIVE) == 1, option(tcp, TCP_KEEPIDLE), option(tcp, TCP_KEEPINTVL), option(tcp, TCP_KEEPCNT))
+        return (
+            option(SOL_SOCKET, SO_KEEPALIVE) == 1, option(tcp, TCP_KEEPIDLE), option(tcp, TCP_KEEPINTVL),
+            option(tcp, TCP_KEEPCNT)
+        )
     }
 
     @Test func bodiesRunOnTheStoresOwnThreads() async throws {
@@ -76,7 +91,9 @@ import Testing
                         }
                         _ = tracker.most.max(count, ordering: .relaxed)
                         defer { tracker.inUse.withLock { _ = $0.remove(ObjectIdentifier(connection)) } }
-                        return try connection.run("sleeping") { try $0.query("SELECT pg_backend_pid(), pg_sleep(0.02)").rows[0].int(0) }
+                        return try connection.run("sleeping") {
+                            try $0.query("SELECT pg_backend_pid(), pg_sleep(0.02)").rows[0].int(0)
+                        }
                     }
                 }
             }
@@ -101,7 +118,9 @@ import Testing
     @Test func aBrokenConnectionIsReplacedOnItsNextBorrow() async throws {
         let db = try StoreTestDatabase()
         let pool = DatabasePool(settings: db.settings, size: 1)
-        let first = try await pool.withConnection { try $0.run("pid") { try $0.query("SELECT pg_backend_pid()").rows[0].int(0) } }
+        let first = try await pool.withConnection {
+            try $0.run("pid") { try $0.query("SELECT pg_backend_pid()").rows[0].int(0) }
+        }
         _ = try db.connect().query("SELECT pg_terminate_backend($1::int)", [.int8(Int64(first))])
         // The borrower that finds it broken gets the error; the next one a new connection.
         var failure: StoreError?
@@ -115,7 +134,9 @@ import Testing
             }
         }
         #expect(failure?.code == .unavailable, "\(String(describing: failure))")
-        let second = try await pool.withConnection { try $0.run("pid") { try $0.query("SELECT pg_backend_pid()").rows[0].int(0) } }
+        let second = try await pool.withConnection {
+            try $0.run("pid") { try $0.query("SELECT pg_backend_pid()").rows[0].int(0) }
+        }
         #expect(second != first && pool.counts.replaced == 1)
     }
 
@@ -130,7 +151,13 @@ import Testing
         do {
             let pool = DatabasePool(settings: db.settings, size: 3)
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for _ in 0..<6 { group.addTask { try await pool.withConnection { try $0.run("sleeping") { try $0.query("SELECT pg_sleep(0.05)") } } } }
+                for _ in 0..<6 {
+                    group.addTask {
+                        try await pool.withConnection {
+                            try $0.run("sleeping") { try $0.query("SELECT pg_sleep(0.05)") }
+                        }
+                    }
+                }
                 try await group.waitForAll()
             }
             #expect(try open() == 3)
@@ -153,6 +180,8 @@ import Testing
         #expect(try await other.withConnection { try WorkerStore(connection: $0).tryEvaluatorLock() } == false)
         #expect(await thread.isHealthy())
         try await thread.reconnect()
-        #expect(try await other.withConnection { try WorkerStore(connection: $0).tryEvaluatorLock() } == true, "a new session holds nothing")
+        #expect(
+            try await other.withConnection { try WorkerStore(connection: $0).tryEvaluatorLock() } == true,
+            "a new session holds nothing")
     }
 }

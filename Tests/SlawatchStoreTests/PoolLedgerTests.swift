@@ -7,7 +7,8 @@ import Testing
     @Test func lendsEachConnectionOnceThenQueuesBorrowers() {
         var ledger = PoolLedger<String>(size: 2)
         #expect(ledger.size == 2 && ledger.idleCount == 2 && ledger.lent == 0)
-        let first = ledger.borrow("a"), second = ledger.borrow("b")
+        let first = ledger.borrow("a")
+        let second = ledger.borrow("b")
         #expect(first == PoolLease(index: 0, replace: false))
         #expect(second == PoolLease(index: 1, replace: false))
         #expect(ledger.borrow("c") == nil)
@@ -35,7 +36,8 @@ import Testing
             #expect(lease?.index == 0, "a borrower alone keeps using connection 0")
             _ = ledger.giveBack(0, healthy: true)
         }
-        let a = ledger.borrow(0)!, b = ledger.borrow(1)!
+        let a = ledger.borrow(0)!
+        let b = ledger.borrow(1)!
         _ = ledger.giveBack(b.index, healthy: true)
         _ = ledger.giveBack(a.index, healthy: true)
         #expect(ledger.borrow(2)?.index == a.index)

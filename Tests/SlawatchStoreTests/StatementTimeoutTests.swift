@@ -11,7 +11,8 @@ import Testing
     @Test func aWholeViewIsReadPastTheTimeoutAndTheTimeoutComesBack() async throws {
         let db = try StoreTestDatabase()
         // Each row of the views costs 60 ms, longer than the 50 ms timeout.
-        try db.connect().execute("""
+        try db.connect().execute(
+            """
             CREATE FUNCTION public.slowly(v text) RETURNS text LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.06); RETURN v; END $$;
             CREATE SCHEMA slawatch_source;
             CREATE VIEW slawatch_source.tickets AS
@@ -35,7 +36,9 @@ import Testing
         }
         #expect(tickets.count == 3 && changes.count == 3 && after == "50ms")
         do {
-            _ = try await pool.withConnection { try SourceRepository(connection: $0, rules: .empty).tickets(code: "T-1") }
+            _ = try await pool.withConnection {
+                try SourceRepository(connection: $0, rules: .empty).tickets(code: "T-1")
+            }
             Issue.record("a read by code outlived the timeout")
         } catch let error as StoreError {
             #expect(error.code == .timeout, "\(error.messageWithDetail)")

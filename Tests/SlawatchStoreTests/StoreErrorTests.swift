@@ -7,15 +7,20 @@ import Testing
 /// What a failure of the store says, and what it keeps apart.
 @Suite struct StoreErrorTests {
     @Test func aRefusedConnectionIsUnavailable() async throws {
-        let pool = DatabasePool(settings: ConnectionSettings(url: "postgresql://slawatch:secreto@127.0.0.1:1/x"), size: 1)
+        let pool = DatabasePool(
+            settings: ConnectionSettings(url: "postgresql://slawatch:secreto@127.0.0.1:1/x"), size: 1)
         do {
             try await pool.withConnection { _ in }
             Issue.record("connected to port 1")
         } catch let error as StoreError {
             #expect(error.code == .unavailable)
-            #expect(error.message.contains("cannot connect to PostgreSQL (postgresql://slawatch:***@127.0.0.1:1/x)"), "\(error.message)")
+            #expect(
+                error.message.contains("cannot connect to PostgreSQL (postgresql://slawatch:***@127.0.0.1:1/x)"),
+                "\(error.message)")
             #expect(!error.message.contains("secreto") && !(error.serverDetail ?? "").contains("secreto"))
-            #expect(error.serverDetail?.contains("refused") == true || error.serverDetail?.contains("connect") == true, "\(error)")
+            #expect(
+                error.serverDetail?.contains("refused") == true || error.serverDetail?.contains("connect") == true,
+                "\(error)")
             #expect("\(error)" == error.message)
         }
     }
@@ -32,8 +37,12 @@ import Testing
             #expect(error.code == .queryFailed && error.sqlState == "42P01")
             #expect(error.message == "reading the nowhere table failed")
             #expect(!error.message.contains("nowhere\" does not exist") && !error.message.contains("ERROR"))
-            #expect(error.serverDetail?.contains("relation \"nowhere\" does not exist") == true, "\(String(describing: error.serverDetail))")
-            #expect(error.messageWithDetail.hasPrefix("reading the nowhere table failed: ") && error.messageWithDetail.contains("nowhere"))
+            #expect(
+                error.serverDetail?.contains("relation \"nowhere\" does not exist") == true,
+                "\(String(describing: error.serverDetail))")
+            #expect(
+                error.messageWithDetail.hasPrefix("reading the nowhere table failed: ")
+                    && error.messageWithDetail.contains("nowhere"))
         }
         // The connection is fine after a failed statement.
         #expect(try await pool.withConnection { try $0.run("one") { try $0.query("SELECT 1").rows[0].int(0) } } == 1)
@@ -70,7 +79,8 @@ import Testing
 
     @Test func aViewWithoutARequiredColumnIsUnexpectedDataNamingIt() async throws {
         let db = try StoreTestDatabase()
-        try db.connect().execute("""
+        try db.connect().execute(
+            """
             CREATE SCHEMA slawatch_source;
             CREATE VIEW slawatch_source.tickets AS SELECT gen_random_uuid() AS ticket_id, 'T-1'::text AS code, 'x'::text AS title;
             CREATE VIEW slawatch_source.status_changes AS SELECT gen_random_uuid() AS ticket_id, 'A'::text AS status, now() AS changed_at;
@@ -80,7 +90,8 @@ import Testing
             _ = try await pool.withConnection { try SourceRepository(connection: $0, rules: .empty) }
             Issue.record("a view without its columns was accepted")
         } catch let error as StoreError {
-            #expect(error.code == .unexpectedData && error.message.contains("has no column category"), "\(error.message)")
+            #expect(
+                error.code == .unexpectedData && error.message.contains("has no column category"), "\(error.message)")
         }
     }
 }

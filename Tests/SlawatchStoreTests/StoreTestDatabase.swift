@@ -11,7 +11,8 @@ final class StoreTestDatabase {
 
     init() throws {
         guard let base = ProcessInfo.processInfo.environment["SLAWATCH_TEST_DATABASE_URL"] else {
-            throw StoreTestSetupError("SLAWATCH_TEST_DATABASE_URL is not set: run the tests with scripts/test, which starts PostgreSQL")
+            throw StoreTestSetupError(
+                "SLAWATCH_TEST_DATABASE_URL is not set: run the tests with scripts/test, which starts PostgreSQL")
         }
         adminURL = base
         name = "slawatch_store_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)

@@ -22,8 +22,10 @@ import Testing
     /// The elements of an array parameter, in order, as text (nil for NULL), and its type.
     func elements(_ parameter: PostgresParameter) throws -> (values: [String?], type: String) {
         let type = try connection.query("SELECT pg_typeof($1)::text", [parameter]).rows[0].string(0)
-        let values = try connection.query("SELECT u::text FROM unnest($1) WITH ORDINALITY AS x(u, n) ORDER BY n", [parameter])
-            .rows.map { try $0.optionalString(0) }
+        let values = try connection.query(
+            "SELECT u::text FROM unnest($1) WITH ORDINALITY AS x(u, n) ORDER BY n", [parameter]
+        )
+        .rows.map { try $0.optionalString(0) }
         return (values, type)
     }
 
@@ -54,7 +56,8 @@ import Testing
     }
 
     @Test func textWithAnythingInIt() throws {
-        for value in ["", "Título ñandú 日本語 🎉", #"a "quoted" \ back\slash {brace}, comma"#, "NULL", "line\nbreak\ttab"] {
+        for value in ["", "Título ñandú 日本語 🎉", #"a "quoted" \ back\slash {brace}, comma"#, "NULL", "line\nbreak\ttab"]
+        {
             let (row, type) = try echo(.string(value))
             #expect(try type == "text" && row.string(0) == value)
         }
@@ -65,7 +68,9 @@ import Testing
 
     @Test func uuidsInAnyOfTheirTextForms() throws {
         let canonical = "123e4567-e89b-12d3-a456-426614174000"
-        for form in [canonical, canonical.uppercased(), canonical.replacingOccurrences(of: "-", with: ""), "{\(canonical)}"] {
+        for form in [
+            canonical, canonical.uppercased(), canonical.replacingOccurrences(of: "-", with: ""), "{\(canonical)}",
+        ] {
             let (row, type) = try echo(.uuid(form))
             #expect(try type == "uuid" && row.string(0) == canonical, "\(form)")
         }
@@ -88,7 +93,8 @@ import Testing
         ]
         for (micros, text) in instants {
             let row = try connection.query("SELECT $1, $1::text, pg_typeof($1)::text", [.timestamptz(micros)]).rows[0]
-            #expect(try row.timestamp(0) == micros && row.string(1) == text && row.string(2) == "timestamp with time zone")
+            #expect(
+                try row.timestamp(0) == micros && row.string(1) == text && row.string(2) == "timestamp with time zone")
         }
         #expect(try echo(.timestamptz(nil)).row.isNull(0))
     }
@@ -108,25 +114,36 @@ import Testing
         let ints = try elements(.int8Array([1, nil, Int64.min, Int64.max]))
         #expect(ints.type == "bigint[]" && ints.values == ["1", nil, "-9223372036854775808", "9223372036854775807"])
         let doubles = try connection.query(
-            "SELECT u FROM unnest($1) WITH ORDINALITY AS x(u, n) ORDER BY n", [.float8Array([0.1, nil, -.infinity, .nan, 1.0 / 3.0])]
+            "SELECT u FROM unnest($1) WITH ORDINALITY AS x(u, n) ORDER BY n",
+            [.float8Array([0.1, nil, -.infinity, .nan, 1.0 / 3.0])]
         ).rows.map { try $0.optionalDouble(0) }
         #expect(doubles.count == 5 && doubles[0] == 0.1 && doubles[1] == nil && doubles[2] == -.infinity)
         #expect(doubles[3]?.isNaN == true && doubles[4]?.bitPattern == (1.0 / 3.0).bitPattern)
         #expect(try elements(.float8Array([1.5])).type == "double precision[]")
         let bools = try elements(.boolArray([true, nil, false]))
         #expect(bools.type == "boolean[]" && bools.values == ["true", nil, "false"])
-        let uuids = try elements(.uuidArray(["00000000-0000-0000-0000-000000000001", nil, "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF"]))
-        #expect(uuids.type == "uuid[]" && uuids.values == ["00000000-0000-0000-0000-000000000001", nil, "ffffffff-ffff-ffff-ffff-ffffffffffff"])
+        let uuids = try elements(
+            .uuidArray(["00000000-0000-0000-0000-000000000001", nil, "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF"]))
+        #expect(
+            uuids.type == "uuid[]"
+                && uuids.values == [
+                    "00000000-0000-0000-0000-000000000001", nil, "ffffffff-ffff-ffff-ffff-ffffffffffff",
+                ])
         let times = try connection.query(
-            "SELECT u FROM unnest($1) WITH ORDINALITY AS x(u, n) ORDER BY n", [.timestamptzArray([1_774_348_200_123_456, nil, -1])]
+            "SELECT u FROM unnest($1) WITH ORDINALITY AS x(u, n) ORDER BY n",
+            [.timestamptzArray([1_774_348_200_123_456, nil, -1])]
         ).rows.map { try $0.optionalTimestamp(0) }
         #expect(times == [1_774_348_200_123_456, nil, -1])
         #expect(try elements(.timestamptzArray([0])).type == "timestamp with time zone[]")
-        #expect(throws: PostgresError.self) { try connection.query("SELECT $1", [.uuidArray(["00000000-0000-0000-0000-000000000001", "x"])]) }
+        #expect(throws: PostgresError.self) {
+            try connection.query("SELECT $1", [.uuidArray(["00000000-0000-0000-0000-000000000001", "x"])])
+        }
     }
 
     @Test func emptyArrays() throws {
-        for parameter: PostgresParameter in [.textArray([]), .int8Array([]), .float8Array([]), .boolArray([]), .uuidArray([]), .timestamptzArray([])] {
+        for parameter: PostgresParameter in [
+            .textArray([]), .int8Array([]), .float8Array([]), .boolArray([]), .uuidArray([]), .timestamptzArray([]),
+        ] {
             let row = try connection.query("SELECT cardinality($1), $1::text", [parameter]).rows[0]
             #expect(try row.int(0) == 0 && row.string(1) == "{}", "\(parameter)")
         }
@@ -135,8 +152,10 @@ import Testing
     @Test func manyParametersOfMixedKindsInOneStatement() throws {
         let parameters: [PostgresParameter] = [
             .string("uno"), .int8(2), .float8(3.5), .bool(true), .uuid("00000000-0000-0000-0000-000000000005"),
-            .timestamptz(6), .bytea([7]), .textArray(["8", nil]), .int8Array([9]), .float8Array([10.5]), .boolArray([false]),
-            .uuidArray(["00000000-0000-0000-0000-00000000000c"]), .timestamptzArray([13]), .text("14"), .null, .int8(nil),
+            .timestamptz(6), .bytea([7]), .textArray(["8", nil]), .int8Array([9]), .float8Array([10.5]),
+            .boolArray([false]),
+            .uuidArray(["00000000-0000-0000-0000-00000000000c"]), .timestamptzArray([13]), .text("14"), .null,
+            .int8(nil),
         ]
         let row = try connection.query(
             """
@@ -144,13 +163,19 @@ import Testing
                    || '|' || encode($7, 'hex') || '|' || $8::text || '|' || $9::text || '|' || $10::text || '|' || $11::text
                    || '|' || $12::text || '|' || ($13[1] = timestamptz '1970-01-01 00:00:00.000013+00') || '|' || ($14::int + 0)
                    || '|' || coalesce($15::text, 'null') || '|' || coalesce($16::text, 'null')
-            """, parameters).rows[0]
-        #expect(try row.string(0) == "uno|2|3.5|true|00000000-0000-0000-0000-000000000005|true|07|{8,NULL}|{9}|{10.5}|{f}|{00000000-0000-0000-0000-00000000000c}|true|14|null|null")
+            """, parameters
+        ).rows[0]
+        #expect(
+            try row.string(0)
+                == "uno|2|3.5|true|00000000-0000-0000-0000-000000000005|true|07|{8,NULL}|{9}|{10.5}|{f}|{00000000-0000-0000-0000-00000000000c}|true|14|null|null"
+        )
     }
 
     @Test func untypedTextIsTypedByTheServer() throws {
         #expect(try connection.query("SELECT $1::int + 1", [.text("41")]).rows[0].int(0) == 42)
-        #expect(try connection.query("SELECT $1::timestamptz", [.text("2026-03-24T10:30:00Z")]).rows[0].timestamp(0) == 1_774_348_200_000_000)
+        #expect(
+            try connection.query("SELECT $1::timestamptz", [.text("2026-03-24T10:30:00Z")]).rows[0].timestamp(0)
+                == 1_774_348_200_000_000)
         #expect(try connection.query("SELECT $1::text IS NULL", [.null]).rows[0].bool(0))
     }
 
@@ -159,7 +184,8 @@ import Testing
         let ids = (0..<20_000).map { "ticket-\($0)-ñ" }
         let row = try connection.query(
             "SELECT sum(u)::bigint, cardinality($2), (SELECT count(DISTINCT t) FROM unnest($2) t) FROM unnest($1) u",
-            [.int8Array(values), .textArray(ids)]).rows[0]
+            [.int8Array(values), .textArray(ids)]
+        ).rows[0]
         #expect(try row.int(0) == Int(values.reduce(0, +)) && row.int(1) == ids.count && row.int(2) == ids.count)
     }
 }

@@ -146,7 +146,8 @@ struct HTTPBatchSenderTests {
         let sender = try HTTPBatchSender(configuration: .init(maxConnectionsPerHost: 2))
         func batch(_ tag: String) -> [HTTPRequest] {
             (0..<60).map { index in
-                HTTPRequest(url: sinks[index % 2].url + "/\(tag)/\(index)", body: Array("{}".utf8), timeout: Self.patient)
+                HTTPRequest(
+                    url: sinks[index % 2].url + "/\(tag)/\(index)", body: Array("{}".utf8), timeout: Self.patient)
             }
         }
 
@@ -158,7 +159,9 @@ struct HTTPBatchSenderTests {
         for (tag, batchResults) in zip(["a", "b"], results) {
             #expect(batchResults.count == 60)
             for (index, result) in batchResults.enumerated() {
-                #expect(try result.get().body == Array("/\(tag)/\(index)".utf8), "result \(index) of batch \(tag) is out of place")
+                #expect(
+                    try result.get().body == Array("/\(tag)/\(index)".utf8),
+                    "result \(index) of batch \(tag) is out of place")
             }
         }
         for sink in sinks {

@@ -22,7 +22,10 @@ public struct Arguments {
         while i < argv.count {
             let arg = argv[i]
             i += 1
-            guard arg.hasPrefix("--") else { positional.append(arg); continue }
+            guard arg.hasPrefix("--") else {
+                positional.append(arg)
+                continue
+            }
             var name = String(arg.dropFirst(2))
             var inline: String?
             if let eq = name.firstIndex(of: "=") {
@@ -33,7 +36,10 @@ public struct Arguments {
                 guard inline == nil else { throw .usage("--\(name) takes no value") }
                 flags.insert(name)
             } else if accepted.contains(name) {
-                if let inline { values[name, default: []].append(inline); continue }
+                if let inline {
+                    values[name, default: []].append(inline)
+                    continue
+                }
                 guard i < argv.count else { throw .usage("--\(name) needs a value") }
                 values[name, default: []].append(argv[i])
                 i += 1

@@ -19,7 +19,8 @@ enum NameSuggestion {
     /// The optimal string alignment distance: insertions, deletions, substitutions and swaps of two
     /// neighbouring characters each count one.
     static func distance(_ a: String, _ b: String) -> Int {
-        let x = Array(a), y = Array(b)
+        let x = Array(a)
+        let y = Array(b)
         if x.isEmpty { return y.count }
         if y.isEmpty { return x.count }
         // Three rows of the classic table are enough: the current one and the two before it.

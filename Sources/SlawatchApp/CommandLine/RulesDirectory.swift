@@ -15,11 +15,14 @@ enum RulesDirectory {
     static func files(_ path: String) throws(CommandError) -> [(path: String, contents: Data)] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw .usage("rules directory '\(path)' not found; pass --rules DIR (the repository's rules/ is a complete example)")
+            throw .usage(
+                "rules directory '\(path)' not found; pass --rules DIR (the repository's rules/ is a complete example)")
         }
         let names: [String]
         do {
-            names = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".json") || $0.hasSuffix(".json5") }.sorted()
+            names = try FileManager.default.contentsOfDirectory(atPath: path).filter {
+                $0.hasSuffix(".json") || $0.hasSuffix(".json5")
+            }.sorted()
         } catch {
             throw .usage("cannot read rules directory '\(path)': \(error.localizedDescription)")
         }

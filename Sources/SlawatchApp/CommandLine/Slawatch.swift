@@ -61,7 +61,8 @@ public enum Slawatch {
         default:
             if first.hasPrefix("-") {
                 let hint =
-                    NameSuggestion.closest(to: first, among: ["--help", "--version"]).map { "did you mean \($0)? " } ?? ""
+                    NameSuggestion.closest(to: first, among: ["--help", "--version"]).map { "did you mean \($0)? " }
+                    ?? ""
                 throw .usage("unknown option \(first) before the command; \(hint)\(Arguments.usageLine(all))")
             }
             guard arguments.dropFirst().contains(where: asksHelp) else { return nil }
@@ -90,7 +91,10 @@ public struct CommandContext {
     /// Where diagnostics go (stderr).
     public let errors: @Sendable (String) -> Void
 
-    init(_ args: Arguments, environment: [String: String], output: @escaping @Sendable (String) -> Void, errors: @escaping @Sendable (String) -> Void) throws(CommandError) {
+    init(
+        _ args: Arguments, environment: [String: String], output: @escaping @Sendable (String) -> Void,
+        errors: @escaping @Sendable (String) -> Void
+    ) throws(CommandError) {
         self.args = args
         self.environment = environment
         self.output = output
@@ -126,7 +130,9 @@ public struct CommandContext {
     /// How to reach the database of `--database` or `DATABASE_URL`.
     func connectionSettings() throws(CommandError) -> ConnectionSettings {
         guard let url = databaseURL, !url.isEmpty else {
-            throw .usage("no database given: pass --database URL or set DATABASE_URL (e.g. postgresql://user@127.0.0.1:5432/helpdesk)")
+            throw .usage(
+                "no database given: pass --database URL or set DATABASE_URL (e.g. postgresql://user@127.0.0.1:5432/helpdesk)"
+            )
         }
         return ConnectionSettings(url: url)
     }

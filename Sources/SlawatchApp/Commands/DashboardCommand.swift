@@ -25,15 +25,20 @@ enum DashboardCommand {
         }
         var filter: Filter?
         if let text = args["filter"] {
-            do { filter = try RulesLoader.filter(json: text, origin: "--filter") } catch { throw .usage(error.description) }
+            do { filter = try RulesLoader.filter(json: text, origin: "--filter") } catch {
+                throw .usage(error.description)
+            }
         }
-        let top = try args.int("top"), offset = try args.int("offset") ?? 0
+        let top = try args.int("top")
+        let offset = try args.int("offset") ?? 0
         if let top, top < 0 || top > 100 { throw .usage("--top expects a number from 0 to 100, found \(top)") }
         if offset < 0 { throw .usage("--offset expects a number of 0 or more, found \(offset)") }
         var sortColumn: String?
         if let sort = args["sort"] {
             let column = fieldColumns[sort] ?? sort
-            guard QualifiedName.isIdentifier(column) else { throw .usage("--sort expects a column name, found '\(sort)'") }
+            guard QualifiedName.isIdentifier(column) else {
+                throw .usage("--sort expects a column name, found '\(sort)'")
+            }
             sortColumn = column
         }
 
@@ -53,9 +58,15 @@ enum DashboardCommand {
                 // By code points, as the function's `s.area = p_area`: an area written in another
                 // Unicode normalization is another area.
                 if role == "AREA", !(ticket.area?.utf8.elementsEqual(area!.utf8) ?? false) { continue }
-                guard case .clock(let e) = evaluator.evaluate(ticket, changes: history, now: context.now) else { continue }
+                guard case .clock(let e) = evaluator.evaluate(ticket, changes: history, now: context.now) else {
+                    continue
+                }
                 if let filter, !filter.matches(e) { continue }
-                if !search.isEmpty && ![e.ticket.code, e.ticket.title, e.ticket.category ?? ""].contains(where: { $0.lowercased().contains(search) }) {
+                if !search.isEmpty
+                    && ![e.ticket.code, e.ticket.title, e.ticket.category ?? ""].contains(where: {
+                        $0.lowercased().contains(search)
+                    })
+                {
                     continue
                 }
                 rows.append(e)
@@ -65,7 +76,9 @@ enum DashboardCommand {
         rows.sort(by: defaultOrder)
         if let sortColumn {
             if let known = rows.first, known.value(of: sortColumn) == nil {
-                throw .usage("--sort: no column '\(args["sort"]!)'; use a dashboard field such as horas_restantes or a source column")
+                throw .usage(
+                    "--sort: no column '\(args["sort"]!)'; use a dashboard field such as horas_restantes or a source column"
+                )
             }
             let descending = args.has("desc")
             rows = stableSorted(rows) { a, b in
@@ -76,12 +89,16 @@ enum DashboardCommand {
         let page = rows.dropFirst(offset).prefix(top ?? Int.max)
         if format == "json" {
             // Written a thousand rows at a time: the whole text of a million rows is not needed at once.
-            if page.isEmpty { context.output("[]\n"); return }
+            if page.isEmpty {
+                context.output("[]\n")
+                return
+            }
             var start = page.startIndex
             while start < page.endIndex {
                 let end = min(start + 1_000, page.endIndex)
                 let lines = page[start..<end].map { "  " + JSONText.object(fields($0)) }.joined(separator: ",\n")
-                context.output((start == page.startIndex ? "[\n" : ",\n") + lines + (end == page.endIndex ? "\n]\n" : ""))
+                context.output(
+                    (start == page.startIndex ? "[\n" : ",\n") + lines + (end == page.endIndex ? "\n]\n" : ""))
                 start = end
             }
         } else {
@@ -95,7 +112,9 @@ enum DashboardCommand {
         return a.ticket.code.utf8.lexicographicallyPrecedes(b.ticket.code.utf8)
     }
 
-    static func stableSorted(_ rows: [EvaluatedTicket], by less: (EvaluatedTicket, EvaluatedTicket) -> Bool) -> [EvaluatedTicket] {
+    static func stableSorted(_ rows: [EvaluatedTicket], by less: (EvaluatedTicket, EvaluatedTicket) -> Bool)
+        -> [EvaluatedTicket]
+    {
         rows.enumerated().sorted { x, y in
             if less(x.element, y.element) { return true }
             if less(y.element, x.element) { return false }
@@ -112,7 +131,8 @@ enum DashboardCommand {
         case (.number(let x), .number(let y)): return x < y ? -1 : (x == y ? 0 : 1)
         case (.instant(let x), .instant(let y)): return x < y ? -1 : (x == y ? 0 : 1)
         case (.bool(let x), .bool(let y)): return x == y ? 0 : (x ? 1 : -1)
-        case (.text(let x), .text(let y)): return x == y ? 0 : (x.unicodeScalars.lexicographicallyPrecedes(y.unicodeScalars) ? -1 : 1)
+        case (.text(let x), .text(let y)):
+            return x == y ? 0 : (x.unicodeScalars.lexicographicallyPrecedes(y.unicodeScalars) ? -1 : 1)
         default: return 0
         }
     }
@@ -124,13 +144,16 @@ enum DashboardCommand {
             ("categoria", JSONText.optional(t.category)), ("correo", JSONText.optional(t.requesterEmail)),
             ("estado_code", JSONText.string(t.status)), ("prioridad_nom", JSONText.string(t.priority)),
             ("area_asignada", JSONText.optional(t.area)), ("actualizado_en", JSONText.string(t.updatedAt.iso8601)),
-            ("sla_horas", JSONText.number(e.reading.slaHours)), ("horas_restantes", JSONText.number(e.reading.hoursRemaining)),
+            ("sla_horas", JSONText.number(e.reading.slaHours)),
+            ("horas_restantes", JSONText.number(e.reading.hoursRemaining)),
             ("vencido", e.reading.isOverdue ? "true" : "false"),
         ]
     }
 
     static func table(_ rows: [EvaluatedTicket]) -> String {
-        let header = ["TICKET", "ESTADO", "PRIORIDAD", "AREA", "SLA H", "RESTANTES", "VENCIDO", "SLA", "ACTUALIZADO", "TITULO"]
+        let header = [
+            "TICKET", "ESTADO", "PRIORIDAD", "AREA", "SLA H", "RESTANTES", "VENCIDO", "SLA", "ACTUALIZADO", "TITULO",
+        ]
         let body = rows.map { e -> [String] in
             let t = e.ticket
             return [

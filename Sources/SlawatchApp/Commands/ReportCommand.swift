@@ -18,18 +18,26 @@ enum ReportCommand {
             throw .usage("no report named '\(name)' in the rules (defined: \(known.isEmpty ? "none" : known))")
         }
         let database = try await context.database()
-        let evaluation = try await database.command { try SourceEvaluation.run(rules: rules, connection: $0, now: context.now) }
+        let evaluation = try await database.command {
+            try SourceEvaluation.run(rules: rules, connection: $0, now: context.now)
+        }
         let schedule = ReportSchedule(cron: report.schedule, timeZoneIdentifier: report.timeZoneIdentifier)
         // The period is the one that ends now: since the last scheduled instant before now.
         let periodStart = schedule.previous(atOrBefore: context.now + (-1)) ?? (context.now + (-86_400_000_000))
-        let previousStart = schedule.previous(atOrBefore: periodStart + (-1)) ?? (periodStart + (-(context.now - periodStart)))
+        let previousStart =
+            schedule.previous(atOrBefore: periodStart + (-1)) ?? (periodStart + (-(context.now - periodStart)))
         if !send {
             let language = report.channels.compactMap { rules.channels[$0]?.language }.first ?? "es"
-            let contents = ReportRunner.contents(report, tickets: evaluation.evaluated, periodStart: periodStart, periodEnd: context.now, previousStart: previousStart)
+            let contents = ReportRunner.contents(
+                report, tickets: evaluation.evaluated, periodStart: periodStart, periodEnd: context.now,
+                previousStart: previousStart)
             switch format {
-            case "json": context.output("[\n" + contents.map { "  " + $0.content.json() }.joined(separator: ",\n") + "\n]\n")
-            case "html": context.output(contents.map { $0.content.html(language: language) }.joined(separator: "\n") + "\n")
-            default: context.output(contents.map { $0.content.text(language: language) }.joined(separator: "\n----\n\n"))
+            case "json":
+                context.output("[\n" + contents.map { "  " + $0.content.json() }.joined(separator: ",\n") + "\n]\n")
+            case "html":
+                context.output(contents.map { $0.content.html(language: language) }.joined(separator: "\n") + "\n")
+            default:
+                context.output(contents.map { $0.content.text(language: language) }.joined(separator: "\n----\n\n"))
             }
             return
         }
@@ -46,17 +54,25 @@ enum ReportCommand {
                         report, tickets: evaluation.evaluated, scheduledAt: context.now, periodStart: periodStart,
                         previousStart: previousStart, now: context.now, manual: true)
                 }
-                return (count, try DeliveryQueue(connection: connection, worker: worker).claim(now: context.now, report: name))
+                return (
+                    count,
+                    try DeliveryQueue(connection: connection, worker: worker).claim(now: context.now, report: name)
+                )
             }
-            let dispatcher = Dispatcher(rules: rules, database: database, worker: worker, output: context.output, log: context.log)
+            let dispatcher = Dispatcher(
+                rules: rules, database: database, worker: worker, output: context.output, log: context.log)
             let tally = try await dispatcher.dispatch(claimed, now: context.now)
             if context.log.format == .json {
-                context.log.info("report sent", [
-                    "report": name, "deliveries": String(count), "sent": String(tally.sent),
-                    "failed": String(tally.failed), "dead": String(tally.dead),
-                ])
+                context.log.info(
+                    "report sent",
+                    [
+                        "report": name, "deliveries": String(count), "sent": String(tally.sent),
+                        "failed": String(tally.failed), "dead": String(tally.dead),
+                    ])
             } else {
-                context.errors("report \(name): \(count) deliveries; sent \(tally.sent), failed \(tally.failed) (retried by the worker), dead \(tally.dead)\n")
+                context.errors(
+                    "report \(name): \(count) deliveries; sent \(tally.sent), failed \(tally.failed) (retried by the worker), dead \(tally.dead)\n"
+                )
             }
         } catch let error as CommandError {
             throw error

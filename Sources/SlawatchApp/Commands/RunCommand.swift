@@ -8,7 +8,9 @@ import SlawatchStore
 enum RunCommand {
     static func run(_ context: CommandContext) async throws(CommandError) {
         let args = context.args
-        let once = args.has("once"), dryRun = args.has("dry-run"), full = args.has("full")
+        let once = args.has("once")
+        let dryRun = args.has("dry-run")
+        let full = args.has("full")
         var interval: Int64 = 30_000_000
         if let text = args["interval"] {
             guard let micros = DurationText.microseconds(text), micros > 0 else {

@@ -22,13 +22,19 @@ enum TicketCommand {
         switch evaluator.evaluate(ticket, changes: changes, now: context.now) {
         case .unmatched(let u):
             if format == "json" {
-                context.output(JSONText.object([("code", JSONText.string(code)), ("clock", "null"), ("reason", JSONText.string(u.reason))]) + "\n")
+                context.output(
+                    JSONText.object([
+                        ("code", JSONText.string(code)), ("clock", "null"), ("reason", JSONText.string(u.reason)),
+                    ]) + "\n")
             } else {
                 context.output("\(code): no SLA clock — \(u.reason)\n")
             }
         case .clock(let e):
-            let history = StatusHistory(createdAt: ticket.createdAt, updatedAt: ticket.updatedAt, currentStatus: ticket.status, changes: changes)
-            let explanation = ClockExplanation(history: history, policy: e.policy.clock, timeline: evaluator.timeline(for: e.policy), now: context.now)
+            let history = StatusHistory(
+                createdAt: ticket.createdAt, updatedAt: ticket.updatedAt, currentStatus: ticket.status, changes: changes
+            )
+            let explanation = ClockExplanation(
+                history: history, policy: e.policy.clock, timeline: evaluator.timeline(for: e.policy), now: context.now)
             let events = try await recordedEvents(database, ticketID: ticket.ticketID)
             if format == "json" {
                 context.output(json(e, explanation, context.now, events: eventsJSON(events)))
@@ -45,7 +51,9 @@ enum TicketCommand {
     }
 
     /// The events slawatch recorded for the ticket, with their deliveries; none before `migrate`.
-    static func recordedEvents(_ database: some ConnectionProvider, ticketID: String) async throws(CommandError) -> [RecordedEvent] {
+    static func recordedEvents(_ database: some ConnectionProvider, ticketID: String) async throws(CommandError)
+        -> [RecordedEvent]
+    {
         let recorded: [(event: EventLog.Event, deliveries: [EventLog.Delivery])]
         do {
             recorded = try await database.withConnection { try EventLog(connection: $0).events(ofTicket: ticketID) }
@@ -55,13 +63,18 @@ enum TicketCommand {
         return recorded.map { event, deliveries in
             let crossed = event.crossedAt?.iso8601
             return RecordedEvent(
-                fields: [("id", JSONText.string(event.id)), ("kind", JSONText.string(event.kind)), ("level", JSONText.number(event.level)),
-                         ("crossed_at", JSONText.optional(crossed)), ("detected_at", JSONText.string(event.detectedAt.iso8601)),
-                         ("notified", event.notified ? "true" : "false")],
+                fields: [
+                    ("id", JSONText.string(event.id)), ("kind", JSONText.string(event.kind)),
+                    ("level", JSONText.number(event.level)),
+                    ("crossed_at", JSONText.optional(crossed)),
+                    ("detected_at", JSONText.string(event.detectedAt.iso8601)),
+                    ("notified", event.notified ? "true" : "false"),
+                ],
                 kind: event.kind, level: event.level, crossedAt: crossed, notified: event.notified,
                 deliveries: deliveries.map { d in
                     [
-                        ("id", String(d.id)), ("channel", JSONText.string(d.channel)), ("recipient", JSONText.string(d.recipient)),
+                        ("id", String(d.id)), ("channel", JSONText.string(d.channel)),
+                        ("recipient", JSONText.string(d.recipient)),
                         ("status", JSONText.string(d.status)), ("attempts", String(d.attempts)),
                         ("sent_at", JSONText.optional(d.sentAt?.iso8601)),
                         ("last_error", JSONText.optional(d.lastError)), ("reminder", String(d.reminder)),
@@ -71,20 +84,30 @@ enum TicketCommand {
     }
 
     static func eventsJSON(_ events: [RecordedEvent]) -> String {
-        "[" + events.map { e in
-            JSONText.object(e.fields + [("deliveries", "[" + e.deliveries.map(JSONText.object).joined(separator: ", ") + "]")])
-        }.joined(separator: ", ") + "]"
+        "["
+            + events.map { e in
+                JSONText.object(
+                    e.fields + [("deliveries", "[" + e.deliveries.map(JSONText.object).joined(separator: ", ") + "]")])
+            }.joined(separator: ", ") + "]"
     }
 
     static func eventsText(_ events: [RecordedEvent]) -> String {
         guard !events.isEmpty else { return "  events: none recorded\n" }
         var out = "  events:\n"
         for e in events {
-            let level = e.kind == EventKind.warning.rawValue ? " \(JSONText.number(e.level))%" : (e.kind == EventKind.escalated.rawValue ? " +\(DurationText.format(Int64(e.level * 1_000_000)))" : "")
-            out += "    \(e.kind)\(level) crossed \(e.crossedAt ?? "-")\(e.notified ? "" : " (recorded, not notified)")\n"
+            let level =
+                e.kind == EventKind.warning.rawValue
+                ? " \(JSONText.number(e.level))%"
+                : (e.kind == EventKind.escalated.rawValue ? " +\(DurationText.format(Int64(e.level * 1_000_000)))" : "")
+            out +=
+                "    \(e.kind)\(level) crossed \(e.crossedAt ?? "-")\(e.notified ? "" : " (recorded, not notified)")\n"
             for d in e.deliveries {
-                func v(_ k: String) -> String { let x = d.first { $0.0 == k }?.1 ?? ""; return x.hasPrefix("\"") ? String(x.dropFirst().dropLast()) : x }
-                out += "      delivery \(v("id")) → \(v("channel")) \(v("recipient")): \(v("status")), \(v("attempts")) attempts\(v("last_error") == "null" ? "" : " — " + v("last_error"))\n"
+                func v(_ k: String) -> String {
+                    let x = d.first { $0.0 == k }?.1 ?? ""
+                    return x.hasPrefix("\"") ? String(x.dropFirst().dropLast()) : x
+                }
+                out +=
+                    "      delivery \(v("id")) → \(v("channel")) \(v("recipient")): \(v("status")), \(v("attempts")) attempts\(v("last_error") == "null" ? "" : " — " + v("last_error"))\n"
             }
         }
         return out
@@ -95,17 +118,22 @@ enum TicketCommand {
         case .always: return "24x7"
         case .businessHours(let h):
             let days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-            let week = days.enumerated().compactMap { i, d in h.week[i].isEmpty ? nil : "\(d) " + h.week[i].map(\.description).joined(separator: ",") }
+            let week = days.enumerated().compactMap { i, d in
+                h.week[i].isEmpty ? nil : "\(d) " + h.week[i].map(\.description).joined(separator: ",")
+            }
             return "\(h.timeZoneIdentifier): " + week.joined(separator: "; ")
         }
     }
 
     static func text(_ e: EvaluatedTicket, _ x: ClockExplanation, _ now: Instant) -> String {
-        let t = e.ticket, r = e.reading, p = e.policy
+        let t = e.ticket
+        let r = e.reading
+        let p = e.policy
         var out = "\(t.code)  \(t.title)\n"
         out += "  status \(t.status), priority \(t.priority), area \(t.area ?? "-")\n"
         out += "  policy \"\(p.name)\", calendar \"\(p.calendarName)\" (\(describe(p.calendar)))\n"
-        out += "  target \(DashboardCommand.hours(r.slaHours)) h; pause: \(p.clock.pauseStatuses.sorted().joined(separator: ", ")); stop: \(p.clock.stopStatuses.sorted().joined(separator: ", "))\n"
+        out +=
+            "  target \(DashboardCommand.hours(r.slaHours)) h; pause: \(p.clock.pauseStatuses.sorted().joined(separator: ", ")); stop: \(p.clock.stopStatuses.sorted().joined(separator: ", "))\n"
         out += "  created \(t.createdAt.iso8601), evaluated at \(now.iso8601)\n"
         out += "  counted working time:\n"
         for (s, end) in x.counted { out += "    \(s.iso8601) → \(end.iso8601)  \(DurationText.format(end - s))\n" }
@@ -114,32 +142,58 @@ enum TicketCommand {
             out += "  not counted (pause or stop status):\n"
             for span in x.halted { out += "    \(span.status ?? "-") \(span.start.iso8601) → \(span.end.iso8601)\n" }
         }
-        if !x.holidays.isEmpty { out += "  holidays skipped: \(x.holidays.map(\.description).joined(separator: ", "))\n" }
-        out += "  elapsed \(DashboardCommand.hours(r.elapsedHours)) h, remaining \(DashboardCommand.hours(r.hoursRemaining)) h, vencido \(r.isOverdue ? "yes" : "no"), sla_status \(r.status.rawValue), clock \(r.state.rawValue)\n"
+        if !x.holidays.isEmpty {
+            out += "  holidays skipped: \(x.holidays.map(\.description).joined(separator: ", "))\n"
+        }
+        out +=
+            "  elapsed \(DashboardCommand.hours(r.elapsedHours)) h, remaining \(DashboardCommand.hours(r.hoursRemaining)) h, vencido \(r.isOverdue ? "yes" : "no"), sla_status \(r.status.rawValue), clock \(r.state.rawValue)\n"
         if let due = r.dueAt {
             if r.elapsedMicros >= r.targetMicros {
                 out += "  due_at \(due.iso8601): the target was reached then\n"
             } else {
-                out += "  due_at \(due.iso8601): \(DurationText.format(r.targetMicros - r.elapsedMicros)) of working time after \(max(now, t.createdAt).iso8601)\(r.state == .running ? "" : ", if the clock runs again from now on")\n"
+                out +=
+                    "  due_at \(due.iso8601): \(DurationText.format(r.targetMicros - r.elapsedMicros)) of working time after \(max(now, t.createdAt).iso8601)\(r.state == .running ? "" : ", if the clock runs again from now on")\n"
             }
         } else {
             out += "  due_at: never — the calendar has no working time to reach the target\n"
         }
         out += "  thresholds:\n"
         for th in r.thresholds {
-            let name = th.kind == .warning ? "warning \(JSONText.number(th.level))%" : (th.kind == .breach ? "breach" : "escalation +\(DurationText.format(Int64(th.level * 1_000_000)))")
-            out += "    \(name): \(th.crossed ? "crossed" : "not yet") \(th.at.map { "at " + $0.iso8601 } ?? "(never)")\n"
+            let name =
+                th.kind == .warning
+                ? "warning \(JSONText.number(th.level))%"
+                : (th.kind == .breach ? "breach" : "escalation +\(DurationText.format(Int64(th.level * 1_000_000)))")
+            out +=
+                "    \(name): \(th.crossed ? "crossed" : "not yet") \(th.at.map { "at " + $0.iso8601 } ?? "(never)")\n"
         }
         return out
     }
 
     static func json(_ e: EvaluatedTicket, _ x: ClockExplanation, _ now: Instant, events: String) -> String {
         let r = e.reading
-        let counted = "[" + x.counted.map { JSONText.object([("start", JSONText.string($0.start.iso8601)), ("end", JSONText.string($0.end.iso8601))]) }.joined(separator: ", ") + "]"
-        let halted = "[" + x.halted.map { JSONText.object([("status", JSONText.optional($0.status)), ("start", JSONText.string($0.start.iso8601)), ("end", JSONText.string($0.end.iso8601))]) }.joined(separator: ", ") + "]"
-        let thresholds = "[" + r.thresholds.map { th in
-            JSONText.object([("kind", JSONText.string(th.kind.rawValue)), ("level", JSONText.number(th.level)), ("crossed", th.crossed ? "true" : "false"), ("at", JSONText.optional(th.at?.iso8601))])
-        }.joined(separator: ", ") + "]"
+        let counted =
+            "["
+            + x.counted.map {
+                JSONText.object([
+                    ("start", JSONText.string($0.start.iso8601)), ("end", JSONText.string($0.end.iso8601)),
+                ])
+            }.joined(separator: ", ") + "]"
+        let halted =
+            "["
+            + x.halted.map {
+                JSONText.object([
+                    ("status", JSONText.optional($0.status)), ("start", JSONText.string($0.start.iso8601)),
+                    ("end", JSONText.string($0.end.iso8601)),
+                ])
+            }.joined(separator: ", ") + "]"
+        let thresholds =
+            "["
+            + r.thresholds.map { th in
+                JSONText.object([
+                    ("kind", JSONText.string(th.kind.rawValue)), ("level", JSONText.number(th.level)),
+                    ("crossed", th.crossed ? "true" : "false"), ("at", JSONText.optional(th.at?.iso8601)),
+                ])
+            }.joined(separator: ", ") + "]"
         var fields = DashboardCommand.fields(e)
         fields += [
             ("now", JSONText.string(now.iso8601)), ("policy", JSONText.string(e.policy.name)),

@@ -16,7 +16,9 @@ struct Logger: Sendable {
         let time = Instant(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000)).iso8601
         switch format {
         case .json:
-            var pairs = [("time", JSONText.string(time)), ("level", JSONText.string(level)), ("msg", JSONText.string(message))]
+            var pairs = [
+                ("time", JSONText.string(time)), ("level", JSONText.string(level)), ("msg", JSONText.string(message)),
+            ]
             pairs += fields.keys.sorted().map { ($0, JSONText.string(fields[$0]!)) }
             write(JSONText.object(pairs) + "\n")
         case .text:

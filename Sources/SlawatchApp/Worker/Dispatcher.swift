@@ -45,7 +45,10 @@ final class Dispatcher {
         }
     }
 
-    init(rules: RuleSet, database: any ConnectionProvider, worker: String, output: @escaping (String) -> Void, log: Logger) {
+    init(
+        rules: RuleSet, database: any ConnectionProvider, worker: String, output: @escaping (String) -> Void,
+        log: Logger
+    ) {
         self.rules = rules
         self.database = database
         self.worker = worker
@@ -143,7 +146,10 @@ final class Dispatcher {
         var deferred: [Instant: [Int64]] = [:]
         var sendable: [Group] = []
         for group in groups {
-            guard let rate = group.channel.ratePerSecond else { sendable.append(group); continue }
+            guard let rate = group.channel.ratePerSecond else {
+                sendable.append(group)
+                continue
+            }
             let slot = max(nextSlot[group.channel.name] ?? now, now)
             if slot > now {
                 deferred[slot, default: []] += group.ids
@@ -162,7 +168,9 @@ final class Dispatcher {
         let http = sendable.contains { ![.log, .email].contains($0.channel.kind) } ? try httpSender() : nil
         let smtp = settings != nil && sendable.contains { $0.channel.kind == .email } ? try smtpSender() : nil
         let toRender = sendable
-        pass.rendering = Task.detached { Dispatcher.render(toRender, now: now, smtp: settings, http: http, smtpSender: smtp) }
+        pass.rendering = Task.detached {
+            Dispatcher.render(toRender, now: now, smtp: settings, http: http, smtpSender: smtp)
+        }
         return pass
     }
 
@@ -234,8 +242,11 @@ final class Dispatcher {
     private func smtpSender() throws -> SMTPSender {
         if let smtp { return smtp }
         guard let settings = rules.smtp else { throw CommandError.runtime("no smtp section in the rules") }
-        let tls: SMTPConfiguration.TLS = settings.tls == .required ? .required : (settings.tls == .opportunistic ? .opportunistic : .none)
-        let sender = try SMTPSender(configuration: SMTPConfiguration(url: settings.url, username: settings.username, password: settings.password, tls: tls))
+        let tls: SMTPConfiguration.TLS =
+            settings.tls == .required ? .required : (settings.tls == .opportunistic ? .opportunistic : .none)
+        let sender = try SMTPSender(
+            configuration: SMTPConfiguration(
+                url: settings.url, username: settings.username, password: settings.password, tls: tls))
         smtp = sender
         return sender
     }
@@ -244,14 +255,18 @@ final class Dispatcher {
         let policy = RetryPolicy(maxAttempts: group.channel.maxAttempts, maxAgeMicros: group.channel.maxAgeMicros)
         let attempts = (group.deliveries.map(\.attempts).max() ?? 0) + 1
         let oldest = group.deliveries.map(\.createdAt).min() ?? now
-        return policy.decide(outcome, attempts: attempts, createdAt: oldest, now: now, jitter: Double.random(in: 0..<1, using: &generator))
+        return policy.decide(
+            outcome, attempts: attempts, createdAt: oldest, now: now,
+            jitter: Double.random(in: 0..<1, using: &generator))
     }
 
     /// Counts and logs a group's fate and adds its deliveries' outcomes; a 410 disables the channel now.
     private func account(
-        _ decision: DeliveryDecision, _ group: Group, now: Instant, tally: inout Tally, into outcomes: inout [DeliveryQueue.Outcome]
+        _ decision: DeliveryDecision, _ group: Group, now: Instant, tally: inout Tally,
+        into outcomes: inout [DeliveryQueue.Outcome]
     ) async throws {
-        let name = group.channel.name, count = group.deliveries.count
+        let name = group.channel.name
+        let count = group.deliveries.count
         switch decision {
         case .sent:
             outcomes += group.ids.map(DeliveryQueue.Outcome.sent)
@@ -261,7 +276,9 @@ final class Dispatcher {
             outcomes += group.ids.map { .failed($0, reason: reason, retryAt: at) }
             tally.failed += count
             tally.add(name, "failed", count)
-            log.warning("delivery failed, will retry", ["channel": name, "deliveries": "\(group.ids)", "reason": reason, "retry_at": at.iso8601])
+            log.warning(
+                "delivery failed, will retry",
+                ["channel": name, "deliveries": "\(group.ids)", "reason": reason, "retry_at": at.iso8601])
         case .dead(let reason):
             outcomes += group.ids.map { .failed($0, reason: reason, retryAt: nil) }
             tally.dead += count
@@ -308,11 +325,20 @@ final class Dispatcher {
                 let content = try Content(group, decoder)
                 switch group.channel.kind {
                 case .log:
-                    rendered.logLines.append((group, JSONText.object([
-                        ("channel", JSONText.string(group.channel.name)),
-                        ("webhook_id", JSONText.string(group.messageID)),
-                        ("message", content.report?.body ?? ChannelPayload.json(for: .webhook, notices: content.notices, language: group.channel.language)),
-                    ])))
+                    rendered.logLines.append(
+                        (
+                            group,
+                            JSONText.object([
+                                ("channel", JSONText.string(group.channel.name)),
+                                ("webhook_id", JSONText.string(group.messageID)),
+                                (
+                                    "message",
+                                    content.report?.body
+                                        ?? ChannelPayload.json(
+                                            for: .webhook, notices: content.notices, language: group.channel.language)
+                                ),
+                            ])
+                        ))
                 case .email:
                     messages.append(try mail(for: group, content, smtp: settings, now: now))
                     rendered.mails.append(group)
@@ -325,16 +351,25 @@ final class Dispatcher {
             }
         }
         if let http, !requests.isEmpty { rendered.webhookResults = Task { await http.send(requests) } }
-        if let smtpSender, !messages.isEmpty { rendered.mailResults = Task { await smtpSender.send(messages: messages) } }
+        if let smtpSender, !messages.isEmpty {
+            rendered.mailResults = Task { await smtpSender.send(messages: messages) }
+        }
         return rendered
     }
 
-    private static func request(for group: Group, _ content: Content, now: Instant, signers: inout [String: WebhookSignature]) throws -> HTTPRequest {
-        guard var url = group.channel.url else { throw CommandError.runtime("channel \(group.channel.name) has no url") }
+    private static func request(
+        for group: Group, _ content: Content, now: Instant, signers: inout [String: WebhookSignature]
+    ) throws -> HTTPRequest {
+        guard var url = group.channel.url else {
+            throw CommandError.runtime("channel \(group.channel.name) has no url")
+        }
         if group.channel.kind == .googlechat {
             url += (url.contains("?") ? "&" : "?") + "messageReplyOption=REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD"
         }
-        let body = Array((content.report?.body ?? ChannelPayload.json(for: group.channel.kind, notices: content.notices, language: group.channel.language)).utf8)
+        let body = Array(
+            (content.report?.body
+                ?? ChannelPayload.json(
+                    for: group.channel.kind, notices: content.notices, language: group.channel.language)).utf8)
         var headers: [(name: String, value: String)] = [("Content-Type", "application/json; charset=utf-8")]
         let timestamp = now.seconds
         headers.append(("webhook-id", group.messageID))
@@ -342,28 +377,44 @@ final class Dispatcher {
         if let secret = group.channel.secret {
             let signer = try signers[group.channel.name] ?? WebhookSignature(secret: secret)
             signers[group.channel.name] = signer
-            headers.append(("webhook-signature", try signer.signature(messageID: group.messageID, timestamp: Int(timestamp), body: body)))
+            headers.append(
+                (
+                    "webhook-signature",
+                    try signer.signature(messageID: group.messageID, timestamp: Int(timestamp), body: body)
+                ))
         }
         let timeout = Duration.microseconds(group.channel.timeoutMicros)
-        return HTTPRequest(url: url, method: .post, headers: headers, body: body, timeout: timeout, connectTimeout: min(timeout, .seconds(5)))
+        return HTTPRequest(
+            url: url, method: .post, headers: headers, body: body, timeout: timeout,
+            connectTimeout: min(timeout, .seconds(5)))
     }
 
-    private static func mail(for group: Group, _ content: Content, smtp settings: SMTPSettings?, now: Instant) throws -> CurlTransport.MailMessage {
+    private static func mail(for group: Group, _ content: Content, smtp settings: SMTPSettings?, now: Instant) throws
+        -> CurlTransport.MailMessage
+    {
         guard let settings else { throw CommandError.runtime("no smtp section in the rules") }
         let language = group.channel.language
         let tickets = Set(content.notices.map(\.ticketID))
         if let report = content.report {
             let message = InternetMessage(
-                from: settings.from, to: [group.recipient], subject: report.subject, text: report.text, html: report.html,
-                messageID: "slawatch.\(group.deliveries[0].id).\(UUID().uuidString.prefix(8).lowercased())", threadKey: report.thread, date: now)
-            return CurlTransport.MailMessage(envelopeFrom: InternetMessage.address(settings.from), recipients: [group.recipient], data: message.rendered())
+                from: settings.from, to: [group.recipient], subject: report.subject, text: report.text,
+                html: report.html,
+                messageID: "slawatch.\(group.deliveries[0].id).\(UUID().uuidString.prefix(8).lowercased())",
+                threadKey: report.thread, date: now)
+            return CurlTransport.MailMessage(
+                envelopeFrom: InternetMessage.address(settings.from), recipients: [group.recipient],
+                data: message.rendered())
         }
         let message = InternetMessage(
-            from: settings.from, to: [group.recipient], subject: MailContent.subject(content.notices, language: language),
-            text: MailContent.text(content.notices, language: language), html: MailContent.html(content.notices, language: language),
+            from: settings.from, to: [group.recipient],
+            subject: MailContent.subject(content.notices, language: language),
+            text: MailContent.text(content.notices, language: language),
+            html: MailContent.html(content.notices, language: language),
             messageID: "slawatch.\(group.deliveries[0].id).\(UUID().uuidString.prefix(8).lowercased())",
             threadKey: tickets.count == 1 ? "slawatch.ticket.\(tickets.first!)" : nil, date: now)
-        return CurlTransport.MailMessage(envelopeFrom: InternetMessage.address(settings.from), recipients: [group.recipient], data: message.rendered())
+        return CurlTransport.MailMessage(
+            envelopeFrom: InternetMessage.address(settings.from), recipients: [group.recipient],
+            data: message.rendered())
     }
 
     static func micros(_ duration: Duration) -> Int64 {

@@ -22,7 +22,8 @@ struct FullPass {
     func run(
         _ connection: StoreConnection, now: Instant, report: inout CycleReport, runner: ReportRunner, clocks: ClockStore
     ) throws -> Handover? {
-        let rules = context.rules, dryRun = context.dryRun
+        let rules = context.rules
+        let dryRun = context.dryRun
         let source = try SourceRepository(connection: connection, rules: rules)
         var reportsDue = false
         if !dryRun && !rules.reports.isEmpty { reportsDue = try runner.anyDue(now: now) }
@@ -59,7 +60,9 @@ struct FullPass {
             switch evaluator.evaluate(consume ticket, changes: history, now: now) {
             case .clock(let e):
                 report.evaluated += 1
-                if let next = e.reading.nextCrossing, nextCrossing == nil || next < nextCrossing! { nextCrossing = next }
+                if let next = e.reading.nextCrossing, nextCrossing == nil || next < nextCrossing! {
+                    nextCrossing = next
+                }
                 if remindersWanted && (e.reading.status == .breached || e.reading.status == .at_risk)
                     && e.reading.state != .stopped
                 {
@@ -67,7 +70,8 @@ struct FullPass {
                 }
                 if reportsDue { forReports.append(e) }
                 let recent = e.ticket.updatedAt > lookBack
-                let storable = dryRun || (stored == nil && !recent)
+                let storable =
+                    dryRun || (stored == nil && !recent)
                     ? nil : ClockStore.storable(e, history: history, now: now, cumulative: cumulative)
                 if dryRun || stored == nil || storable != stored {
                     if !history.isEmpty { histories[e.ticket.ticketID] = history }

@@ -40,13 +40,15 @@ final class IncrementalCycle {
                 connection.dropCompanion()
             }
         }
-        let source = try layout.map { SourceRepository(connection: connection, layout: $0) }
+        let source =
+            try layout.map { SourceRepository(connection: connection, layout: $0) }
             ?? SourceRepository(connection: connection, rules: rules)
         layout = source.layout
         var seen = try self.seen ?? clocks.evaluatedVersions()
         seen.forget(updatedAtOrBefore: since)
         report.phase("start")
-        var ids: [String] = [], listed = Set<String>()
+        var ids: [String] = []
+        var listed = Set<String>()
         for id in try source.ticketIDs(updatedAfter: since, except: seen) + clocks.due(now: now)
         where listed.insert(id).inserted {
             ids.append(id)
@@ -60,7 +62,8 @@ final class IncrementalCycle {
         listed.removeAll(keepingCapacity: true)
         tickets.removeAll { !listed.insert($0.0.ticketID).inserted }
         report.phase("tickets")
-        var evaluated: [EvaluatedTicket] = [], unmatched: [UnmatchedTicket] = []
+        var evaluated: [EvaluatedTicket] = []
+        var unmatched: [UnmatchedTicket] = []
         // Only tickets past a level their stored clock had not reached can have a new event; the
         // others need no look at the events table.
         var candidates: [EvaluatedTicket] = []
@@ -98,7 +101,9 @@ final class IncrementalCycle {
         self.seen = seen
         try clocks.setWatermark("seen", now)
         report.phase("clocks")
-        if context.remindersWanted { try context.queueReminders(store, activeTickets: try clocks.active(now: now), now: now) }
+        if context.remindersWanted {
+            try context.queueReminders(store, activeTickets: try clocks.active(now: now), now: now)
+        }
         report.nextCrossing = try clocks.nextCrossing(after: now)
         succeeded = true
     }
@@ -113,7 +118,7 @@ final class IncrementalCycle {
         guard wanted, let second = connection.companion() else { return try body(nil) }
         do {
             return try body(second)
-        } catch where !second.isHealthy && connection.isHealthy {
+        } catch  where !second.isHealthy && connection.isHealthy {
             context.log.warning(
                 "second database connection lost; going on with one", ["error": CommandError.from(error).message])
             connection.dropCompanion()

@@ -16,12 +16,14 @@ struct PassContext {
 
     func printDryRun(_ outcome: EventStore.Outcome) {
         for (notice, planned) in outcome.notified {
-            let deliveries = "[" + planned.map {
-                JSONText.object([
-                    ("route", String($0.route)), ("channel", JSONText.string($0.channel)),
-                    ("recipient", JSONText.string($0.recipient)),
-                ])
-            }.joined(separator: ", ") + "]"
+            let deliveries =
+                "["
+                + planned.map {
+                    JSONText.object([
+                        ("route", String($0.route)), ("channel", JSONText.string($0.channel)),
+                        ("recipient", JSONText.string($0.recipient)),
+                    ])
+                }.joined(separator: ", ") + "]"
             output(
                 JSONText.object([
                     ("dry_run", "true"), ("event", ChannelPayload.noticeJSON(notice)), ("deliveries", deliveries),
@@ -33,7 +35,9 @@ struct PassContext {
     func reportUnmatched(_ connection: StoreConnection, _ unmatched: [UnmatchedTicket], now: Instant) throws {
         guard !unmatched.isEmpty else { return }
         if dryRun {
-            for u in unmatched { log.warning("ticket has no SLA clock", ["ticket": u.ticket.code, "reason": u.reason]) }
+            for u in unmatched {
+                log.warning("ticket has no SLA clock", ["ticket": u.ticket.code, "reason": u.reason])
+            }
             return
         }
         for (code, reason) in try WorkerStore(connection: connection).recordUnmatched(unmatched, now: now) {

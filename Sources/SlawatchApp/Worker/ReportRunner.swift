@@ -60,7 +60,9 @@ struct ReportRunner {
             let beforePrevious = due.period.previousStart
             let count = try connection.transaction {
                 guard try store.claimRun(report.name, scheduledAt: latest, now: now) else { return -1 }
-                return try enqueue(report, tickets: tickets, scheduledAt: latest, periodStart: previous, previousStart: beforePrevious, now: now)
+                return try enqueue(
+                    report, tickets: tickets, scheduledAt: latest, periodStart: previous, previousStart: beforePrevious,
+                    now: now)
             }
             if count >= 0 { runs.append(Run(report: report.name, scheduledAt: latest, deliveries: count)) }
         }
@@ -72,10 +74,18 @@ struct ReportRunner {
     }
 
     /// The report's scopes: one for the whole help desk, or one per area.
-    static func contents(_ report: Report, tickets: [EvaluatedTicket], periodStart: Instant, periodEnd: Instant, previousStart: Instant) -> [(content: ReportContent, managerEmail: String?)] {
+    static func contents(
+        _ report: Report, tickets: [EvaluatedTicket], periodStart: Instant, periodEnd: Instant, previousStart: Instant
+    ) -> [(content: ReportContent, managerEmail: String?)] {
         let matching = report.filter.map { f in tickets.filter { f.matches($0) } } ?? tickets
         guard report.perArea else {
-            return [(ReportContent.build(report: report, matching: matching, scope: tickets, area: nil, periodStart: periodStart, periodEnd: periodEnd, previousStart: previousStart), nil)]
+            return [
+                (
+                    ReportContent.build(
+                        report: report, matching: matching, scope: tickets, area: nil, periodStart: periodStart,
+                        periodEnd: periodEnd, previousStart: previousStart), nil
+                )
+            ]
         }
         let areas = Set(tickets.compactMap(\.ticket.area)).sorted()
         return areas.map { area in
@@ -89,10 +99,15 @@ struct ReportRunner {
     }
 
     /// Writes one delivery per (scope, channel, recipient) with the report rendered into it.
-    func enqueue(_ report: Report, tickets: [EvaluatedTicket], scheduledAt: Instant, periodStart: Instant, previousStart: Instant, now: Instant, manual: Bool = false) throws -> Int {
+    func enqueue(
+        _ report: Report, tickets: [EvaluatedTicket], scheduledAt: Instant, periodStart: Instant,
+        previousStart: Instant, now: Instant, manual: Bool = false
+    ) throws -> Int {
         var count = 0
         let encoder = JSONEncoder()
-        for (content, manager) in Self.contents(report, tickets: tickets, periodStart: periodStart, periodEnd: scheduledAt, previousStart: previousStart) {
+        for (content, manager) in Self.contents(
+            report, tickets: tickets, periodStart: periodStart, periodEnd: scheduledAt, previousStart: previousStart)
+        {
             for name in report.channels {
                 guard let channel = rules.channels[name] else { continue }
                 var recipients: [String] = ["-"]
@@ -103,20 +118,26 @@ struct ReportRunner {
                         return entry
                     }
                     if recipients.isEmpty {
-                        log.warning("report scope has no recipient", ["report": report.name, "area": content.area ?? "-", "channel": name])
+                        log.warning(
+                            "report scope has no recipient",
+                            ["report": report.name, "area": content.area ?? "-", "channel": name])
                         continue
                     }
                 }
                 let language = channel.language
                 let payload = ReportPayload(
-                    subject: content.subject(language: language), text: content.text(language: language), html: content.html(language: language),
-                    body: ChannelPayload.report(for: channel.kind, content: content, language: language, at: scheduledAt),
+                    subject: content.subject(language: language), text: content.text(language: language),
+                    html: content.html(language: language),
+                    body: ChannelPayload.report(
+                        for: channel.kind, content: content, language: language, at: scheduledAt),
                     thread: "slawatch.report.\(report.name).\(content.area ?? "all")")
                 let json = String(decoding: try encoder.encode(payload), as: UTF8.self)
                 for recipient in Set(recipients).sorted() {
-                    let key = "\(manual ? "manual" : "report") \(report.name) \(scheduledAt.iso8601) \(content.area ?? "") \(name) \(recipient)"
+                    let key =
+                        "\(manual ? "manual" : "report") \(report.name) \(scheduledAt.iso8601) \(content.area ?? "") \(name) \(recipient)"
                     count += try store.queueDelivery(
-                        report: report.name, scheduledAt: scheduledAt, channel: name, recipient: recipient, groupKey: key, payloadJSON: json,
+                        report: report.name, scheduledAt: scheduledAt, channel: name, recipient: recipient,
+                        groupKey: key, payloadJSON: json,
                         now: now)
                 }
             }

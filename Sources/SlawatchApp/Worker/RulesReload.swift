@@ -31,9 +31,10 @@ enum RulesReload {
         do throws(RulesError) {
             return .rules(try RulesLoader.load(files: files, environment: environment))
         } catch {
-            return .invalid(error.issues.map {
-                Problem(file: $0.file, path: $0.path, message: redacting(secrets, in: $0.message))
-            })
+            return .invalid(
+                error.issues.map {
+                    Problem(file: $0.file, path: $0.path, message: redacting(secrets, in: $0.message))
+                })
         }
     }
 

@@ -66,7 +66,8 @@ final class WorkerCycle {
         var report = try await database.withConnection { try self.evaluate($0, now: now) }
         report.phase("rest")
         if !dryRun { report.tally = try await dispatcher.deliverDue(now: now) }
-        let backlog = dryRun
+        let backlog =
+            dryRun
             ? 0 : try await database.withConnection { try WorkerStore(connection: $0).deliveryBacklog() }
         report.phase("deliver")
         let seconds = Date().timeIntervalSince(started)
@@ -112,7 +113,9 @@ final class WorkerCycle {
             let handover = try FullPass(context: context).run(
                 connection, now: now, report: &report, runner: runner, clocks: clocks)
             if let handover { incremental.take(handover) }
-            if !dryRun { try clocks.setState("full_duration", Int64(Date().timeIntervalSince(passStarted) * 1_000_000)) }
+            if !dryRun {
+                try clocks.setState("full_duration", Int64(Date().timeIntervalSince(passStarted) * 1_000_000))
+            }
         }
         return report
     }

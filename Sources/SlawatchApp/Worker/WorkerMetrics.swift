@@ -24,23 +24,32 @@ struct WorkerMetrics {
 
     var exposition: String {
         var lines = [
-            "# HELP slawatch_cycles_total Worker cycles completed.", "# TYPE slawatch_cycles_total counter", "slawatch_cycles_total \(cycles)",
-            "# HELP slawatch_events_total Threshold events recorded.", "# TYPE slawatch_events_total counter", "slawatch_events_total \(events)",
-            "# HELP slawatch_events_notified_total Events that were notified.", "# TYPE slawatch_events_notified_total counter",
+            "# HELP slawatch_cycles_total Worker cycles completed.", "# TYPE slawatch_cycles_total counter",
+            "slawatch_cycles_total \(cycles)",
+            "# HELP slawatch_events_total Threshold events recorded.", "# TYPE slawatch_events_total counter",
+            "slawatch_events_total \(events)",
+            "# HELP slawatch_events_notified_total Events that were notified.",
+            "# TYPE slawatch_events_notified_total counter",
             "slawatch_events_notified_total \(notified)",
-            "# HELP slawatch_deliveries_total Delivery attempts by channel and outcome.", "# TYPE slawatch_deliveries_total counter",
+            "# HELP slawatch_deliveries_total Delivery attempts by channel and outcome.",
+            "# TYPE slawatch_deliveries_total counter",
         ]
         for channel in deliveries.keys.sorted() {
             for outcome in deliveries[channel]!.keys.sorted() {
-                lines.append("slawatch_deliveries_total{channel=\(JSONText.string(channel)),outcome=\(JSONText.string(outcome))} \(deliveries[channel]![outcome]!)")
+                lines.append(
+                    "slawatch_deliveries_total{channel=\(JSONText.string(channel)),outcome=\(JSONText.string(outcome))} \(deliveries[channel]![outcome]!)"
+                )
             }
         }
         lines += [
-            "# HELP slawatch_cycle_duration_seconds Duration of the last cycle.", "# TYPE slawatch_cycle_duration_seconds gauge",
+            "# HELP slawatch_cycle_duration_seconds Duration of the last cycle.",
+            "# TYPE slawatch_cycle_duration_seconds gauge",
             "slawatch_cycle_duration_seconds \(lastCycleSeconds)",
-            "# HELP slawatch_delivery_backlog Deliveries pending or awaiting retry.", "# TYPE slawatch_delivery_backlog gauge",
+            "# HELP slawatch_delivery_backlog Deliveries pending or awaiting retry.",
+            "# TYPE slawatch_delivery_backlog gauge",
             "slawatch_delivery_backlog \(backlog)",
-            "# HELP slawatch_tickets_evaluated Tickets with a clock in the last evaluation.", "# TYPE slawatch_tickets_evaluated gauge",
+            "# HELP slawatch_tickets_evaluated Tickets with a clock in the last evaluation.",
+            "# TYPE slawatch_tickets_evaluated gauge",
             "slawatch_tickets_evaluated \(evaluated)",
         ]
         return lines.joined(separator: "\n") + "\n"

@@ -130,10 +130,13 @@ struct WorkerService: Service {
                     return nil
                 }
             }
-            log.info("rules reloaded", [
-                "rules": rulesPath, "policies": String(rules.policies.count), "channels": String(rules.channels.count),
-                "routes": String(rules.routes.count), "reports": String(rules.reports.count),
-            ])
+            log.info(
+                "rules reloaded",
+                [
+                    "rules": rulesPath, "policies": String(rules.policies.count),
+                    "channels": String(rules.channels.count),
+                    "routes": String(rules.routes.count), "reports": String(rules.reports.count),
+                ])
             return rules
         }
     }

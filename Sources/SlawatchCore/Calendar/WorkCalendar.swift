@@ -52,7 +52,7 @@ public struct WorkingRange: Sendable, Hashable, CustomStringConvertible {
     static func minutes(_ text: Substring) -> Int? {
         let hm = text.trimmingSpaces.split(separator: ":", omittingEmptySubsequences: false)
         guard hm.count == 2, hm[0].count == 2, hm[1].count == 2, let h = Int(hm[0]), let m = Int(hm[1]),
-              (0...24).contains(h), (0...59).contains(m), h * 60 + m <= 1440
+            (0...24).contains(h), (0...59).contains(m), h * 60 + m <= 1440
         else { return nil }
         return h * 60 + m
     }

@@ -36,7 +36,8 @@ public final class WorkingTimeline {
 
         /// Index of the last interval starting at or before `t`, or -1.
         func lastIndex(startingAtOrBefore t: Int64) -> Int {
-            var lo = 0, hi = starts.count
+            var lo = 0
+            var hi = starts.count
             while lo < hi {
                 let mid = (lo + hi) / 2
                 if starts[mid] <= t { lo = mid + 1 } else { hi = mid }
@@ -52,7 +53,8 @@ public final class WorkingTimeline {
 
         /// The first interval whose end brings the running sum to `target`.
         func reaching(_ target: Int64) -> Int64 {
-            var lo = 0, hi = starts.count - 1
+            var lo = 0
+            var hi = starts.count - 1
             while lo < hi {
                 let mid = (lo + hi) / 2
                 if before[mid] + (ends[mid] - starts[mid]) >= target { hi = mid } else { lo = mid + 1 }
@@ -115,7 +117,8 @@ public final class WorkingTimeline {
         let spans = self.spans
         var i = max(0, spans.lastIndex(startingAtOrBefore: from.microseconds))
         while i < spans.starts.count, spans.starts[i] < to.microseconds {
-            let s = max(spans.starts[i], from.microseconds), e = min(spans.ends[i], to.microseconds)
+            let s = max(spans.starts[i], from.microseconds)
+            let e = min(spans.ends[i], to.microseconds)
             if s < e { result.append((Instant(microseconds: s), Instant(microseconds: e))) }
             i += 1
         }
@@ -125,7 +128,8 @@ public final class WorkingTimeline {
     /// Holiday dates (local) that fall within `[from, to)`.
     public func holidays(from: Instant, to: Instant) -> [CivilDate] {
         guard case .businessHours(let hours) = calendar, let zone, to > from else { return [] }
-        let firstLocal = localDay(from.seconds, zone), lastLocal = localDay(to.seconds, zone)
+        let firstLocal = localDay(from.seconds, zone)
+        let lastLocal = localDay(to.seconds, zone)
         return hours.holidays.filter { $0.daysSinceEpoch >= firstLocal && $0.daysSinceEpoch <= lastLocal }.sorted()
     }
 
@@ -180,7 +184,9 @@ public final class WorkingTimeline {
         }
         // A fall-back change can make a later range's instants precede an earlier one's.
         pieces.sort { $0.0 < $1.0 }
-        var newStarts: [Int64] = [], newEnds: [Int64] = [], newBefore: [Int64] = []
+        var newStarts: [Int64] = []
+        var newEnds: [Int64] = []
+        var newBefore: [Int64] = []
         newStarts.reserveCapacity(pieces.count)
         newEnds.reserveCapacity(pieces.count)
         newBefore.reserveCapacity(pieces.count)

@@ -23,7 +23,8 @@ struct ZoneOffsets: Sendable {
             let next = min(t + step, toSecond)
             let o = offset(next)
             if o != current {
-                var lo = t, hi = next  // offset(lo) == current, offset(hi) != current
+                var lo = t
+                var hi = next  // offset(lo) == current, offset(hi) != current
                 while hi - lo > 1 {
                     let mid = lo + (hi - lo) / 2
                     if offset(mid) == current { lo = mid } else { hi = mid }

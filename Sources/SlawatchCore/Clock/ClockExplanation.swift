@@ -15,7 +15,8 @@ public struct ClockExplanation: Sendable {
         var counted: [(Instant, Instant)] = []
         var halted: [Span] = []
         for span in history.spans {
-            let start = max(span.start, history.createdAt), end = min(span.end, now)
+            let start = max(span.start, history.createdAt)
+            let end = min(span.end, now)
             guard start < end else { continue }
             if let s = span.status, policy.pauseStatuses.contains(s) || policy.stopStatuses.contains(s) {
                 halted.append(Span(start: start, end: end, status: s))

@@ -18,7 +18,8 @@ public struct EvaluatedVersions: Sendable, Equatable {
         // processes (unlike Swift's seeded Hasher), and cheap enough to run over every ticket a
         // cycle looks back over.
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        var word: UInt64 = 0, filled: UInt64 = 0
+        var word: UInt64 = 0
+        var filled: UInt64 = 0
         @inline(__always) func fold(_ value: UInt64) {
             hash = (hash ^ value) &* 0x9E37_79B9_7F4A_7C15
             hash ^= hash >> 29
@@ -26,7 +27,11 @@ public struct EvaluatedVersions: Sendable, Equatable {
         @inline(__always) func add(_ byte: UInt8) {
             word |= UInt64(byte) << (filled &* 8)
             filled &+= 1
-            if filled == 8 { fold(word); word = 0; filled = 0 }
+            if filled == 8 {
+                fold(word)
+                word = 0
+                filled = 0
+            }
         }
         for byte in id.utf8 { add(byte) }
         add(0x1F)
@@ -68,7 +73,8 @@ public struct EvaluatedVersions: Sendable, Equatable {
         let all = Array(bytes)
         var offset = 0
         while offset + 16 <= all.count {
-            var hash: UInt64 = 0, updated: Int64 = 0
+            var hash: UInt64 = 0
+            var updated: Int64 = 0
             for i in 0..<8 { hash |= UInt64(all[offset + i]) << (8 * UInt64(i)) }
             for i in 0..<8 { updated |= Int64(all[offset + 8 + i]) << (8 * Int64(i)) }
             versions[hash] = updated
@@ -80,15 +86,22 @@ public struct EvaluatedVersions: Sendable, Equatable {
 extension EvaluatedVersions {
     /// The version `ticket` is in.
     public func contains(_ ticket: SourceTicket) -> Bool {
-        contains(id: ticket.ticketID, updated: ticket.updatedAt.microseconds, status: ticket.status, priority: ticket.priority)
+        contains(
+            id: ticket.ticketID, updated: ticket.updatedAt.microseconds, status: ticket.status,
+            priority: ticket.priority)
     }
 
     public mutating func insert(_ ticket: SourceTicket) {
-        insert(id: ticket.ticketID, updated: ticket.updatedAt.microseconds, status: ticket.status, priority: ticket.priority)
+        insert(
+            id: ticket.ticketID, updated: ticket.updatedAt.microseconds, status: ticket.status,
+            priority: ticket.priority)
     }
 
     /// Forgets the version `ticket` is in: its clock is no longer stored.
     public mutating func remove(_ ticket: SourceTicket) {
-        versions[Self.hash(id: ticket.ticketID, updated: ticket.updatedAt.microseconds, status: ticket.status, priority: ticket.priority)] = nil
+        versions[
+            Self.hash(
+                id: ticket.ticketID, updated: ticket.updatedAt.microseconds, status: ticket.status,
+                priority: ticket.priority)] = nil
     }
 }

@@ -118,7 +118,8 @@ public enum SLAClock {
                 stoppedSince = stopRunStart
             }
             if let s = span.status, policy.pauses(s) || policy.stops(s) { continue }
-            let start = max(span.start, history.createdAt), end = min(span.end, now)
+            let start = max(span.start, history.createdAt)
+            let end = min(span.end, now)
             guard start < end else { continue }
             running.append((start, end))
             elapsed += timeline.workingTime(from: start, to: end)
@@ -153,13 +154,20 @@ public enum SLAClock {
         thresholds.reserveCapacity(policy.warnAt.count + 1 + policy.escalateAfter.count)
         for percent in policy.warnAt {
             let level = Int64((Double(target) * percent / 100).rounded(.up))
-            thresholds.append(Threshold(kind: .warning, level: percent, elapsedMicros: level, crossed: elapsed >= level, at: instant(reaching: level)))
+            thresholds.append(
+                Threshold(
+                    kind: .warning, level: percent, elapsedMicros: level, crossed: elapsed >= level,
+                    at: instant(reaching: level)))
         }
         let dueAt = instant(reaching: target)
-        thresholds.append(Threshold(kind: .breach, level: 100, elapsedMicros: target, crossed: elapsed > target, at: dueAt))
+        thresholds.append(
+            Threshold(kind: .breach, level: 100, elapsedMicros: target, crossed: elapsed > target, at: dueAt))
         for step in policy.escalateAfter {
             let level = target + step
-            thresholds.append(Threshold(kind: .escalation, level: Double(step) / 1_000_000, elapsedMicros: level, crossed: elapsed >= level, at: instant(reaching: level)))
+            thresholds.append(
+                Threshold(
+                    kind: .escalation, level: Double(step) / 1_000_000, elapsedMicros: level, crossed: elapsed >= level,
+                    at: instant(reaching: level)))
         }
 
         let status: SLAStatus

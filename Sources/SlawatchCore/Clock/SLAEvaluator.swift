@@ -45,12 +45,17 @@ public final class SLAEvaluator {
         }
         guard let target = policy.targets[ticket.priority] else {
             let known = policy.targets.keys.sorted().joined(separator: ", ")
-            return .unmatched(UnmatchedTicket(
-                ticket: ticket,
-                reason: "policy \"\(policy.name)\" has no target for priority \"\(ticket.priority)\" (targets: \(known))"))
+            return .unmatched(
+                UnmatchedTicket(
+                    ticket: ticket,
+                    reason:
+                        "policy \"\(policy.name)\" has no target for priority \"\(ticket.priority)\" (targets: \(known))"
+                ))
         }
-        let history = StatusHistory(createdAt: ticket.createdAt, updatedAt: ticket.updatedAt, currentStatus: ticket.status, changes: changes)
-        let reading = SLAClock.evaluate(history: history, targetHours: target, policy: policy.clock, timeline: timeline(for: policy), now: now)
+        let history = StatusHistory(
+            createdAt: ticket.createdAt, updatedAt: ticket.updatedAt, currentStatus: ticket.status, changes: changes)
+        let reading = SLAClock.evaluate(
+            history: history, targetHours: target, policy: policy.clock, timeline: timeline(for: policy), now: now)
         return .clock(EvaluatedTicket(ticket: ticket, policy: policy, reading: reading))
     }
 

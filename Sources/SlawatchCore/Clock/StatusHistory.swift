@@ -68,7 +68,9 @@ public struct StatusHistory: Sendable, Hashable {
             start = max(start, change.at)
             status = change.status
         }
-        if Instant.distantFuture > start { result.append(StatusSpan(start: start, end: .distantFuture, status: status)) }
+        if Instant.distantFuture > start {
+            result.append(StatusSpan(start: start, end: .distantFuture, status: status))
+        }
         return result
     }
 

@@ -39,7 +39,9 @@ public struct DeliveryPlan: Sendable {
         RouteSelection.select(fresh, of: ticket, routes: routes).map { selection in
             Notification(
                 event: selection.event,
-                deliveries: selection.routes.flatMap { deliveries(of: selection.event, ticket: ticket.ticket, route: $0) })
+                deliveries: selection.routes.flatMap {
+                    deliveries(of: selection.event, ticket: ticket.ticket, route: $0)
+                })
         }
     }
 
@@ -52,14 +54,17 @@ public struct DeliveryPlan: Sendable {
         for name in route.channels {
             guard let channel = channels[name] else { continue }
             var seen = Set<String>()
-            for (recipient, reason) in Self.recipients(of: channel, ticket: ticket) where seen.insert(recipient).inserted {
+            for (recipient, reason) in Self.recipients(of: channel, ticket: ticket)
+            where seen.insert(recipient).inserted {
                 let dead = reason ?? disabled[name].map { "channel \(name) is disabled: \($0)" }
-                let group = route.groupWaitMicros > 0
+                let group =
+                    route.groupWaitMicros > 0
                     ? "route \(index) \(name) \(recipient)"
                     : "event \(event.id) route \(index) \(name) \(recipient)"
-                result.append(PlannedDelivery(
-                    route: index, channel: name, recipient: recipient, deadReason: dead, groupKey: group,
-                    dueAt: now + route.groupWaitMicros))
+                result.append(
+                    PlannedDelivery(
+                        route: index, channel: name, recipient: recipient, deadReason: dead, groupKey: group,
+                        dueAt: now + route.groupWaitMicros))
             }
         }
         return result

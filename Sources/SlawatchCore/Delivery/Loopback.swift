@@ -37,7 +37,8 @@ public enum Loopback {
         let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
         let parts = authority.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count <= 2, let hostAndPort = parts.last else { return false }
-        let host: Substring, port: Substring
+        let host: Substring
+        let port: Substring
         if hostAndPort.hasPrefix("[") {
             guard let close = hostAndPort.firstIndex(of: "]") else { return false }
             host = hostAndPort[...close]

@@ -33,14 +33,20 @@ public struct RetryPolicy: Sendable {
     }
 
     /// `attempts` counts this attempt; `jitter` is a number in [0, 1) (random in production).
-    public func decide(_ outcome: AttemptOutcome, attempts: Int, createdAt: Instant, now: Instant, jitter: Double) -> DeliveryDecision {
+    public func decide(_ outcome: AttemptOutcome, attempts: Int, createdAt: Instant, now: Instant, jitter: Double)
+        -> DeliveryDecision
+    {
         let reason: String
         var retryAfter: Int64?
         switch outcome {
         case .http(let status, let after):
             if (200..<300).contains(status) { return .sent }
-            if status == 410 { return .disableChannel(reason: "HTTP 410 Gone: the endpoint no longer exists; fix the channel's url") }
-            if (300..<400).contains(status) { return .dead(reason: "HTTP \(status): redirects are not followed; point the channel at the final url") }
+            if status == 410 {
+                return .disableChannel(reason: "HTTP 410 Gone: the endpoint no longer exists; fix the channel's url")
+            }
+            if (300..<400).contains(status) {
+                return .dead(reason: "HTTP \(status): redirects are not followed; point the channel at the final url")
+            }
             if (400..<500).contains(status) && status != 408 && status != 429 {
                 return .dead(reason: "HTTP \(status): the receiver refused the message (permanent)")
             }

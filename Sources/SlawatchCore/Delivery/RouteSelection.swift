@@ -22,7 +22,9 @@ public struct RouteSelection: Sendable, Hashable {
     ///
     /// Choosing on a subset of `fresh` gives the same choice for a route whenever the event it
     /// chose on the whole is in the subset.
-    public static func select(_ fresh: [ThresholdEvent], of ticket: EvaluatedTicket, routes: [Route]) -> [RouteSelection] {
+    public static func select(_ fresh: [ThresholdEvent], of ticket: EvaluatedTicket, routes: [Route])
+        -> [RouteSelection]
+    {
         var selections: [RouteSelection] = []
         var position: [String: Int] = [:]
         for (index, route) in routes.enumerated() {

@@ -28,7 +28,8 @@ public struct ThresholdEvent: Sendable, Hashable {
 
     /// Later crossings first; at the same instant, the more severe kind and the higher level.
     static func crossedLater(_ a: ThresholdEvent, _ b: ThresholdEvent) -> Bool {
-        let ta = a.crossedAt ?? .distantPast, tb = b.crossedAt ?? .distantPast
+        let ta = a.crossedAt ?? .distantPast
+        let tb = b.crossedAt ?? .distantPast
         if ta != tb { return ta > tb }
         if a.kind.severity != b.kind.severity { return a.kind.severity > b.kind.severity }
         return a.level > b.level
@@ -50,7 +51,8 @@ extension EventKind {
 public enum EventDetector {
     /// Every crossing the reading shows, whether or not it was seen before.
     public static func crossings(of ticket: EvaluatedTicket) -> [ThresholdEvent] {
-        let r = ticket.reading, id = ticket.ticket.ticketID
+        let r = ticket.reading
+        let id = ticket.ticket.ticketID
         var events: [ThresholdEvent] = []
         for t in r.thresholds where t.crossed {
             let kind: EventKind
@@ -59,10 +61,16 @@ public enum EventDetector {
             case .breach: kind = .breached
             case .escalation: kind = .escalated
             }
-            events.append(ThresholdEvent(ticketID: id, kind: kind, level: t.kind == .breach ? 0 : t.level, targetMicros: r.targetMicros, crossedAt: t.at))
+            events.append(
+                ThresholdEvent(
+                    ticketID: id, kind: kind, level: t.kind == .breach ? 0 : t.level, targetMicros: r.targetMicros,
+                    crossedAt: t.at))
         }
         if r.state == .stopped && r.isOverdue {
-            events.append(ThresholdEvent(ticketID: id, kind: .metAfterBreach, level: 0, targetMicros: r.targetMicros, crossedAt: r.stoppedSince))
+            events.append(
+                ThresholdEvent(
+                    ticketID: id, kind: .metAfterBreach, level: 0, targetMicros: r.targetMicros,
+                    crossedAt: r.stoppedSince))
         }
         return events
     }
@@ -92,10 +100,13 @@ public enum EventDetector {
             return !crossings(of: ticket).isEmpty
         }
         for t in r.thresholds where t.crossed {
-            let seen = t.kind == .breach ? earlier.elapsedMicros > t.elapsedMicros : earlier.elapsedMicros >= t.elapsedMicros
+            let seen =
+                t.kind == .breach ? earlier.elapsedMicros > t.elapsedMicros : earlier.elapsedMicros >= t.elapsedMicros
             if !seen { return true }
         }
-        if r.state == .stopped && r.isOverdue && !(earlier.stopped && earlier.elapsedMicros > earlier.targetMicros) { return true }
+        if r.state == .stopped && r.isOverdue && !(earlier.stopped && earlier.elapsedMicros > earlier.targetMicros) {
+            return true
+        }
         return false
     }
 

@@ -166,7 +166,9 @@ extension Filter.Condition {
     /// dashboard function reads text the same way.
     static func decimal(_ text: String) -> Double? {
         let b = Array(text.utf8)
-        var i = 0, digits = 0, nonzero = false
+        var i = 0
+        var digits = 0
+        var nonzero = false
         func isDigit(_ c: UInt8) -> Bool { c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }
         func mantissaDigits() {
             while i < b.count, isDigit(b[i]) {
@@ -177,7 +179,10 @@ extension Filter.Condition {
         }
         if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
         mantissaDigits()
-        if i < b.count, b[i] == UInt8(ascii: ".") { i += 1; mantissaDigits() }
+        if i < b.count, b[i] == UInt8(ascii: ".") {
+            i += 1
+            mantissaDigits()
+        }
         guard digits > 0 else { return nil }
         if i < b.count, b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
             i += 1

@@ -4,14 +4,21 @@ import Foundation
 /// text are composed (NFC) first, so that accents written either way match alike, and a character
 /// is then a code point: the dashboard function matches the same way in PostgreSQL.
 struct LikePattern {
-    enum Token: Equatable { case any, one, literal(Unicode.Scalar) }
+    enum Token: Equatable {
+        case any, one
+        case literal(Unicode.Scalar)
+    }
     let tokens: [Token]
 
     init(_ pattern: String) {
         var tokens: [Token] = []
         var escaped = false
         for c in Self.composed(pattern).unicodeScalars {
-            if escaped { tokens.append(.literal(c)); escaped = false; continue }
+            if escaped {
+                tokens.append(.literal(c))
+                escaped = false
+                continue
+            }
             switch c {
             case "\\": escaped = true
             case "%": if tokens.last != .any { tokens.append(.any) }
@@ -25,13 +32,26 @@ struct LikePattern {
     func matches(_ text: String) -> Bool {
         let chars = Array(Self.composed(text).unicodeScalars)
         // Classic two-pointer wildcard match with backtracking to the last `%`.
-        var t = 0, p = 0, starP = -1, starT = 0
+        var t = 0
+        var p = 0
+        var starP = -1
+        var starT = 0
         while t < chars.count {
             if p < tokens.count {
                 switch tokens[p] {
-                case .one: t += 1; p += 1; continue
-                case .literal(let c) where c == chars[t]: t += 1; p += 1; continue
-                case .any: starP = p; starT = t; p += 1; continue
+                case .one:
+                    t += 1
+                    p += 1
+                    continue
+                case .literal(let c) where c == chars[t]:
+                    t += 1
+                    p += 1
+                    continue
+                case .any:
+                    starP = p
+                    starT = t
+                    p += 1
+                    continue
                 default: break
                 }
             }

@@ -49,51 +49,81 @@ public enum ChannelPayload {
     static func slack(_ notices: [Notice], _ language: String) -> String {
         // Slack refuses a section text over 3,000 characters or a field over 2,000.
         let text = slackClip(title(notices, language), 2_900)
-        var blocks = [JSONText.object([
-            ("type", "\"section\""),
-            ("text", JSONText.object([("type", "\"mrkdwn\""), ("text", JSONText.string("*\(text)*"))])),
-        ])]
+        var blocks = [
+            JSONText.object([
+                ("type", "\"section\""),
+                ("text", JSONText.object([("type", "\"mrkdwn\""), ("text", JSONText.string("*\(text)*"))])),
+            ])
+        ]
         if notices.count == 1 {
             let fields = notices[0].facts(language).map {
-                JSONText.object([("type", "\"mrkdwn\""), ("text", JSONText.string("*\(slackEscape($0.0))*\n\(slackClip($0.1, 1_900))"))])
+                JSONText.object([
+                    ("type", "\"mrkdwn\""),
+                    ("text", JSONText.string("*\(slackEscape($0.0))*\n\(slackClip($0.1, 1_900))")),
+                ])
             }
-            blocks.append(JSONText.object([("type", "\"section\""), ("fields", "[" + fields.prefix(10).joined(separator: ", ") + "]")]))
+            blocks.append(
+                JSONText.object([
+                    ("type", "\"section\""), ("fields", "[" + fields.prefix(10).joined(separator: ", ") + "]"),
+                ]))
         } else {
-            let lines = listed(notices, language) { "• " + slackEscape($0.headline(language)) + " — " + slackClip($0.title, 200) }
-            blocks.append(JSONText.object([
-                ("type", "\"section\""),
-                ("text", JSONText.object([("type", "\"mrkdwn\""), ("text", JSONText.string(String(lines.joined(separator: "\n").prefix(2_900))))])),
-            ]))
+            let lines = listed(notices, language) {
+                "• " + slackEscape($0.headline(language)) + " — " + slackClip($0.title, 200)
+            }
+            blocks.append(
+                JSONText.object([
+                    ("type", "\"section\""),
+                    (
+                        "text",
+                        JSONText.object([
+                            ("type", "\"mrkdwn\""),
+                            ("text", JSONText.string(String(lines.joined(separator: "\n").prefix(2_900)))),
+                        ])
+                    ),
+                ]))
         }
-        return JSONText.object([("text", JSONText.string(text)), ("blocks", "[" + blocks.joined(separator: ", ") + "]")])
+        return JSONText.object([
+            ("text", JSONText.string(text)), ("blocks", "[" + blocks.joined(separator: ", ") + "]"),
+        ])
     }
 
     /// Microsoft Teams through a Workflows webhook: a message carrying an Adaptive Card.
     static func teams(_ notices: [Notice], _ language: String) -> String {
-        var body = [JSONText.object([
-            ("type", "\"TextBlock\""), ("text", JSONText.string(title(notices, language))), ("weight", "\"Bolder\""),
-            ("size", "\"Medium\""), ("wrap", "true"),
-        ])]
+        var body = [
+            JSONText.object([
+                ("type", "\"TextBlock\""), ("text", JSONText.string(title(notices, language))),
+                ("weight", "\"Bolder\""),
+                ("size", "\"Medium\""), ("wrap", "true"),
+            ])
+        ]
         if notices.count == 1 {
-            let facts = notices[0].facts(language).map { JSONText.object([("title", JSONText.string($0.0)), ("value", JSONText.string($0.1))]) }
-            body.append(JSONText.object([("type", "\"FactSet\""), ("facts", "[" + facts.joined(separator: ", ") + "]")]))
+            let facts = notices[0].facts(language).map {
+                JSONText.object([("title", JSONText.string($0.0)), ("value", JSONText.string($0.1))])
+            }
+            body.append(
+                JSONText.object([("type", "\"FactSet\""), ("facts", "[" + facts.joined(separator: ", ") + "]")]))
         } else {
             for line in listed(notices, language, line: { $0.headline(language) + " — " + $0.title }) {
-                body.append(JSONText.object([("type", "\"TextBlock\""), ("text", JSONText.string(line)), ("wrap", "true")]))
+                body.append(
+                    JSONText.object([("type", "\"TextBlock\""), ("text", JSONText.string(line)), ("wrap", "true")]))
             }
         }
         let card = JSONText.object([
             ("$schema", "\"http://adaptivecards.io/schemas/adaptive-card.json\""), ("type", "\"AdaptiveCard\""),
             ("version", "\"1.4\""), ("body", "[" + body.joined(separator: ", ") + "]"),
         ])
-        let attachment = JSONText.object([("contentType", "\"application/vnd.microsoft.card.adaptive\""), ("content", card)])
+        let attachment = JSONText.object([
+            ("contentType", "\"application/vnd.microsoft.card.adaptive\""), ("content", card),
+        ])
         return JSONText.object([("type", "\"message\""), ("attachments", "[" + attachment + "]")])
     }
 
     /// Google Chat: text, threaded per ticket (the sender adds
     /// `messageReplyOption=REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD` to the URL).
     static func googleChat(_ notices: [Notice], _ language: String) -> String {
-        func escape(_ s: String) -> String { s.replacing("&", with: "&amp;").replacing("<", with: "&lt;").replacing(">", with: "&gt;") }
+        func escape(_ s: String) -> String {
+            s.replacing("&", with: "&amp;").replacing("<", with: "&lt;").replacing(">", with: "&gt;")
+        }
         var lines = ["*" + escape(title(notices, language)) + "*"]
         if notices.count == 1 {
             lines += notices[0].facts(language).map { "\(escape($0.0)): \(escape($0.1))" }
@@ -102,7 +132,9 @@ public enum ChannelPayload {
         }
         var fields = [("text", JSONText.string(String(lines.joined(separator: "\n").prefix(4000))))]
         let tickets = Set(notices.map(\.ticketID))
-        if tickets.count == 1 { fields.append(("thread", JSONText.object([("threadKey", JSONText.string("slawatch-" + tickets.first!))]))) }
+        if tickets.count == 1 {
+            fields.append(("thread", JSONText.object([("threadKey", JSONText.string("slawatch-" + tickets.first!))])))
+        }
         return JSONText.object(fields)
     }
 
@@ -111,10 +143,15 @@ public enum ChannelPayload {
     static func discord(_ notices: [Notice], _ language: String) -> String {
         func clip(_ s: String, _ n: Int) -> String { s.count <= n ? s : String(s.prefix(n - 1)) + "…" }
         let color = notices.contains { $0.kind != EventKind.warning.rawValue } ? 15_158_332 : 15_105_570
-        var embed: [(String, String)] = [("title", JSONText.string(clip(title(notices, language), 256))), ("color", String(color))]
+        var embed: [(String, String)] = [
+            ("title", JSONText.string(clip(title(notices, language), 256))), ("color", String(color)),
+        ]
         if notices.count == 1 {
             let fields = notices[0].facts(language).map {
-                JSONText.object([("name", JSONText.string(clip($0.0, 256))), ("value", JSONText.string(clip($0.1, 1024))), ("inline", "true")])
+                JSONText.object([
+                    ("name", JSONText.string(clip($0.0, 256))), ("value", JSONText.string(clip($0.1, 1024))),
+                    ("inline", "true"),
+                ])
             }
             embed.append(("fields", "[" + fields.joined(separator: ", ") + "]"))
         } else {
@@ -132,7 +169,10 @@ public enum ChannelPayload {
     /// Standard Webhooks recommends; several notices arrive as `"type": "sla.batch"`.
     static func webhook(_ notices: [Notice]) -> String {
         if notices.count == 1 {
-            return JSONText.object([("type", JSONText.string(notices[0].kind)), ("timestamp", JSONText.string(notices[0].detectedAt)), ("data", noticeJSON(notices[0]))])
+            return JSONText.object([
+                ("type", JSONText.string(notices[0].kind)), ("timestamp", JSONText.string(notices[0].detectedAt)),
+                ("data", noticeJSON(notices[0])),
+            ])
         }
         return JSONText.object([
             ("type", "\"sla.batch\""), ("timestamp", JSONText.string(notices.map(\.detectedAt).max()!)),
@@ -142,9 +182,11 @@ public enum ChannelPayload {
 
     public static func noticeJSON(_ n: Notice) -> String {
         JSONText.object([
-            ("event_id", JSONText.string(n.eventID)), ("kind", JSONText.string(n.kind)), ("level", JSONText.number(n.level)),
+            ("event_id", JSONText.string(n.eventID)), ("kind", JSONText.string(n.kind)),
+            ("level", JSONText.number(n.level)),
             ("crossed_at", JSONText.optional(n.crossedAt)), ("ticket_uuid", JSONText.string(n.ticketID)),
-            ("label", JSONText.string(n.code)), ("title", JSONText.string(n.title)), ("prioridad_nom", JSONText.string(n.priority)),
+            ("label", JSONText.string(n.code)), ("title", JSONText.string(n.title)),
+            ("prioridad_nom", JSONText.string(n.priority)),
             ("estado_code", JSONText.string(n.status)), ("area_asignada", JSONText.optional(n.area)),
             ("sla_horas", JSONText.number(n.slaHours)), ("horas_restantes", JSONText.number(n.hoursRemaining)),
             ("due_at", JSONText.optional(n.dueAt)), ("reminder", String(n.reminder ?? 0)),

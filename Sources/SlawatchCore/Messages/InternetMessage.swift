@@ -17,7 +17,10 @@ public struct InternetMessage: Sendable, Hashable {
     public var threadKey: String?
     public var date: Instant
 
-    public init(from: String, to: [String], subject: String, text: String, html: String, messageID: String, threadKey: String?, date: Instant) {
+    public init(
+        from: String, to: [String], subject: String, text: String, html: String, messageID: String, threadKey: String?,
+        date: Instant
+    ) {
         self.from = from
         self.to = to
         self.subject = subject
@@ -43,7 +46,8 @@ public struct InternetMessage: Sendable, Hashable {
 
     /// The message as CRLF-terminated bytes.
     public func rendered() -> [UInt8] {
-        let boundary = "slawatch-" + String(UInt64(bitPattern: Int64(truncatingIfNeeded: messageID.hashValue)), radix: 36) + "-alt"
+        let boundary =
+            "slawatch-" + String(UInt64(bitPattern: Int64(truncatingIfNeeded: messageID.hashValue)), radix: 36) + "-alt"
         var lines: [String] = [
             "From: " + Self.mailbox(from),
             "To: " + to.map(Self.mailbox).joined(separator: ", "),

@@ -20,12 +20,15 @@ public enum MailContent {
                 "<tr><th align=\"left\" style=\"padding:2px 12px 2px 0;color:#555\">\(escape($0.0))</th><td style=\"padding:2px 0\">\(escape($0.1))</td></tr>"
             }.joined()
             let color = n.kind == EventKind.warning.rawValue ? "#b26a00" : "#b00020"
-            return "<h2 style=\"font-size:16px;color:\(color);margin:16px 0 8px\">\(escape(n.headline(language)))</h2><table style=\"border-collapse:collapse;font-size:14px\">\(rows)</table>"
+            return
+                "<h2 style=\"font-size:16px;color:\(color);margin:16px 0 8px\">\(escape(n.headline(language)))</h2><table style=\"border-collapse:collapse;font-size:14px\">\(rows)</table>"
         }.joined(separator: "<hr style=\"border:0;border-top:1px solid #ddd\">")
-        return "<!DOCTYPE html><html lang=\"\(language)\"><head><meta charset=\"utf-8\"></head><body style=\"font-family:Arial,Helvetica,sans-serif\">\(items)<p style=\"color:#888;font-size:12px\">slawatch</p></body></html>"
+        return
+            "<!DOCTYPE html><html lang=\"\(language)\"><head><meta charset=\"utf-8\"></head><body style=\"font-family:Arial,Helvetica,sans-serif\">\(items)<p style=\"color:#888;font-size:12px\">slawatch</p></body></html>"
     }
 
     public static func escape(_ s: String) -> String {
-        s.replacing("&", with: "&amp;").replacing("<", with: "&lt;").replacing(">", with: "&gt;").replacing("\"", with: "&quot;")
+        s.replacing("&", with: "&amp;").replacing("<", with: "&lt;").replacing(">", with: "&gt;").replacing(
+            "\"", with: "&quot;")
     }
 }

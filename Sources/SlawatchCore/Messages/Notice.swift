@@ -45,7 +45,8 @@ public struct Notice: Sendable, Hashable, Codable {
 
     func plainHeadline(_ language: String) -> String {
         let en = language == "en"
-        let hours = Self.hours(slaHours, en), left = Self.hours(abs(hoursRemaining), en)
+        let hours = Self.hours(slaHours, en)
+        let left = Self.hours(abs(hoursRemaining), en)
         switch EventKind(rawValue: kind) {
         case .warning:
             let percent = Self.hours(level, en)
@@ -53,7 +54,9 @@ public struct Notice: Sendable, Hashable, Codable {
                 ? "\(code) reached \(percent)% of its SLA (\(priority), \(hours) h): \(left) h left"
                 : "\(code) alcanzó el \(percent) % de su SLA (\(priority), \(hours) h): quedan \(left) h"
         case .breached:
-            return en ? "\(code) breached its SLA (\(priority), \(hours) h)" : "\(code) incumplió su SLA (\(priority), \(hours) h)"
+            return en
+                ? "\(code) breached its SLA (\(priority), \(hours) h)"
+                : "\(code) incumplió su SLA (\(priority), \(hours) h)"
         case .escalated:
             let step = DurationText.format(Int64(level * 1_000_000))
             return en
@@ -70,7 +73,8 @@ public struct Notice: Sendable, Hashable, Codable {
     public func facts(_ language: String) -> [(String, String)] {
         let en = language == "en"
         var facts: [(String, String)] = [
-            (en ? "Ticket" : "Ticket", code), (en ? "Title" : "Título", title), (en ? "Priority" : "Prioridad", priority),
+            (en ? "Ticket" : "Ticket", code), (en ? "Title" : "Título", title),
+            (en ? "Priority" : "Prioridad", priority),
             (en ? "Status" : "Estado", status), (en ? "Area" : "Área", area ?? "—"),
             (en ? "Hours left" : "Horas restantes", Self.hours(hoursRemaining, en)),
         ]

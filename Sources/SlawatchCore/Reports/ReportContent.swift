@@ -41,9 +41,14 @@ public struct ReportContent: Sendable {
         }
         let attention = matching.filter { $0.reading.status == .breached || $0.reading.status == .at_risk }
             .sorted { ($0.reading.hoursRemaining, $0.ticket.code) < ($1.reading.hoursRemaining, $1.ticket.code) }
-            .map { Item(code: $0.ticket.code, title: $0.ticket.title, priority: $0.ticket.priority, area: $0.ticket.area, status: $0.reading.status, hoursRemaining: $0.reading.hoursRemaining) }
+            .map {
+                Item(
+                    code: $0.ticket.code, title: $0.ticket.title, priority: $0.ticket.priority, area: $0.ticket.area,
+                    status: $0.reading.status, hoursRemaining: $0.reading.hoursRemaining)
+            }
         func attainment(_ from: Instant, _ to: Instant) -> (Int, Int) {
-            var met = 0, stopped = 0
+            var met = 0
+            var stopped = 0
             for t in scope where t.reading.state == .stopped {
                 guard let since = t.reading.stoppedSince, since >= from, since < to else { continue }
                 stopped += 1
@@ -52,7 +57,8 @@ public struct ReportContent: Sendable {
             return (met, stopped)
         }
         return ReportContent(
-            reportName: report.name, title: report.title ?? "Informe de SLA", area: area, periodStart: periodStart, periodEnd: periodEnd,
+            reportName: report.name, title: report.title ?? "Informe de SLA", area: area, periodStart: periodStart,
+            periodEnd: periodEnd,
             total: matching.count, byStatus: byStatus, byPriority: byPriority, attention: attention,
             attained: attainment(periodStart, periodEnd), previousAttained: attainment(previousStart, periodStart))
     }
@@ -62,7 +68,8 @@ public struct ReportContent: Sendable {
     static let priorityOrder = ["CRITICA", "ALTA", "MEDIA", "BAJA"]
     var priorities: [String] {
         byPriority.keys.sorted { a, b in
-            let ia = Self.priorityOrder.firstIndex(of: a) ?? Int.max, ib = Self.priorityOrder.firstIndex(of: b) ?? Int.max
+            let ia = Self.priorityOrder.firstIndex(of: a) ?? Int.max
+            let ib = Self.priorityOrder.firstIndex(of: b) ?? Int.max
             return ia != ib ? ia < ib : a < b
         }
     }
@@ -106,7 +113,10 @@ public struct ReportContent: Sendable {
     public func subject(language: String) -> String {
         let w = Words(en: language == "en")
         let scope = area.map { " — \($0)" } ?? ""
-        let counts = isQuiet ? w.quiet : "\(byStatus[.breached] ?? 0) \(w.status(.breached)), \(byStatus[.at_risk] ?? 0) \(w.status(.at_risk))"
+        let counts =
+            isQuiet
+            ? w.quiet
+            : "\(byStatus[.breached] ?? 0) \(w.status(.breached)), \(byStatus[.at_risk] ?? 0) \(w.status(.at_risk))"
         return "\(title)\(scope): \(counts)"
     }
 
@@ -115,20 +125,27 @@ public struct ReportContent: Sendable {
         var out = title + (area.map { " — \(w.area) \($0)" } ?? "") + "\n"
         out += "\(w.period): \(periodStart.iso8601) → \(periodEnd.iso8601)\n\n"
         if isQuiet { out += w.quiet + "\n\n" }
-        out += w.byStatus + ": " + SLAStatus.allCases.map { "\(w.status($0)) \(byStatus[$0] ?? 0)" }.joined(separator: ", ") + "\n"
+        out +=
+            w.byStatus + ": "
+            + SLAStatus.allCases.map { "\(w.status($0)) \(byStatus[$0] ?? 0)" }.joined(separator: ", ") + "\n"
         if !priorities.isEmpty {
             out += w.byPriority + ":\n"
             for p in priorities {
-                out += "  \(p): " + SLAStatus.allCases.compactMap { s in byPriority[p]?[s].map { "\(w.status(s)) \($0)" } }.joined(separator: ", ") + "\n"
+                out +=
+                    "  \(p): "
+                    + SLAStatus.allCases.compactMap { s in byPriority[p]?[s].map { "\(w.status(s)) \($0)" } }.joined(
+                        separator: ", ") + "\n"
             }
         }
         if !attention.isEmpty {
             out += "\n\(w.attention) (\(attention.count)):\n"
             for item in attention {
-                out += "  \(item.code)  \(item.priority)  \(item.area ?? w.noArea)  \(hours(item.hoursRemaining, w))  \(item.title)\n"
+                out +=
+                    "  \(item.code)  \(item.priority)  \(item.area ?? w.noArea)  \(hours(item.hoursRemaining, w))  \(item.title)\n"
             }
         }
-        out += "\n\(w.attainment): \(attainmentText(attained, w)); \(w.previous): \(attainmentText(previousAttained, w))\n"
+        out +=
+            "\n\(w.attainment): \(attainmentText(attained, w)); \(w.previous): \(attainmentText(previousAttained, w))\n"
         return out
     }
 
@@ -137,39 +154,54 @@ public struct ReportContent: Sendable {
     public func html(language: String) -> String {
         let w = Words(en: language == "en")
         func e(_ s: String) -> String { MailContent.escape(s) }
-        let colors: [SLAStatus: String] = [.breached: "#c62828", .at_risk: "#ef6c00", .on_track: "#2e7d32", .paused: "#757575", .met: "#1565c0"]
-        var out = "<!DOCTYPE html><html lang=\"\(language)\"><head><meta charset=\"utf-8\"></head><body style=\"font-family:Arial,Helvetica,sans-serif;color:#222\">"
+        let colors: [SLAStatus: String] = [
+            .breached: "#c62828", .at_risk: "#ef6c00", .on_track: "#2e7d32", .paused: "#757575", .met: "#1565c0",
+        ]
+        var out =
+            "<!DOCTYPE html><html lang=\"\(language)\"><head><meta charset=\"utf-8\"></head><body style=\"font-family:Arial,Helvetica,sans-serif;color:#222\">"
         out += "<h1 style=\"font-size:20px;margin:0 0 4px\">\(e(title))\(area.map { " — " + e($0) } ?? "")</h1>"
-        out += "<p style=\"color:#666;font-size:12px;margin:0 0 16px\">\(w.period): \(periodStart.iso8601) → \(periodEnd.iso8601)</p>"
+        out +=
+            "<p style=\"color:#666;font-size:12px;margin:0 0 16px\">\(w.period): \(periodStart.iso8601) → \(periodEnd.iso8601)</p>"
         if isQuiet { out += "<p style=\"font-size:16px\">\(e(w.quiet))</p>" }
         let maxCount = max(1, SLAStatus.allCases.map { byStatus[$0] ?? 0 }.max() ?? 1)
-        out += "<h2 style=\"font-size:15px\">\(w.byStatus)</h2><table role=\"presentation\" cellpadding=\"2\" cellspacing=\"0\" style=\"font-size:13px\">"
+        out +=
+            "<h2 style=\"font-size:15px\">\(w.byStatus)</h2><table role=\"presentation\" cellpadding=\"2\" cellspacing=\"0\" style=\"font-size:13px\">"
         for status in SLAStatus.allCases {
             let count = byStatus[status] ?? 0
             let width = max(2, count * 240 / maxCount)
-            out += "<tr><td style=\"width:90px\">\(w.status(status))</td><td><table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\"><tr>"
+            out +=
+                "<tr><td style=\"width:90px\">\(w.status(status))</td><td><table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\"><tr>"
                 + "<td width=\"\(width)\" height=\"14\" bgcolor=\"\(colors[status]!)\" style=\"background:\(colors[status]!);width:\(width)px;height:14px;font-size:0;line-height:0\">&nbsp;</td>"
                 + "<td style=\"padding-left:6px\">\(count)</td></tr></table></td></tr>"
         }
         out += "</table>"
         if !priorities.isEmpty {
-            out += "<h2 style=\"font-size:15px\">\(w.byPriority)</h2><table cellpadding=\"4\" cellspacing=\"0\" style=\"border-collapse:collapse;font-size:13px\"><tr><th></th>"
-            out += SLAStatus.allCases.map { "<th style=\"border-bottom:1px solid #ccc\">\(w.status($0))</th>" }.joined() + "</tr>"
+            out +=
+                "<h2 style=\"font-size:15px\">\(w.byPriority)</h2><table cellpadding=\"4\" cellspacing=\"0\" style=\"border-collapse:collapse;font-size:13px\"><tr><th></th>"
+            out +=
+                SLAStatus.allCases.map { "<th style=\"border-bottom:1px solid #ccc\">\(w.status($0))</th>" }.joined()
+                + "</tr>"
             for p in priorities {
-                out += "<tr><th align=\"left\">\(e(p))</th>" + SLAStatus.allCases.map { "<td align=\"right\">\(byPriority[p]?[$0] ?? 0)</td>" }.joined() + "</tr>"
+                out +=
+                    "<tr><th align=\"left\">\(e(p))</th>"
+                    + SLAStatus.allCases.map { "<td align=\"right\">\(byPriority[p]?[$0] ?? 0)</td>" }.joined()
+                    + "</tr>"
             }
             out += "</table>"
         }
         if !attention.isEmpty {
-            out += "<h2 style=\"font-size:15px\">\(w.attention) (\(attention.count))</h2><table cellpadding=\"4\" cellspacing=\"0\" style=\"border-collapse:collapse;font-size:13px\">"
+            out +=
+                "<h2 style=\"font-size:15px\">\(w.attention) (\(attention.count))</h2><table cellpadding=\"4\" cellspacing=\"0\" style=\"border-collapse:collapse;font-size:13px\">"
             for item in attention {
                 let color = item.status == .breached ? colors[.breached]! : colors[.at_risk]!
-                out += "<tr><td><b>\(e(item.code))</b></td><td>\(e(item.title))</td><td>\(e(item.priority))</td><td>\(e(item.area ?? w.noArea))</td>"
+                out +=
+                    "<tr><td><b>\(e(item.code))</b></td><td>\(e(item.title))</td><td>\(e(item.priority))</td><td>\(e(item.area ?? w.noArea))</td>"
                     + "<td style=\"color:\(color);white-space:nowrap\">\(e(hours(item.hoursRemaining, w)))</td></tr>"
             }
             out += "</table>"
         }
-        out += "<h2 style=\"font-size:15px\">\(w.attainment)</h2><p style=\"font-size:14px\">\(e(attainmentText(attained, w))) <span style=\"color:#666\">(\(w.previous): \(e(attainmentText(previousAttained, w))))</span></p>"
+        out +=
+            "<h2 style=\"font-size:15px\">\(w.attainment)</h2><p style=\"font-size:14px\">\(e(attainmentText(attained, w))) <span style=\"color:#666\">(\(w.previous): \(e(attainmentText(previousAttained, w))))</span></p>"
         return out + "<p style=\"color:#888;font-size:11px\">slawatch · \(e(reportName))</p></body></html>"
     }
 
@@ -178,28 +210,41 @@ public struct ReportContent: Sendable {
         let w = Words(en: language == "en")
         var lines = [subject(language: language)]
         for item in attention.prefix(top) {
-            lines.append("• \(item.code) (\(item.priority), \(item.area ?? w.noArea)): \(hours(item.hoursRemaining, w)) — \(item.title)")
+            lines.append(
+                "• \(item.code) (\(item.priority), \(item.area ?? w.noArea)): \(hours(item.hoursRemaining, w)) — \(item.title)"
+            )
         }
-        if attention.count > top { lines.append(language == "en" ? "…and \(attention.count - top) more" : "…y \(attention.count - top) más") }
-        lines.append("\(w.attainment): \(attainmentText(attained, w)) (\(w.previous): \(attainmentText(previousAttained, w)))")
+        if attention.count > top {
+            lines.append(language == "en" ? "…and \(attention.count - top) more" : "…y \(attention.count - top) más")
+        }
+        lines.append(
+            "\(w.attainment): \(attainmentText(attained, w)) (\(w.previous): \(attainmentText(previousAttained, w)))")
         return lines.joined(separator: "\n")
     }
 
     public func json() -> String {
         let items = attention.map {
             JSONText.object([
-                ("label", JSONText.string($0.code)), ("title", JSONText.string($0.title)), ("prioridad_nom", JSONText.string($0.priority)),
+                ("label", JSONText.string($0.code)), ("title", JSONText.string($0.title)),
+                ("prioridad_nom", JSONText.string($0.priority)),
                 ("area_asignada", JSONText.optional($0.area)), ("sla_status", JSONText.string($0.status.rawValue)),
                 ("horas_restantes", JSONText.number($0.hoursRemaining)),
             ])
         }
         let status = JSONText.object(SLAStatus.allCases.map { ($0.rawValue, String(byStatus[$0] ?? 0)) })
-        let priority = JSONText.object(priorities.map { p in (p, JSONText.object(SLAStatus.allCases.map { ($0.rawValue, String(byPriority[p]?[$0] ?? 0)) })) })
-        func att(_ a: (met: Int, stopped: Int)) -> String { JSONText.object([("met", String(a.met)), ("stopped", String(a.stopped))]) }
+        let priority = JSONText.object(
+            priorities.map { p in
+                (p, JSONText.object(SLAStatus.allCases.map { ($0.rawValue, String(byPriority[p]?[$0] ?? 0)) }))
+            })
+        func att(_ a: (met: Int, stopped: Int)) -> String {
+            JSONText.object([("met", String(a.met)), ("stopped", String(a.stopped))])
+        }
         return JSONText.object([
-            ("report", JSONText.string(reportName)), ("title", JSONText.string(title)), ("area", JSONText.optional(area)),
+            ("report", JSONText.string(reportName)), ("title", JSONText.string(title)),
+            ("area", JSONText.optional(area)),
             ("period_start", JSONText.string(periodStart.iso8601)), ("period_end", JSONText.string(periodEnd.iso8601)),
-            ("total", String(total)), ("by_status", status), ("by_priority", priority), ("attention", "[" + items.joined(separator: ", ") + "]"),
+            ("total", String(total)), ("by_status", status), ("by_priority", priority),
+            ("attention", "[" + items.joined(separator: ", ") + "]"),
             ("attainment", att(attained)), ("previous_attainment", att(previousAttained)),
         ])
     }
@@ -215,18 +260,39 @@ extension ChannelPayload {
             return JSONText.object([("text", JSONText.string(slackEscape(text)))])
         case .teams:
             let card = JSONText.object([
-                ("$schema", "\"http://adaptivecards.io/schemas/adaptive-card.json\""), ("type", "\"AdaptiveCard\""), ("version", "\"1.4\""),
-                ("body", "[" + text.split(separator: "\n").enumerated().map { i, line in
-                    JSONText.object([("type", "\"TextBlock\""), ("text", JSONText.string(String(line))), ("wrap", "true")] + (i == 0 ? [("weight", "\"Bolder\"")] : []))
-                }.joined(separator: ", ") + "]"),
+                ("$schema", "\"http://adaptivecards.io/schemas/adaptive-card.json\""), ("type", "\"AdaptiveCard\""),
+                ("version", "\"1.4\""),
+                (
+                    "body",
+                    "["
+                        + text.split(separator: "\n").enumerated().map { i, line in
+                            JSONText.object(
+                                [("type", "\"TextBlock\""), ("text", JSONText.string(String(line))), ("wrap", "true")]
+                                    + (i == 0 ? [("weight", "\"Bolder\"")] : []))
+                        }.joined(separator: ", ") + "]"
+                ),
             ])
-            return JSONText.object([("type", "\"message\""), ("attachments", "[" + JSONText.object([("contentType", "\"application/vnd.microsoft.card.adaptive\""), ("content", card)]) + "]")])
+            return JSONText.object([
+                ("type", "\"message\""),
+                (
+                    "attachments",
+                    "["
+                        + JSONText.object([
+                            ("contentType", "\"application/vnd.microsoft.card.adaptive\""), ("content", card),
+                        ]) + "]"
+                ),
+            ])
         case .googlechat:
             return JSONText.object([("text", JSONText.string(String(text.prefix(4000))))])
         case .discord:
-            return JSONText.object([("content", JSONText.string(text.count <= 2000 ? text : String(text.prefix(1999)) + "…")), ("allowed_mentions", "{\"parse\": []}")])
+            return JSONText.object([
+                ("content", JSONText.string(text.count <= 2000 ? text : String(text.prefix(1999)) + "…")),
+                ("allowed_mentions", "{\"parse\": []}"),
+            ])
         case .webhook, .log, .email:
-            return JSONText.object([("type", "\"sla.report\""), ("timestamp", JSONText.string(at.iso8601)), ("data", content.json())])
+            return JSONText.object([
+                ("type", "\"sla.report\""), ("timestamp", JSONText.string(at.iso8601)), ("data", content.json()),
+            ])
         }
     }
 }

@@ -71,10 +71,13 @@ public struct ReportSchedule: Sendable {
     /// The instant a local wall-clock time stands for: the first of two in a fall-back overlap;
     /// in a spring-forward gap, as if the offset before the change still held.
     func resolve(localSeconds l: Int64) -> Instant {
-        let before = offset(l - 86_400), after = offset(l + 86_400)
+        let before = offset(l - 86_400)
+        let after = offset(l + 86_400)
         if before == after { return Instant(seconds: l - before) }
-        let a = l - before, b = l - after
-        let aValid = offset(a) == before, bValid = offset(b) == after
+        let a = l - before
+        let b = l - after
+        let aValid = offset(a) == before
+        let bValid = offset(b) == after
         switch (aValid, bValid) {
         case (true, true): return Instant(seconds: min(a, b))
         case (true, false): return Instant(seconds: a)

@@ -22,7 +22,8 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
         let fields = text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
         guard fields.count == 5 else {
             throw ParseError(
-                description: "expected 5 cron fields (minute hour day-of-month month day-of-week), found \(fields.count) in "
+                description:
+                    "expected 5 cron fields (minute hour day-of-month month day-of-week), found \(fields.count) in "
                     + ErrorText.quoted(text))
         }
         let monthNames = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
@@ -30,8 +31,12 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
         minutes = try Self.field(fields[0], "minute", 0...59, names: [:])
         hours = try Self.field(fields[1], "hour", 0...23, names: [:])
         daysOfMonth = try Self.field(fields[2], "day of month", 1...31, names: [:])
-        months = try Self.field(fields[3], "month", 1...12, names: Dictionary(uniqueKeysWithValues: monthNames.enumerated().map { ($1, $0 + 1) }))
-        let dow = try Self.field(fields[4], "day of week", 0...7, names: Dictionary(uniqueKeysWithValues: dayNames.enumerated().map { ($1, $0) }))
+        months = try Self.field(
+            fields[3], "month", 1...12,
+            names: Dictionary(uniqueKeysWithValues: monthNames.enumerated().map { ($1, $0 + 1) }))
+        let dow = try Self.field(
+            fields[4], "day of week", 0...7,
+            names: Dictionary(uniqueKeysWithValues: dayNames.enumerated().map { ($1, $0) }))
         daysOfWeek = Set(dow.map { $0 % 7 })
         domRestricted = !fields[2].hasPrefix("*")
         dowRestricted = !fields[4].hasPrefix("*")
@@ -42,7 +47,8 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
     public func matches(date: CivilDate, hour: Int, minute: Int) -> Bool {
         guard minutes.contains(minute), hours.contains(hour), months.contains(date.month) else { return false }
         let sundayBased = (date.weekdayIndex + 1) % 7
-        let domOK = daysOfMonth.contains(date.day), dowOK = daysOfWeek.contains(sundayBased)
+        let domOK = daysOfMonth.contains(date.day)
+        let dowOK = daysOfWeek.contains(sundayBased)
         if domRestricted && dowRestricted { return domOK || dowOK }
         return domOK && dowOK
     }
@@ -51,18 +57,22 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
     public func matchesDay(_ date: CivilDate) -> Bool {
         guard months.contains(date.month) else { return false }
         let sundayBased = (date.weekdayIndex + 1) % 7
-        let domOK = daysOfMonth.contains(date.day), dowOK = daysOfWeek.contains(sundayBased)
+        let domOK = daysOfMonth.contains(date.day)
+        let dowOK = daysOfWeek.contains(sundayBased)
         if domRestricted && dowRestricted { return domOK || dowOK }
         return domOK && dowOK
     }
 
-    private static func field(_ text: String, _ name: String, _ bounds: ClosedRange<Int>, names: [String: Int]) throws(ParseError) -> Set<Int> {
+    private static func field(_ text: String, _ name: String, _ bounds: ClosedRange<Int>, names: [String: Int])
+        throws(ParseError) -> Set<Int>
+    {
         func value(_ s: Substring) throws(ParseError) -> Int {
             if let n = Int(s), bounds.contains(n) { return n }
             if let n = names[s.uppercased()] { return n }
             throw ParseError(
                 description: "\(name) field \(ErrorText.quoted(text)): \(ErrorText.quoted(String(s))) "
-                    + "is not a valid \(name) (\(bounds.lowerBound)-\(bounds.upperBound)\(names.isEmpty ? "" : " or a name"))")
+                    + "is not a valid \(name) (\(bounds.lowerBound)-\(bounds.upperBound)\(names.isEmpty ? "" : " or a name"))"
+            )
         }
         var result = Set<Int>()
         for part in text.split(separator: ",", omittingEmptySubsequences: false) {
@@ -74,12 +84,14 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
             if pieces.count == 2 {
                 guard let s = Int(pieces[1]), s > 0 else {
                     throw ParseError(
-                        description: "\(name) field \(ErrorText.quoted(text)): step \(ErrorText.quoted(String(pieces[1]))) "
+                        description:
+                            "\(name) field \(ErrorText.quoted(text)): step \(ErrorText.quoted(String(pieces[1]))) "
                             + "must be a positive number")
                 }
                 step = s
             }
-            var low = bounds.lowerBound, high = bounds.upperBound
+            var low = bounds.lowerBound
+            var high = bounds.upperBound
             if pieces[0] != "*" {
                 let range = pieces[0].split(separator: "-", omittingEmptySubsequences: false)
                 guard range.count <= 2 else {

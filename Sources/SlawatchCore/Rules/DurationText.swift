@@ -50,7 +50,8 @@ public enum DurationText {
             guard let unit = units.first(where: { $0.name == unitText }) else {
                 let found =
                     unitText.isEmpty
-                    ? (rest.first.map { ErrorText.quoted(String($0)) } ?? "the end") : ErrorText.quoted(String(unitText))
+                    ? (rest.first.map { ErrorText.quoted(String($0)) } ?? "the end")
+                    : ErrorText.quoted(String(unitText))
                 throw fail("expected a unit (\(unitNames)) after \(number), found \(found)")
             }
             let part = (value * Double(unit.micros)).rounded()

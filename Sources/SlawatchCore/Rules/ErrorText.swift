@@ -6,7 +6,10 @@ public enum ErrorText {
         guard text.unicodeScalars.contains(where: needsEscape) else { return text }
         var out = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
-            guard needsEscape(scalar) else { out.append(scalar); continue }
+            guard needsEscape(scalar) else {
+                out.append(scalar)
+                continue
+            }
             let escape: String
             switch scalar {
             case "\n": escape = "\\n"

@@ -120,7 +120,10 @@ public struct JSON5Parser {
         while true {
             try skipSpace()
             guard i < b.count else { throw fail("expected a member name or '}', found the end of the text") }
-            if b[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+            if b[i] == UInt8(ascii: "}") {
+                i += 1
+                return .object(members)
+            }
             let key: String
             if b[i] == UInt8(ascii: "\"") || b[i] == UInt8(ascii: "'") {
                 key = try string()
@@ -148,7 +151,9 @@ public struct JSON5Parser {
             guard i < b.count else { throw fail("expected ',' or '}' \(after), found the end of the text") }
             switch b[i] {
             case UInt8(ascii: ","): i += 1
-            case UInt8(ascii: "}"): i += 1; return .object(members)
+            case UInt8(ascii: "}"):
+                i += 1
+                return .object(members)
             default:
                 throw fail("expected ',' or '}' \(after), found \(found)")
             }
@@ -160,7 +165,10 @@ public struct JSON5Parser {
         var items: [JSONValue] = []
         while true {
             try skipSpace()
-            if i < b.count && b[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+            if i < b.count && b[i] == UInt8(ascii: "]") {
+                i += 1
+                return .array(items)
+            }
             path.append(.index(items.count))
             items.append(try value(depth: depth))
             path.removeLast()
@@ -170,7 +178,9 @@ public struct JSON5Parser {
             }
             switch b[i] {
             case UInt8(ascii: ","): i += 1
-            case UInt8(ascii: "]"): i += 1; return .array(items)
+            case UInt8(ascii: "]"):
+                i += 1
+                return .array(items)
             default: throw fail("expected ',' or ']' after an array element, found \(found)")
             }
         }
@@ -202,7 +212,10 @@ public struct JSON5Parser {
                 let escape = "\\u" + Self.hex4(UInt32(c))
                 throw fail("control character \(Self.codePoint(UInt32(c))) inside a string; write it as \(escape)")
             }
-            guard c == UInt8(ascii: "\\") else { i += 1; continue }
+            guard c == UInt8(ascii: "\\") else {
+                i += 1
+                continue
+            }
             out.append(contentsOf: b[run..<i])
             i += 1
             guard i < b.count else { throw fail("the text ends inside an escape sequence") }
@@ -278,14 +291,21 @@ public struct JSON5Parser {
     private mutating func number() throws(SyntaxError) -> Double {
         let start = i
         var negative = false
-        if b[i] == UInt8(ascii: "-") || b[i] == UInt8(ascii: "+") { negative = b[i] == UInt8(ascii: "-"); i += 1 }
+        if b[i] == UInt8(ascii: "-") || b[i] == UInt8(ascii: "+") {
+            negative = b[i] == UInt8(ascii: "-")
+            i += 1
+        }
         if take("Infinity") { return negative ? -.infinity : .infinity }
         if take("NaN") { return .nan }
         if i + 1 < b.count, b[i] == UInt8(ascii: "0"), b[i + 1] == UInt8(ascii: "x") || b[i + 1] == UInt8(ascii: "X") {
             i += 2
             var value = 0.0
             var any = false
-            while i < b.count, let d = Self.hexDigit(b[i]) { value = value * 16 + Double(d); i += 1; any = true }
+            while i < b.count, let d = Self.hexDigit(b[i]) {
+                value = value * 16 + Double(d)
+                i += 1
+                any = true
+            }
             guard any else { throw fail("expected hexadecimal digits after 0x, found \(found)") }
             guard value.isFinite else { throw fail(at: start, "the number is too large") }
             return negative ? -value : value
@@ -370,13 +390,19 @@ public struct JSON5Parser {
         guard index < b.count else { return nil }
         let lead = UInt32(b[index])
         func continuation(_ k: Int) -> UInt32 { index + k < b.count ? UInt32(b[index + k]) & 0x3F : 0 }
-        let value: UInt32, length: Int
+        let value: UInt32
+        let length: Int
         switch lead {
         case 0..<0x80: return (Unicode.Scalar(UInt8(lead)), 1)
-        case 0xC0..<0xE0: value = (lead & 0x1F) << 6 | continuation(1); length = 2
-        case 0xE0..<0xF0: value = (lead & 0x0F) << 12 | continuation(1) << 6 | continuation(2); length = 3
+        case 0xC0..<0xE0:
+            value = (lead & 0x1F) << 6 | continuation(1)
+            length = 2
+        case 0xE0..<0xF0:
+            value = (lead & 0x0F) << 12 | continuation(1) << 6 | continuation(2)
+            length = 3
         default:
-            value = (lead & 0x07) << 18 | continuation(1) << 12 | continuation(2) << 6 | continuation(3); length = 4
+            value = (lead & 0x07) << 18 | continuation(1) << 12 | continuation(2) << 6 | continuation(3)
+            length = 4
         }
         // The text was validated: every sequence is complete and a scalar.
         return (Unicode.Scalar(value) ?? "\u{FFFD}", length)
@@ -433,7 +459,8 @@ public struct JSON5Parser {
 
     /// The line and column of the byte at `index`; columns count scalars, not bytes.
     private func position(_ index: Int) -> (line: Int, column: Int, text: String) {
-        var line = 1, column = 1
+        var line = 1
+        var column = 1
         var k = 0
         while k < index && k < b.count {
             let c = b[k]

@@ -13,7 +13,8 @@ public struct RuleSet: Sendable {
     public var reports: [Report]
 
     /// Rules with nothing in them: no calendar, no policy, no channel.
-    public static let empty = RuleSet(source: .default, calendars: [:], policies: [], channels: [:], smtp: nil, routes: [], reports: [])
+    public static let empty = RuleSet(
+        source: .default, calendars: [:], policies: [], channels: [:], smtp: nil, routes: [], reports: [])
 
     /// The first policy whose `when` matches, as the README's Rules orders them.
     public func policy(for ticket: some FilterSubject) -> Policy? {
@@ -60,7 +61,10 @@ public struct QualifiedName: Sendable, Hashable, CustomStringConvertible {
     public static func isIdentifier(_ s: String) -> Bool {
         guard let first = s.unicodeScalars.first, s.unicodeScalars.count <= 63 else { return false }
         let letters = first == "_" || (first >= "a" && first <= "z") || (first >= "A" && first <= "Z")
-        return letters && s.unicodeScalars.allSatisfy { $0 == "_" || ($0 >= "a" && $0 <= "z") || ($0 >= "A" && $0 <= "Z") || ($0 >= "0" && $0 <= "9") }
+        return letters
+            && s.unicodeScalars.allSatisfy {
+                $0 == "_" || ($0 >= "a" && $0 <= "z") || ($0 >= "A" && $0 <= "Z") || ($0 >= "0" && $0 <= "9")
+            }
     }
 
     /// `"schema"."name"`, double-quoted.
@@ -86,7 +90,10 @@ public final class Policy: Sendable {
     public let targets: [String: Double]
     public let clock: ClockPolicy
 
-    public init(name: String, when: Filter?, calendarName: String, calendar: WorkCalendar, targets: [String: Double], clock: ClockPolicy) {
+    public init(
+        name: String, when: Filter?, calendarName: String, calendar: WorkCalendar, targets: [String: Double],
+        clock: ClockPolicy
+    ) {
         self.name = name
         self.when = when
         self.calendarName = calendarName

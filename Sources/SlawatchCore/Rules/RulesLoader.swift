@@ -28,7 +28,9 @@ public struct RulesError: Error, Sendable, CustomStringConvertible {
 public enum RulesLoader {
     public static let topLevelKeys = ["source", "calendars", "policies", "channels", "smtp", "routes", "reports"]
 
-    public static func load(files: [(path: String, contents: Data)], environment: [String: String]) throws(RulesError) -> RuleSet {
+    public static func load(files: [(path: String, contents: Data)], environment: [String: String]) throws(RulesError)
+        -> RuleSet
+    {
         var reader = RulesReader(environment: environment)
         let ruleSet = reader.read(files: files)
         if !reader.issues.isEmpty || ruleSet == nil { throw RulesError(issues: reader.issues) }
@@ -75,7 +77,10 @@ struct RulesReader {
     mutating func read(files: [(path: String, contents: Data)]) -> RuleSet? {
         var sections: [String: [(file: String, value: JSONValue)]] = [:]
         if files.isEmpty {
-            issues.append(RulesIssue(file: "rules", path: "", message: "no .json files found; see the example set in the repository's rules/"))
+            issues.append(
+                RulesIssue(
+                    file: "rules", path: "",
+                    message: "no .json files found; see the example set in the repository's rules/"))
             return nil
         }
         for (path, contents) in files {
@@ -99,7 +104,9 @@ struct RulesReader {
             }
             for key in top.keys.sorted() {
                 guard RulesLoader.topLevelKeys.contains(key) else {
-                    issue(join("", key), "unknown key; expected one of \(RulesLoader.topLevelKeys.joined(separator: ", "))")
+                    issue(
+                        join("", key),
+                        "unknown key; expected one of \(RulesLoader.topLevelKeys.joined(separator: ", "))")
                     continue
                 }
                 sections[key, default: []].append((path, top[key]!))
@@ -203,7 +210,9 @@ struct RulesReader {
 
     // MARK: - Sections
 
-    mutating func single(_ key: String, _ defs: [(file: String, value: JSONValue)]?) -> (file: String, value: JSONValue)? {
+    mutating func single(_ key: String, _ defs: [(file: String, value: JSONValue)]?) -> (
+        file: String, value: JSONValue
+    )? {
         guard let defs, let first = defs.first else { return nil }
         for other in defs.dropFirst() {
             file = other.file
@@ -237,7 +246,9 @@ struct RulesReader {
         var views = SourceViews.default
         guard let dict = object(value, "source", allowed: ["tickets", "status_changes"]) else { return views }
         if let v = dict["tickets"], let name = qualifiedName(v, "source.tickets") { views.tickets = name }
-        if let v = dict["status_changes"], let name = qualifiedName(v, "source.status_changes") { views.statusChanges = name }
+        if let v = dict["status_changes"], let name = qualifiedName(v, "source.status_changes") {
+            views.statusChanges = name
+        }
         return views
     }
 
@@ -266,7 +277,9 @@ struct RulesReader {
         let dayKeys = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
         var week = [[WorkingRange]](repeating: [], count: 7)
         guard let weekValue = dict["week"] else {
-            issue(path + ".week", "missing: give working ranges per day, e.g. {\"mon\": [\"08:00-12:00\", \"13:00-18:00\"], ...}")
+            issue(
+                path + ".week",
+                "missing: give working ranges per day, e.g. {\"mon\": [\"08:00-12:00\", \"13:00-18:00\"], ...}")
             return nil
         }
         if let days = object(weekValue, path + ".week", allowed: dayKeys) {
@@ -277,10 +290,15 @@ struct RulesReader {
                     let itemPath = "\(path).week.\(key)[\(i)]"
                     guard let text = string(item, itemPath) else { continue }
                     guard let range = WorkingRange(text) else {
-                        issue(itemPath, "expected a range \"HH:MM-HH:MM\" with start before end (end may be 24:00), found \"\(text)\"")
+                        issue(
+                            itemPath,
+                            "expected a range \"HH:MM-HH:MM\" with start before end (end may be 24:00), found \"\(text)\""
+                        )
                         continue
                     }
-                    if let clash = ranges.first(where: { $0.startMinute < range.endMinute && range.startMinute < $0.endMinute }) {
+                    if let clash = ranges.first(where: {
+                        $0.startMinute < range.endMinute && range.startMinute < $0.endMinute
+                    }) {
                         issue(itemPath, "range \(range) overlaps \(clash)")
                         continue
                     }
@@ -304,7 +322,9 @@ struct RulesReader {
     }
 
     mutating func readPolicy(_ value: JSONValue, _ path: String, calendars: [String: WorkCalendar]) -> Policy? {
-        let keys = ["name", "when", "calendar", "targets", "pause_statuses", "stop_statuses", "warn_at", "escalate_after"]
+        let keys = [
+            "name", "when", "calendar", "targets", "pause_statuses", "stop_statuses", "warn_at", "escalate_after",
+        ]
         guard let dict = object(value, path, allowed: keys) else { return nil }
         let name = required(dict, "name", path).flatMap { string($0, path + ".name") }
         var when: Filter?
@@ -315,7 +335,9 @@ struct RulesReader {
             calendar = calendars[calendarName]
             if calendar == nil {
                 let known = calendars.keys.sorted().joined(separator: ", ")
-                issue(path + ".calendar", "no calendar named \"\(calendarName)\" (defined: \(known.isEmpty ? "none" : known))")
+                issue(
+                    path + ".calendar",
+                    "no calendar named \"\(calendarName)\" (defined: \(known.isEmpty ? "none" : known))")
             }
         }
         var targets: [String: Double] = [:]
@@ -343,7 +365,9 @@ struct RulesReader {
         if let w = dict["warn_at"] {
             for (i, item) in array(w, path + ".warn_at").enumerated() {
                 guard case .number(let p) = item, p > 0, p <= 100 else {
-                    issue("\(path).warn_at[\(i)]", "expected a percentage of the target above 0 and at most 100, found \(item.shortDescription)")
+                    issue(
+                        "\(path).warn_at[\(i)]",
+                        "expected a percentage of the target above 0 and at most 100, found \(item.shortDescription)")
                     continue
                 }
                 warnAt.append(p)
@@ -358,14 +382,25 @@ struct RulesReader {
         guard let name, let calendarName, let calendar else { return nil }
         return Policy(
             name: name, when: when, calendarName: calendarName, calendar: calendar, targets: targets,
-            clock: ClockPolicy(pauseStatuses: pause, stopStatuses: stop, warnAt: Array(Set(warnAt)), escalateAfter: Array(Set(escalate))))
+            clock: ClockPolicy(
+                pauseStatuses: pause, stopStatuses: stop, warnAt: Array(Set(warnAt)),
+                escalateAfter: Array(Set(escalate))))
     }
 
     mutating func readChannel(_ name: String, _ value: JSONValue, _ path: String) -> Channel? {
-        guard let dict = object(value, path, allowed: ["type", "url", "to", "secret", "language", "rate_per_second", "max_attempts", "max_age", "timeout"]) else { return nil }
+        guard
+            let dict = object(
+                value, path,
+                allowed: [
+                    "type", "url", "to", "secret", "language", "rate_per_second", "max_attempts", "max_age", "timeout",
+                ])
+        else { return nil }
         guard let typeText = required(dict, "type", path).flatMap({ string($0, path + ".type") }) else { return nil }
         guard let kind = Channel.Kind(rawValue: typeText) else {
-            issue(path + ".type", "expected one of \(Channel.Kind.allCases.map(\.rawValue).joined(separator: ", ")), found \"\(typeText)\"")
+            issue(
+                path + ".type",
+                "expected one of \(Channel.Kind.allCases.map(\.rawValue).joined(separator: ", ")), found \"\(typeText)\""
+            )
             return nil
         }
         var channel = Channel(
@@ -375,7 +410,9 @@ struct RulesReader {
         case .email:
             channel.to = required(dict, "to", path).map { strings($0, path + ".to") } ?? []
             for (i, address) in channel.to.enumerated() where !Self.isRecipient(address) {
-                issue("\(path).to[\(i)]", "expected an e-mail address, {{area_manager_email}} or {{requester_email}}, found \"\(address)\"")
+                issue(
+                    "\(path).to[\(i)]",
+                    "expected an e-mail address, {{area_manager_email}} or {{requester_email}}, found \"\(address)\"")
             }
         case .log:
             break
@@ -394,20 +431,26 @@ struct RulesReader {
             channel.secret = string(s, path + ".secret")
         }
         if let l = dict["language"], let lang = string(l, path + ".language") {
-            if lang != "es" && lang != "en" { issue(path + ".language", "expected \"es\" or \"en\", found \"\(lang)\"") }
+            if lang != "es" && lang != "en" {
+                issue(path + ".language", "expected \"es\" or \"en\", found \"\(lang)\"")
+            }
             channel.language = lang
         }
         // Bounded so that the worker's arithmetic on them (a send slot every 1/rate seconds, an
         // attempt counter) always fits a 64-bit integer.
         if let r = dict["rate_per_second"] {
-            if case .number(let n) = r, n >= 0.001, n <= 1_000_000 { channel.ratePerSecond = n } else {
+            if case .number(let n) = r, n >= 0.001, n <= 1_000_000 {
+                channel.ratePerSecond = n
+            } else {
                 issue(
                     path + ".rate_per_second",
                     "expected a number of messages per second from 0.001 to 1000000, found \(r.shortDescription)")
             }
         }
         if let m = dict["max_attempts"] {
-            if case .number(let n) = m, n >= 1, n <= 1_000_000, n == n.rounded() { channel.maxAttempts = Int(n) } else {
+            if case .number(let n) = m, n >= 1, n <= 1_000_000, n == n.rounded() {
+                channel.maxAttempts = Int(n)
+            } else {
                 issue(
                     path + ".max_attempts",
                     "expected a whole number of attempts from 1 to 1000000, found \(m.shortDescription)")
@@ -425,7 +468,9 @@ struct RulesReader {
     }
 
     mutating func readSMTP(_ value: JSONValue) -> SMTPSettings? {
-        guard let dict = object(value, "smtp", allowed: ["url", "from", "username", "password", "tls"]) else { return nil }
+        guard let dict = object(value, "smtp", allowed: ["url", "from", "username", "password", "tls"]) else {
+            return nil
+        }
         let url = required(dict, "url", "smtp").flatMap { string($0, "smtp.url") }
         let from = required(dict, "from", "smtp").flatMap { string($0, "smtp.from") }
         if let url, !(url.hasPrefix("smtp://") || url.hasPrefix("smtps://")) {
@@ -433,7 +478,9 @@ struct RulesReader {
         }
         var tls = SMTPSettings.TLS.required
         if let t = dict["tls"], let text = string(t, "smtp.tls") {
-            if let v = SMTPSettings.TLS(rawValue: text) { tls = v } else {
+            if let v = SMTPSettings.TLS(rawValue: text) {
+                tls = v
+            } else {
                 issue("smtp.tls", "expected \"required\", \"opportunistic\" or \"none\", found \"\(text)\"")
             }
         }
@@ -446,15 +493,23 @@ struct RulesReader {
             password: dict["password"].flatMap { string($0, "smtp.password") }, tls: tls)
     }
 
-    mutating func readRoute(_ value: JSONValue, _ path: String, channels: [String: Channel], smtp: SMTPSettings?) -> Route? {
-        guard let dict = object(value, path, allowed: ["when", "events", "channels", "group_wait", "repeat"]) else { return nil }
+    mutating func readRoute(_ value: JSONValue, _ path: String, channels: [String: Channel], smtp: SMTPSettings?)
+        -> Route?
+    {
+        guard let dict = object(value, path, allowed: ["when", "events", "channels", "group_wait", "repeat"]) else {
+            return nil
+        }
         var when: Filter?
         if let w = dict["when"] { when = filter(w, path + ".when", allowComputed: true) }
         var events = Set<EventKind>()
         let eventNames = required(dict, "events", path).map { strings($0, path + ".events") } ?? []
         for (i, text) in eventNames.enumerated() {
-            if let kind = EventKind(rawValue: text) { events.insert(kind) } else {
-                issue("\(path).events[\(i)]", "expected one of \(EventKind.allCases.map(\.rawValue).joined(separator: ", ")), found \"\(text)\"")
+            if let kind = EventKind(rawValue: text) {
+                events.insert(kind)
+            } else {
+                issue(
+                    "\(path).events[\(i)]",
+                    "expected one of \(EventKind.allCases.map(\.rawValue).joined(separator: ", ")), found \"\(text)\"")
             }
         }
         let names = required(dict, "channels", path).map { strings($0, path + ".channels") } ?? []
@@ -465,7 +520,9 @@ struct RulesReader {
         return Route(when: when, events: events, channels: names, groupWaitMicros: groupWait, repeatMicros: repeatEvery)
     }
 
-    mutating func readReport(_ value: JSONValue, _ path: String, channels: [String: Channel], smtp: SMTPSettings?) -> Report? {
+    mutating func readReport(_ value: JSONValue, _ path: String, channels: [String: Channel], smtp: SMTPSettings?)
+        -> Report?
+    {
         let keys = ["name", "schedule", "timezone", "filter", "per_area", "channels", "title"]
         guard let dict = object(value, path, allowed: keys) else { return nil }
         let name = required(dict, "name", path).flatMap { string($0, path + ".name") }
@@ -477,20 +534,28 @@ struct RulesReader {
         }
         var zone = "UTC"
         if let z = dict["timezone"], let text = string(z, path + ".timezone") {
-            if Self.isTimeZone(text) { zone = text } else {
+            if Self.isTimeZone(text) {
+                zone = text
+            } else {
                 issue(path + ".timezone", "report \"\(name ?? "?")\": unknown IANA time zone \"\(text)\"")
             }
         }
         let filter = dict["filter"].flatMap { self.filter($0, path + ".filter", allowComputed: true) }
         var perArea = false
         if let p = dict["per_area"] {
-            if case .bool(let b) = p { perArea = b } else { issue(path + ".per_area", "expected true or false, found \(p.shortDescription)") }
+            if case .bool(let b) = p {
+                perArea = b
+            } else {
+                issue(path + ".per_area", "expected true or false, found \(p.shortDescription)")
+            }
         }
         let names = required(dict, "channels", path).map { strings($0, path + ".channels") } ?? []
         checkChannels(names, path + ".channels", channels: channels, smtp: smtp)
         let title = dict["title"].flatMap { string($0, path + ".title") }
         guard let name, let schedule else { return nil }
-        return Report(name: name, schedule: schedule, timeZoneIdentifier: zone, filter: filter, perArea: perArea, channels: names, title: title)
+        return Report(
+            name: name, schedule: schedule, timeZoneIdentifier: zone, filter: filter, perArea: perArea, channels: names,
+            title: title)
     }
 
     mutating func checkChannels(_ names: [String], _ path: String, channels: [String: Channel], smtp: SMTPSettings?) {
@@ -510,7 +575,10 @@ struct RulesReader {
 
     mutating func filter(_ value: JSONValue, _ path: String, allowComputed: Bool) -> Filter? {
         guard case .object(let dict) = value else {
-            issue(path, "expected a filter object ({\"op\": \"AND\", \"operand\": [...]} or {\"column\", \"op\", \"operand\"}), found \(value.shortDescription)")
+            issue(
+                path,
+                "expected a filter object ({\"op\": \"AND\", \"operand\": [...]} or {\"column\", \"op\", \"operand\"}), found \(value.shortDescription)"
+            )
             return nil
         }
         let opText = required(dict, "op", path).flatMap { string($0, join(path, "op")) }
@@ -543,7 +611,9 @@ struct RulesReader {
             if !QualifiedName.isIdentifier(column) {
                 issue(join(path, "column"), "expected a column name, found \"\(column)\"")
             } else if !allowComputed && ComputedColumn.names.contains(column) {
-                issue(join(path, "column"), "\"\(column)\" is computed from the policy itself and cannot choose the policy")
+                issue(
+                    join(path, "column"),
+                    "\"\(column)\" is computed from the policy itself and cannot choose the policy")
             }
         }
         guard let opText else { return nil }
@@ -555,12 +625,19 @@ struct RulesReader {
         let operand = Self.operand(operandValue)
         switch (op, operand) {
         case (.IN, .list): break
-        case (.IN, _): issue(join(path, "operand"), "IN expects an array of values, found \(operandValue.shortDescription)"); return nil
-        case (_, .list): issue(join(path, "operand"), "\(op.rawValue) expects a single value, found an array"); return nil
+        case (.IN, _):
+            issue(join(path, "operand"), "IN expects an array of values, found \(operandValue.shortDescription)")
+            return nil
+        case (_, .list):
+            issue(join(path, "operand"), "\(op.rawValue) expects a single value, found an array")
+            return nil
         case (.LIKE, .text): break
-        case (.LIKE, _): issue(join(path, "operand"), "LIKE expects a text pattern, found \(operandValue.shortDescription)"); return nil
+        case (.LIKE, _):
+            issue(join(path, "operand"), "LIKE expects a text pattern, found \(operandValue.shortDescription)")
+            return nil
         case (.GT, .null), (.GE, .null), (.LT, .null), (.LE, .null):
-            issue(join(path, "operand"), "\(op.rawValue) cannot compare with null"); return nil
+            issue(join(path, "operand"), "\(op.rawValue) cannot compare with null")
+            return nil
         default: break
         }
         guard let column else { return nil }
@@ -635,7 +712,8 @@ struct RulesReader {
 
     mutating func duration(_ value: JSONValue, _ path: String) -> Int64? {
         guard case .string(let text) = value, let micros = DurationText.microseconds(text) else {
-            issue(path, "expected a duration such as \"30s\", \"15m\", \"4h\" or \"1d\", found \(value.shortDescription)")
+            issue(
+                path, "expected a duration such as \"30s\", \"15m\", \"4h\" or \"1d\", found \(value.shortDescription)")
             return nil
         }
         return micros
@@ -644,7 +722,9 @@ struct RulesReader {
     mutating func qualifiedName(_ value: JSONValue, _ path: String) -> QualifiedName? {
         guard let text = string(value, path) else { return nil }
         guard let name = QualifiedName(text) else {
-            issue(path, "expected a view name such as \"slawatch_source.tickets\" (letters, digits, _), found \"\(text)\"")
+            issue(
+                path, "expected a view name such as \"slawatch_source.tickets\" (letters, digits, _), found \"\(text)\""
+            )
             return nil
         }
         return name

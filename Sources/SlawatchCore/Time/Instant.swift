@@ -59,15 +59,21 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
             return true
         }
         guard let y = digits(4), expect(45), let mo = digits(2), expect(45), let d = digits(2),
-              let date = CivilDate(year: Int(y), month: Int(mo), day: Int(d))
+            let date = CivilDate(year: Int(y), month: Int(mo), day: Int(d))
         else { return nil }
         var micros = date.daysSinceEpoch * 86_400_000_000
-        if i == b.count { self.init(microseconds: micros); return }
+        if i == b.count {
+            self.init(microseconds: micros)
+            return
+        }
         guard b[i] == 84 || b[i] == 116 || b[i] == 32 else { return nil }
         i += 1
         guard let h = digits(2), expect(58), let mi = digits(2), h < 24, mi < 60 else { return nil }
         var s: Int64 = 0
-        if expect(58) { guard let sec = digits(2), sec < 61 else { return nil }; s = sec }
+        if expect(58) {
+            guard let sec = digits(2), sec < 61 else { return nil }
+            s = sec
+        }
         micros += ((h * 60 + mi) * 60 + s) * 1_000_000
         if expect(46) {
             var scale: Int64 = 100_000
@@ -88,7 +94,12 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
             i += 1
             guard let oh = digits(2) else { return nil }
             var om: Int64 = 0
-            if expect(58) { guard let m = digits(2) else { return nil }; om = m } else if let m = digits(2) { om = m }
+            if expect(58) {
+                guard let m = digits(2) else { return nil }
+                om = m
+            } else if let m = digits(2) {
+                om = m
+            }
             micros -= sign * (oh * 60 + om) * 60_000_000
         } else {
             return nil
