@@ -3,57 +3,21 @@ import Synchronization
 /// A one-way flag that asks the services of a group to stop gracefully, and lets them wait for
 /// it: once requested it stays requested, and everything waiting on it wakes up.
 public final class ShutdownRequest: Sendable {
-    private struct State {
-        var requested = false
-        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
-        /// Waiters whose task was cancelled before they registered.
-        var cancelled: Set<Int> = []
-        var nextWaiter = 0
-    }
-    private let state = Mutex(State())
+    /// Requested once its count is above zero; a second request changes nothing.
+    private let signal = CountedSignal()
 
     public init() {}
 
-    public var isRequested: Bool { state.withLock { $0.requested } }
+    public var isRequested: Bool { signal.count > 0 }
 
     /// Asks for a graceful stop. Calling it again changes nothing.
     public func request() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            guard !state.requested else { return [] }
-            state.requested = true
-            defer { state.waiters.removeAll() }
-            return Array(state.waiters.values)
-        }
-        for waiter in waiters { waiter.resume() }
+        if !isRequested { signal.request() }
     }
 
     /// Returns once a stop is requested (at once if it already was), or when the calling task is
     /// cancelled.
-    public func wait() async {
-        let id = state.withLock { state -> Int? in
-            guard !state.requested else { return nil }
-            state.nextWaiter += 1
-            return state.nextWaiter
-        }
-        guard let id else { return }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                let resumeNow = state.withLock { state -> Bool in
-                    if state.requested || state.cancelled.remove(id) != nil { return true }
-                    state.waiters[id] = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        } onCancel: {
-            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-                if let waiter = state.waiters.removeValue(forKey: id) { return waiter }
-                if !state.requested { state.cancelled.insert(id) }
-                return nil
-            }
-            waiter?.resume()
-        }
-    }
+    public func wait() async { await signal.wait(beyond: 0) }
 
     /// Sleeps for `microseconds` or until a stop is requested, whichever comes first; says
     /// whether a stop was requested.
