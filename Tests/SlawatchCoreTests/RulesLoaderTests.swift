@@ -496,6 +496,33 @@ struct RulesLoaderTests {
         #expect(rules.smtp?.tls == .required)
     }
 
+    @Test("an error about a value that came from the environment quotes the rules' ${VAR}, never the secret")
+    func substitutedSecretsStayOutOfMessages() {
+        let file: RulesFile = (
+            "rules/channels.json",
+            #"""
+            {
+              "channels": {
+                "equipo": {"type": "slack", "url": "${SLACK_WEBHOOK_URL}"},
+                "otro": {"type": "slack", "url": "ftp://${HOOK_TOKEN}/x"}
+              },
+              "smtp": {"url": "${SMTP_URL}", "from": "sla@example.com"}
+            }
+            """#
+        )
+        let environment = [
+            "SLACK_WEBHOOK_URL": "hooks.slack.com/services/T0/B0/s3cr3t-token",
+            "HOOK_TOKEN": "tok-0123456789", "SMTP_URL": "imap://user:pa55word@mail.example.com",
+        ]
+        let found = messages([file], environment: environment)
+        #expect(found.count == 3)
+        for secret in ["s3cr3t-token", "tok-0123456789", "pa55word"] {
+            #expect(!found.joined().contains(secret))
+        }
+        #expect(found.contains(#"rules/channels.json: channels.equipo.url: expected an http(s) URL, found "${SLACK_WEBHOOK_URL}""#))
+        #expect(found.contains(#"rules/channels.json: channels.otro.url: expected an http(s) URL, found "ftp://${HOOK_TOKEN}/x""#))
+    }
+
     @Test("an unterminated ${ is reported")
     func unterminatedVariable() {
         let file: RulesFile = (

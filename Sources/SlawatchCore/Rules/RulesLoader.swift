@@ -70,7 +70,23 @@ struct RulesReader {
 
     init(environment: [String: String]) { self.environment = environment }
 
+    /// Each string that had `${VAR}`s replaced, by its replaced form: a message quotes a value as read
+    /// from the rules, never a secret that came from the environment.
+    var unexpanded: [String: String] = [:]
+    /// The variables replaced so far.
+    var substituted: Set<String> = []
+
     mutating func issue(_ path: String, _ message: String) {
+        var message = message
+        for (expanded, original) in unexpanded where message.contains(expanded) {
+            message = message.replacingOccurrences(of: "\"\(expanded)\"", with: "\"\(original)\"")
+        }
+        // A long value is a secret wherever it appears, quoted or not.
+        for name in substituted {
+            if let value = environment[name], value.count >= 8, message.contains(value) {
+                message = message.replacingOccurrences(of: value, with: "${\(name)}")
+            }
+        }
         issues.append(RulesIssue(file: file, path: path, message: message))
     }
 
@@ -200,12 +216,15 @@ struct RulesReader {
             let name = String(rest[open.upperBound..<close])
             if let value = environment[name] {
                 out += value
+                substituted.insert(name)
             } else {
                 issue(path, "environment variable \(name) is not set; export it (secrets live only in the environment)")
             }
             rest = rest[rest.index(after: close)...]
         }
-        return out + rest
+        out += rest
+        unexpanded[out] = text
+        return out
     }
 
     // MARK: - Sections
