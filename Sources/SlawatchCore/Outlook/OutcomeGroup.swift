@@ -15,15 +15,43 @@ public struct OutcomeGroup: Sendable, Hashable {
     public var attainment: Double? { stopped == 0 ? nil : Double(met) / Double(stopped) }
 
     /// Counts one evaluated ticket.
-    public mutating func add(_ ticket: EvaluatedTicket) {
-        let r = ticket.reading
-        tickets += 1
-        if r.isOverdue { breached += 1 }
-        if r.state == .stopped {
-            stopped += 1
-            if !r.isOverdue { met += 1 }
+    public mutating func add(_ ticket: EvaluatedTicket) { add(Tally(ticket)) }
+
+    /// What one ticket adds to every group it belongs to, found once for all of them.
+    public struct Tally: Sendable {
+        let breached: Bool
+        let stopped: Bool
+        /// Crossings per kind, in `EventKind.allCases` order.
+        let events: [Int]
+
+        public init(_ ticket: EvaluatedTicket) {
+            let r = ticket.reading
+            breached = r.isOverdue
+            stopped = r.state == .stopped
+            var events = [0, 0, 0, 0]
+            for event in EventDetector.crossings(of: ticket) {
+                switch event.kind {
+                case .warning: events[0] += 1
+                case .breached: events[1] += 1
+                case .escalated: events[2] += 1
+                case .metAfterBreach: events[3] += 1
+                }
+            }
+            self.events = events
         }
-        for event in EventDetector.crossings(of: ticket) { events[event.kind, default: 0] += 1 }
+    }
+
+    /// Counts one ticket's tally.
+    public mutating func add(_ tally: Tally) {
+        tickets += 1
+        if tally.breached { breached += 1 }
+        if tally.stopped {
+            stopped += 1
+            if !tally.breached { met += 1 }
+        }
+        for (i, kind) in EventKind.allCases.enumerated() where tally.events[i] > 0 {
+            events[kind, default: 0] += tally.events[i]
+        }
     }
 
     /// `{"tickets", "breached", "stopped", "met", "attainment", "events": {KIND: n}}`, every kind listed.

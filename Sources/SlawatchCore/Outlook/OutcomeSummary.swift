@@ -11,10 +11,12 @@ public struct OutcomeSummary: Sendable, Hashable {
     public init() {}
 
     public mutating func add(_ ticket: EvaluatedTicket) {
-        total.add(ticket)
-        byPolicy[ticket.policy.name, default: OutcomeGroup()].add(ticket)
-        byArea[ticket.ticket.area ?? "", default: OutcomeGroup()].add(ticket)
-        byPriority[ticket.ticket.priority, default: OutcomeGroup()].add(ticket)
+        // The crossings are found once and added to the four groups the ticket is in.
+        let tally = OutcomeGroup.Tally(ticket)
+        total.add(tally)
+        byPolicy[ticket.policy.name, default: OutcomeGroup()].add(tally)
+        byArea[ticket.ticket.area ?? "", default: OutcomeGroup()].add(tally)
+        byPriority[ticket.ticket.priority, default: OutcomeGroup()].add(tally)
     }
 
     /// `{"total": G, "by_policy": {NAME: G}, "by_area": {…}, "by_priority": {…}}`, names in code point order.
