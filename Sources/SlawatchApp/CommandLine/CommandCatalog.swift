@@ -101,6 +101,26 @@ enum CommandCatalog {
                 .init("format", value: "FORMAT", "with --print: text, html or json", default: "text"),
             ],
             examples: ["slawatch report diario --print --format html", "slawatch report diario --send"]),
+        CommandHelp(
+            name: "whatif",
+            summary: "what proposed rules would have made of recent tickets, beside the current rules; writes nothing",
+            options: [
+                .init("proposed", value: "DIR", "the proposed rules directory (channels and routes may be absent)"),
+                .init(
+                    "since", value: "INSTANT", "only tickets created at or after this ISO 8601 instant",
+                    default: "30 days before --until"),
+                .init("until", value: "INSTANT", "only tickets created before this ISO 8601 instant", default: "now"),
+                .init("format", value: "FORMAT", "text, json or html", default: "text"),
+            ],
+            examples: ["slawatch whatif --proposed docs/examples/proposed-rules --since 2026-02-01T00:00:00Z"]),
+        CommandHelp(
+            name: "forecast",
+            summary: "the running clocks that will breach within a horizon if nothing changes, by area",
+            options: [
+                .init("within", value: "DURATION", "the horizon, e.g. 8h, 90m or 1d", default: "8h"),
+                .init("format", value: "FORMAT", "text or json", default: "text"),
+            ],
+            examples: ["slawatch forecast --within 4h --format json"]),
     ]
 
     /// `slawatch --help`: every command with one line, then the options every command takes.

@@ -12,6 +12,17 @@ enum RulesDirectory {
         }
     }
 
+    /// The rules of `path` for evaluation only (`slawatch whatif --proposed`): checked as `load`
+    /// checks them, except that channels and routes may be absent.
+    static func loadForEvaluation(_ path: String, environment: [String: String]) throws(CommandError) -> RuleSet {
+        let contents = try files(path)
+        do {
+            return try RulesLoader.loadForEvaluation(files: contents, environment: environment)
+        } catch {
+            throw .usage(error.description)
+        }
+    }
+
     static func files(_ path: String) throws(CommandError) -> [(path: String, contents: Data)] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {

@@ -32,6 +32,8 @@ public enum Slawatch {
             case "report": try await ReportCommand.run(context)
             case "events": try await EventsCommand.run(context)
             case "deliveries": try await DeliveriesCommand.run(context)
+            case "whatif": try await WhatIfCommand.run(context)
+            case "forecast": try await ForecastCommand.run(context)
             default:
                 guard let command = added.first(where: { $0.name == args.command }) else {
                     throw CommandError.usage(

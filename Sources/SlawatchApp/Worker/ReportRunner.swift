@@ -73,9 +73,11 @@ struct ReportRunner {
         try store.recordSkipped(report, instants, note: note, now: now)
     }
 
-    /// The report's scopes: one for the whole help desk, or one per area.
+    /// The report's scopes: one for the whole help desk, or one per area. `now`: when the tickets
+    /// were evaluated, from which a `forecast` horizon counts (`periodEnd` when not given).
     static func contents(
-        _ report: Report, tickets: [EvaluatedTicket], periodStart: Instant, periodEnd: Instant, previousStart: Instant
+        _ report: Report, tickets: [EvaluatedTicket], periodStart: Instant, periodEnd: Instant, previousStart: Instant,
+        now: Instant? = nil
     ) -> [(content: ReportContent, managerEmail: String?)] {
         let matching = report.filter.map { f in tickets.filter { f.matches($0) } } ?? tickets
         guard report.perArea else {
@@ -83,7 +85,7 @@ struct ReportRunner {
                 (
                     ReportContent.build(
                         report: report, matching: matching, scope: tickets, area: nil, periodStart: periodStart,
-                        periodEnd: periodEnd, previousStart: previousStart), nil
+                        periodEnd: periodEnd, previousStart: previousStart, now: now), nil
                 )
             ]
         }
@@ -93,7 +95,7 @@ struct ReportRunner {
             let manager = scope.lazy.compactMap(\.ticket.areaManagerEmail).first { !$0.isEmpty }
             let content = ReportContent.build(
                 report: report, matching: matching.filter { $0.ticket.area == area }, scope: scope, area: area,
-                periodStart: periodStart, periodEnd: periodEnd, previousStart: previousStart)
+                periodStart: periodStart, periodEnd: periodEnd, previousStart: previousStart, now: now)
             return (content, manager)
         }
     }
@@ -106,7 +108,8 @@ struct ReportRunner {
         var count = 0
         let encoder = JSONEncoder()
         for (content, manager) in Self.contents(
-            report, tickets: tickets, periodStart: periodStart, periodEnd: scheduledAt, previousStart: previousStart)
+            report, tickets: tickets, periodStart: periodStart, periodEnd: scheduledAt, previousStart: previousStart,
+            now: now)
         {
             for name in report.channels {
                 guard let channel = rules.channels[name] else { continue }

@@ -28,10 +28,17 @@ public struct ReportContent: Sendable {
     public let attention: [Item]
     public let attained: (met: Int, stopped: Int)
     public let previousAttained: (met: Int, stopped: Int)
+    /// The report's `forecast` horizon (microseconds); nil when it has none.
+    public var forecastWithin: Int64? = nil
+    /// The running clocks of the tickets the filter keeps that will breach within the horizon, by
+    /// `due_at`.
+    public var forecast: [ForecastItem] = []
 
+    /// `now`: the instant the tickets were evaluated at, from which the forecast's horizon counts
+    /// (`periodEnd` when not given).
     public static func build(
         report: Report, matching: [EvaluatedTicket], scope: [EvaluatedTicket], area: String?,
-        periodStart: Instant, periodEnd: Instant, previousStart: Instant
+        periodStart: Instant, periodEnd: Instant, previousStart: Instant, now: Instant? = nil
     ) -> ReportContent {
         var byStatus: [SLAStatus: Int] = [:]
         var byPriority: [String: [SLAStatus: Int]] = [:]
@@ -56,11 +63,16 @@ public struct ReportContent: Sendable {
             }
             return (met, stopped)
         }
-        return ReportContent(
+        var content = ReportContent(
             reportName: report.name, title: report.title ?? "Informe de SLA", area: area, periodStart: periodStart,
             periodEnd: periodEnd,
             total: matching.count, byStatus: byStatus, byPriority: byPriority, attention: attention,
             attained: attainment(periodStart, periodEnd), previousAttained: attainment(previousStart, periodStart))
+        if let within = report.forecastMicros {
+            content.forecastWithin = within
+            content.forecast = Forecast(now: now ?? periodEnd, within: within).items(matching)
+        }
+        return content
     }
 
     public var isQuiet: Bool { attention.isEmpty }
@@ -88,6 +100,7 @@ public struct ReportContent: Sendable {
         var over: String { en ? "h over" : "h vencido" }
         var left: String { en ? "h left" : "h restantes" }
         var none: String { en ? "no ticket stopped" : "ningún ticket cerrado" }
+        var noForecast: String { en ? "none" : "ninguno" }
         func status(_ s: SLAStatus) -> String {
             switch s {
             case .breached: return en ? "breached" : "vencido"
@@ -146,6 +159,13 @@ public struct ReportContent: Sendable {
         }
         out +=
             "\n\(w.attainment): \(attainmentText(attained, w)); \(w.previous): \(attainmentText(previousAttained, w))\n"
+        if let within = forecastWithin {
+            out += "\n\(Forecast.title(within, english: w.en)) (\(forecast.count)):\n"
+            if forecast.isEmpty { out += "  " + w.noForecast + "\n" }
+            for item in forecast {
+                out += "  \(item.code)  \(item.priority)  \(item.area ?? w.noArea)  \(item.dueLocal)  \(item.title)\n"
+            }
+        }
         return out
     }
 
@@ -202,6 +222,20 @@ public struct ReportContent: Sendable {
         }
         out +=
             "<h2 style=\"font-size:15px\">\(w.attainment)</h2><p style=\"font-size:14px\">\(e(attainmentText(attained, w))) <span style=\"color:#666\">(\(w.previous): \(e(attainmentText(previousAttained, w))))</span></p>"
+        if let within = forecastWithin {
+            out += "<h2 style=\"font-size:15px\">\(e(Forecast.title(within, english: w.en))) (\(forecast.count))</h2>"
+            if forecast.isEmpty { out += "<p style=\"font-size:14px\">\(e(w.noForecast))</p>" }
+            if !forecast.isEmpty {
+                out +=
+                    "<table cellpadding=\"4\" cellspacing=\"0\" style=\"border-collapse:collapse;font-size:13px\">"
+                for item in forecast {
+                    out +=
+                        "<tr><td><b>\(e(item.code))</b></td><td>\(e(item.title))</td><td>\(e(item.priority))</td><td>\(e(item.area ?? w.noArea))</td>"
+                        + "<td style=\"color:\(colors[.at_risk]!);white-space:nowrap\">\(e(item.dueLocal))</td></tr>"
+                }
+                out += "</table>"
+            }
+        }
         return out + "<p style=\"color:#888;font-size:11px\">slawatch · \(e(reportName))</p></body></html>"
     }
 
@@ -219,6 +253,16 @@ public struct ReportContent: Sendable {
         }
         lines.append(
             "\(w.attainment): \(attainmentText(attained, w)) (\(w.previous): \(attainmentText(previousAttained, w)))")
+        if let within = forecastWithin {
+            lines.append("\(Forecast.title(within, english: w.en)): \(forecast.count)")
+            for item in forecast.prefix(top) {
+                lines.append(
+                    "• \(item.code) (\(item.priority), \(item.area ?? w.noArea)): \(item.dueLocal) — \(item.title)")
+            }
+            if forecast.count > top {
+                lines.append(language == "en" ? "…and \(forecast.count - top) more" : "…y \(forecast.count - top) más")
+            }
+        }
         return lines.joined(separator: "\n")
     }
 
@@ -239,14 +283,20 @@ public struct ReportContent: Sendable {
         func att(_ a: (met: Int, stopped: Int)) -> String {
             JSONText.object([("met", String(a.met)), ("stopped", String(a.stopped))])
         }
-        return JSONText.object([
+        var fields = [
             ("report", JSONText.string(reportName)), ("title", JSONText.string(title)),
             ("area", JSONText.optional(area)),
             ("period_start", JSONText.string(periodStart.iso8601)), ("period_end", JSONText.string(periodEnd.iso8601)),
             ("total", String(total)), ("by_status", status), ("by_priority", priority),
             ("attention", "[" + items.joined(separator: ", ") + "]"),
             ("attainment", att(attained)), ("previous_attainment", att(previousAttained)),
-        ])
+        ]
+        // Only a report with a `forecast` key has the section, so other reports' JSON is unchanged.
+        if let within = forecastWithin {
+            fields.append(("forecast_within", JSONText.string(DurationText.format(within))))
+            fields.append(("forecast", "[" + forecast.map { $0.json() }.joined(separator: ", ") + "]"))
+        }
+        return JSONText.object(fields)
     }
 }
 

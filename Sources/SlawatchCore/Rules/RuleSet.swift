@@ -160,4 +160,6 @@ public struct Report: Sendable {
     public var perArea: Bool
     public var channels: [String]
     public var title: String?
+    /// `forecast`: the horizon (microseconds) of the "will breach soon" section; nil for none.
+    public var forecastMicros: Int64? = nil
 }

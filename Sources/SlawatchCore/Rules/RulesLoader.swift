@@ -37,6 +37,19 @@ public enum RulesLoader {
         return ruleSet!
     }
 
+    /// Like `load`, for rules that are only evaluated, never delivered from (`slawatch whatif`'s
+    /// proposed set): channels and routes may be absent, so a route's or report's channel that no
+    /// file defines is not an error. Everything else is checked as `load` checks it.
+    public static func loadForEvaluation(files: [(path: String, contents: Data)], environment: [String: String])
+        throws(RulesError) -> RuleSet
+    {
+        var reader = RulesReader(environment: environment)
+        reader.checksChannelReferences = false
+        let ruleSet = reader.read(files: files)
+        if !reader.issues.isEmpty || ruleSet == nil { throw RulesError(issues: reader.issues) }
+        return ruleSet!
+    }
+
     /// Parses a filter given as JSON text (the CLI's `--filter`), with errors naming `origin`.
     public static func filter(json: String, origin: String) throws(RulesError) -> Filter {
         var reader = RulesReader(environment: [:])
@@ -67,6 +80,8 @@ struct RulesReader {
     /// Whether filter operands are checked against the types of the columns the contract and the
     /// computed columns define (`ColumnType.known`).
     var checksColumnTypes = true
+    /// Whether the channels routes and reports name must be defined (see `loadForEvaluation`).
+    var checksChannelReferences = true
 
     init(environment: [String: String]) { self.environment = environment }
 
@@ -542,7 +557,7 @@ struct RulesReader {
     mutating func readReport(_ value: JSONValue, _ path: String, channels: [String: Channel], smtp: SMTPSettings?)
         -> Report?
     {
-        let keys = ["name", "schedule", "timezone", "filter", "per_area", "channels", "title"]
+        let keys = ["name", "schedule", "timezone", "filter", "per_area", "channels", "title", "forecast"]
         guard let dict = object(value, path, allowed: keys) else { return nil }
         let name = required(dict, "name", path).flatMap { string($0, path + ".name") }
         var schedule: CronSchedule?
@@ -571,13 +586,16 @@ struct RulesReader {
         let names = required(dict, "channels", path).map { strings($0, path + ".channels") } ?? []
         checkChannels(names, path + ".channels", channels: channels, smtp: smtp)
         let title = dict["title"].flatMap { string($0, path + ".title") }
+        let forecast = dict["forecast"].flatMap { duration($0, path + ".forecast") }
+        if let forecast, forecast <= 0 { issue(path + ".forecast", "expected a duration above zero, such as \"8h\"") }
         guard let name, let schedule else { return nil }
         return Report(
             name: name, schedule: schedule, timeZoneIdentifier: zone, filter: filter, perArea: perArea, channels: names,
-            title: title)
+            title: title, forecastMicros: forecast)
     }
 
     mutating func checkChannels(_ names: [String], _ path: String, channels: [String: Channel], smtp: SMTPSettings?) {
+        guard checksChannelReferences else { return }
         for (i, name) in names.enumerated() {
             guard let channel = channels[name] else {
                 let known = channels.keys.sorted().joined(separator: ", ")
