@@ -23,7 +23,7 @@ enum DashboardEndpoint {
         do {
             var query = TicketQuery()
             query.scope = principal.scope
-            cursor = try TicketReader(connection: lease.connection, rules: request.configuration.rules).cursor(query)
+            cursor = try request.configuration.reader(lease.connection).cursor(query)
         } catch {
             request.pool.give(back: lease)
             return shape.response(request.failure(error).status, now: request.now)

@@ -28,7 +28,7 @@ enum TicketQueryEndpoint {
         let outcome = request.withDatabase { connection -> [APITicketRow] in
             var also = perspective.filter?.columns ?? []
             if let sort = perspective.sort { also.insert(sort) }
-            let reader = try TicketReader(connection: connection, rules: rules, alsoColumns: also)
+            let reader = try configuration.reader(connection, alsoColumns: also)
             var selection = TicketSelection(query: TicketQuery())
             selection.query.scope = principal.scope
             selection.filter = perspective.filter
