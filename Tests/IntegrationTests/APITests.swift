@@ -390,4 +390,37 @@ import Testing
         // Nothing listens any more.
         #expect(throws: (any Error).self) { try RawHTTP(port: server.port) }
     }
+
+    @Test func sighupReloadsTheRulesAndKeepsThemWhenInvalid() async throws {
+        let s = try await Setup()
+        let server = s.server
+        // A token minted by `slawatch token` at the same instant opens the API.
+        let minted = await slawatch(
+            ["token", "--rules", s.rules.path, "--role", "MESA", "--scope", "tickets:read", "--now", KnownHelpDesk.now],
+            environment: ["SLAWATCH_TEST_JWT_SECRET": APIServer.secret])
+        #expect(minted.status == 0, "\(minted.stderr)")
+        let token = minted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try await server.post("/api/v1/tickets/query", token: token, json: #"{"perspective_id": 5}"#).statusCode == 404)
+        let added = APIServer.rules.replacingOccurrences(
+            of: "perspectives: [", with: #"perspectives: [{ id: 5, name: "Críticos", filter: { column: "priority", op: "EQ", operand: "CRITICA" } },"#)
+        try added.write(toFile: s.rules.path + "/api.json", atomically: true, encoding: .utf8)
+        kill(server.child.process.processIdentifier, SIGHUP)
+        let reloaded = await eventually { server.child.stderr.contains("rules reloaded") }
+        #expect(reloaded, "\(server.child.stderr)")
+        let critical = try await server.post("/api/v1/tickets/query", token: token, json: #"{"perspective_id": 5}"#)
+        #expect(critical.statusCode == 200)
+        #expect(
+            (critical.object["data"] as? [[String: Any]])?.compactMap { $0["number"] as? String }.sorted() == [
+                "TKT-2026-00001", "TKT-2026-00002", "TKT-2026-00007",
+            ])
+        // Invalid rules are logged and the previous ones stay in force.
+        try #"{ perspectives: [{ id: "six", name: "x" }] }"#.write(
+            toFile: s.rules.path + "/api.json", atomically: true, encoding: .utf8)
+        kill(server.child.process.processIdentifier, SIGHUP)
+        let refused = await eventually { server.child.stderr.contains("rules not reloaded") }
+        #expect(refused, "\(server.child.stderr)")
+        #expect(server.child.stderr.contains("perspectives[0].id"))
+        #expect(try await server.post("/api/v1/tickets/query", token: token, json: #"{"perspective_id": 5}"#).statusCode == 200)
+        #expect(await server.terminate() == 0)
+    }
 }
