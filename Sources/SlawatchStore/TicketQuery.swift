@@ -62,7 +62,8 @@ public struct TicketReader {
     /// `unknownColumn`.
     public init(connection: StoreConnection, rules: RuleSet, alsoColumns: Set<String> = []) throws(StoreError) {
         self.init(
-            connection: connection, layout: try Self.layout(connection: connection, rules: rules, alsoColumns: alsoColumns))
+            connection: connection,
+            layout: try Self.layout(connection: connection, rules: rules, alsoColumns: alsoColumns))
     }
 
     /// Over a layout read before (the API keeps them between requests).

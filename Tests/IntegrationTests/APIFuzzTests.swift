@@ -40,7 +40,9 @@ import Testing
 
     /// One generated request as raw bytes, always with `Connection: close`.
     static func request(_ r: inout Random, tokens: [String]) -> (bytes: [UInt8], incomplete: Bool) {
-        var method = r.pick(["GET", "POST", "POST", "GET", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "G\u{0}T", "get"])
+        var method = r.pick([
+            "GET", "POST", "POST", "GET", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "G\u{0}T", "get",
+        ])
         var path = r.pick(paths)
         if r.chance(25) { path = mutate(Array(path.utf8), &r).map { String(UnicodeScalar($0)) }.joined() }
         if r.chance(3) { path += String(repeating: "a", count: r.below(9000)) }
@@ -59,7 +61,9 @@ import Testing
         var body = Array(r.pick(bodies).utf8)
         if r.chance(50) { body = mutate(body, &r) }
         if r.chance(5) { body = Array(repeating: UInt8(ascii: "["), count: r.below(5000)) }
-        if r.chance(3) { body = Array(#"{"top": 1e999999, "offset": -0, "perspective_id": 123456789012345678901234567890}"#.utf8) }
+        if r.chance(3) {
+            body = Array(#"{"top": 1e999999, "offset": -0, "perspective_id": 123456789012345678901234567890}"#.utf8)
+        }
         if method == "GET" && r.chance(70) { body = [] }
         if r.chance(5) { method = String(repeating: "X", count: r.below(300)) }
         var text = Array("\(method) ".utf8) + Array(path.utf8) + Array(" HTTP/1.1\r\n".utf8)
@@ -80,11 +84,15 @@ import Testing
             case 1 where !bytes.isEmpty:
                 let i = r.below(bytes.count)
                 bytes[i] = UInt8(truncatingIfNeeded: r.next())
-            case 2: bytes.insert(r.pick([0x00, 0x0D, 0x0A, 0xFF, 0xC3, 0x80, 0x22, 0x7B, 0x5B]), at: r.below(bytes.count + 1))
+            case 2:
+                bytes.insert(
+                    r.pick([0x00, 0x0D, 0x0A, 0xFF, 0xC3, 0x80, 0x22, 0x7B, 0x5B]), at: r.below(bytes.count + 1))
             case 3 where bytes.count > 1:
                 let i = r.below(bytes.count)
                 bytes.removeSubrange(i..<min(bytes.count, i + 1 + r.below(8)))
-            case 4: bytes += Array(r.pick(["99999999999999999999999", "-1", "null", "\"\u{0}\"", "{}", "[]", "\\u0000"]).utf8)
+            case 4:
+                bytes += Array(
+                    r.pick(["99999999999999999999999", "-1", "null", "\"\u{0}\"", "{}", "[]", "\\u0000"]).utf8)
             case 5 where !bytes.isEmpty:
                 let i = r.below(bytes.count)
                 bytes.insert(contentsOf: bytes[i..<min(bytes.count, i + 16)], at: i)
@@ -118,11 +126,15 @@ import Testing
             let t0 = ContinuousClock.now
             defer {
                 if ContinuousClock.now - t0 > .milliseconds(250) {
-                    print("SLOW \(ContinuousClock.now - t0) \(String(decoding: request.prefix(150), as: UTF8.self).debugDescription)")
+                    print(
+                        "SLOW \(ContinuousClock.now - t0) \(String(decoding: request.prefix(150), as: UTF8.self).debugDescription)"
+                    )
                 }
             }
             if let problem = Self.check(request, incomplete: incomplete, port: server.port) {
-                failures.append("input \(index) (seed \(seed)): \(problem)\n  request: \(String(decoding: request.prefix(300), as: UTF8.self).debugDescription)")
+                failures.append(
+                    "input \(index) (seed \(seed)): \(problem)\n  request: \(String(decoding: request.prefix(300), as: UTF8.self).debugDescription)"
+                )
             }
             index += 1
         }
@@ -154,7 +166,9 @@ import Testing
     /// What is wrong with the server's answer to one request; nil when nothing is.
     static func check(_ request: [UInt8], incomplete: Bool, port: Int) -> String? {
         let connection: RawHTTP
-        do { connection = try RawHTTP(port: port, receiveTimeout: .milliseconds(100)) } catch { return "cannot connect: the server is gone" }
+        do { connection = try RawHTTP(port: port, receiveTimeout: .milliseconds(100)) } catch {
+            return "cannot connect: the server is gone"
+        }
         // The server may answer and close before reading everything (a body over the limit).
         try? connection.send(request)
         if incomplete { connection.finishSending() }
@@ -190,7 +204,8 @@ import Testing
         // A HEAD answer has no body.
         if body.isEmpty && request.starts(with: Array("HEAD ".utf8)) { return nil }
         guard let json = try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed]) else {
-            return "status \(status): the body is not JSON: \(String(decoding: body.prefix(200), as: UTF8.self).debugDescription)"
+            return
+                "status \(status): the body is not JSON: \(String(decoding: body.prefix(200), as: UTF8.self).debugDescription)"
         }
         guard status >= 400 else { return nil }
         // The error shape of the endpoint the path names.
@@ -198,12 +213,16 @@ import Testing
         let object = json as? [String: Any] ?? [:]
         if path.hasPrefix("/api/v2/") {
             let error = object["error"] as? [String: Any]
-            if object["success"] as? Bool != false || error?["code"] is String == false || object["timestamp"] is String == false {
-                return "status \(status): not the list's error envelope: \(String(decoding: body.prefix(200), as: UTF8.self))"
+            if object["success"] as? Bool != false || error?["code"] is String == false
+                || object["timestamp"] is String == false
+            {
+                return
+                    "status \(status): not the list's error envelope: \(String(decoding: body.prefix(200), as: UTF8.self))"
             }
         } else if path.hasPrefix("/api/v1/") {
             if object["ok"] as? Bool != false || object["error"] is String == false {
-                return "status \(status): not the query's error shape: \(String(decoding: body.prefix(200), as: UTF8.self))"
+                return
+                    "status \(status): not the query's error shape: \(String(decoding: body.prefix(200), as: UTF8.self))"
             }
         } else if object["status"] as? Int != status || object["type"] is String == false {
             return "status \(status): not a problem: \(String(decoding: body.prefix(200), as: UTF8.self))"

@@ -52,11 +52,15 @@ enum TicketQueryEndpoint {
     /// "Name"}}`, or none (an empty body, `{}`): `All`. 400 for a body that is not such an object, 404 for an
     /// unknown perspective.
     static func choose(_ body: [UInt8], _ configuration: APIConfiguration) -> Result<Perspective, Refused> {
-        if body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return .success(Perspective.all) }
+        if body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+            return .success(Perspective.all)
+        }
         guard String(validating: body, as: UTF8.self) != nil, case .object(let members)? = try? JSON5Parser.parse(body)
         else { return .failure(Refused(status: 400)) }
         if let id = members["perspective_id"], id != .null {
-            guard case .number(let n) = id, n == n.rounded(), abs(n) < 1e15 else { return .failure(Refused(status: 400)) }
+            guard case .number(let n) = id, n == n.rounded(), abs(n) < 1e15 else {
+                return .failure(Refused(status: 400))
+            }
             return configuration.perspective(id: Int(n)).map { .success($0) } ?? .failure(Refused(status: 404))
         }
         if let search = members["search_object"], search != .null {
