@@ -36,10 +36,8 @@ final class RawHTTP {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        guard connected == 0 else {
-            close(fd)
-            throw TestSetupError("connect to port \(port) failed")
-        }
+        // Not closed here: `deinit` runs when `init` throws (the instance is whole) and closes it once.
+        guard connected == 0 else { throw TestSetupError("connect to port \(port) failed") }
         let (seconds, attoseconds) = receiveTimeout.components
         var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
