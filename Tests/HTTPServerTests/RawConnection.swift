@@ -17,10 +17,10 @@ final class RawConnection {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        guard connected == 0 else {
-            close(fd)
-            throw RawConnectionError("connect failed: errno \(errno)")
-        }
+        // Not closed here: the instance is whole, so `deinit` runs when `init` throws and closes it. Closing
+        // it twice would close whatever descriptor the number was given to meanwhile, in this process's
+        // other tests (a server's listening socket, a connection), which is what made the stop tests flaky.
+        guard connected == 0 else { throw RawConnectionError("connect failed: errno \(errno)") }
     }
 
     deinit { close(fd) }

@@ -34,6 +34,8 @@ public enum Slawatch {
             case "deliveries": try await DeliveriesCommand.run(context)
             case "whatif": try await WhatIfCommand.run(context)
             case "forecast": try await ForecastCommand.run(context)
+            case "serve": try await ServeCommand.run(context)
+            case "token": try await TokenCommand.run(context)
             default:
                 guard let command = added.first(where: { $0.name == args.command }) else {
                     throw CommandError.usage(

@@ -1,0 +1,56 @@
+import HTTPServer
+import SlawatchCore
+import SlawatchStore
+
+/// `GET /api/tickets/dashboard`: the dashboard's array (README, "The dashboard"), scoped by the token,
+/// equal to `slawatch dashboard --format json` at the same instant, streamed a batch at a time.
+enum DashboardEndpoint {
+    static func respond(_ request: APIRequest) -> HTTPServerResponse {
+        let shape = APIErrorShape.problem
+        let principal: APIPrincipal
+        switch request.authenticate() {
+        case .success(let p): principal = p
+        case .failure(.unauthenticated): return shape.response(401, now: request.now)
+        case .failure(.forbidden): return shape.response(403, now: request.now)
+        }
+        let lease: BlockingConnectionPool.Lease
+        let cursor: TicketCursor
+        do {
+            lease = try request.pool.borrow()
+        } catch {
+            return shape.response(request.failure(error).status, now: request.now)
+        }
+        do {
+            var query = TicketQuery()
+            query.scope = principal.scope
+            cursor = try request.configuration.reader(lease.connection).cursor(query)
+        } catch {
+            request.pool.give(back: lease)
+            return shape.response(request.failure(error).status, now: request.now)
+        }
+        let evaluator = SLAEvaluator(rules: request.configuration.rules)
+        let stream = TicketStream(
+            request: request, lease: lease, cursor: cursor, evaluator: evaluator,
+            framing: .init(first: "[\n  ", separator: ",\n  ", last: "\n]\n", empty: "[]\n")
+        ) { row in
+            // Tickets without a clock are left out, as in the CLI.
+            row.evaluated.map { JSONText.object(fields($0)) }
+        }
+        return HTTPServerResponse(
+            status: 200, headers: [("Content-Type", "application/json; charset=utf-8")], body: .stream(stream.next))
+    }
+
+    /// One dashboard element, as the CLI writes it.
+    static func fields(_ e: EvaluatedTicket) -> [(String, String)] {
+        let t = e.ticket
+        return [
+            ("ticket_uuid", JSONText.string(t.ticketID)), ("label", JSONText.string(t.code)),
+            ("categoria", JSONText.optional(t.category)), ("correo", JSONText.optional(t.requesterEmail)),
+            ("estado_code", JSONText.string(t.status)), ("prioridad_nom", JSONText.string(t.priority)),
+            ("area_asignada", JSONText.optional(t.area)), ("actualizado_en", JSONText.string(t.updatedAt.iso8601)),
+            ("sla_horas", JSONText.number(e.reading.slaHours)),
+            ("horas_restantes", JSONText.number(e.reading.hoursRemaining)),
+            ("vencido", e.reading.isOverdue ? "true" : "false"),
+        ]
+    }
+}
