@@ -40,9 +40,10 @@ let package = Package(
         // The HTTP API's foundations: a libmicrohttpd server, and JWT verification through libcrypto.
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "CMicroHTTPDShim"], path: "Sources/HTTPServer"),
         .target(name: "TokenAuth", dependencies: ["CCrypto", "SlawatchCore"], path: "Sources/TokenAuth"),
-        // The wiring: commands, the worker.
+        // The wiring: commands, the worker, the HTTP API.
         .target(
-            name: "SlawatchApp", dependencies: ["SlawatchCore", "SlawatchStore", "PostgresClient", "CurlTransport"],
+            name: "SlawatchApp",
+            dependencies: ["SlawatchCore", "SlawatchStore", "PostgresClient", "CurlTransport", "HTTPServer", "TokenAuth"],
             path: "Sources/SlawatchApp"),
         // The demo: a throwaway PostgreSQL, the reference help desk and the commands that use them. It drives
         // SlawatchApp through its public API; the executable registers its commands.
@@ -71,6 +72,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "SlawatchApp", "SlawatchDemo", "SlawatchCore", "PostgresClient", "CurlTransport", "LoopbackSinks",
+                "TokenAuth",
             ],
             path: "Tests/IntegrationTests"),
     ],

@@ -14,11 +14,17 @@ public struct HTTPRejection: Sendable, CustomStringConvertible {
     public var status: Int
     /// One line for a person: what was wrong.
     public var message: String
+    /// The request's method and path, as far as they were read: an API answers in the shape of the
+    /// endpoint they name.
+    public var method: String
+    public var path: String
 
-    public init(reason: Reason, status: Int, message: String) {
+    public init(reason: Reason, status: Int, message: String, method: String = "", path: String = "") {
         self.reason = reason
         self.status = status
         self.message = message
+        self.method = method
+        self.path = path
     }
 
     public var description: String { "\(status): \(message)" }

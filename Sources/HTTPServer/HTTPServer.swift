@@ -98,11 +98,11 @@ public final class HTTPServer: Sendable {
     public func stop() {
         running.withLock { running in
             guard var daemon = running.take() else { return }
-            context.stopping.store(true, ordering: .releasing)
+            context.stopping.store(true, ordering: .sequentiallyConsistent)
             daemon.quiesce()
             let deadline = ContinuousClock.now + configuration.stopTimeout
             // Bounded by the deadline; requests finish on MHD's threads and count themselves out.
-            while context.inFlight.load(ordering: .acquiring) > 0, ContinuousClock.now < deadline {
+            while context.inFlight.load(ordering: .sequentiallyConsistent) > 0, ContinuousClock.now < deadline {
                 usleep(5_000)
             }
             daemon.stop()

@@ -29,13 +29,13 @@ final class ServerContext: Sendable {
     /// The first call for a request: its headers are complete, its body (if any) not yet read.
     func begin(_ connection: OpaquePointer, url: String, method: String) -> RequestState {
         let state = RequestState(connection: connection, method: method, path: url)
-        if stopping.load(ordering: .acquiring) {
+        if stopping.load(ordering: .sequentiallyConsistent) {
             state.earlyAnswer = HTTPRejection(
-                reason: .shuttingDown, status: 503, message: "the server is shutting down")
+                reason: .shuttingDown, status: 503, message: "the server is shutting down", method: method, path: url)
             return state
         }
         if let declared = state.declaredBodyLength, declared > maxRequestBodyBytes {
-            let rejection = tooLarge()
+            let rejection = tooLarge(state)
             // A client waiting for "100 Continue" has sent nothing yet: answering now is clean. So is
             // closing on a client that announced a huge body. Otherwise the body is read and dropped, because
             // closing a socket with unread bytes resets it and the client may never see the 413.
@@ -59,7 +59,7 @@ final class ServerContext: Sendable {
             return true
         }
         if state.overflow == nil {
-            state.overflow = tooLarge()
+            state.overflow = tooLarge(state)
             state.discardedBytes = state.body.count
             state.body = []
         }
@@ -72,13 +72,23 @@ final class ServerContext: Sendable {
         if let overflow = state.overflow {
             return queue(rejection: overflow, on: connection)
         }
+        // A request without a body is begun and finished in one go; when stop() started in between, it
+        // arrived during the stop, as one pipelined behind a request in flight does: it is not handled.
+        // A request whose body was still arriving when the stop began is in flight and is handled.
+        if state.body.isEmpty, stopping.load(ordering: .sequentiallyConsistent) {
+            return queue(
+                rejection: HTTPRejection(
+                    reason: .shuttingDown, status: 503, message: "the server is shutting down", method: state.method,
+                    path: state.path), on: connection)
+        }
         let response = handler.respond(to: state.request())
         if queue(response, on: connection) == .YES {
             return .YES
         }
         let invalid = HTTPRejection(
             reason: .invalidResponse, status: 500,
-            message: "the server could not send its response (status \(response.status))")
+            message: "the server could not send its response (status \(response.status))", method: state.method,
+            path: state.path)
         log?(
             "refused the handler's response to \(state.method) \(state.path): status \(response.status) "
                 + "or one of its headers is not acceptable to libmicrohttpd")
@@ -98,10 +108,11 @@ final class ServerContext: Sendable {
         return queue(plain, on: connection)
     }
 
-    private func tooLarge() -> HTTPRejection {
+    private func tooLarge(_ state: RequestState) -> HTTPRejection {
         HTTPRejection(
             reason: .bodyTooLarge, status: 413,
-            message: "the request body is larger than \(maxRequestBodyBytes) bytes")
+            message: "the request body is larger than \(maxRequestBodyBytes) bytes", method: state.method,
+            path: state.path)
     }
 
     /// Hands a response to libmicrohttpd; .NO when it refuses the status, a header or the response.
@@ -145,10 +156,13 @@ let mhdAccessHandler: MHD_AccessHandlerCallback = {
     guard let cls, let connection, let uploadDataSize, let requestContext else { return .NO }
     let context = Unmanaged<ServerContext>.fromOpaque(cls).takeUnretainedValue()
     guard let existing = requestContext.pointee else {
+        // Counted before `begin` looks at `stopping` (both sequentially consistent, as stop() stores one and
+        // reads the other): either stop() sees this request in flight and waits for it, or `begin` sees the
+        // stop and answers 503. Never neither.
+        context.inFlight.add(1, ordering: .sequentiallyConsistent)
         let state = context.begin(
             connection, url: url.map { String(cString: $0) } ?? "/",
             method: method.map { String(cString: $0) } ?? "")
-        context.inFlight.add(1, ordering: .acquiringAndReleasing)
         requestContext.pointee = Unmanaged.passRetained(state).toOpaque()
         if let early = state.earlyAnswer {
             return context.queue(rejection: early, on: connection)

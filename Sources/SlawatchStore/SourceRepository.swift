@@ -41,16 +41,22 @@ public struct SourceRepository {
         let selectTypes: [(name: String, type: UInt32)]
         /// The type OIDs of the status changes view's `ticket_id`, `status` and `changed_at`.
         let changeTypes: [(name: String, type: UInt32)]
+        /// Every column of the tickets view with its type OID, in the view's order.
+        public let viewColumnTypes: [(name: String, type: UInt32)]
 
         /// `alsoColumns`: further columns to read, e.g. those a `--filter` mentions. A view without a
         /// column slawatch needs is `unexpectedData`; a column of `alsoColumns` or of the rules that the
         /// tickets view lacks (and is not computed) is `unknownColumn`.
-        init(connection: StoreConnection, rules: RuleSet, alsoColumns: Set<String>) throws(StoreError) {
+        /// `optionalColumns` are read too when the view has them (the API's `description`, say).
+        init(connection: StoreConnection, rules: RuleSet, alsoColumns: Set<String>, optionalColumns: Set<String> = [])
+            throws(StoreError)
+        {
             self.views = rules.source
             let both = try SourceRepository.typedColumns(
                 of: [rules.source.tickets, rules.source.statusChanges], connection)
             let typed = both[0]
             let ticketColumns = typed.map(\.name)
+            viewColumnTypes = typed
             idType = typed.first { $0.name == "ticket_id" }?.type == 2950 ? "uuid" : "text"
             let missing = SourceTicket.requiredColumns.filter { !ticketColumns.contains($0) }
             if !missing.isEmpty {
@@ -69,6 +75,7 @@ public struct SourceRepository {
                 )
             }
             let referenced = rules.referencedSourceColumns.union(alsoColumns.subtracting(ComputedColumn.names))
+                .union(optionalColumns.filter { ticketColumns.contains($0) })
                 .subtracting(SourceTicket.requiredColumns)
             let unknown = referenced.filter { !ticketColumns.contains($0) }.sorted()
             if !unknown.isEmpty {

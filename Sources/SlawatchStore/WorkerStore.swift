@@ -67,4 +67,18 @@ public struct WorkerStore {
                 0)
         }
     }
+
+    /// Whether the database answers a statement at all.
+    public func ping() throws(StoreError) {
+        try connection.run("asking the database whether it answers") { try $0.query("SELECT 1") }
+    }
+
+    /// The latest heartbeat of any worker (each cycle records one); nil when no worker ran yet.
+    public func lastHeartbeat() throws(StoreError) -> Instant? {
+        try connection.run("reading the workers' heartbeats") {
+            try $0.query("SELECT max(heartbeat_at) FROM slawatch.workers").rows[0].optionalTimestamp(0).map {
+                Instant(microseconds: $0)
+            }
+        }
+    }
 }

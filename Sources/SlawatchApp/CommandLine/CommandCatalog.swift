@@ -101,6 +101,31 @@ enum CommandCatalog {
                 .init("format", value: "FORMAT", "with --print: text, html or json", default: "text"),
             ],
             examples: ["slawatch report diario --print --format html", "slawatch report diario --send"]),
+        CommandHelp(
+            name: "serve",
+            summary: "the read-only HTTP API: the dashboard, tickets, the ticket list and query, health, metrics",
+            options: [
+                .init(
+                    "listen", value: "HOST:PORT", "the numeric address and port to listen on (port 0: any free one)",
+                    default: "the rules' api.listen, else 127.0.0.1:8080"),
+                .init("pool", value: "N", "database connections, one borrowed per request", default: "8"),
+                .init("threads", value: "N", "libmicrohttpd's threads answering requests", default: "4"),
+                .init(
+                    "timeout", value: "DURATION", "a connection silent this long is closed (a stalled client)",
+                    default: "30s"),
+            ],
+            examples: ["SLAWATCH_JWT_SECRET=... slawatch serve --listen 127.0.0.1:8080 --pool 8"]),
+        CommandHelp(
+            name: "token",
+            summary: "mint an HS256 token for the API with the rules' api.jwt.secret",
+            options: [
+                .init("role", value: "ROLE", "ADMIN, MESA, AREA, ticket_admin, ticket_agent or ticket_user"),
+                .init("area", value: "NAME", "the area an AREA or ticket_agent token sees"),
+                .init("email", value: "EMAIL", "the e-mail a ticket_user token sees the tickets of"),
+                .init("scope", value: "WORDS", "the scope claim, e.g. \"tickets:read\" for the ticket query"),
+                .init("ttl", value: "DURATION", "how long the token is valid", default: "1h"),
+            ],
+            examples: ["slawatch token --role AREA --area TECNOLOGIA --ttl 15m"]),
     ]
 
     /// `slawatch --help`: every command with one line, then the options every command takes.

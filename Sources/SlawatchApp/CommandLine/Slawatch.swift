@@ -32,6 +32,8 @@ public enum Slawatch {
             case "report": try await ReportCommand.run(context)
             case "events": try await EventsCommand.run(context)
             case "deliveries": try await DeliveriesCommand.run(context)
+            case "serve": try await ServeCommand.run(context)
+            case "token": try await TokenCommand.run(context)
             default:
                 guard let command = added.first(where: { $0.name == args.command }) else {
                     throw CommandError.usage(

@@ -19,16 +19,20 @@ enum TicketCommand {
             return (ticket, try source.statusChanges(ticketIDs: [ticket.ticketID])[ticket.ticketID] ?? [])
         }
         let evaluator = SLAEvaluator(rules: rules)
+        if format == "json" {
+            // The same text as the API's /api/tickets/{codigo}/sla.
+            var events: [RecordedEvent] = []
+            if case .clock = evaluator.evaluate(ticket, changes: changes, now: context.now) {
+                events = try await recordedEvents(database, ticketID: ticket.ticketID)
+            }
+            context.output(
+                explanationJSON(
+                    code: code, ticket: ticket, changes: changes, evaluator: evaluator, now: context.now, events: events))
+            return
+        }
         switch evaluator.evaluate(ticket, changes: changes, now: context.now) {
         case .unmatched(let u):
-            if format == "json" {
-                context.output(
-                    JSONText.object([
-                        ("code", JSONText.string(code)), ("clock", "null"), ("reason", JSONText.string(u.reason)),
-                    ]) + "\n")
-            } else {
-                context.output("\(code): no SLA clock — \(u.reason)\n")
-            }
+            context.output("\(code): no SLA clock — \(u.reason)\n")
         case .clock(let e):
             let history = StatusHistory(
                 createdAt: ticket.createdAt, updatedAt: ticket.updatedAt, currentStatus: ticket.status, changes: changes
@@ -36,11 +40,7 @@ enum TicketCommand {
             let explanation = ClockExplanation(
                 history: history, policy: e.policy.clock, timeline: evaluator.timeline(for: e.policy), now: context.now)
             let events = try await recordedEvents(database, ticketID: ticket.ticketID)
-            if format == "json" {
-                context.output(json(e, explanation, context.now, events: eventsJSON(events)))
-            } else {
-                context.output(text(e, explanation, context.now) + eventsText(events))
-            }
+            context.output(text(e, explanation, context.now) + eventsText(events))
         }
     }
 
@@ -60,7 +60,14 @@ enum TicketCommand {
         } catch {
             throw CommandError.from(error)
         }
-        return recorded.map { event, deliveries in
+        return recordedEvents(from: recorded)
+    }
+
+    /// The events of `EventLog.events(ofTicket:)` as `ticket` shows them.
+    static func recordedEvents(from recorded: [(event: EventLog.Event, deliveries: [EventLog.Delivery])])
+        -> [RecordedEvent]
+    {
+        recorded.map { event, deliveries in
             let crossed = event.crossedAt?.iso8601
             return RecordedEvent(
                 fields: [
@@ -167,6 +174,26 @@ enum TicketCommand {
                 "    \(name): \(th.crossed ? "crossed" : "not yet") \(th.at.map { "at " + $0.iso8601 } ?? "(never)")\n"
         }
         return out
+    }
+
+    /// `slawatch ticket CODE --format json`: the clock explained, or why there is none.
+    static func explanationJSON(
+        code: String, ticket: SourceTicket, changes: [StatusChange], evaluator: SLAEvaluator, now: Instant,
+        events: [RecordedEvent]
+    ) -> String {
+        switch evaluator.evaluate(ticket, changes: changes, now: now) {
+        case .unmatched(let u):
+            return JSONText.object([
+                ("code", JSONText.string(code)), ("clock", "null"), ("reason", JSONText.string(u.reason)),
+            ]) + "\n"
+        case .clock(let e):
+            let history = StatusHistory(
+                createdAt: ticket.createdAt, updatedAt: ticket.updatedAt, currentStatus: ticket.status, changes: changes
+            )
+            let explanation = ClockExplanation(
+                history: history, policy: e.policy.clock, timeline: evaluator.timeline(for: e.policy), now: now)
+            return json(e, explanation, now, events: eventsJSON(events))
+        }
     }
 
     static func json(_ e: EvaluatedTicket, _ x: ClockExplanation, _ now: Instant, events: String) -> String {

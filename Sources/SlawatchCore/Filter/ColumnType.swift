@@ -44,7 +44,7 @@ public enum ColumnType: String, Sendable, Hashable, CaseIterable {
         }
     }
 
-    static func isUUID(_ s: String) -> Bool {
+    public static func isUUID(_ s: String) -> Bool {
         let bytes = Array(s.utf8)
         guard bytes.count == 36 else { return false }
         for (i, b) in bytes.enumerated() {

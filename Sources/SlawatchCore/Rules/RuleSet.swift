@@ -11,6 +11,10 @@ public struct RuleSet: Sendable {
     public var smtp: SMTPSettings?
     public var routes: [Route]
     public var reports: [Report]
+    /// The HTTP API's settings (`slawatch serve`, `slawatch token`); nil when the rules have no `api`.
+    public var api: APISettings? = nil
+    /// The ticket query API's saved views, by `id`; the built-in `All` is not among them.
+    public var perspectives: [Perspective] = []
 
     /// Rules with nothing in them: no calendar, no policy, no channel.
     public static let empty = RuleSet(

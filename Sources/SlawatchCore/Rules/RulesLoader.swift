@@ -26,7 +26,9 @@ public struct RulesError: Error, Sendable, CustomStringConvertible {
 /// environment, merges them and checks everything, collecting every problem rather than stopping
 /// at the first.
 public enum RulesLoader {
-    public static let topLevelKeys = ["source", "calendars", "policies", "channels", "smtp", "routes", "reports"]
+    public static let topLevelKeys = [
+        "source", "calendars", "policies", "channels", "smtp", "routes", "reports", "api", "perspectives",
+    ]
 
     public static func load(files: [(path: String, contents: Data)], environment: [String: String]) throws(RulesError)
         -> RuleSet
@@ -38,9 +40,28 @@ public enum RulesLoader {
     }
 
     /// Parses a filter given as JSON text (the CLI's `--filter`), with errors naming `origin`.
-    public static func filter(json: String, origin: String) throws(RulesError) -> Filter {
+    /// Reads a filter already parsed from JSON (a request body's `filter`), with errors naming `origin`;
+    /// operand types are not checked (the caller knows the view's types), `aliases` as below.
+    public static func filter(value: JSONValue, origin: String, aliases: [String: String] = [:]) throws(RulesError)
+        -> Filter
+    {
         var reader = RulesReader(environment: [:])
         reader.file = origin
+        reader.columnAliases = aliases
+        reader.checksColumnTypes = false
+        let filter = reader.filter(value, "", allowComputed: true)
+        if let filter, reader.issues.isEmpty { return filter }
+        throw RulesError(issues: reader.issues)
+    }
+
+    /// `aliases`: names the filter may use for columns (the API's `createdAt` for `created_at`); the
+    /// filter returned names the columns.
+    public static func filter(json: String, origin: String, aliases: [String: String] = [:]) throws(RulesError)
+        -> Filter
+    {
+        var reader = RulesReader(environment: [:])
+        reader.file = origin
+        reader.columnAliases = aliases
         // The types of the columns are the view's, known once connected: the caller checks them
         // (`Filter.typeMismatches`).
         reader.checksColumnTypes = false
@@ -67,6 +88,13 @@ struct RulesReader {
     /// Whether filter operands are checked against the types of the columns the contract and the
     /// computed columns define (`ColumnType.known`).
     var checksColumnTypes = true
+    /// Column names a filter may use for others (the ticket list API's `createdAt` for `created_at`),
+    /// replaced before the filter is checked.
+    var columnAliases: [String: String] = [:]
+    /// Strings whose `${VAR}` may name a variable that is not set: the value is then left unresolved
+    /// and recorded in `unresolved` (path → variable), and only what needs it complains.
+    static let optionalVariablePaths: Set<String> = ["api.jwt.secret"]
+    var unresolved: [String: String] = [:]
 
     init(environment: [String: String]) { self.environment = environment }
 
@@ -167,10 +195,33 @@ struct RulesReader {
                 reports.append(report)
             }
         }
+        var api: APISettings?
+        if let defs = single("api", sections["api"]) {
+            file = defs.file
+            api = readAPI(defs.value)
+        }
+        var perspectives: [Perspective] = []
+        var perspectiveOrigins: [String: String] = [:]
+        for (origin, value) in sections["perspectives"] ?? [] {
+            file = origin
+            for (i, item) in array(value, "perspectives").enumerated() {
+                guard let perspective = readPerspective(item, "perspectives[\(i)]") else { continue }
+                for key in ["id \(perspective.id)", "\"\(perspective.name)\""] {
+                    if let other = perspectiveOrigins[key] {
+                        issue("perspectives[\(i)]", "a perspective with \(key) is defined twice (also in \(other))")
+                    }
+                    perspectiveOrigins[key] = origin
+                }
+                perspectives.append(perspective)
+            }
+        }
         guard issues.isEmpty else { return nil }
-        return RuleSet(
+        var rules = RuleSet(
             source: source, calendars: calendars, policies: policies, channels: channels, smtp: smtp, routes: routes,
             reports: reports)
+        rules.api = api
+        rules.perspectives = perspectives
+        return rules
     }
 
     // MARK: - Environment
@@ -200,6 +251,8 @@ struct RulesReader {
             let name = String(rest[open.upperBound..<close])
             if let value = environment[name] {
                 out += value
+            } else if Self.optionalVariablePaths.contains(path) {
+                unresolved[path] = name
             } else {
                 issue(path, "environment variable \(name) is not set; export it (secrets live only in the environment)")
             }
@@ -606,7 +659,7 @@ struct RulesReader {
         for key in dict.keys.sorted() where !["id", "column", "op", "operand"].contains(key) {
             issue(join(path, key), "unknown key in a filter condition; expected id, column, op, operand")
         }
-        let column = string(dict["column"]!, join(path, "column"))
+        let column = string(dict["column"]!, join(path, "column")).map { columnAliases[$0] ?? $0 }
         if let column {
             if !QualifiedName.isIdentifier(column) {
                 issue(join(path, "column"), "expected a column name, found \"\(column)\"")
