@@ -22,11 +22,12 @@ struct MHD_Daemon *slawatch_mhd_start_daemon(
     MHD_RequestCompletedCallback completed, void *completed_context, struct slawatch_mhd_logger *logger) {
     return MHD_start_daemon(
         flags, 0, NULL, NULL, handler, handler_context,
+        /* First: libmicrohttpd warns (on stderr) about an external logger given after other options. */
+        MHD_OPTION_EXTERNAL_LOGGER, slawatch_mhd_forward_log, (void *)logger,
         MHD_OPTION_SOCK_ADDR, address,
         MHD_OPTION_THREAD_POOL_SIZE, thread_pool_size,
         MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout_seconds,
         MHD_OPTION_NOTIFY_COMPLETED, completed, completed_context,
-        MHD_OPTION_EXTERNAL_LOGGER, slawatch_mhd_forward_log, (void *)logger,
         MHD_OPTION_END);
 }
 

@@ -117,8 +117,7 @@ public enum ReferenceHelpDesk {
             a.nombre             AS area,
             a.correo_responsable AS area_manager_email,
             t.creado_en          AS created_at,
-            t.actualizado_en     AS updated_at,
-            t.descripcion        AS description
+            t.actualizado_en     AS updated_at
         FROM public.tickets t
         JOIN public.estados e ON e.id = t.estado_id
         JOIN public.prioridades p ON p.id = t.prioridad_id

@@ -61,11 +61,23 @@ public struct TicketReader {
     /// `alsoColumns`: further view columns to read (those a filter names); an unknown one is
     /// `unknownColumn`.
     public init(connection: StoreConnection, rules: RuleSet, alsoColumns: Set<String> = []) throws(StoreError) {
-        self.connection = connection
-        source = SourceRepository(
+        self.init(
             connection: connection,
-            layout: try SourceRepository.Layout(
-                connection: connection, rules: rules, alsoColumns: alsoColumns, optionalColumns: Self.optionalColumns))
+            layout: try Self.layout(connection: connection, rules: rules, alsoColumns: alsoColumns))
+    }
+
+    /// Over a layout read before (the API keeps them between requests).
+    public init(connection: StoreConnection, layout: SourceRepository.Layout) {
+        self.connection = connection
+        source = SourceRepository(connection: connection, layout: layout)
+    }
+
+    /// The views' layout with the columns the API shows and `alsoColumns`.
+    public static func layout(connection: StoreConnection, rules: RuleSet, alsoColumns: Set<String> = [])
+        throws(StoreError) -> SourceRepository.Layout
+    {
+        try SourceRepository.Layout(
+            connection: connection, rules: rules, alsoColumns: alsoColumns, optionalColumns: optionalColumns)
     }
 
     /// How many tickets the query's SQL part keeps.
@@ -179,8 +191,9 @@ public struct TicketReader {
         if let filter = query.sqlFilter {
             let json = parameter(.string(CompiledRules.filterJSON(filter)))
             let view = parameter(.string(source.views.tickets.quoted))
+            // The kinds in a subquery: an init plan read once, not a catalog lookup per row.
             conditions.append(
-                "slawatch.filter_matches(\(json)::jsonb, slawatch.filter_subject(to_jsonb(s)), slawatch.filter_kinds(\(view)::regclass))"
+                "slawatch.filter_matches(\(json)::jsonb, slawatch.filter_subject(to_jsonb(s)), (SELECT slawatch.filter_kinds(\(view)::regclass)))"
             )
         }
         return (conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "), parameters)

@@ -40,10 +40,13 @@ import Testing
 
     @Test func theDashboardEqualsTheCLIForEveryRole() async throws {
         let s = try await Setup()
-        for (role, area) in [("ADMIN", nil), ("MESA", nil), ("AREA", "TECNOLOGIA"), ("AREA", "COMPRAS")] as [(String, String?)] {
+        for (role, area) in [("ADMIN", nil), ("MESA", nil), ("AREA", "TECNOLOGIA"), ("AREA", "COMPRAS")]
+            as [(String, String?)]
+        {
             let response = try await s.server.get(
                 "/api/tickets/dashboard", token: try s.server.token(role: role, area: area))
-            let cli = await s.cli(["dashboard", "--format", "json", "--role", role] + (area.map { ["--area", $0] } ?? []))
+            let cli = await s.cli(
+                ["dashboard", "--format", "json", "--role", role] + (area.map { ["--area", $0] } ?? []))
             #expect(response.statusCode == 200, "\(role)")
             #expect(response.header("content-type")?.hasPrefix("application/json") == true)
             #expect(try DashboardRow.decode(response.text) == DashboardRow.decode(cli), "\(role) \(area ?? "")")
@@ -77,17 +80,22 @@ import Testing
             #expect(ticket.statusCode == 200)
             let body = ticket.object
             #expect(body["Codigo"] as? String == code)
-            #expect(body.keys.sorted() == [
-                "Area", "Codigo", "Descripcion", "Estado", "FechaActualizacion", "FechaCreacion", "IdTicket", "Prioridad",
-                "Sla", "Titulo",
-            ])
+            #expect(
+                body.keys.sorted() == [
+                    "Area", "Codigo", "Descripcion", "Estado", "FechaActualizacion", "FechaCreacion", "IdTicket",
+                    "Prioridad",
+                    "Sla", "Titulo",
+                ])
             let clock = (try? JSONSerialization.jsonObject(with: Data(cli.utf8))) as? [String: Any] ?? [:]
             if clock["clock"] is NSNull {
                 #expect(body["Sla"] is NSNull, "\(code) has no clock")
                 continue
             }
             let sla = try #require(body["Sla"] as? [String: Any], "\(code)")
-            #expect(sla.keys.sorted() == ["calendar", "due_at", "horas_restantes", "policy", "sla_horas", "sla_status", "vencido"])
+            #expect(
+                sla.keys.sorted() == [
+                    "calendar", "due_at", "horas_restantes", "policy", "sla_horas", "sla_status", "vencido",
+                ])
             for key in ["sla_horas", "horas_restantes", "vencido", "sla_status", "due_at", "policy", "calendar"] {
                 #expect("\(sla[key] ?? "absent")" == "\(clock[key] ?? "absent")", "\(code) \(key)")
             }
@@ -115,18 +123,21 @@ import Testing
         #expect(pagination["hasMore"] as? Bool == false)
         let tickets = try #require(data["tickets"] as? [[String: Any]])
         // Newest update first, as the dashboard; TKT-2026-00005 (no target for BAJA) is listed too.
-        #expect(tickets.map { $0["ticketNumber"] as? String } == [
-            "TKT-2026-00007", "TKT-2026-00002", "TKT-2026-00006", "TKT-2026-00001", "TKT-2026-00005",
-            "TKT-2026-00003", "TKT-2026-00004",
-        ])
+        #expect(
+            tickets.map { $0["ticketNumber"] as? String } == [
+                "TKT-2026-00007", "TKT-2026-00002", "TKT-2026-00006", "TKT-2026-00001", "TKT-2026-00005",
+                "TKT-2026-00003", "TKT-2026-00004",
+            ])
         for ticket in tickets {
             let code = ticket["ticketNumber"] as! String
-            let cli = (try? JSONSerialization.jsonObject(with: Data(await s.cli(["ticket", code, "--format", "json"]).utf8)))
+            let cli =
+                (try? JSONSerialization.jsonObject(with: Data(await s.cli(["ticket", code, "--format", "json"]).utf8)))
                 as? [String: Any] ?? [:]
-            #expect(ticket.keys.sorted() == [
-                "assignee", "category", "createdAt", "description", "dueDate", "id", "priority", "requester",
-                "slaStatus", "status", "subcategory", "subject", "team", "ticketNumber", "updatedAt",
-            ])
+            #expect(
+                ticket.keys.sorted() == [
+                    "assignee", "category", "createdAt", "description", "dueDate", "id", "priority", "requester",
+                    "slaStatus", "status", "subcategory", "subject", "team", "ticketNumber", "updatedAt",
+                ])
             if code == "TKT-2026-00005" {
                 #expect(ticket["slaStatus"] is NSNull && ticket["dueDate"] is NSNull)
             } else {
@@ -138,7 +149,9 @@ import Testing
         // A page sorted by a clock, filtered by a clock: the same tickets the CLI's dashboard sorts so.
         let breached = try await s.server.post(
             "/api/v2/ticketing/ticket/list", token: token, headers: tenant,
-            json: #"{"top": 2, "offset": 0, "sort": "dueDate", "searchOrder": "ASC", "filter": {"op": "OR", "operand": [{"column": "slaStatus", "op": "EQ", "operand": "breached"}, {"column": "slaStatus", "op": "EQ", "operand": null}]}}"#)
+            json:
+                #"{"top": 2, "offset": 0, "sort": "dueDate", "searchOrder": "ASC", "filter": {"op": "OR", "operand": [{"column": "slaStatus", "op": "EQ", "operand": "breached"}, {"column": "slaStatus", "op": "EQ", "operand": null}]}}"#
+        )
         let page = ((breached.object["data"] as? [String: Any])?["tickets"] as? [[String: Any]]) ?? []
         #expect(page.map { $0["ticketNumber"] as? String } == ["TKT-2026-00001", "TKT-2026-00005"])
         let searched = try await s.server.post(
@@ -148,11 +161,14 @@ import Testing
         #expect(found.map { $0["ticketNumber"] as? String } == ["TKT-2026-00001", "TKT-2026-00002"])
         let filtered = try await s.server.post(
             "/api/v2/ticketing/ticket/list", token: token, headers: tenant,
-            json: #"{"top": 1, "offset": 1, "filter": {"column": "team", "op": "IN", "operand": ["TECNOLOGIA", "MESA"]}}"#)
+            json:
+                #"{"top": 1, "offset": 1, "filter": {"column": "team", "op": "IN", "operand": ["TECNOLOGIA", "MESA"]}}"#
+        )
         let filteredData = try #require(filtered.object["data"] as? [String: Any])
         #expect((filteredData["pagination"] as? [String: Any])?["total"] as? Int == 4)
         #expect((filteredData["pagination"] as? [String: Any])?["hasMore"] as? Bool == true)
-        #expect((filteredData["tickets"] as? [[String: Any]])?.map { $0["ticketNumber"] as? String } == ["TKT-2026-00005"])
+        #expect(
+            (filteredData["tickets"] as? [[String: Any]])?.map { $0["ticketNumber"] as? String } == ["TKT-2026-00005"])
 
         let all = try await s.server.post("/api/v1/tickets/query", token: token, json: "")
         #expect(all.statusCode == 200)
@@ -190,7 +206,8 @@ import Testing
         #expect(other.statusCode == 404)
         #expect(
             other.text
-                == #"{"type": "https://tools.ietf.org/html/rfc7231#section-6.5.4", "title": "Not Found", "status": 404}"#)
+                == #"{"type": "https://tools.ietf.org/html/rfc7231#section-6.5.4", "title": "Not Found", "status": 404}"#
+        )
         #expect(try await server.get("/api/tickets/TKT-2026-00001/sla", token: area).statusCode == 404)
         #expect(try await server.get("/api/tickets/TKT-2026-09999", token: area).statusCode == 404)
         // A ticket_user reads its own tickets, not someone else's.
@@ -217,7 +234,8 @@ import Testing
             let list = try await server.post(
                 "/api/v2/ticketing/ticket/list", token: token, headers: [("x-tenantid", APIServer.tenant)],
                 json: #"{"top": 10, "offset": 0}"#)
-            #expect(list.statusCode == 403 && (list.object["error"] as? [String: Any])?["code"] as? String == "FORBIDDEN")
+            #expect(
+                list.statusCode == 403 && (list.object["error"] as? [String: Any])?["code"] as? String == "FORBIDDEN")
             #expect(try await server.post("/api/v1/tickets/query", token: token, json: "{}").statusCode == 403)
         }
         // An AREA token without an area sees nothing: 403.
@@ -227,7 +245,10 @@ import Testing
         let refused = try await server.post("/api/v1/tickets/query", token: noScope, json: "{}")
         #expect(refused.statusCode == 403 && refused.text == #"{"ok": false, "error": "forbidden"}"#)
         let abilities = try JWTTestTokens.sign(
-            ["role": .string("MESA"), "abilities": .array([.string("tickets:write")]), "exp": .number(Double(Self.now.seconds + 600))])
+            [
+                "role": .string("MESA"), "abilities": .array([.string("tickets:write")]),
+                "exp": .number(Double(Self.now.seconds + 600)),
+            ])
         #expect(try await server.post("/api/v1/tickets/query", token: abilities, json: "{}").statusCode == 200)
     }
 
@@ -240,14 +261,18 @@ import Testing
         let none = TokenText.base64URL(header) + "." + parts[1] + "."
         let bad: [(String, String?)] = [
             ("no token", nil),
-            ("another key", try server.token(role: "ADMIN", scope: "tickets:read", secret: String(repeating: "k", count: 40))),
+            (
+                "another key",
+                try server.token(role: "ADMIN", scope: "tickets:read", secret: String(repeating: "k", count: 40))
+            ),
             ("truncated", String(good.dropLast(5))),
             ("not base64", parts[0] + ".%%%." + parts[2]),
             ("alg none", none),
             ("expired", try server.token(role: "ADMIN", scope: "tickets:read", exp: Self.now + -3_600_000_000)),
             ("garbage", "a.b"),
         ]
-        let problem = #"{"type": "https://tools.ietf.org/html/rfc7235#section-3.1", "title": "Unauthorized", "status": 401}"#
+        let problem =
+            #"{"type": "https://tools.ietf.org/html/rfc7235#section-3.1", "title": "Unauthorized", "status": 401}"#
         for (what, token) in bad {
             let dashboard = try await server.get("/api/tickets/dashboard", token: token)
             #expect(dashboard.statusCode == 401, "\(what)")
@@ -257,7 +282,9 @@ import Testing
             let list = try await server.post(
                 "/api/v2/ticketing/ticket/list", token: token, headers: [("x-tenantid", APIServer.tenant)],
                 json: #"{"top": 10, "offset": 0}"#)
-            #expect(list.statusCode == 401 && (list.object["error"] as? [String: Any])?["code"] as? String == "UNAUTHORIZED")
+            #expect(
+                list.statusCode == 401 && (list.object["error"] as? [String: Any])?["code"] as? String == "UNAUTHORIZED"
+            )
             #expect(list.object["success"] as? Bool == false && list.object["timestamp"] is String)
             let query = try await server.post("/api/v1/tickets/query", token: token, json: "{}")
             #expect(query.statusCode == 401 && query.text == #"{"ok": false, "error": "unauthenticated"}"#, "\(what)")
@@ -272,12 +299,18 @@ import Testing
         let server = s.server
         let token = try server.token(role: "ADMIN")
         let tenant = [(name: "x-tenantid", value: APIServer.tenant)]
-        func list(_ json: String, headers: [(name: String, value: String)]? = nil) async throws -> (Int, String, String?, String?) {
-            let r = try await server.post("/api/v2/ticketing/ticket/list", token: token, headers: headers ?? tenant, json: json)
+        func list(_ json: String, headers: [(name: String, value: String)]? = nil) async throws -> (
+            Int, String, String?, String?
+        ) {
+            let r = try await server.post(
+                "/api/v2/ticketing/ticket/list", token: token, headers: headers ?? tenant, json: json)
             let error = r.object["error"] as? [String: Any]
             #expect(r.object["success"] as? Bool == false)
             #expect(r.object["timestamp"] as? String == "2026-03-24T15:00:00.000Z")
-            return (r.statusCode, error?["code"] as? String ?? "-", error?["message"] as? String, error?["details"] as? String)
+            return (
+                r.statusCode, error?["code"] as? String ?? "-", error?["message"] as? String,
+                error?["details"] as? String
+            )
         }
         for body in [
             "{", "[1]", "", "nul", #"{"offset": 0}"#, #"{"top": 10}"#, #"{"top": 0, "offset": 0}"#,
@@ -290,16 +323,21 @@ import Testing
             #expect(status == 400 && code == "INVALID_REQUEST", "\(body)")
         }
         let (status, code, message, details) = try await list(
-            #"{"top": 10, "offset": 0, "filter": {"op": "AND", "operand": [{"column": "status", "op": "CONTAINS", "operand": "x"}]}}"#)
+            #"{"top": 10, "offset": 0, "filter": {"op": "AND", "operand": [{"column": "status", "op": "CONTAINS", "operand": "x"}]}}"#
+        )
         #expect(status == 422 && code == "INVALID_FILTER" && message == "Invalid filter configuration")
-        #expect(details == "The operator 'CONTAINS' is not supported. Supported operators: EQ, NE, GT, GE, LT, LE, LIKE, IN")
+        #expect(
+            details == "The operator 'CONTAINS' is not supported. Supported operators: EQ, NE, GT, GE, LT, LE, LIKE, IN"
+        )
         let group = try await list(#"{"top": 10, "offset": 0, "filter": {"op": "XOR", "operand": []}}"#)
         #expect(group.3 == "The operator 'XOR' is not supported. Supported operators: EQ, NE, GT, GE, LT, LE, LIKE, IN")
-        let unknown = try await list(#"{"top": 10, "offset": 0, "filter": {"column": "color", "op": "EQ", "operand": "x"}}"#)
+        let unknown = try await list(
+            #"{"top": 10, "offset": 0, "filter": {"column": "color", "op": "EQ", "operand": "x"}}"#)
         #expect(unknown.0 == 422 && unknown.3?.contains("color") == true)
         let yesterday = try await list(
             #"{"top": 10, "offset": 0, "filter": {"column": "createdAt", "op": "GT", "operand": "yesterday"}}"#)
-        #expect(yesterday.0 == 422 && yesterday.3?.contains("created_at is timestamptz") == true, "\(yesterday.3 ?? "")")
+        #expect(
+            yesterday.0 == 422 && yesterday.3?.contains("created_at is timestamptz") == true, "\(yesterday.3 ?? "")")
         let hours = try await list(
             #"{"top": 10, "offset": 0, "filter": {"column": "horas_restantes", "op": "GT", "operand": "abc"}}"#)
         #expect(hours.0 == 422 && hours.3?.contains("horas_restantes is number") == true, "\(hours.3 ?? "")")
@@ -309,10 +347,12 @@ import Testing
         #expect(try await list(#"{"top": 10, "offset": 0}"#, headers: []).0 == 400)
         #expect(try await list(#"{"top": 10, "offset": 0}"#, headers: [("x-tenantid", "acme")]).0 == 400)
         // Malformed JSON in the other POST endpoint.
-        let query = try await server.post("/api/v1/tickets/query", token: try server.token(role: "ADMIN", scope: "tickets:read"), json: "{nope")
+        let query = try await server.post(
+            "/api/v1/tickets/query", token: try server.token(role: "ADMIN", scope: "tickets:read"), json: "{nope")
         #expect(query.statusCode == 400 && query.text == #"{"ok": false, "error": "bad_request"}"#)
         let missing = try await server.post(
-            "/api/v1/tickets/query", token: try server.token(role: "ADMIN", scope: "tickets:read"), json: #"{"perspective_id": 77}"#)
+            "/api/v1/tickets/query", token: try server.token(role: "ADMIN", scope: "tickets:read"),
+            json: #"{"perspective_id": 77}"#)
         #expect(missing.statusCode == 404 && missing.text == #"{"ok": false, "error": "not_found"}"#)
     }
 
@@ -328,7 +368,9 @@ import Testing
             ).statusCode
         }
         #expect(try await status([("x-tenantid", APIServer.tenant.uppercased()), ("realmname", "helpdesk")]) == 200)
-        #expect(try await status([("x-tenantid", "00000000-0000-0000-0000-000000000000"), ("realmname", "helpdesk")]) == 404)
+        #expect(
+            try await status([("x-tenantid", "00000000-0000-0000-0000-000000000000"), ("realmname", "helpdesk")]) == 404
+        )
         #expect(try await status([("x-tenantid", APIServer.tenant), ("realmname", "other")]) == 404)
     }
 
@@ -339,18 +381,26 @@ import Testing
         let unknown = try await server.get("/api/nothing", token: token)
         #expect(unknown.statusCode == 404 && unknown.header("content-type") == "application/problem+json")
         let unknownV2 = try await server.get("/api/v2/nothing", token: token)
-        #expect(unknownV2.statusCode == 404 && (unknownV2.object["error"] as? [String: Any])?["code"] as? String == "NOT_FOUND")
-        let wrong = try await server.send("/api/tickets/dashboard", method: .delete, token: token, headers: [], body: [])
+        #expect(
+            unknownV2.statusCode == 404
+                && (unknownV2.object["error"] as? [String: Any])?["code"] as? String == "NOT_FOUND")
+        let wrong = try await server.send(
+            "/api/tickets/dashboard", method: .delete, token: token, headers: [], body: [])
         #expect(wrong.statusCode == 405 && wrong.header("allow") == "GET, HEAD")
         #expect(wrong.text.contains("rfc7231#section-6.5.5"))
         let get = try await server.get("/api/v2/ticketing/ticket/list", token: token)
-        #expect(get.statusCode == 405 && (get.object["error"] as? [String: Any])?["code"] as? String == "METHOD_NOT_ALLOWED")
+        #expect(
+            get.statusCode == 405 && (get.object["error"] as? [String: Any])?["code"] as? String == "METHOD_NOT_ALLOWED"
+        )
         let large = try await server.send(
             "/api/v2/ticketing/ticket/list", method: .post, token: token, headers: [("x-tenantid", APIServer.tenant)],
             body: [UInt8](repeating: 0x20, count: (1 << 20) + 1))
-        #expect(large.statusCode == 413 && (large.object["error"] as? [String: Any])?["code"] as? String == "PAYLOAD_TOO_LARGE")
+        #expect(
+            large.statusCode == 413
+                && (large.object["error"] as? [String: Any])?["code"] as? String == "PAYLOAD_TOO_LARGE")
         let largeQuery = try await server.send(
-            "/api/v1/tickets/query", method: .post, token: token, headers: [], body: [UInt8](repeating: 0x20, count: 3 << 20))
+            "/api/v1/tickets/query", method: .post, token: token, headers: [],
+            body: [UInt8](repeating: 0x20, count: 3 << 20))
         #expect(largeQuery.statusCode == 413 && largeQuery.text == #"{"ok": false, "error": "payload_too_large"}"#)
         // A client that sends half a request and stalls is cut off after --timeout.
         let raw = try RawHTTP(port: server.port)
@@ -363,7 +413,8 @@ import Testing
         let metrics = try await server.get("/metrics")
         #expect(metrics.statusCode == 200)
         #expect(metrics.text.contains("slawatch_api_requests_total{route=\"dashboard\",status=\"405\"} 1"))
-        #expect(metrics.text.contains("slawatch_api_request_duration_seconds_bucket{route=\"ticket_list\",le=\"+Inf\"}"))
+        #expect(
+            metrics.text.contains("slawatch_api_request_duration_seconds_bucket{route=\"ticket_list\",le=\"+Inf\"}"))
         #expect(metrics.text.contains("slawatch_delivery_backlog 0"))
     }
 
@@ -389,5 +440,48 @@ import Testing
         #expect(server.child.stderr.contains("stopped"))
         // Nothing listens any more.
         #expect(throws: (any Error).self) { try RawHTTP(port: server.port) }
+    }
+
+    @Test func sighupReloadsTheRulesAndKeepsThemWhenInvalid() async throws {
+        let s = try await Setup()
+        let server = s.server
+        // A token minted by `slawatch token` at the same instant opens the API.
+        let minted = await slawatch(
+            [
+                "token", "--rules", s.rules.path, "--role", "MESA", "--scope", "tickets:read", "--now",
+                KnownHelpDesk.now,
+            ],
+            environment: ["SLAWATCH_TEST_JWT_SECRET": APIServer.secret])
+        #expect(minted.status == 0, "\(minted.stderr)")
+        let token = minted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(
+            try await server.post("/api/v1/tickets/query", token: token, json: #"{"perspective_id": 5}"#).statusCode
+                == 404)
+        let added = APIServer.rules.replacingOccurrences(
+            of: "perspectives: [",
+            with:
+                #"perspectives: [{ id: 5, name: "Críticos", filter: { column: "priority", op: "EQ", operand: "CRITICA" } },"#
+        )
+        try added.write(toFile: s.rules.path + "/api.json", atomically: true, encoding: .utf8)
+        kill(server.child.process.processIdentifier, SIGHUP)
+        let reloaded = await eventually { server.child.stderr.contains("rules reloaded") }
+        #expect(reloaded, "\(server.child.stderr)")
+        let critical = try await server.post("/api/v1/tickets/query", token: token, json: #"{"perspective_id": 5}"#)
+        #expect(critical.statusCode == 200)
+        #expect(
+            (critical.object["data"] as? [[String: Any]])?.compactMap { $0["number"] as? String }.sorted() == [
+                "TKT-2026-00001", "TKT-2026-00002", "TKT-2026-00007",
+            ])
+        // Invalid rules are logged and the previous ones stay in force.
+        try #"{ perspectives: [{ id: "six", name: "x" }] }"#.write(
+            toFile: s.rules.path + "/api.json", atomically: true, encoding: .utf8)
+        kill(server.child.process.processIdentifier, SIGHUP)
+        let refused = await eventually { server.child.stderr.contains("rules not reloaded") }
+        #expect(refused, "\(server.child.stderr)")
+        #expect(server.child.stderr.contains("perspectives[0].id"))
+        #expect(
+            try await server.post("/api/v1/tickets/query", token: token, json: #"{"perspective_id": 5}"#).statusCode
+                == 200)
+        #expect(await server.terminate() == 0)
     }
 }

@@ -6,7 +6,8 @@ import Testing
 /// command line explains itself (README, "Help and version"). No database is needed.
 @Suite struct CommandLineHelpTests {
     static let commands = [
-        "migrate", "check", "run", "dashboard", "ticket", "events", "deliveries", "report", "demo", "postgres",
+        "migrate", "check", "run", "dashboard", "ticket", "events", "deliveries", "report", "serve", "token", "demo",
+        "postgres",
     ]
 
     /// The options a command accepts, as its usage error for an unknown option lists them.

@@ -63,7 +63,7 @@ import Testing
         }
         #expect(!FileManager.default.fileExists(atPath: directory))
         let usage = await slawatch([])
-        #expect(usage.stderr.contains("|report|demo> [options]"))
+        #expect(usage.stderr.contains("|report|serve|token|demo> [options]"))
         #expect(usage.stderr.contains("slawatch postgres start|stop --dir DIR"))
         #expect(usage.stderr.contains("for scripts and tests"))
     }

@@ -22,7 +22,7 @@ struct FuzzFindingsTests {
         #expect(
             messages("-1.7976931348623157e+308")
                 == [
-                    "rules/fuzz.json: expected an object with keys source, calendars, policies, channels, smtp, routes, reports"
+                    "rules/fuzz.json: expected an object with keys source, calendars, policies, channels, smtp, routes, reports, api, perspectives"
                 ])
         var bytes = Array("{calendars: {a".utf8)
         bytes += [0xC3, 0x28]
@@ -89,7 +89,7 @@ struct FuzzFindingsTests {
         for text in [#""${NOPE}""#, #""${""#, #"["${NOPE}"]"#] {
             #expect(
                 messages(text) == [
-                    "rules/fuzz.json: expected an object with keys source, calendars, policies, channels, smtp, routes, reports"
+                    "rules/fuzz.json: expected an object with keys source, calendars, policies, channels, smtp, routes, reports, api, perspectives"
                 ])
         }
     }
@@ -99,7 +99,7 @@ struct FuzzFindingsTests {
     func emptyMemberName() {
         #expect(
             messages(#"{"": 1}"#) == [
-                #"rules/fuzz.json: "": unknown key; expected one of source, calendars, policies, channels, smtp, routes, reports"#
+                #"rules/fuzz.json: "": unknown key; expected one of source, calendars, policies, channels, smtp, routes, reports, api, perspectives"#
             ])
         #expect(
             messages(#"{calendars: {"": {type: "always", x: 1}}}"#) == [
@@ -108,7 +108,7 @@ struct FuzzFindingsTests {
         #expect(
             messages(#"{channels: {c: {type: "log"}}, "": 1, "": 2}"#) == [
                 #"rules/fuzz.json: "": "" is defined twice in this object; only one definition is allowed"#,
-                #"rules/fuzz.json: "": unknown key; expected one of source, calendars, policies, channels, smtp, routes, reports"#,
+                #"rules/fuzz.json: "": unknown key; expected one of source, calendars, policies, channels, smtp, routes, reports, api, perspectives"#,
             ])
     }
 }

@@ -150,7 +150,7 @@ struct ParserFuzzTests {
     @Test("the rules loader")
     func rulesLoader() throws {
         let repository = repositoryRules()
-        try #require(repository.count == 2, "the repository's rules/ not found")
+        try #require(repository.count == 3, "the repository's rules/ not found")
         let whole = [Array(everyKeyRules.utf8)] + repository.map { [UInt8]($0.contents) }
         // Each section alone as well: smaller documents, so more of them in the time, and mutations
         // that reach the checks of one section without the rest in the way.

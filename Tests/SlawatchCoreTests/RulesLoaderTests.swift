@@ -66,7 +66,7 @@ struct RulesLoaderTests {
     @Test("the repository's rules/ load")
     func repositoryRulesLoad() throws {
         let files = try repositoryRules()
-        #expect(files.map(\.path) == ["rules/notifications.json", "rules/sla.json"])
+        #expect(files.map(\.path) == ["rules/api.json", "rules/notifications.json", "rules/sla.json"])
         let rules = try load(files)
 
         #expect(rules.calendars.count == 2)
@@ -659,7 +659,7 @@ struct RulesLoaderTests {
     func notAnObject() {
         #expect(
             messages([("rules/list.json", "[1, 2]")]) == [
-                "rules/list.json: expected an object with keys source, calendars, policies, channels, smtp, routes, reports"
+                "rules/list.json: expected an object with keys source, calendars, policies, channels, smtp, routes, reports, api, perspectives"
             ])
         #expect(messages([]) == ["rules: no .json files found; see the example set in the repository's rules/"])
     }
@@ -669,7 +669,7 @@ struct RulesLoaderTests {
         let file: RulesFile = ("rules/sla.json", #"{"calendars": {"24x7": {"type": "always"}}, "polices": []}"#)
         #expect(
             messages([file]) == [
-                "rules/sla.json: polices: unknown key; expected one of source, calendars, policies, channels, smtp, routes, reports"
+                "rules/sla.json: polices: unknown key; expected one of source, calendars, policies, channels, smtp, routes, reports, api, perspectives"
             ])
     }
 

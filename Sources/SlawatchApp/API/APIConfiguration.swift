@@ -1,5 +1,7 @@
 import Foundation
 import SlawatchCore
+import SlawatchStore
+import Synchronization
 import TokenAuth
 
 /// What the API answers with that comes from the rules: the rules themselves and the token verifier
@@ -9,6 +11,10 @@ final class APIConfiguration: Sendable {
     let jwt: JWTSettings
     /// nil when the rules have no `api.jwt`: no token can be verified, every request needing one is 401.
     let verifier: JWTVerifier?
+    /// The views' layouts by the further columns read, kept between requests: reading the catalog is a
+    /// statement per request otherwise. Emptied when a request fails on the database (a view redefined
+    /// while serving) and, with the whole configuration, on a reload.
+    private let layouts = Mutex<[Set<String>: SourceRepository.Layout]>([:])
 
     /// Reads the public key file when the rules name one. A secret whose `${VAR}` is not set, or a key
     /// that cannot be used, is an error for a person.
@@ -58,6 +64,23 @@ final class APIConfiguration: Sendable {
             throw CommandError.usage("api.jwt: \(error)")
         }
     }
+
+    /// A reader of the tickets view over `connection`, with a layout kept from an earlier request when
+    /// there is one.
+    func reader(_ connection: StoreConnection, alsoColumns: Set<String> = []) throws(StoreError) -> TicketReader {
+        if let layout = layouts.withLock({ $0[alsoColumns] }) {
+            return TicketReader(connection: connection, layout: layout)
+        }
+        let layout = try TicketReader.layout(connection: connection, rules: rules, alsoColumns: alsoColumns)
+        layouts.withLock { kept in
+            // Bounded: the sets of columns requests name are few, but a client chooses them.
+            if kept.count >= 256 { kept.removeAll() }
+            kept[alsoColumns] = layout
+        }
+        return TicketReader(connection: connection, layout: layout)
+    }
+
+    func forgetLayouts() { layouts.withLock { $0.removeAll() } }
 
     /// The perspective with this id, or this name; `All` is built in.
     func perspective(id: Int) -> Perspective? {

@@ -46,6 +46,7 @@ struct APIRequest {
     }
 
     func failure(_ error: StoreError) -> DatabaseFailure {
+        configuration.forgetLayouts()
         log.error(
             "request failed: database",
             ["path": http.path, "error": error.messageWithDetail, "code": error.code.description])

@@ -23,13 +23,19 @@ enum DashboardEndpoint {
         do {
             var query = TicketQuery()
             query.scope = principal.scope
-            cursor = try TicketReader(connection: lease.connection, rules: request.configuration.rules).cursor(query)
+            cursor = try request.configuration.reader(lease.connection).cursor(query)
         } catch {
             request.pool.give(back: lease)
             return shape.response(request.failure(error).status, now: request.now)
         }
-        let stream = DashboardStream(
-            request: request, lease: lease, cursor: cursor, evaluator: SLAEvaluator(rules: request.configuration.rules))
+        let evaluator = SLAEvaluator(rules: request.configuration.rules)
+        let stream = TicketStream(
+            request: request, lease: lease, cursor: cursor, evaluator: evaluator,
+            framing: .init(first: "[\n  ", separator: ",\n  ", last: "\n]\n", empty: "[]\n")
+        ) { row in
+            // Tickets without a clock are left out, as in the CLI.
+            row.evaluated.map { JSONText.object(fields($0)) }
+        }
         return HTTPServerResponse(
             status: 200, headers: [("Content-Type", "application/json; charset=utf-8")], body: .stream(stream.next))
     }
@@ -46,54 +52,5 @@ enum DashboardEndpoint {
             ("horas_restantes", JSONText.number(e.reading.hoursRemaining)),
             ("vencido", e.reading.isOverdue ? "true" : "false"),
         ]
-    }
-}
-
-/// The dashboard's body, produced a batch of tickets at a time on the connection's thread; gives its
-/// connection back when the body ends or the client goes away.
-final class DashboardStream {
-    private let request: APIRequest
-    private var lease: BlockingConnectionPool.Lease?
-    private var cursor: TicketCursor?
-    private let evaluator: SLAEvaluator
-    private var rowsWritten = 0
-
-    init(request: APIRequest, lease: BlockingConnectionPool.Lease, cursor: TicketCursor, evaluator: SLAEvaluator) {
-        self.request = request
-        self.lease = lease
-        self.cursor = cursor
-        self.evaluator = evaluator
-    }
-
-    deinit { finish() }
-
-    func next() throws -> [UInt8]? {
-        guard let cursor else { return nil }
-        let batch: [(SourceTicket, [StatusChange])]?
-        do {
-            batch = try cursor.next()
-        } catch {
-            _ = request.failure(error)
-            finish()
-            throw error
-        }
-        guard let batch else {
-            finish()
-            return Array((rowsWritten == 0 ? "[]\n" : "\n]\n").utf8)
-        }
-        var text = ""
-        for (ticket, history) in batch {
-            guard case .clock(let e) = evaluator.evaluate(ticket, changes: history, now: request.now) else { continue }
-            text += (rowsWritten == 0 ? "[\n  " : ",\n  ") + JSONText.object(DashboardEndpoint.fields(e))
-            rowsWritten += 1
-        }
-        return Array(text.utf8)
-    }
-
-    private func finish() {
-        cursor?.close()
-        cursor = nil
-        if let lease { request.pool.give(back: lease) }
-        lease = nil
     }
 }

@@ -21,7 +21,7 @@ enum TicketEndpoint {
             var query = TicketQuery()
             query.scope = principal.scope
             query.code = code
-            let reader = try TicketReader(connection: connection, rules: rules)
+            let reader = try request.configuration.reader(connection)
             guard let (ticket, history) = try reader.page(query, limit: 1, offset: 0).first else { return nil }
             let evaluator = SLAEvaluator(rules: rules)
             guard explain else {

@@ -46,7 +46,7 @@ enum TicketListEndpoint {
         let rules = request.configuration.rules
         let outcome = request.withDatabase { connection -> Result<(Int, [APITicketRow]), ReadProblem> in
             var also = parameters.filter?.columns ?? []
-            let reader = try TicketReader(connection: connection, rules: rules)
+            let reader = try request.configuration.reader(connection)
             let view = reader.source.layout.viewColumnTypes
             if let filter = parameters.filter {
                 do throws(APIFilter.Problem) {
@@ -68,7 +68,7 @@ enum TicketListEndpoint {
             }
             let wide =
                 also.subtracting(ComputedColumn.names).isEmpty
-                ? reader : try TicketReader(connection: connection, rules: rules, alsoColumns: also)
+                ? reader : try request.configuration.reader(connection, alsoColumns: also)
             var selection = TicketSelection(query: TicketQuery())
             selection.query.scope = principal.scope
             selection.query.search = parameters.search

@@ -103,7 +103,7 @@ enum CommandCatalog {
             examples: ["slawatch report diario --print --format html", "slawatch report diario --send"]),
         CommandHelp(
             name: "serve",
-            summary: "the read-only HTTP API: the dashboard, tickets, the ticket list and query, health, metrics",
+            summary: "the read-only HTTP API: dashboard, tickets, list, query, health",
             options: [
                 .init(
                     "listen", value: "HOST:PORT", "the numeric address and port to listen on (port 0: any free one)",
@@ -114,10 +114,10 @@ enum CommandCatalog {
                     "timeout", value: "DURATION", "a connection silent this long is closed (a stalled client)",
                     default: "30s"),
             ],
-            examples: ["SLAWATCH_JWT_SECRET=... slawatch serve --listen 127.0.0.1:8080 --pool 8"]),
+            examples: ["slawatch serve --listen 127.0.0.1:8080 --pool 8 --rules /etc/slawatch/rules"]),
         CommandHelp(
             name: "token",
-            summary: "mint an HS256 token for the API with the rules' api.jwt.secret",
+            summary: "an HS256 token for the API, signed with api.jwt.secret",
             options: [
                 .init("role", value: "ROLE", "ADMIN, MESA, AREA, ticket_admin, ticket_agent or ticket_user"),
                 .init("area", value: "NAME", "the area an AREA or ticket_agent token sees"),

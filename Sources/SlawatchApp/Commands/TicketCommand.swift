@@ -27,7 +27,8 @@ enum TicketCommand {
             }
             context.output(
                 explanationJSON(
-                    code: code, ticket: ticket, changes: changes, evaluator: evaluator, now: context.now, events: events))
+                    code: code, ticket: ticket, changes: changes, evaluator: evaluator, now: context.now, events: events
+                ))
             return
         }
         switch evaluator.evaluate(ticket, changes: changes, now: context.now) {
