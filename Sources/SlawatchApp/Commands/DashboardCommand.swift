@@ -46,14 +46,14 @@ enum DashboardCommand {
         var columns = filter?.columns ?? []
         if let sortColumn { columns.insert(sortColumn) }
         let search = args["search"]?.lowercased() ?? ""
-        var rows: [EvaluatedTicket] = try await context.database().command { connection in
-            // Streamed, and kept only when shown: a help desk of millions of tickets is never in
-            // memory whole, only the rows of the page's candidates.
+        let spool = try DashboardSpool(kind: format == "json" ? .json : .table, sortColumn: sortColumn)
+        try await context.database().command { connection in
+            // Streamed, and only what orders a shown row kept in memory (the rows themselves go to the
+            // spool's file): a help desk of millions of tickets is never in memory whole.
             let source = try SourceRepository(connection: connection, rules: rules, alsoColumns: columns)
             if let filter { try ViewColumnTypes.check(filter, view: source.selectTypes) }
             let stream = try SourceStream(settings: connection.settings, source: source, withClocks: false)
             let evaluator = SLAEvaluator(rules: rules)
-            var rows: [EvaluatedTicket] = []
             while let (ticket, history, _) = try stream.next() {
                 // By code points, as the function's `s.area = p_area`: an area written in another
                 // Unicode normalization is another area.
@@ -69,26 +69,13 @@ enum DashboardCommand {
                 {
                     continue
                 }
-                rows.append(e)
-            }
-            return rows
-        }
-        rows.sort(by: defaultOrder)
-        if let sortColumn {
-            if let known = rows.first, known.value(of: sortColumn) == nil {
-                throw .usage(
-                    "--sort: no column '\(args["sort"]!)'; use a dashboard field such as horas_restantes or a source column"
-                )
-            }
-            let descending = args.has("desc")
-            rows = stableSorted(rows) { a, b in
-                let order = compare(a.value(of: sortColumn) ?? .null, b.value(of: sortColumn) ?? .null)
-                return descending ? order > 0 : order < 0
+                try spool.add(e)
             }
         }
-        let page = rows.dropFirst(offset).prefix(top ?? Int.max)
+        let order = try spool.order(descending: args.has("desc"), sortName: args["sort"] ?? "")
+        let page = order.dropFirst(offset).prefix(top ?? Int.max)
+        // Written a thousand rows at a time: the whole text of a million rows is not needed at once.
         if format == "json" {
-            // Written a thousand rows at a time: the whole text of a million rows is not needed at once.
             if page.isEmpty {
                 context.output("[]\n")
                 return
@@ -96,30 +83,30 @@ enum DashboardCommand {
             var start = page.startIndex
             while start < page.endIndex {
                 let end = min(start + 1_000, page.endIndex)
-                let lines = page[start..<end].map { "  " + JSONText.object(fields($0)) }.joined(separator: ",\n")
+                var lines: [String] = []
+                for index in page[start..<end] { lines.append(try spool.jsonLine(index)) }
                 context.output(
-                    (start == page.startIndex ? "[\n" : ",\n") + lines + (end == page.endIndex ? "\n]\n" : ""))
+                    (start == page.startIndex ? "[\n" : ",\n") + lines.joined(separator: ",\n")
+                        + (end == page.endIndex ? "\n]\n" : ""))
                 start = end
             }
         } else {
-            context.output(table(Array(page)))
+            // Two reads of the page: the columns' widths first, then the lines.
+            var widths = TextTable.widths(of: tableHeader)
+            for index in page { TextTable.widen(&widths, for: try spool.cells(index)) }
+            context.output(TextTable.line(tableHeader, widths: widths, rightAligned: tableRightAligned))
+            var start = page.startIndex
+            while start < page.endIndex {
+                let end = min(start + 1_000, page.endIndex)
+                var lines = ""
+                for index in page[start..<end] {
+                    lines += TextTable.line(try spool.cells(index), widths: widths, rightAligned: tableRightAligned)
+                }
+                context.output(lines)
+                start = end
+            }
+            context.output("\(page.count) tickets\n")
         }
-    }
-
-    /// The dashboard's order: `actualizado_en` descending; ties by code so the order is stable.
-    static func defaultOrder(_ a: EvaluatedTicket, _ b: EvaluatedTicket) -> Bool {
-        if a.ticket.updatedAt != b.ticket.updatedAt { return a.ticket.updatedAt > b.ticket.updatedAt }
-        return a.ticket.code.utf8.lexicographicallyPrecedes(b.ticket.code.utf8)
-    }
-
-    static func stableSorted(_ rows: [EvaluatedTicket], by less: (EvaluatedTicket, EvaluatedTicket) -> Bool)
-        -> [EvaluatedTicket]
-    {
-        rows.enumerated().sorted { x, y in
-            if less(x.element, y.element) { return true }
-            if less(y.element, x.element) { return false }
-            return x.offset < y.offset
-        }.map(\.element)
     }
 
     /// Nulls last; otherwise by type.
@@ -150,19 +137,19 @@ enum DashboardCommand {
         ]
     }
 
-    static func table(_ rows: [EvaluatedTicket]) -> String {
-        let header = [
-            "TICKET", "ESTADO", "PRIORIDAD", "AREA", "SLA H", "RESTANTES", "VENCIDO", "SLA", "ACTUALIZADO", "TITULO",
+    static let tableHeader = [
+        "TICKET", "ESTADO", "PRIORIDAD", "AREA", "SLA H", "RESTANTES", "VENCIDO", "SLA", "ACTUALIZADO", "TITULO",
+    ]
+    static let tableRightAligned: Set<Int> = [4, 5]
+
+    /// A row's cells in the table format, under `tableHeader`.
+    static func cells(_ e: EvaluatedTicket) -> [String] {
+        let t = e.ticket
+        return [
+            t.code, t.status, t.priority, t.area ?? "-", hours(e.reading.slaHours), hours(e.reading.hoursRemaining),
+            e.reading.isOverdue ? "sí" : "no", e.reading.status.rawValue, t.updatedAt.iso8601,
+            t.title.count > 48 ? String(t.title.prefix(47)) + "…" : t.title,
         ]
-        let body = rows.map { e -> [String] in
-            let t = e.ticket
-            return [
-                t.code, t.status, t.priority, t.area ?? "-", hours(e.reading.slaHours), hours(e.reading.hoursRemaining),
-                e.reading.isOverdue ? "sí" : "no", e.reading.status.rawValue, t.updatedAt.iso8601,
-                t.title.count > 48 ? String(t.title.prefix(47)) + "…" : t.title,
-            ]
-        }
-        return TextTable.render(header: header, rows: body, rightAligned: [4, 5]) + "\(rows.count) tickets\n"
     }
 
     static func hours(_ h: Double) -> String {
