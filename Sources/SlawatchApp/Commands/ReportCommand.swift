@@ -44,6 +44,7 @@ enum ReportCommand {
         do {
             let log = context.log
             let worker = "report/\(getpid())"
+            let claimedFrom = LeaseKeeper.clock()
             let (count, claimed) = try await database.withConnection { connection in
                 try Schema.migrate(connection, rules: rules, now: context.now)
                 // A manual run is recorded as such; a scheduled run at the same instant still takes
@@ -56,12 +57,14 @@ enum ReportCommand {
                 }
                 return (
                     count,
-                    try DeliveryQueue(connection: connection, worker: worker).claim(now: context.now, report: name)
+                    try DeliveryQueue(connection: connection, worker: worker).claim(
+                        now: context.now, limit: 10_000, report: name)
                 )
             }
             let dispatcher = Dispatcher(
                 rules: rules, database: database, worker: worker, output: context.output, log: context.log)
-            let tally = try await dispatcher.dispatch(claimed, now: context.now)
+            let clock = context.nowWasGiven ? SendClock(startingAt: context.now) : SendClock.wall
+            let tally = try await dispatcher.dispatch(claimed, claimedFrom: claimedFrom, clock: clock)
             if context.log.format == .json {
                 context.log.info(
                     "report sent",
