@@ -190,7 +190,13 @@ final class Dispatcher {
                 if feeding && flight.unanswered < Self.inFlightLimit { continue }
             }
             let answers = flight.answers.take()
-            for answer in answers { try await take(answer, clock: clock, flight: &flight) }
+            for answer in answers {
+                do {
+                    try await take(answer, clock: clock, flight: &flight)
+                } catch {
+                    if failure == nil { failure = error }
+                }
+            }
             let due = LeaseKeeper.clock() - flight.lastFlush >= Self.flushEveryNanos
             if !flight.outcomes.isEmpty && (due || flight.passes.isEmpty) {
                 do {
