@@ -55,12 +55,21 @@ public struct DeliveryQueue {
     /// `report` when it is given. Among deliveries due at the same instant (a storm's are all due at
     /// the crossing) the order is the index's: ordering them by id too would sort every due row for
     /// every claim. The lease runs ``leaseMicros`` from the database's clock.
-    public func claim(now: Instant, limit: Int = 100, report: String? = nil) throws(StoreError) -> [Claimed] {
-        try connection.run("claiming due deliveries") { try claim($0, now: now, limit: limit, report: report) }
+    ///
+    /// A delivery this worker claimed earlier and no longer holds (it did not send it: its lease had
+    /// become uncertain) is claimed again at once, whatever its lease says; `holding` are the ones it
+    /// still holds, never claimed twice.
+    public func claim(
+        now: Instant, limit: Int = 100, report: String? = nil, holding: [Int64] = []
+    ) throws(StoreError) -> [Claimed] {
+        try connection.run("claiming due deliveries") {
+            try claim($0, now: now, limit: limit, report: report, holding: holding)
+        }
     }
 
-    private func claim(_ connection: PostgresConnection, now: Instant, limit: Int, report: String?) throws -> [Claimed]
-    {
+    private func claim(
+        _ connection: PostgresConnection, now: Instant, limit: Int, report: String?, holding: [Int64]
+    ) throws -> [Claimed] {
         let result = try connection.query(
             """
             UPDATE slawatch.deliveries d SET claimed_by = $1,
@@ -68,7 +77,8 @@ public struct DeliveryQueue {
             WHERE d.id IN (
                 SELECT id FROM slawatch.deliveries
                 WHERE status IN ('pending', 'failed') AND due_at <= $2
-                  AND (claimed_until IS NULL OR claimed_until < clock_timestamp())
+                  AND (claimed_until IS NULL OR claimed_until < clock_timestamp()
+                       OR (claimed_by = $1 AND NOT (id = ANY($6))))
                   AND ($5 IS NULL OR report = $5)
                 ORDER BY due_at LIMIT $3 FOR UPDATE SKIP LOCKED)
             RETURNING d.id, d.event_id, d.route, d.channel, d.recipient, d.group_key, d.attempts, d.created_at,
@@ -77,7 +87,7 @@ public struct DeliveryQueue {
             [
                 .string(worker), .timestamptz(now.microseconds), .int8(Int64(limit)),
                 .float8(Double(Self.leaseMicros) / 1_000_000),
-                .string(report),
+                .string(report), .int8Array(holding),
             ])
         return try result.rows.map { row in
             Claimed(
@@ -90,8 +100,9 @@ public struct DeliveryQueue {
     }
 
     /// Extends the lease of those of `ids` this worker still holds by ``leaseMicros`` from the
-    /// database's clock now; a lease that has run out already is not revived (another worker may be
-    /// about to take the delivery). Returns how many were renewed.
+    /// database's clock now. A lease that ran out is renewed too while no other worker claimed the
+    /// delivery since (its `claimed_by` is still this worker's; a claim in progress elsewhere holds the
+    /// row's lock, and this statement then sees its result). Returns how many were renewed.
     @discardableResult
     public func renew(_ ids: [Int64]) throws(StoreError) -> Int {
         guard !ids.isEmpty else { return 0 }
@@ -99,7 +110,7 @@ public struct DeliveryQueue {
             try $0.query(
                 """
                 UPDATE slawatch.deliveries SET claimed_until = clock_timestamp() + make_interval(secs => $3)
-                WHERE id = ANY($1) AND claimed_by = $2 AND claimed_until >= clock_timestamp()
+                WHERE id = ANY($1) AND claimed_by = $2
                 """,
                 [.int8Array(ids), .string(worker), .float8(Double(Self.leaseMicros) / 1_000_000)]
             ).affectedRows

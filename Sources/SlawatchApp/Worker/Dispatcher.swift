@@ -149,7 +149,10 @@ final class Dispatcher {
             guard flight.unanswered < Self.inFlightLimit else { return true }
             claims += 1
             let sent = LeaseKeeper.clock()
-            let claimed = try await self.queue { try $0.claim(now: clock.now(), limit: Self.claimSize) }
+            let holding = self.leases.held
+            let claimed = try await self.queue {
+                try $0.claim(now: clock.now(), limit: Self.claimSize, holding: holding)
+            }
             guard !claimed.isEmpty else { return false }
             let lease = self.leases.hold(claimed.map(\.id), sent: sent)
             try await self.start(claimed, lease: lease, clock: clock, flight: &flight)
@@ -319,7 +322,8 @@ final class Dispatcher {
         case .http(.failure(let error)) where error.kind == .withdrawn, .mail(.failure(let error))
         where error.kind == .withdrawn:
             _ = error
-            // The lease is no longer certainly this worker's: whoever holds it next sends it.
+            // The lease is no longer certainly this worker's: whoever claims it next sends it (this
+            // worker's next claim takes it back at once if no other worker took it meanwhile).
             leases.release(group.ids)
             flight.tally.withdrawn += group.deliveries.count
             log.warning(

@@ -44,7 +44,8 @@ final class LeaseKeeper: Sendable {
         state.withLock { $0.held.subtract(ids) }
     }
 
-    var heldCount: Int { state.withLock { $0.held.count } }
+    /// The deliveries held now.
+    var held: [Int64] { state.withLock { Array($0.held) } }
 
     /// Whether the worker certainly still holds `claim`'s deliveries.
     func allows(_ claim: Claim) -> Bool {

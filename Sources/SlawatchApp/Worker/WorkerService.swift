@@ -131,8 +131,9 @@ struct WorkerService: Service {
             let renewals = ConnectionThread(settings: database.settings)
             let dispatcher = Dispatcher(
                 rules: rules, database: database, renewals: renewals, worker: workerID, output: output, log: log)
-            // Everything due, claim after claim; a failure is retried like the evaluation's.
-            while true {
+            // Everything due, claim after claim; a failure is retried like the evaluation's. Bounded:
+            // what is still due after this many rounds waits for the next run.
+            for _ in 0..<100 {
                 guard
                     let round = try await retrying(
                         "delivering", on: database, until: never, giveUp: giveUp,
