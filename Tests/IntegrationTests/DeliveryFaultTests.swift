@@ -93,7 +93,8 @@ import Testing
         let failed = try await Self.onlyDelivery(desk)
         #expect(failed.status == "failed", "\(failed)")
         #expect(failed.last_error?.contains("408") == true)
-        try await requireRunOnce(rules, desk, at: Self.now + 16 * Self.second)
+        // Past the longest first backoff (15 s), counted from the answer a moment after --now.
+        try await requireRunOnce(rules, desk, at: Self.now + 20 * Self.second)
         #expect(try await Self.onlyDelivery(desk).status == "sent")
     }
 

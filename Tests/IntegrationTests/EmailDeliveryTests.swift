@@ -151,7 +151,8 @@ import Testing
         #expect(failed.last_error?.contains("451") == true, "\(failed)")
         #expect(rows.filter { $0.status == "sent" }.count == 1, "\(rows)")
 
-        try await requireRunOnce(rules, desk, at: now + 16 * WorkerClock.second)
+        // Past the longest first backoff (15 s), counted from the answer a moment after --now.
+        try await requireRunOnce(rules, desk, at: now + 20 * WorkerClock.second)
         let messages = sink.messages
         #expect(messages.count == 2)
         #expect(Set(messages.flatMap(\.recipients)) == ["jefe.facturacion@example.com", "ops@example.com"])

@@ -259,10 +259,13 @@ import Testing
         #expect(events.count == 5)
         #expect(Set(events.compactMap { $0["label"] as? String }) == codes)
         #expect(events.allSatisfy { $0["kind"] as? String == "sla.breached" })
-        // One message, one signature over it.
+        // One message, one signature over it, made as it left (--now plus a moment).
         let id = try #require(requests[0].header("webhook-id"))
+        let timestamp = try #require(requests[0].header("webhook-timestamp").flatMap { Int($0) })
+        #expect(timestamp >= Int((now + 31 * WorkerClock.second).seconds))
+        #expect(timestamp <= Int((now + 36 * WorkerClock.second).seconds))
         let signature = try WebhookSignature(secret: Self.secret).signature(
-            messageID: id, timestamp: Int((now + 31 * WorkerClock.second).seconds), body: requests[0].body)
+            messageID: id, timestamp: timestamp, body: requests[0].body)
         #expect(requests[0].header("webhook-signature") == signature)
         #expect(try await desk.deliveries().allSatisfy { $0.status == "sent" && $0.attempts == 1 })
     }

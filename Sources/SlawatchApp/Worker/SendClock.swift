@@ -1,10 +1,10 @@
 import Foundation
 import SlawatchCore
 
-/// The instants a worker's sends are stamped and timed with: the wall clock, shifted by the same
-/// amount as the worker's first instant when `--now` fixed it (a test then sees every attempt at
-/// `--now` plus the real time elapsed since the process started, so backoffs, `Retry-After` and
-/// `webhook-timestamp` keep their real spacing around the instant it chose).
+/// The instants a worker's sends are stamped and timed with: the wall clock, or, when `--now` fixed
+/// the worker's instant, the wall clock shifted so that it read `--now` when sending began (a test
+/// then sees every attempt at `--now` plus the real time the sends took so far, so backoffs,
+/// `Retry-After` and `webhook-timestamp` keep their real spacing around the instant it chose).
 struct SendClock: Sendable {
     /// Added to the wall clock, in microseconds; 0 without `--now`.
     let offsetMicros: Int64

@@ -85,11 +85,11 @@ struct WorkerService: Service {
         let giveUp = Self.wallClock() + waitMicros
         guard try await prepare(until: shutdown, giveUp: once ? giveUp : nil) else { return }
         log.info("worker started", ["worker": workerID, "once": String(once), "dry_run": String(dryRun)])
-        let clock = nowIsSimulated ? SendClock(startingAt: start) : SendClock.wall
         let shared = Shared(rules: rules)
         if once {
-            try await runOnce(clock: clock, shared: shared, giveUp: giveUp)
+            try await runOnce(giveUp: giveUp)
         } else {
+            let clock = nowIsSimulated ? SendClock(startingAt: start) : SendClock.wall
             try await withThrowingTaskGroup(of: Void.self) { group in
                 if !dryRun { group.addTask { await self.deliveryLoop(clock: clock, shared: shared, until: shutdown) } }
                 group.addTask { try await self.evaluationLoop(shared: shared, until: shutdown) }
@@ -117,8 +117,10 @@ struct WorkerService: Service {
         } != nil
     }
 
-    /// One evaluation, then every delivery due, then the cycle's line (`run --once`).
-    private func runOnce(clock: SendClock, shared: Shared, giveUp: Instant) async throws {
+    /// One evaluation, then every delivery due, then the cycle's line (`run --once`). With `--now`
+    /// the sends' clock reads `--now` when sending begins, after the evaluation: a test's instants
+    /// then move only by the time the sends themselves take.
+    private func runOnce(giveUp: Instant) async throws {
         let never = ShutdownRequest()
         let started = Date()
         let cycle = makeCycle(rules)
@@ -128,6 +130,7 @@ struct WorkerService: Service {
         else { return }
         var tally = Dispatcher.Tally()
         if !dryRun {
+            let clock = nowIsSimulated ? SendClock(startingAt: start) : SendClock.wall
             let renewals = ConnectionThread(settings: database.settings)
             let dispatcher = Dispatcher(
                 rules: rules, database: database, renewals: renewals, worker: workerID, output: output, log: log)
