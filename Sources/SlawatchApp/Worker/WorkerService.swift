@@ -134,8 +134,9 @@ struct WorkerService: Service {
             let renewals = ConnectionThread(settings: database.settings)
             let dispatcher = Dispatcher(
                 rules: rules, database: database, renewals: renewals, worker: workerID, output: output, log: log)
-            // Everything due, claim after claim; a failure is retried like the evaluation's. Bounded:
-            // what is still due after this many rounds waits for the next run.
+            // Everything due, claim after claim (each round claims until nothing is due); a failure is
+            // retried like the evaluation's. Bounded: what is still due after this many rounds waits
+            // for the next run.
             for _ in 0..<100 {
                 guard
                     let round = try await retrying(
@@ -143,7 +144,9 @@ struct WorkerService: Service {
                         { try await dispatcher.deliverDue(clock: clock) })
                 else { break }
                 tally.merge(round)
-                if round.isEmpty { break }
+                // Another round only for what was withdrawn (its lease had become uncertain): a
+                // rate limit's deferrals wait for their slot like every other later delivery.
+                if round.withdrawn == 0 { break }
                 if !(try await anyDue(clock: clock)) { break }
             }
         }
