@@ -12,8 +12,9 @@ import Synchronization
 /// given back for later, without counting an attempt (``plan(_:now:)``). E-mails share one SMTP
 /// connection.
 ///
-/// ``deliverDue(clock:stop:)`` claims small batches (``claimSize``) and keeps a bounded number of
-/// messages on their way, claiming more as answers come in. Each answer is recorded as soon as it
+/// ``deliverDue(clock:stop:)`` claims small batches (``claimSize`` up to ``maxClaimSize``, by the
+/// rate answers come in) and keeps a bounded number of messages on their way, claiming more as
+/// answers come in. Each answer is recorded as soon as it
 /// is in: the answers that arrived together go in one statement, at most ``flushEveryNanos`` apart,
 /// so that a worker killed at any moment leaves only the messages then in flight to be sent again.
 /// The leases of held deliveries are renewed on a connection of their own (``LeaseKeeper``), and a
@@ -37,11 +38,14 @@ final class Dispatcher {
     private var generator = SystemRandomNumberGenerator()
     let leases = LeaseKeeper()
 
-    /// Deliveries claimed at a time: a few seconds' worth for a slow receiver, so that a claim is
-    /// never held long before its messages leave.
+    /// Deliveries claimed at a time: at least this many, and about a quarter of a second's worth at
+    /// the rate answers come in, at most ``maxClaimSize``: a claim is never held long before its
+    /// messages leave, whether the receivers are slow or fast.
     static let claimSize = 100
-    /// Messages on their way (claimed, not answered yet) before the next claim waits for answers.
-    static let inFlightLimit = 300
+    static let maxClaimSize = 1_000
+    /// Messages on their way (claimed, not answered yet) before the next claim waits for answers:
+    /// three claims' worth.
+    static let inFlightClaims = 3
     /// Answers that came in are recorded at least this often.
     static let flushEveryNanos: UInt64 = 50_000_000
     /// Bounded: a backlog larger than this many claims is worked off by the next call.
@@ -138,6 +142,18 @@ final class Dispatcher {
         var lastFlush = LeaseKeeper.clock()
         var tally = Tally()
         let answers = Answers()
+        /// Deliveries answered, and since when, for the claim size.
+        var answered = 0
+        let started = LeaseKeeper.clock()
+
+        /// A quarter of a second's worth of deliveries at the rate answers came so far.
+        var claimSize: Int {
+            let seconds = Double(LeaseKeeper.clock() - started) / 1e9
+            guard answered >= Dispatcher.claimSize, seconds > 0 else { return Dispatcher.claimSize }
+            let worth = Int(Double(answered) / seconds / 4)
+            return min(max(worth, Dispatcher.claimSize), Dispatcher.maxClaimSize)
+        }
+        var inFlightLimit: Int { claimSize * Dispatcher.inFlightClaims }
     }
 
     /// Claims, sends and records everything due by `clock` (up to ``maxClaims`` claims), until
@@ -146,12 +162,13 @@ final class Dispatcher {
         var claims = 0
         return try await fly(clock: clock) { flight in
             guard claims < Self.maxClaims, stop?.isRequested != true else { return false }
-            guard flight.unanswered < Self.inFlightLimit else { return true }
+            guard flight.unanswered < flight.inFlightLimit else { return true }
             claims += 1
             let sent = LeaseKeeper.clock()
             let holding = self.leases.held
+            let size = flight.claimSize
             let claimed = try await self.queue {
-                try $0.claim(now: clock.now(), limit: Self.claimSize, holding: holding)
+                try $0.claim(now: clock.now(), limit: size, holding: holding)
             }
             guard !claimed.isEmpty else { return false }
             let lease = self.leases.hold(claimed.map(\.id), sent: sent)
@@ -190,7 +207,7 @@ final class Dispatcher {
                 } catch {
                     failure = error
                 }
-                if feeding && flight.unanswered < Self.inFlightLimit { continue }
+                if feeding && flight.unanswered < flight.inFlightLimit { continue }
             }
             let answers = flight.answers.take()
             for answer in answers {
@@ -308,6 +325,7 @@ final class Dispatcher {
         pass.unanswered -= 1
         flight.passes[answer.pass] = pass.unanswered == 0 ? nil : pass
         flight.unanswered -= group.deliveries.count
+        flight.answered += group.deliveries.count
         let at = clock.instant(answer.at)
         let outcome: AttemptOutcome
         switch answer.result {
