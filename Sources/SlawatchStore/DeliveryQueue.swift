@@ -55,21 +55,12 @@ public struct DeliveryQueue {
     /// `report` when it is given. Among deliveries due at the same instant (a storm's are all due at
     /// the crossing) the order is the index's: ordering them by id too would sort every due row for
     /// every claim. The lease runs ``leaseMicros`` from the database's clock.
-    ///
-    /// A delivery this worker claimed earlier and no longer holds (it did not send it: its lease had
-    /// become uncertain) is claimed again at once, whatever its lease says; `holding` are the ones it
-    /// still holds, never claimed twice.
-    public func claim(
-        now: Instant, limit: Int = 100, report: String? = nil, holding: [Int64] = []
-    ) throws(StoreError) -> [Claimed] {
-        try connection.run("claiming due deliveries") {
-            try claim($0, now: now, limit: limit, report: report, holding: holding)
-        }
+    public func claim(now: Instant, limit: Int = 100, report: String? = nil) throws(StoreError) -> [Claimed] {
+        try connection.run("claiming due deliveries") { try claim($0, now: now, limit: limit, report: report) }
     }
 
-    private func claim(
-        _ connection: PostgresConnection, now: Instant, limit: Int, report: String?, holding: [Int64]
-    ) throws -> [Claimed] {
+    private func claim(_ connection: PostgresConnection, now: Instant, limit: Int, report: String?) throws -> [Claimed]
+    {
         let result = try connection.query(
             """
             UPDATE slawatch.deliveries d SET claimed_by = $1,
@@ -77,8 +68,7 @@ public struct DeliveryQueue {
             WHERE d.id IN (
                 SELECT id FROM slawatch.deliveries
                 WHERE status IN ('pending', 'failed') AND due_at <= $2
-                  AND (claimed_until IS NULL OR claimed_until < clock_timestamp()
-                       OR (claimed_by = $1 AND NOT (id = ANY($6))))
+                  AND (claimed_until IS NULL OR claimed_until < clock_timestamp())
                   AND ($5 IS NULL OR report = $5)
                 ORDER BY due_at LIMIT $3 FOR UPDATE SKIP LOCKED)
             RETURNING d.id, d.event_id, d.route, d.channel, d.recipient, d.group_key, d.attempts, d.created_at,
@@ -87,7 +77,7 @@ public struct DeliveryQueue {
             [
                 .string(worker), .timestamptz(now.microseconds), .int8(Int64(limit)),
                 .float8(Double(Self.leaseMicros) / 1_000_000),
-                .string(report), .int8Array(holding),
+                .string(report),
             ])
         return try result.rows.map { row in
             Claimed(
@@ -173,15 +163,20 @@ public struct DeliveryQueue {
             ])
     }
 
-    /// Gives a claimed delivery back untouched, to be sent at `dueAt` (a rate limit said "not yet").
-    public func release(_ ids: [Int64], dueAt: Instant) throws(StoreError) {
-        try connection.run("giving back deliveries a rate limit holds") { try release($0, ids, dueAt: dueAt) }
+    /// Gives claimed deliveries back untouched, to be sent at `dueAt` (a rate limit said "not yet"),
+    /// or when they were due (nil: not sent because the lease had become uncertain), by whichever
+    /// worker claims them next.
+    public func release(_ ids: [Int64], dueAt: Instant?) throws(StoreError) {
+        try connection.run("giving back claimed deliveries") { try release($0, ids, dueAt: dueAt) }
     }
 
-    private func release(_ connection: PostgresConnection, _ ids: [Int64], dueAt: Instant) throws {
+    private func release(_ connection: PostgresConnection, _ ids: [Int64], dueAt: Instant?) throws {
         try connection.query(
-            "UPDATE slawatch.deliveries SET due_at = $2, claimed_by = NULL, claimed_until = NULL WHERE id = ANY($1) AND claimed_by = $3",
-            [.int8Array(ids), .timestamptz(dueAt.microseconds), .string(worker)])
+            """
+            UPDATE slawatch.deliveries SET due_at = COALESCE($2, due_at), claimed_by = NULL, claimed_until = NULL
+            WHERE id = ANY($1) AND claimed_by = $3
+            """,
+            [.int8Array(ids), .timestamptz(dueAt?.microseconds), .string(worker)])
     }
 
     public func disableChannel(_ channel: String, now: Instant, reason: String) throws(StoreError) {

@@ -165,11 +165,8 @@ final class Dispatcher {
             guard flight.unanswered < flight.inFlightLimit else { return true }
             claims += 1
             let sent = LeaseKeeper.clock()
-            let holding = self.leases.held
             let size = flight.claimSize
-            let claimed = try await self.queue {
-                try $0.claim(now: clock.now(), limit: size, holding: holding)
-            }
+            let claimed = try await self.queue { try $0.claim(now: clock.now(), limit: size) }
             guard !claimed.isEmpty else { return false }
             let lease = self.leases.hold(claimed.map(\.id), sent: sent)
             try await self.start(claimed, lease: lease, clock: clock, flight: &flight)
@@ -340,9 +337,10 @@ final class Dispatcher {
         case .http(.failure(let error)) where error.kind == .withdrawn, .mail(.failure(let error))
         where error.kind == .withdrawn:
             _ = error
-            // The lease is no longer certainly this worker's: whoever claims it next sends it (this
-            // worker's next claim takes it back at once if no other worker took it meanwhile).
+            // The lease is no longer certainly this worker's: given back (if the database allows;
+            // otherwise the lease runs out), whoever claims it next sends it.
             leases.release(group.ids)
+            _ = try? await queue { try $0.release(group.ids, dueAt: nil) }
             flight.tally.withdrawn += group.deliveries.count
             log.warning(
                 "delivery not sent: its lease ran out before it could leave",

@@ -44,8 +44,6 @@ final class LeaseKeeper: Sendable {
         state.withLock { $0.held.subtract(ids) }
     }
 
-    /// The deliveries held now.
-    var held: [Int64] { state.withLock { Array($0.held) } }
 
     /// Whether the worker certainly still holds `claim`'s deliveries.
     func allows(_ claim: Claim) -> Bool {
