@@ -166,8 +166,15 @@ final class Dispatcher {
             claims += 1
             let sent = LeaseKeeper.clock()
             let size = flight.claimSize
-            let claimed = try await self.queue { try $0.claim(now: clock.now(), limit: size) }
+            var claimed = try await self.queue { try $0.claim(now: clock.now(), limit: size) }
             guard !claimed.isEmpty else { return false }
+            // One of this worker's own messages on its way, claimed again after its lease ran out in
+            // the database: it stays with the send in flight (this claim renewed its lease).
+            let fresh = self.leases.notHeld(claimed.map(\.id))
+            if fresh.count < claimed.count {
+                claimed.removeAll { !fresh.contains($0.id) }
+                if claimed.isEmpty { return true }
+            }
             let lease = self.leases.hold(claimed.map(\.id), sent: sent)
             try await self.start(claimed, lease: lease, clock: clock, flight: &flight)
             return true

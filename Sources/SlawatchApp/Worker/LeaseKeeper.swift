@@ -32,6 +32,12 @@ final class LeaseKeeper: Sendable {
 
     static func clock() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
+    /// Those of `ids` not held already. A delivery on its way whose lease ran out in the database
+    /// (its renewals came late) can come back in this worker's own next claim: it must not go twice.
+    func notHeld(_ ids: [Int64]) -> Set<Int64> {
+        state.withLock { state in Set(ids.filter { !state.held.contains($0) }) }
+    }
+
     /// Notes `ids` as held from a claim sent at `sent`; returns the claim to check its lease by.
     func hold(_ ids: [Int64], sent: UInt64) -> Claim {
         state.withLock { $0.held.formUnion(ids) }
