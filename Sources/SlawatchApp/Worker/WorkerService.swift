@@ -131,7 +131,7 @@ struct WorkerService: Service {
         var tally = Dispatcher.Tally()
         if !dryRun {
             let clock = nowIsSimulated ? SendClock(startingAt: start) : SendClock.wall
-            let renewals = ConnectionThread(settings: database.settings)
+            let renewals = ConnectionThread(settings: database.settings.forDelivery)
             let dispatcher = Dispatcher(
                 rules: rules, database: database, renewals: renewals, worker: workerID, output: output, log: log)
             // Everything due, claim after claim (each round claims until nothing is due); a failure is
@@ -223,8 +223,8 @@ struct WorkerService: Service {
     /// Claims and sends what is due, continuously, on connections of its own, until asked to stop
     /// (the messages on their way then finish). Never gives up on the database.
     private func deliveryLoop(clock: SendClock, shared: Shared, until shutdown: ShutdownRequest) async {
-        let connection = ConnectionThread(settings: database.settings)
-        let renewals = ConnectionThread(settings: database.settings)
+        let connection = ConnectionThread(settings: database.settings.forDelivery)
+        let renewals = ConnectionThread(settings: database.settings.forDelivery)
         var (rules, generation) = shared.rules
         func makeDispatcher() -> Dispatcher {
             Dispatcher(
