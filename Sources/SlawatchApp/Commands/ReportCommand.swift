@@ -44,8 +44,7 @@ enum ReportCommand {
         do {
             let log = context.log
             let worker = "report/\(getpid())"
-            let claimedFrom = LeaseKeeper.clock()
-            let (count, claimed) = try await database.withConnection { connection in
+            let (count, claimedFrom, claimed) = try await database.withConnection { connection in
                 try Schema.migrate(connection, rules: rules, now: context.now)
                 // A manual run is recorded as such; a scheduled run at the same instant still takes
                 // the row over (ReportRunner claims a 'manual' row), and their deliveries differ.
@@ -55,8 +54,10 @@ enum ReportCommand {
                         report, tickets: evaluation.evaluated, scheduledAt: context.now, periodStart: periodStart,
                         previousStart: previousStart, now: context.now, manual: true)
                 }
+                // The lease counts from the claim statement, not from the migration before it.
+                let claimedFrom = LeaseKeeper.clock()
                 return (
-                    count,
+                    count, claimedFrom,
                     try DeliveryQueue(connection: connection, worker: worker).claim(
                         now: context.now, limit: 10_000, report: name)
                 )
