@@ -89,9 +89,17 @@ public final class HTTPBatchSender: Sendable {
 
     /// Sends all requests concurrently and returns their results in the same order.
     public func send(_ requests: [HTTPRequest]) async -> [Result<HTTPResponse, TransportError>] {
+        await send(requests, each: nil)
+    }
+
+    /// Sends all requests concurrently and returns their results in the same order; `each` is told
+    /// every result (with its index) as soon as it is in, on the sender's thread, so it must be quick.
+    public func send(
+        _ requests: [HTTPRequest], each: (@Sendable (Int, Result<HTTPResponse, TransportError>) -> Void)?
+    ) async -> [Result<HTTPResponse, TransportError>] {
         guard !requests.isEmpty else { return [] }
         return await withCheckedContinuation { continuation in
-            if !inbox.submit(HTTPBatchJob(requests: requests, continuation: continuation)) {
+            if !inbox.submit(HTTPBatchJob(requests: requests, each: each, continuation: continuation)) {
                 continuation.resume(returning: requests.map { .failure(.cancelled(for: $0)) })
             }
         }
@@ -105,6 +113,7 @@ public final class HTTPBatchSender: Sendable {
 
 struct HTTPBatchJob: Sendable {
     let requests: [HTTPRequest]
+    let each: (@Sendable (Int, Result<HTTPResponse, TransportError>) -> Void)?
     let continuation: CheckedContinuation<[Result<HTTPResponse, TransportError>], Never>
 }
 
@@ -123,13 +132,14 @@ private final class MultiDriver {
     private struct Batch {
         var results: [Result<HTTPResponse, TransportError>?]
         var remaining: Int
+        let each: (@Sendable (Int, Result<HTTPResponse, TransportError>) -> Void)?
         let continuation: CheckedContinuation<[Result<HTTPResponse, TransportError>], Never>
     }
 
     private struct Transfer {
         let batch: Int
         let index: Int
-        let request: HTTPRequest
+        var request: HTTPRequest
         let endpoint: Endpoint
 
         func error(_ kind: TransportError.Kind, _ message: String, code: CURLcode? = nil) -> TransportError {
@@ -213,7 +223,7 @@ private final class MultiDriver {
         nextBatchID += 1
         batches[id] = Batch(
             results: Array(repeating: nil, count: job.requests.count), remaining: job.requests.count,
-            continuation: job.continuation)
+            each: job.each, continuation: job.continuation)
         // A batch usually sends every request to one URL: parsed once, not once per request.
         var endpoints: [String: Endpoint] = [:]
         for (index, request) in job.requests.enumerated() {
@@ -264,6 +274,18 @@ private final class MultiDriver {
     }
 
     private func start(_ transfer: Transfer) {
+        var transfer = transfer
+        if let stamp = transfer.request.headersAtStart {
+            guard let extra = stamp() else {
+                finish(transfer, .failure(transfer.error(.withdrawn, "withdrawn by the caller before it was sent")))
+                return
+            }
+            transfer.request.headers += extra
+            if let problem = transfer.request.problem {
+                finish(transfer, .failure(transfer.error(.invalidRequest, problem)))
+                return
+            }
+        }
         guard let easy = idle.popLast() ?? EasyHandle() else {
             finish(transfer, .failure(transfer.error(.other, "curl_easy_init failed")))
             return
@@ -343,6 +365,7 @@ private final class MultiDriver {
     private func complete(batch id: Int, index: Int, _ result: Result<HTTPResponse, TransportError>) {
         // Changed in place: a copy of the batch would copy its results array once per transfer.
         guard batches[id] != nil else { return }
+        batches[id]!.each?(index, result)
         batches[id]!.results[index] = result
         batches[id]!.remaining -= 1
         if batches[id]!.remaining == 0, let batch = batches.removeValue(forKey: id) {

@@ -44,6 +44,11 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]
     public var timeout: Duration
     public var connectTimeout: Duration
+    /// Called on the sender's thread right before the transfer starts (not when the request is queued):
+    /// the headers it gives are appended to ``headers``, so that a timestamp or signature in them is
+    /// made at the moment of sending. Nil from it withdraws the request: it fails as
+    /// ``TransportError/Kind/withdrawn`` without a byte sent.
+    public var headersAtStart: (@Sendable () -> [(name: String, value: String)]?)?
 
     public init(
         url: String, method: HTTPMethod = .post, headers: [(name: String, value: String)] = [], body: [UInt8] = [],

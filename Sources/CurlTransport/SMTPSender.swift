@@ -121,10 +121,18 @@ public final class SMTPSender: Sendable {
     }
 
     /// Sends the messages in order over one connection; one result per message, in the same order.
-    public func send(messages: [MailMessage]) async -> [Result<SMTPReceipt, TransportError>] {
+    ///
+    /// `proceed` is asked right before each message (by its index) whether it may still go: false
+    /// withdraws it (a ``TransportError/Kind/withdrawn`` failure, nothing sent). `each` is told every
+    /// result as soon as it is in. Both run on the sender's thread and must be quick.
+    public func send(
+        messages: [MailMessage], proceed: (@Sendable (Int) -> Bool)? = nil,
+        each: (@Sendable (Int, Result<SMTPReceipt, TransportError>) -> Void)? = nil
+    ) async -> [Result<SMTPReceipt, TransportError>] {
         guard !messages.isEmpty else { return [] }
         return await withCheckedContinuation { continuation in
-            if !inbox.submit(SMTPJob(messages: messages, continuation: continuation)) {
+            let job = SMTPJob(messages: messages, proceed: proceed, each: each, continuation: continuation)
+            if !inbox.submit(job) {
                 let error = TransportError(
                     kind: .cancelled, operation: "SMTP", endpoint: endpoint, url: configuration.url,
                     message: "the sender was shut down before the message was sent")
@@ -177,6 +185,8 @@ public final class SMTPSender: Sendable {
 
 struct SMTPJob: Sendable {
     let messages: [MailMessage]
+    let proceed: (@Sendable (Int) -> Bool)?
+    let each: (@Sendable (Int, Result<SMTPReceipt, TransportError>) -> Void)?
     let continuation: CheckedContinuation<[Result<SMTPReceipt, TransportError>], Never>
 }
 
@@ -197,7 +207,15 @@ private final class SMTPDriver {
         while true {
             let (jobs, stopping) = inbox.take()
             for job in jobs {
-                job.continuation.resume(returning: job.messages.map(deliver))
+                var results: [Result<SMTPReceipt, TransportError>] = []
+                for (index, message) in job.messages.enumerated() {
+                    let result =
+                        job.proceed?(index) == false
+                        ? failure(.withdrawn, "withdrawn by the caller before it was sent") : deliver(message)
+                    job.each?(index, result)
+                    results.append(result)
+                }
+                job.continuation.resume(returning: results)
                 // Free the last message's copy now; the connection stays in the handle's cache.
                 if let easy, (try? easy.reset()) == nil { self.easy = nil }
             }

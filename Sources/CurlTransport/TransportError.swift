@@ -36,6 +36,9 @@ public struct TransportError: Error, Sendable, CustomStringConvertible {
         public static let invalidRequest = Kind("invalid request")
         /// The sender was shut down before the request ran.
         public static let cancelled = Kind("cancelled")
+        /// The caller withdrew the request right before it would have started (see
+        /// ``HTTPRequest/headersAtStart``); nothing was sent.
+        public static let withdrawn = Kind("withdrawn")
         /// Anything else libcurl reported.
         public static let other = Kind("transfer failed")
     }

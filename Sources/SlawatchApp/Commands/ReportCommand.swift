@@ -44,7 +44,7 @@ enum ReportCommand {
         do {
             let log = context.log
             let worker = "report/\(getpid())"
-            let (count, claimed) = try await database.withConnection { connection in
+            let (count, claimedFrom, claimed) = try await database.withConnection { connection in
                 try Schema.migrate(connection, rules: rules, now: context.now)
                 // A manual run is recorded as such; a scheduled run at the same instant still takes
                 // the row over (ReportRunner claims a 'manual' row), and their deliveries differ.
@@ -54,14 +54,18 @@ enum ReportCommand {
                         report, tickets: evaluation.evaluated, scheduledAt: context.now, periodStart: periodStart,
                         previousStart: previousStart, now: context.now, manual: true)
                 }
+                // The lease counts from the claim statement, not from the migration before it.
+                let claimedFrom = LeaseKeeper.clock()
                 return (
-                    count,
-                    try DeliveryQueue(connection: connection, worker: worker).claim(now: context.now, report: name)
+                    count, claimedFrom,
+                    try DeliveryQueue(connection: connection, worker: worker).claim(
+                        now: context.now, limit: 10_000, report: name)
                 )
             }
             let dispatcher = Dispatcher(
                 rules: rules, database: database, worker: worker, output: context.output, log: context.log)
-            let tally = try await dispatcher.dispatch(claimed, now: context.now)
+            let clock = context.nowWasGiven ? SendClock(startingAt: context.now) : SendClock.wall
+            let tally = try await dispatcher.dispatch(claimed, claimedFrom: claimedFrom, clock: clock)
             if context.log.format == .json {
                 context.log.info(
                     "report sent",

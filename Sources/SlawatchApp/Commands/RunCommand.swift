@@ -25,18 +25,24 @@ enum RunCommand {
             }
             fullEvery = micros
         }
+        var wait: Int64 = 30_000_000
+        if let text = args["wait"] {
+            guard let micros = DurationText.microseconds(text), micros >= 0 else {
+                throw .usage("--wait expects a duration such as 30s or 2m, found '\(text)'")
+            }
+            wait = micros
+        }
         let rules = try context.loadRules()
         // The worker's own connection, kept from cycle to cycle: its session holds the evaluator's lock.
+        // It is opened (and the rules compiled into the database) by the worker, which waits for
+        // PostgreSQL when it is not there yet.
         let database = ConnectionThread(settings: try context.connectionSettings())
-        try await database.command { connection in
-            if !dryRun { try Schema.migrate(connection, rules: rules, now: context.now) }
-        }
         let reload = ReloadRequest()
         let worker = WorkerService(
             rules: rules, rulesPath: context.rulesPath, environment: context.environment, reload: reload,
             database: database,
             workerID: "\(ProcessInfo.processInfo.hostName)/\(getpid())/\(UUID().uuidString.prefix(8))",
-            once: once, dryRun: dryRun, alwaysFull: full, fullEvery: fullEvery, interval: interval,
+            once: once, dryRun: dryRun, alwaysFull: full, fullEvery: fullEvery, interval: interval, waitMicros: wait,
             metricsFile: args["metrics-file"], start: context.now, nowIsSimulated: context.nowWasGiven,
             output: context.output, log: context.log)
         // A single cycle (cron) is not made to wait for: a signal ends it as it ends any process.

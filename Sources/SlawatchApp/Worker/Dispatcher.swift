@@ -2,24 +2,31 @@ import CurlTransport
 import Foundation
 import SlawatchCore
 import SlawatchStore
+import Synchronization
 
 /// Sends claimed deliveries and records what happened to each.
 ///
 /// Deliveries that share a group key (a route's burst within `group_wait`) go out as one message.
 /// Webhooks of every channel go out together on libcurl's multi interface; a channel with a rate
-/// limit sends at most one message per `1/rate` seconds, and what its budget does not allow in this
-/// pass is given back for later, without counting an attempt. E-mails of a pass share one SMTP
+/// limit sends at most one message per `1/rate` seconds, and what its budget does not allow now is
+/// given back for later, without counting an attempt (``plan(_:now:)``). E-mails share one SMTP
 /// connection.
 ///
-/// ``deliverDue(now:)`` is a pipeline of claims. The calling task claims and records, one
-/// statement at a time on its database's connection (on that connection's thread). A task reads
-/// each claim's notices, renders its messages and hands them to the senders' threads. While one
-/// claim is on the wire and the next is being rendered, the calling task records the one before,
-/// every outcome of a claim in one statement. Nothing is sent before it is claimed, and nothing is
-/// recorded before its answer (or its failure) is in.
+/// ``deliverDue(clock:stop:)`` claims small batches (``claimSize`` up to ``maxClaimSize``, by the
+/// rate answers come in) and keeps a bounded number of messages on their way, claiming more as
+/// answers come in. Each answer is recorded as soon as it
+/// is in: the answers that arrived together go in one statement, at most ``flushEveryNanos`` apart,
+/// so that a worker killed at any moment leaves only the messages then in flight to be sent again.
+/// The leases of held deliveries are renewed on a connection of their own (``LeaseKeeper``), and a
+/// message whose lease the worker no longer certainly holds is not sent. Every attempt is timed by
+/// itself: `webhook-timestamp` and the signature are made as the transfer starts, and backoff and
+/// `Retry-After` count from the instant its answer arrived (``SendClock``).
 final class Dispatcher {
     let rules: RuleSet
     let database: any ConnectionProvider
+    /// Where leases are renewed: a connection other than `database`'s, so that a renewal never waits
+    /// behind a claim or a record.
+    let renewals: any ConnectionProvider
     /// Who claims: a claim's lease is this worker's.
     let worker: String
     let output: (String) -> Void
@@ -29,28 +36,49 @@ final class Dispatcher {
     /// When each rate-limited channel may send next.
     private var nextSlot: [String: Instant] = [:]
     private var generator = SystemRandomNumberGenerator()
+    let leases = LeaseKeeper()
 
-    /// The first claim of a cycle is small, so that the first messages leave early; the next ones are
-    /// large, so that a backlog costs few round trips.
-    static let firstClaim = 200
-    static let laterClaims = 1_000
-    /// Bounded: a backlog larger than this many claims is worked off over the next cycles.
-    static let maxClaims = 20
+    /// Deliveries claimed at a time: at least this many, and about a quarter of a second's worth at
+    /// the rate answers come in, at most ``maxClaimSize``: a claim is never held long before its
+    /// messages leave, whether the receivers are slow or fast.
+    static let claimSize = 100
+    static let maxClaimSize = 1_000
+    /// Messages on their way (claimed, not answered yet) before the next claim waits for answers:
+    /// three claims' worth.
+    static let inFlightClaims = 3
+    /// Answers that came in are recorded at least this often.
+    static let flushEveryNanos: UInt64 = 50_000_000
+    /// Bounded: a backlog larger than this many claims is worked off by the next call.
+    static let maxClaims = 1_000
 
     struct Tally {
         var sent = 0, failed = 0, dead = 0, deferred = 0
+        /// Not sent because the lease was no longer certainly held; another attempt sends them.
+        var withdrawn = 0
         var byChannel: [String: [String: Int]] = [:]
         mutating func add(_ channel: String, _ outcome: String, _ count: Int) {
             byChannel[channel, default: [:]][outcome, default: 0] += count
         }
+        mutating func merge(_ other: Tally) {
+            sent += other.sent
+            failed += other.failed
+            dead += other.dead
+            deferred += other.deferred
+            withdrawn += other.withdrawn
+            for (channel, counts) in other.byChannel {
+                for (outcome, count) in counts { add(channel, outcome, count) }
+            }
+        }
+        var isEmpty: Bool { sent + failed + dead + deferred + withdrawn == 0 }
     }
 
     init(
-        rules: RuleSet, database: any ConnectionProvider, worker: String, output: @escaping (String) -> Void,
-        log: Logger
+        rules: RuleSet, database: any ConnectionProvider, renewals: (any ConnectionProvider)? = nil, worker: String,
+        output: @escaping (String) -> Void, log: Logger
     ) {
         self.rules = rules
         self.database = database
+        self.renewals = renewals ?? database
         self.worker = worker
         self.output = output
         self.log = log
@@ -71,68 +99,166 @@ final class Dispatcher {
         var ids: [Int64] { deliveries.map(\.id) }
         /// Stable across retries: the receiver drops a repeat by it.
         var messageID: String { "msg_slawatch_\(deliveries[0].id)" }
+        /// The e-mail's Message-ID (left of the `@`), stable across retries like ``messageID``.
+        var mailID: String { "slawatch.\(deliveries[0].id)" }
     }
 
-    /// One claim on its way.
-    private struct Pass {
-        /// Deliveries whose channel is no longer in the rules.
-        var orphans: [DeliveryQueue.Claimed] = []
-        var rendering: Task<Rendered, Never>?
-    }
-
-    /// A claim's messages: those on their way, the lines of log channels to print, and the groups
-    /// that could not be rendered, with the reason.
-    private struct Rendered: Sendable {
-        var unsendable: [(Group, String)] = []
-        var logLines: [(Group, String)] = []
-        var webhooks: [Group] = []
-        var webhookResults: Task<[Result<HTTPResponse, TransportError>], Never>?
-        var mails: [Group] = []
-        var mailResults: Task<[Result<SMTPReceipt, TransportError>], Never>?
-    }
-
-    /// Claims, sends and records everything due at `now`, up to ``maxClaims`` claims.
-    func deliverDue(now: Instant) async throws -> Tally {
-        var tally = Tally()
-        var inFlight: Pass?
-        do {
-            for n in 0..<Self.maxClaims {
-                let limit = n == 0 ? Self.firstClaim : Self.laterClaims
-                let claimed = try await queue { try $0.claim(now: now, limit: limit) }
-                if claimed.isEmpty { break }
-                let previous = inFlight
-                inFlight = try await start(claimed, now: now, tally: &tally)
-                if let previous { try await finish(previous, now: now, tally: &tally) }
-            }
-            if let last = inFlight {
-                inFlight = nil
-                try await finish(last, now: now, tally: &tally)
-            }
-        } catch {
-            // What is on the wire is still answered and, if the database allows, recorded; otherwise
-            // its lease runs out and it is sent again, a repeat the receiver drops by its webhook-id.
-            if let pass = inFlight { try? await finish(pass, now: now, tally: &tally) }
-            throw error
+    /// What came of one message, as the senders' threads hand it over.
+    private struct Answer: Sendable {
+        enum Result: Sendable {
+            case http(Swift.Result<HTTPResponse, TransportError>)
+            case mail(Swift.Result<SMTPReceipt, TransportError>)
+            /// A log channel's line, to print.
+            case logged(String)
+            case unsendable(String)
         }
-        return tally
+        let pass: Int
+        let group: Int
+        let result: Result
+        /// When it came in (the wall clock).
+        let at: Date
     }
 
-    /// Sends `claimed` and records the outcomes.
-    func dispatch(_ claimed: [DeliveryQueue.Claimed], now: Instant) async throws -> Tally {
+    /// Answers handed over by the senders' threads, taken by the dispatcher's task.
+    private final class Answers: Sendable {
+        private let items = Mutex<[Answer]>([])
+        func put(_ answer: Answer) { items.withLock { $0.append(answer) } }
+        func take() -> [Answer] { items.withLock { items in defer { items.removeAll() }; return items } }
+    }
+
+    /// A claim on its way: its groups, and how many have not been answered yet.
+    private struct Pass {
+        var groups: [Group]
+        var unanswered: Int
+    }
+
+    /// The state of one ``deliverDue(clock:stop:)`` or ``dispatch(_:clock:)``.
+    private struct Flight {
+        var passes: [Int: Pass] = [:]
+        var nextPass = 0
+        /// Deliveries claimed and not answered yet.
+        var unanswered = 0
+        var outcomes: [DeliveryQueue.Outcome] = []
+        var lastFlush = LeaseKeeper.clock()
         var tally = Tally()
-        let pass = try await start(claimed, now: now, tally: &tally)
-        try await finish(pass, now: now, tally: &tally)
-        return tally
+        let answers = Answers()
+        /// Deliveries answered, and since when, for the claim size.
+        var answered = 0
+        let started = LeaseKeeper.clock()
+
+        /// A quarter of a second's worth of deliveries at the rate answers came so far.
+        var claimSize: Int {
+            let seconds = Double(LeaseKeeper.clock() - started) / 1e9
+            guard answered >= Dispatcher.claimSize, seconds > 0 else { return Dispatcher.claimSize }
+            let worth = Int(Double(answered) / seconds / 4)
+            return min(max(worth, Dispatcher.claimSize), Dispatcher.maxClaimSize)
+        }
+        var inFlightLimit: Int { claimSize * Dispatcher.inFlightClaims }
     }
 
-    /// Groups `claimed`, gives back what a rate limit does not allow yet, and sets the rest on its way.
-    private func start(_ claimed: [DeliveryQueue.Claimed], now: Instant, tally: inout Tally) async throws -> Pass {
-        var pass = Pass()
+    /// Claims, sends and records everything due by `clock` (up to ``maxClaims`` claims), until
+    /// nothing is due or `stop` is requested; what is on its way then is still answered and recorded.
+    func deliverDue(clock: SendClock, stop: ShutdownRequest? = nil) async throws -> Tally {
+        var claims = 0
+        return try await fly(clock: clock) { flight in
+            guard claims < Self.maxClaims, stop?.isRequested != true else { return false }
+            guard flight.unanswered < flight.inFlightLimit else { return true }
+            claims += 1
+            let sent = LeaseKeeper.clock()
+            let size = flight.claimSize
+            var claimed = try await self.queue { try $0.claim(now: clock.now(), limit: size) }
+            guard !claimed.isEmpty else { return false }
+            // One of this worker's own messages on its way, claimed again after its lease ran out in
+            // the database: it stays with the send in flight (this claim renewed its lease).
+            let fresh = self.leases.notHeld(claimed.map(\.id))
+            if fresh.count < claimed.count {
+                claimed.removeAll { !fresh.contains($0.id) }
+                if claimed.isEmpty { return true }
+            }
+            let lease = self.leases.hold(claimed.map(\.id), sent: sent)
+            try await self.start(claimed, lease: lease, clock: clock, flight: &flight)
+            return true
+        }
+    }
+
+    /// Sends `claimed` (claimed by the caller from `sent` on, monotonic nanoseconds) and records
+    /// the outcomes.
+    func dispatch(_ claimed: [DeliveryQueue.Claimed], claimedFrom sent: UInt64, clock: SendClock) async throws -> Tally
+    {
+        let lease = leases.hold(claimed.map(\.id), sent: sent)
+        return try await fly(clock: clock) { flight in
+            try await self.start(claimed, lease: lease, clock: clock, flight: &flight)
+            return false
+        }
+    }
+
+    /// The loop of a flight: `feed` claims more when it can (returning whether there may be more to
+    /// claim later); answers are taken as they come and recorded at most
+    /// ``flushEveryNanos`` apart. A database failure stops the claims; what is on its way is still
+    /// answered and, if the database allows, recorded; the failure is then thrown.
+    private func fly(clock: SendClock, _ feed: (inout Flight) async throws -> Bool) async throws -> Tally {
+        var flight = Flight()
+        let renewing = Task { [leases, renewals, worker, log] in
+            await leases.keepRenewing(on: renewals, worker: worker, log: log)
+        }
+        defer { renewing.cancel() }
+        var failure: (any Error)?
+        var feeding = true
+        while true {
+            if feeding && failure == nil {
+                do {
+                    feeding = try await feed(&flight)
+                } catch {
+                    failure = error
+                }
+                if feeding && flight.unanswered < flight.inFlightLimit { continue }
+            }
+            let answers = flight.answers.take()
+            for answer in answers {
+                do {
+                    try await take(answer, clock: clock, flight: &flight)
+                } catch {
+                    if failure == nil { failure = error }
+                }
+            }
+            let due = LeaseKeeper.clock() - flight.lastFlush >= Self.flushEveryNanos
+            if !flight.outcomes.isEmpty && (due || flight.passes.isEmpty) {
+                do {
+                    try await flush(&flight)
+                } catch {
+                    if failure == nil { failure = error }
+                    // Not recorded: their leases run out and they are sent again.
+                    leases.release(flight.outcomes.map(\.id))
+                    flight.outcomes.removeAll()
+                }
+            }
+            if flight.passes.isEmpty && (!feeding || failure != nil) { break }
+            if answers.isEmpty { try? await Task.sleep(nanoseconds: 5_000_000) }
+        }
+        if let failure { throw failure }
+        return flight.tally
+    }
+
+    private func flush(_ flight: inout Flight) async throws {
+        let outcomes = flight.outcomes
+        flight.lastFlush = LeaseKeeper.clock()
+        try await queue { try $0.record(outcomes) }
+        leases.release(outcomes.map(\.id))
+        flight.outcomes.removeAll(keepingCapacity: true)
+    }
+
+    /// Groups deliveries by their group key and decides which groups go now: a rate-limited
+    /// channel's groups beyond its budget wait for their slot (given back, due then). Deliveries of
+    /// channels no longer in the rules are `orphans`.
+    func plan(_ claimed: [DeliveryQueue.Claimed], now: Instant) -> (
+        sendable: [Group], deferred: [Instant: [Int64]], orphans: [DeliveryQueue.Claimed]
+    ) {
         var groups: [Group] = []
+        var orphans: [DeliveryQueue.Claimed] = []
         var index: [String: Int] = [:]
         for d in claimed {
             guard let channel = rules.channels[d.channel] else {
-                pass.orphans.append(d)
+                orphans.append(d)
                 continue
             }
             if let i = index[d.groupKey] {
@@ -142,7 +268,6 @@ final class Dispatcher {
                 groups.append(Group(key: d.groupKey, channel: channel, recipient: d.recipient, deliveries: [d]))
             }
         }
-        // Rate limits: a channel's groups beyond its budget for this pass wait for their slot.
         var deferred: [Instant: [Int64]] = [:]
         var sendable: [Group] = []
         for group in groups {
@@ -153,83 +278,97 @@ final class Dispatcher {
             let slot = max(nextSlot[group.channel.name] ?? now, now)
             if slot > now {
                 deferred[slot, default: []] += group.ids
-                tally.deferred += group.deliveries.count
                 continue
             }
             nextSlot[group.channel.name] = slot + Int64(1_000_000 / rate)
             sendable.append(group)
         }
-        for (slot, ids) in deferred { try await queue { try $0.release(ids, dueAt: slot) } }
-        guard !sendable.isEmpty else { return pass }
+        return (sendable, deferred, orphans)
+    }
 
+    /// Plans `claimed`, gives back what a rate limit does not allow yet, and sets the rest on its way.
+    private func start(
+        _ claimed: [DeliveryQueue.Claimed], lease: LeaseKeeper.Claim, clock: SendClock, flight: inout Flight
+    ) async throws {
+        let now = clock.now()
+        let (sendable, deferred, orphans) = plan(claimed, now: now)
+        for (slot, ids) in deferred {
+            try await queue { try $0.release(ids, dueAt: slot) }
+            leases.release(ids)
+            flight.tally.deferred += ids.count
+        }
+        for d in orphans {
+            flight.outcomes.append(
+                .failed(d.id, reason: "channel \(d.channel) is no longer in the rules", retryAt: nil, at: now))
+            flight.tally.dead += 1
+            flight.tally.add(d.channel, "dead", 1)
+        }
+        guard !sendable.isEmpty else { return }
         // Both senders exist before either batch leaves, so that a failure to start one cannot strand
         // messages already on the wire.
         let settings = rules.smtp
         let http = sendable.contains { ![.log, .email].contains($0.channel.kind) } ? try httpSender() : nil
         let smtp = settings != nil && sendable.contains { $0.channel.kind == .email } ? try smtpSender() : nil
-        let toRender = sendable
-        pass.rendering = Task.detached {
-            Dispatcher.render(toRender, now: now, smtp: settings, http: http, smtpSender: smtp)
+        let pass = flight.nextPass
+        flight.nextPass += 1
+        flight.passes[pass] = Pass(groups: sendable, unanswered: sendable.count)
+        flight.unanswered += sendable.reduce(0) { $0 + $1.deliveries.count }
+        let answers = flight.answers
+        let leases = self.leases
+        Task.detached {
+            Dispatcher.render(
+                sendable, pass: pass, clock: clock, smtp: settings, http: http, smtpSender: smtp, answers: answers,
+                allowed: { leases.allows(lease) })
         }
-        return pass
     }
 
-    /// Waits for a pass's answers, decides each group's fate and records them all in one statement.
-    private func finish(_ pass: Pass, now: Instant, tally: inout Tally) async throws {
-        var decided: [(Group, DeliveryDecision)] = []
-        if let rendering = pass.rendering {
-            let rendered = await rendering.value
-            for (group, line) in rendered.logLines {
-                output(line + "\n")
-                decided.append((group, .sent))
+    /// Decides the fate of one answered group and adds its outcomes to the flight.
+    private func take(_ answer: Answer, clock: SendClock, flight: inout Flight) async throws {
+        guard var pass = flight.passes[answer.pass] else { return }
+        let group = pass.groups[answer.group]
+        pass.unanswered -= 1
+        flight.passes[answer.pass] = pass.unanswered == 0 ? nil : pass
+        flight.unanswered -= group.deliveries.count
+        flight.answered += group.deliveries.count
+        let at = clock.instant(answer.at)
+        let outcome: AttemptOutcome
+        switch answer.result {
+        case .logged(let line):
+            output(line + "\n")
+            return try await account(.sent, group, now: at, flight: &flight)
+        case .unsendable(let reason):
+            return try await account(.dead(reason: reason), group, now: at, flight: &flight)
+        case .http(.success(let response)):
+            let after = response.retryAfter(now: Date(timeIntervalSince1970: Double(at.microseconds) / 1e6))
+            outcome = .http(status: response.statusCode, retryAfterMicros: after.map { Self.micros($0) })
+        case .http(.failure(let error)) where error.kind == .withdrawn, .mail(.failure(let error))
+        where error.kind == .withdrawn:
+            _ = error
+            // The lease is no longer certainly this worker's: given back (if the database allows;
+            // otherwise the lease runs out), whoever claims it next sends it.
+            leases.release(group.ids)
+            _ = try? await queue { try $0.release(group.ids, dueAt: nil) }
+            flight.tally.withdrawn += group.deliveries.count
+            log.warning(
+                "delivery not sent: its lease ran out before it could leave",
+                ["channel": group.channel.name, "deliveries": "\(group.ids)"])
+            return
+        case .http(.failure(let error)):
+            outcome = .transport(reason: error.description, retryable: error.kind != .invalidRequest)
+        case .mail(.success(let receipt)):
+            if let rejected = receipt.rejectedRecipients.first {
+                outcome = .smtp(code: rejected.responseCode, reply: rejected.reply)
+            } else {
+                outcome = .http(status: 250, retryAfterMicros: nil)
             }
-            for (group, reason) in rendered.unsendable { decided.append((group, .dead(reason: reason))) }
-            if let task = rendered.webhookResults {
-                let at = Date(timeIntervalSince1970: Double(now.microseconds) / 1e6)
-                for (group, result) in zip(rendered.webhooks, await task.value) {
-                    let outcome: AttemptOutcome
-                    switch result {
-                    case .success(let response):
-                        let after = response.retryAfter(now: at)
-                        outcome = .http(status: response.statusCode, retryAfterMicros: after.map { Self.micros($0) })
-                    case .failure(let error):
-                        outcome = .transport(reason: error.description, retryable: error.kind != .invalidRequest)
-                    }
-                    decided.append((group, decide(outcome, group, now: now)))
-                }
-            }
-            if let task = rendered.mailResults {
-                for (group, result) in zip(rendered.mails, await task.value) {
-                    let outcome: AttemptOutcome
-                    switch result {
-                    case .success(let receipt):
-                        if let rejected = receipt.rejectedRecipients.first {
-                            outcome = .smtp(code: rejected.responseCode, reply: rejected.reply)
-                        } else {
-                            outcome = .http(status: 250, retryAfterMicros: nil)
-                        }
-                    case .failure(let error):
-                        if let code = error.responseCode, code >= 400 {
-                            outcome = .smtp(code: code, reply: error.serverReply ?? error.message)
-                        } else {
-                            outcome = .transport(reason: error.description, retryable: error.kind != .invalidRequest)
-                        }
-                    }
-                    decided.append((group, decide(outcome, group, now: now)))
-                }
+        case .mail(.failure(let error)):
+            if let code = error.responseCode, code >= 400 {
+                outcome = .smtp(code: code, reply: error.serverReply ?? error.message)
+            } else {
+                outcome = .transport(reason: error.description, retryable: error.kind != .invalidRequest)
             }
         }
-        var outcomes: [DeliveryQueue.Outcome] = []
-        outcomes.reserveCapacity(pass.orphans.count + decided.count)
-        for d in pass.orphans {
-            outcomes.append(.failed(d.id, reason: "channel \(d.channel) is no longer in the rules", retryAt: nil))
-            tally.dead += 1
-            tally.add(d.channel, "dead", 1)
-        }
-        for (group, decision) in decided {
-            try await account(decision, group, now: now, tally: &tally, into: &outcomes)
-        }
-        try await queue { [outcomes] in try $0.record(outcomes, now: now) }
+        try await account(decide(outcome, group, now: at), group, now: at, flight: &flight)
     }
 
     private func httpSender() throws -> HTTPBatchSender {
@@ -260,35 +399,35 @@ final class Dispatcher {
             jitter: Double.random(in: 0..<1, using: &generator))
     }
 
-    /// Counts and logs a group's fate and adds its deliveries' outcomes; a 410 disables the channel now.
-    private func account(
-        _ decision: DeliveryDecision, _ group: Group, now: Instant, tally: inout Tally,
-        into outcomes: inout [DeliveryQueue.Outcome]
-    ) async throws {
+    /// Counts and logs a group's fate and adds its deliveries' outcomes, answered at `now`; a 410
+    /// disables the channel now.
+    private func account(_ decision: DeliveryDecision, _ group: Group, now: Instant, flight: inout Flight)
+        async throws
+    {
         let name = group.channel.name
         let count = group.deliveries.count
         switch decision {
         case .sent:
-            outcomes += group.ids.map(DeliveryQueue.Outcome.sent)
-            tally.sent += count
-            tally.add(name, "sent", count)
+            flight.outcomes += group.ids.map { .sent($0, at: now) }
+            flight.tally.sent += count
+            flight.tally.add(name, "sent", count)
         case .retry(let at, let reason):
-            outcomes += group.ids.map { .failed($0, reason: reason, retryAt: at) }
-            tally.failed += count
-            tally.add(name, "failed", count)
+            flight.outcomes += group.ids.map { .failed($0, reason: reason, retryAt: at, at: now) }
+            flight.tally.failed += count
+            flight.tally.add(name, "failed", count)
             log.warning(
                 "delivery failed, will retry",
                 ["channel": name, "deliveries": "\(group.ids)", "reason": reason, "retry_at": at.iso8601])
         case .dead(let reason):
-            outcomes += group.ids.map { .failed($0, reason: reason, retryAt: nil) }
-            tally.dead += count
-            tally.add(name, "dead", count)
+            flight.outcomes += group.ids.map { .failed($0, reason: reason, retryAt: nil, at: now) }
+            flight.tally.dead += count
+            flight.tally.add(name, "dead", count)
             log.error("delivery dead", ["channel": name, "deliveries": "\(group.ids)", "reason": reason])
         case .disableChannel(let reason):
             try await queue { try $0.disableChannel(name, now: now, reason: reason) }
-            outcomes += group.ids.map { .failed($0, reason: reason, retryAt: nil) }
-            tally.dead += count
-            tally.add(name, "dead", count)
+            flight.outcomes += group.ids.map { .failed($0, reason: reason, retryAt: nil, at: now) }
+            flight.tally.dead += count
+            flight.tally.add(name, "dead", count)
             log.error("channel disabled", ["channel": name, "reason": reason])
         }
     }
@@ -310,55 +449,70 @@ final class Dispatcher {
         }
     }
 
-    /// Renders `groups` and hands their messages to the senders. It touches neither the database nor
-    /// the dispatcher, so that it can run beside the thread that does.
+    /// Renders `groups` (claim `pass`'s) and hands their messages to the senders; every answer, and
+    /// every group that cannot be rendered, goes to `answers` as it comes. It touches neither the
+    /// database nor the dispatcher, so that it can run beside the thread that does. `allowed` is asked
+    /// right before each message leaves whether the claim's lease is still held.
     private static func render(
-        _ groups: [Group], now: Instant, smtp settings: SMTPSettings?, http: HTTPBatchSender?, smtpSender: SMTPSender?
-    ) -> Rendered {
-        var rendered = Rendered()
+        _ groups: [Group], pass: Int, clock: SendClock, smtp settings: SMTPSettings?, http: HTTPBatchSender?,
+        smtpSender: SMTPSender?, answers: Answers, allowed: @escaping @Sendable () -> Bool
+    ) {
         var requests: [HTTPRequest] = []
+        var requestGroups: [Int] = []
         var messages: [CurlTransport.MailMessage] = []
+        var messageGroups: [Int] = []
         var signers: [String: WebhookSignature] = [:]
         let decoder = JSONDecoder()
-        for group in groups {
+        for (index, group) in groups.enumerated() {
             do {
                 let content = try Content(group, decoder)
                 switch group.channel.kind {
                 case .log:
-                    rendered.logLines.append(
+                    let line = JSONText.object([
+                        ("channel", JSONText.string(group.channel.name)),
+                        ("webhook_id", JSONText.string(group.messageID)),
                         (
-                            group,
-                            JSONText.object([
-                                ("channel", JSONText.string(group.channel.name)),
-                                ("webhook_id", JSONText.string(group.messageID)),
-                                (
-                                    "message",
-                                    content.report?.body
-                                        ?? ChannelPayload.json(
-                                            for: .webhook, notices: content.notices, language: group.channel.language)
-                                ),
-                            ])
-                        ))
+                            "message",
+                            content.report?.body
+                                ?? ChannelPayload.json(
+                                    for: .webhook, notices: content.notices, language: group.channel.language)
+                        ),
+                    ])
+                    answers.put(Answer(pass: pass, group: index, result: .logged(line), at: Date()))
                 case .email:
-                    messages.append(try mail(for: group, content, smtp: settings, now: now))
-                    rendered.mails.append(group)
+                    messages.append(try mail(for: group, content, smtp: settings, now: clock.now()))
+                    messageGroups.append(index)
                 default:
-                    requests.append(try request(for: group, content, now: now, signers: &signers))
-                    rendered.webhooks.append(group)
+                    requests.append(
+                        try request(for: group, content, clock: clock, signers: &signers, allowed: allowed))
+                    requestGroups.append(index)
                 }
             } catch {
-                rendered.unsendable.append((group, "\(error)"))
+                answers.put(Answer(pass: pass, group: index, result: .unsendable("\(error)"), at: Date()))
             }
         }
-        if let http, !requests.isEmpty { rendered.webhookResults = Task { await http.send(requests) } }
-        if let smtpSender, !messages.isEmpty {
-            rendered.mailResults = Task { await smtpSender.send(messages: messages) }
+        if let http, !requests.isEmpty {
+            let groupOf = requestGroups
+            Task {
+                _ = await http.send(requests) { index, result in
+                    answers.put(Answer(pass: pass, group: groupOf[index], result: .http(result), at: Date()))
+                }
+            }
         }
-        return rendered
+        if let smtpSender, !messages.isEmpty {
+            let groupOf = messageGroups
+            Task {
+                _ = await smtpSender.send(messages: messages, proceed: { _ in allowed() }) { index, result in
+                    answers.put(Answer(pass: pass, group: groupOf[index], result: .mail(result), at: Date()))
+                }
+            }
+        }
     }
 
+    /// A webhook request; its `webhook-timestamp` and signature are made as its transfer starts.
     private static func request(
-        for group: Group, _ content: Content, now: Instant, signers: inout [String: WebhookSignature]
+        for group: Group, _ content: Content, clock: SendClock, signers: inout [String: WebhookSignature],
+        allowed: @escaping @Sendable () -> Bool
     ) throws -> HTTPRequest {
         guard var url = group.channel.url else {
             throw CommandError.runtime("channel \(group.channel.name) has no url")
@@ -370,23 +524,33 @@ final class Dispatcher {
             (content.report?.body
                 ?? ChannelPayload.json(
                     for: group.channel.kind, notices: content.notices, language: group.channel.language)).utf8)
-        var headers: [(name: String, value: String)] = [("Content-Type", "application/json; charset=utf-8")]
-        let timestamp = now.seconds
-        headers.append(("webhook-id", group.messageID))
-        headers.append(("webhook-timestamp", String(timestamp)))
+        let messageID = group.messageID
+        var made: WebhookSignature?
         if let secret = group.channel.secret {
             let signer = try signers[group.channel.name] ?? WebhookSignature(secret: secret)
             signers[group.channel.name] = signer
-            headers.append(
-                (
-                    "webhook-signature",
-                    try signer.signature(messageID: group.messageID, timestamp: Int(timestamp), body: body)
-                ))
+            // Signed once here so that a signing failure shows as the group's, not as a silent withdrawal.
+            _ = try signer.signature(messageID: messageID, timestamp: Int(clock.now().seconds), body: body)
+            made = signer
         }
+        let signer = made
         let timeout = Duration.microseconds(group.channel.timeoutMicros)
-        return HTTPRequest(
-            url: url, method: .post, headers: headers, body: body, timeout: timeout,
-            connectTimeout: min(timeout, .seconds(5)))
+        var request = HTTPRequest(
+            url: url, method: .post,
+            headers: [("Content-Type", "application/json; charset=utf-8"), ("webhook-id", messageID)], body: body,
+            timeout: timeout, connectTimeout: min(timeout, .seconds(5)))
+        request.headersAtStart = {
+            guard allowed() else { return nil }
+            let timestamp = Int(clock.now().seconds)
+            var headers: [(name: String, value: String)] = [("webhook-timestamp", String(timestamp))]
+            if let signer {
+                guard let signature = try? signer.signature(messageID: messageID, timestamp: timestamp, body: body)
+                else { return nil }
+                headers.append(("webhook-signature", signature))
+            }
+            return headers
+        }
+        return request
     }
 
     private static func mail(for group: Group, _ content: Content, smtp settings: SMTPSettings?, now: Instant) throws
@@ -395,12 +559,11 @@ final class Dispatcher {
         guard let settings else { throw CommandError.runtime("no smtp section in the rules") }
         let language = group.channel.language
         let tickets = Set(content.notices.map(\.ticketID))
+        // The Message-ID is the group's, the same at every attempt: a receiver drops a repeat by it.
         if let report = content.report {
             let message = InternetMessage(
                 from: settings.from, to: [group.recipient], subject: report.subject, text: report.text,
-                html: report.html,
-                messageID: "slawatch.\(group.deliveries[0].id).\(UUID().uuidString.prefix(8).lowercased())",
-                threadKey: report.thread, date: now)
+                html: report.html, messageID: group.mailID, threadKey: report.thread, date: now)
             return CurlTransport.MailMessage(
                 envelopeFrom: InternetMessage.address(settings.from), recipients: [group.recipient],
                 data: message.rendered())
@@ -409,8 +572,7 @@ final class Dispatcher {
             from: settings.from, to: [group.recipient],
             subject: MailContent.subject(content.notices, language: language),
             text: MailContent.text(content.notices, language: language),
-            html: MailContent.html(content.notices, language: language),
-            messageID: "slawatch.\(group.deliveries[0].id).\(UUID().uuidString.prefix(8).lowercased())",
+            html: MailContent.html(content.notices, language: language), messageID: group.mailID,
             threadKey: tickets.count == 1 ? "slawatch.ticket.\(tickets.first!)" : nil, date: now)
         return CurlTransport.MailMessage(
             envelopeFrom: InternetMessage.address(settings.from), recipients: [group.recipient],

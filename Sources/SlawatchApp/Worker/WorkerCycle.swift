@@ -2,13 +2,14 @@ import Foundation
 import SlawatchCore
 import SlawatchStore
 
-/// One cycle of the worker: a heartbeat, the evaluator's lock, and (holding it) a full pass or an
-/// incremental cycle that records new events with their deliveries; then the sends that are due
-/// and the cycle's metrics and log line.
+/// One cycle of the worker's evaluation: a heartbeat, the evaluator's lock, and (holding it) a full
+/// pass or an incremental cycle that records new events with their deliveries; then the cycle's
+/// metrics and log line, with what the worker's deliveries did since the previous cycle.
 ///
 /// The worker keeps one connection for its cycles (its session holds the evaluator's lock), on
-/// a thread of its own: a cycle's evaluation runs there whole, in one hop from the worker's task,
-/// and so do the deliveries' claims and records.
+/// a thread of its own: a cycle's evaluation runs there whole, in one hop from the worker's task.
+/// Sending is not part of a cycle: the worker's delivery loop does it on connections of its own
+/// (``WorkerService``), so an evaluation never waits on a receiver.
 final class WorkerCycle {
     let rules: RuleSet
     let database: ConnectionThread
@@ -16,7 +17,6 @@ final class WorkerCycle {
     let dryRun: Bool
     let output: @Sendable (String) -> Void
     let log: Logger
-    let dispatcher: Dispatcher
     /// Every cycle evaluates every ticket (`run --full`).
     let alwaysFull: Bool
     /// How often a worker evaluates every ticket even when nothing says it must: a safety net for
@@ -45,7 +45,6 @@ final class WorkerCycle {
         self.dryRun = dryRun
         self.output = output
         self.log = log
-        dispatcher = Dispatcher(rules: rules, database: database, worker: workerID, output: output, log: log)
     }
 
     /// Gives up the evaluator's role, for a worker that stops. Closing the connection would release
@@ -61,11 +60,18 @@ final class WorkerCycle {
         }
     }
 
+    /// Evaluates at `now`; ``finish(_:tally:started:)`` then logs the cycle.
     func run(now: Instant) async throws -> CycleReport {
-        let started = Date()
         var report = try await database.withConnection { try self.evaluate($0, now: now) }
         report.phase("rest")
-        if !dryRun { report.tally = try await dispatcher.deliverDue(now: now) }
+        return report
+    }
+
+    /// Records the cycle's metrics and logs its line, with `tally`: what the deliveries did since the
+    /// previous cycle (in a `--once` cycle, its own sends).
+    func finish(_ report: CycleReport, tally: Dispatcher.Tally, started: Date) async throws {
+        var report = report
+        report.tally = tally
         let backlog =
             dryRun
             ? 0 : try await database.withConnection { try WorkerStore(connection: $0).deliveryBacklog() }
@@ -83,7 +89,6 @@ final class WorkerCycle {
             "evaluator": String(report.evaluatedHere), "full": String(report.full), "dry_run": String(dryRun),
         ]) { $1 }
         log.info("cycle", fields)
-        return report
     }
 
     /// The cycle's evaluation, on the worker's connection and its thread: heartbeat, the

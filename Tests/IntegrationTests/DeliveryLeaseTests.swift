@@ -1,0 +1,221 @@
+import Foundation
+import LoopbackSinks
+import PostgresClient
+import SlawatchCore
+import Synchronization
+import Testing
+
+/// The outbox under crashes, slow receivers and an unavailable database (the README's "What a
+/// receiver can rely on" and the worker section): leases held while sending and free soon after a
+/// kill, outcomes recorded as answers arrive, per-attempt timing, evaluation beside sending, and
+/// connection failures retried.
+@Suite(.serialized) struct DeliveryLeaseTests {
+    static let now = WorkerClock.at(hours: 5)
+    static let second = WorkerClock.second
+
+    static func rules(_ sink: HTTPSink, timeout: String = "10s") throws -> TemporaryRules {
+        try TemporaryRules([
+            "sla.json": WorkerRules.text(
+                channels: #"{ hook: { type: "webhook", url: "\#(sink.url)/hook", timeout: "\#(timeout)" } }"#,
+                routes: WorkerRules.allEvents(to: ["hook"]))
+        ])
+    }
+
+    /// Counts the requests a sink's handler sees, and when each arrived.
+    final class Arrivals: Sendable {
+        private let state = Mutex<[(id: String, at: Date)]>([])
+        /// Notes a request; returns how many came before it.
+        func note(_ request: HTTPSink.Request) -> Int {
+            state.withLock {
+                $0.append((request.header("webhook-id") ?? "", Date()))
+                return $0.count - 1
+            }
+        }
+        var all: [(id: String, at: Date)] { state.withLock { $0 } }
+    }
+
+    /// A worker whose sends take longer than a lease keeps its claim (the lease is renewed): a second
+    /// worker, even one whose `--now` is far ahead, never sends the same messages.
+    @Test func aClaimLongerThanItsLeaseIsNotSentTwice() async throws {
+        let executable = try WorkerProcessTests.requireExecutable()
+        let desk = try WorkerHelpDesk()
+        let sink = try HTTPSink()
+        // 48 messages, 2 s each, six at a time: sixteen seconds of sending, beyond the 10 s lease.
+        sink.respond { _ in HTTPSink.Response(status: 200, delay: .seconds(2)) }
+        for n in 0..<48 { try desk.addTicket(title: "Ticket \(n)") }
+        let rules = try Self.rules(sink)
+        let first = try WorkerProcessTests.Child(
+            executable, ["run", "--once", "--rules", rules.path, "--database", desk.url, "--now", Self.now.iso8601])
+        let started = await eventually(timeout: .seconds(60)) { !sink.requests.isEmpty }
+        try #require(started, "stderr: \(first.stderr)")
+        try await Task.sleep(for: .seconds(11))
+        try #require(first.process.isRunning, "the first worker should still be sending: \(first.stderr)")
+        // Past any lease counted from the first worker's --now, and past the first 10 s by the clock.
+        try await requireRunOnce(rules, desk, at: Self.now + 130 * Self.second)
+        let status = await first.waitForExit(timeout: .seconds(60))
+        #expect(status == 0, "stderr: \(first.stderr)")
+        let ids = sink.requests.compactMap { $0.header("webhook-id") }
+        #expect(ids.count == 48, "\(ids.count) requests")
+        #expect(Set(ids).count == ids.count, "a message was sent twice")
+        #expect(try await desk.deliveries().allSatisfy { $0.status == "sent" && $0.attempts == 1 })
+    }
+
+    /// A worker killed while one message is on its way: the others were recorded as their answers
+    /// came, so only that one is sent again, with its first copy's `webhook-id`, and its claim is
+    /// free within seconds.
+    @Test func aKillMidClaimRepeatsOnlyTheMessageInFlight() async throws {
+        let executable = try WorkerProcessTests.requireExecutable()
+        let desk = try WorkerHelpDesk()
+        let sink = try HTTPSink()
+        let arrivals = Arrivals()
+        // The third message hangs; every other one is answered at once.
+        sink.respond { request in
+            arrivals.note(request) == 2 ? HTTPSink.Response(status: 200, delay: .seconds(120)) : HTTPSink.Response()
+        }
+        for n in 0..<10 { try desk.addTicket(title: "Ticket \(n)") }
+        let rules = try Self.rules(sink, timeout: "60s")
+        let child = try WorkerProcessTests.Child(
+            executable,
+            ["run", "--interval", "1s", "--rules", rules.path, "--database", desk.url, "--now", Self.now.iso8601])
+        let arrived = await eventually(timeout: .seconds(60)) { arrivals.all.count == 10 }
+        try #require(arrived, "stderr: \(child.stderr)")
+        // The nine answers are recorded within a flush (tens of milliseconds).
+        let recorded = await eventually(timeout: .seconds(10)) {
+            (try? desk.connection.query("SELECT count(*) FROM slawatch.deliveries WHERE status = 'sent'").rows[0]
+                .int(0)) == 9
+        }
+        #expect(recorded, "the answered messages were not recorded as they came")
+        kill(child.process.processIdentifier, SIGKILL)
+        let killedAt = Date()
+        _ = await child.waitForExit(timeout: .seconds(10))
+        let hung = arrivals.all[2].id
+        // Another worker takes the one in flight over once its lease has run out: seconds, not minutes.
+        var repeated = false
+        while !repeated && Date().timeIntervalSince(killedAt) < 20 {
+            try await requireRunOnce(rules, desk, at: Self.now + 5 * Self.second)
+            repeated = arrivals.all.count > 10
+            if !repeated { try await Task.sleep(for: .milliseconds(500)) }
+        }
+        let freeAfter = Date().timeIntervalSince(killedAt)
+        try #require(repeated, "the killed worker's claim was not taken over")
+        #expect(freeAfter <= 13, "taken over \(freeAfter) s after the kill")
+        let all = arrivals.all
+        #expect(all.count == 11, "only the message in flight is sent again: \(all.map(\.id))")
+        #expect(all.last?.id == hung, "the repeat carries its first copy's webhook-id")
+        #expect(try await desk.deliveries().allSatisfy { $0.status == "sent" })
+    }
+
+    /// PostgreSQL refuses new connections when the worker starts, and again later while it runs
+    /// full passes (whose reading connections are new ones): the worker waits, logs, and goes on.
+    @Test func aDatabaseRefusingConnectionsDoesNotStopTheWorker() async throws {
+        let executable = try WorkerProcessTests.requireExecutable()
+        let desk = try WorkerHelpDesk()
+        let sink = try HTTPSink()
+        try desk.addTicket(title: "Caída del portal")
+        let rules = try Self.rules(sink)
+        // From the server's first database: a session cannot close its own database to connections.
+        let base = try #require(ProcessInfo.processInfo.environment["SLAWATCH_TEST_DATABASE_URL"])
+        let admin = try PostgresConnection(url: base)
+        func allowConnections(_ allowed: Bool) throws {
+            try admin.execute("ALTER DATABASE \(desk.db.name) ALLOW_CONNECTIONS \(allowed)")
+        }
+        try allowConnections(false)
+        defer { try? allowConnections(true) }
+        let child = try WorkerProcessTests.Child(
+            executable, ["run", "--interval", "1s", "--full", "--rules", rules.path, "--database", desk.url])
+        try await Task.sleep(for: .seconds(3))
+        #expect(child.process.isRunning, "the worker gave up at the start: \(child.stderr)")
+        try allowConnections(true)
+        let first = await eventually(timeout: .seconds(30)) { sink.requests.count == 1 }
+        try #require(first, "stderr: \(child.stderr)")
+        try allowConnections(false)
+        try await Task.sleep(for: .seconds(4))
+        #expect(child.process.isRunning, "the worker exited while connections were refused: \(child.stderr)")
+        try allowConnections(true)
+        try desk.addTicket(title: "Caída del correo")
+        let second = await eventually(timeout: .seconds(40)) { sink.requests.count == 2 }
+        #expect(second, "stderr: \(child.stderr)")
+        #expect(child.stderr.contains("unavailable; retrying"), "each failure is logged: \(child.stderr)")
+        kill(child.process.processIdentifier, SIGTERM)
+        #expect(await child.waitForExit(timeout: .seconds(30)) == 0, "stderr: \(child.stderr)")
+    }
+
+    /// Backoff and `Retry-After` count from the instant the attempt's answer arrived, not from the
+    /// cycle's start: a receiver that takes 3 s to answer pushes the retry back by those 3 s.
+    @Test func backoffAndRetryAfterCountFromTheAttempt() async throws {
+        let desk = try WorkerHelpDesk()
+        let sink = try HTTPSink()
+        try desk.addTicket()
+        let rules = try Self.rules(sink)
+        sink.enqueue(HTTPSink.Response(status: 500, text: "boom", delay: .seconds(3)))
+        try await requireRunOnce(rules, desk, at: Self.now)
+        let failed = try #require(try await desk.deliveries().first)
+        let due = try desk.dueAt(delivery: failed.id)
+        // Half the 15 s backoff at least, after the answer 3 s into the run.
+        #expect(due >= Self.now + 10_500_000, "due_at \(due.iso8601)")
+
+        let retried = Self.now + 20 * Self.second
+        sink.enqueue(HTTPSink.Response(status: 429, headers: [("Retry-After", "5")], text: "later", delay: .seconds(2)))
+        try await requireRunOnce(rules, desk, at: retried)
+        let again = try desk.dueAt(delivery: failed.id)
+        #expect(again >= retried + 7 * Self.second, "due_at \(again.iso8601)")
+        #expect(again <= retried + 12 * Self.second, "due_at \(again.iso8601)")
+    }
+
+    /// `webhook-timestamp` is made as each transfer starts: messages that wait for a connection
+    /// behind a slow receiver carry the time they left, not the cycle's.
+    @Test func webhookTimestampIsMadeWhenTheMessageLeaves() async throws {
+        let desk = try WorkerHelpDesk()
+        let sink = try HTTPSink()
+        let arrivals = Arrivals()
+        sink.respond { request in
+            _ = arrivals.note(request)
+            return HTTPSink.Response(status: 200, delay: .seconds(1))
+        }
+        for n in 0..<24 { try desk.addTicket(title: "Ticket \(n)") }
+        try await requireRunOnce(try Self.rules(sink), desk, at: Self.now)
+        let requests = sink.requests
+        try #require(requests.count == 24)
+        let arrivedAt = Dictionary(arrivals.all.map { ($0.id, $0.at) }, uniquingKeysWith: { first, _ in first })
+        let stamps = requests.compactMap { r in
+            r.header("webhook-timestamp").flatMap(Int64.init).map { (r.header("webhook-id") ?? "", $0) }
+        }
+        try #require(stamps.count == 24)
+        let (firstID, firstStamp) = stamps.min { $0.1 < $1.1 }!
+        let spread = stamps.map(\.1).max()! - firstStamp
+        #expect(spread >= 2, "24 messages, six at a time, 1 s each: the stamps spread over seconds, not \(spread)")
+        for (id, stamp) in stamps {
+            let arrivedLater = arrivedAt[id]!.timeIntervalSince(arrivedAt[firstID]!)
+            #expect(abs(Double(stamp - firstStamp) - arrivedLater) <= 1.5, "\(id): stamp \(stamp)")
+        }
+        // The stamps follow --now: the first one is within seconds of it.
+        #expect(firstStamp >= Self.now.seconds && firstStamp <= Self.now.seconds + 10)
+    }
+
+    /// A storm being sent to a slow receiver does not hold up the detection of the next breach.
+    @Test func evaluationRecordsACrossingOnTimeWhileAStormIsSent() async throws {
+        let executable = try WorkerProcessTests.requireExecutable()
+        let desk = try WorkerHelpDesk()
+        let sink = try HTTPSink()
+        sink.respond { _ in HTTPSink.Response(status: 200, delay: .seconds(1)) }
+        // 120 breaches to send at once (twenty seconds at six a time), and one more 6 s later.
+        for n in 0..<120 { try desk.addTicket(title: "Ticket \(n)") }
+        let late = try desk.addTicket(title: "Ticket tardío", created: WorkerClock.at(hours: 1, seconds: 6))
+        let rules = try Self.rules(sink)
+        let child = try WorkerProcessTests.Child(
+            executable,
+            ["run", "--interval", "1s", "--rules", rules.path, "--database", desk.url, "--now", Self.now.iso8601])
+        let started = Date()
+        let storm = await eventually(timeout: .seconds(30)) { !sink.requests.isEmpty }
+        try #require(storm, "stderr: \(child.stderr)")
+        let detected = await eventually(timeout: .seconds(30)) {
+            (try? desk.events().contains { $0.code == late.code && $0.kind == "sla.breached" }) == true
+        }
+        let after = Date().timeIntervalSince(started)
+        try #require(detected, "stderr: \(child.stderr)")
+        #expect(after <= 12, "the breach due 6 s in was recorded \(after) s in")
+        #expect(sink.requests.count < 121, "recorded while the storm was still being sent")
+        kill(child.process.processIdentifier, SIGTERM)
+        #expect(await child.waitForExit(timeout: .seconds(60)) == 0, "stderr: \(child.stderr)")
+    }
+}
