@@ -7,9 +7,10 @@ import SlawatchStore
 ///
 /// Deliveries that share a group key (a route's burst within `group_wait`) go out as one message.
 /// Webhooks of every channel go out together on libcurl's multi interface; a channel with a rate
-/// limit sends at most one message per `1/rate` seconds, and what its budget does not allow in this
-/// pass is given back for later, without counting an attempt. E-mails of a pass share one SMTP
-/// connection.
+/// limit sends at most one message per `1/rate` seconds, and when more are due for one recipient
+/// than that allows, they go as one folded message (``RateGate``). A claimed delivery made stale by
+/// a later event of its ticket, or by the ticket's stop, is superseded instead of sent. E-mails of
+/// a pass share one SMTP connection.
 ///
 /// ``deliverDue(now:)`` is a pipeline of claims. The calling task claims and records, one
 /// statement at a time on its database's connection (on that connection's thread). A task reads
@@ -26,8 +27,8 @@ final class Dispatcher {
     let log: Logger
     private var http: HTTPBatchSender?
     private var smtp: SMTPSender?
-    /// When each rate-limited channel may send next.
-    private var nextSlot: [String: Instant] = [:]
+    /// What rate-limited channels send and when.
+    private var rates = RateGate()
     private var generator = SystemRandomNumberGenerator()
 
     /// The first claim of a cycle is small, so that the first messages leave early; the next ones are
@@ -38,7 +39,7 @@ final class Dispatcher {
     static let maxClaims = 20
 
     struct Tally {
-        var sent = 0, failed = 0, dead = 0, deferred = 0
+        var sent = 0, failed = 0, dead = 0, deferred = 0, superseded = 0
         var byChannel: [String: [String: Int]] = [:]
         mutating func add(_ channel: String, _ outcome: String, _ count: Int) {
             byChannel[channel, default: [:]][outcome, default: 0] += count
@@ -68,9 +69,20 @@ final class Dispatcher {
         let channel: Channel
         let recipient: String
         var deliveries: [DeliveryQueue.Claimed]
+        /// The folded message that carries these deliveries, when a rate limit folded them.
+        var folded: FoldedMessage?
+        /// When a rate limit lets the message leave; nil: at once.
+        var notBefore: ContinuousClock.Instant?
         var ids: [Int64] { deliveries.map(\.id) }
         /// Stable across retries: the receiver drops a repeat by it.
-        var messageID: String { "msg_slawatch_\(deliveries[0].id)" }
+        var messageID: String { folded?.id ?? "msg_slawatch_\(deliveries[0].id)" }
+
+        init(key: String, channel: Channel, recipient: String, deliveries: [DeliveryQueue.Claimed]) {
+            self.key = key
+            self.channel = channel
+            self.recipient = recipient
+            self.deliveries = deliveries
+        }
     }
 
     /// One claim on its way.
@@ -125,9 +137,21 @@ final class Dispatcher {
         return tally
     }
 
-    /// Groups `claimed`, gives back what a rate limit does not allow yet, and sets the rest on its way.
+    /// Supersedes what is stale, groups the rest, folds what a rate limit does not allow one by one,
+    /// gives back what would wait too long for its slot, and sets the rest on its way.
     private func start(_ claimed: [DeliveryQueue.Claimed], now: Instant, tally: inout Tally) async throws -> Pass {
         var pass = Pass()
+        let superseded = try await queue { try $0.supersede(claimed.map(\.id), now: now) }
+        var claimed = claimed
+        if !superseded.isEmpty {
+            let gone = Set(superseded.map(\.id))
+            claimed.removeAll { gone.contains($0.id) }
+            for s in superseded {
+                tally.superseded += 1
+                tally.add(s.channel, "superseded", 1)
+            }
+            log.info("deliveries superseded", ["deliveries": "\(superseded.map(\.id))", "reason": superseded[0].reason])
+        }
         var groups: [Group] = []
         var index: [String: Int] = [:]
         for d in claimed {
@@ -142,25 +166,16 @@ final class Dispatcher {
                 groups.append(Group(key: d.groupKey, channel: channel, recipient: d.recipient, deliveries: [d]))
             }
         }
-        // Rate limits: a channel's groups beyond its budget for this pass wait for their slot.
-        var deferred: [Instant: [Int64]] = [:]
-        var sendable: [Group] = []
-        for group in groups {
-            guard let rate = group.channel.ratePerSecond else {
-                sendable.append(group)
-                continue
-            }
-            let slot = max(nextSlot[group.channel.name] ?? now, now)
-            if slot > now {
-                deferred[slot, default: []] += group.ids
-                tally.deferred += group.deliveries.count
-                continue
-            }
-            nextSlot[group.channel.name] = slot + Int64(1_000_000 / rate)
-            sendable.append(group)
+        // Rate limits: folded, waited for within the pass, and only beyond that given back.
+        let plan = rates.plan(groups, now: now)
+        for (ids, slot) in plan.postponed {
+            try await queue { try $0.release(ids, dueAt: slot) }
+            tally.deferred += ids.count
         }
-        for (slot, ids) in deferred { try await queue { try $0.release(ids, dueAt: slot) } }
+        let sendable = plan.groups
         guard !sendable.isEmpty else { return pass }
+        let carried = sendable.filter { $0.deliveries.count > 1 || $0.folded != nil }.map { ($0.ids, $0.messageID) }
+        if !carried.isEmpty { try await queue { try $0.carry(carried) } }
 
         // Both senders exist before either batch leaves, so that a failure to start one cannot strand
         // messages already on the wire.
@@ -316,13 +331,19 @@ final class Dispatcher {
         _ groups: [Group], now: Instant, smtp settings: SMTPSettings?, http: HTTPBatchSender?, smtpSender: SMTPSender?
     ) -> Rendered {
         var rendered = Rendered()
-        var requests: [HTTPRequest] = []
-        var messages: [CurlTransport.MailMessage] = []
+        var requests: [(ContinuousClock.Instant?, HTTPRequest)] = []
+        var messages: [(ContinuousClock.Instant?, CurlTransport.MailMessage)] = []
         var signers: [String: WebhookSignature] = [:]
         let decoder = JSONDecoder()
+        // In the order they may leave, so that each wave of sends is a run of them.
+        let clock = ContinuousClock.now
+        let groups = groups.enumerated().sorted {
+            ($0.element.notBefore ?? clock, $0.offset) < ($1.element.notBefore ?? clock, $1.offset)
+        }.map(\.element)
         for group in groups {
             do {
                 let content = try Content(group, decoder)
+                let at = now + micros(max(.zero, (group.notBefore ?? clock) - clock))
                 switch group.channel.kind {
                 case .log:
                     rendered.logLines.append(
@@ -333,28 +354,47 @@ final class Dispatcher {
                                 ("webhook_id", JSONText.string(group.messageID)),
                                 (
                                     "message",
-                                    content.report?.body
+                                    group.folded?.body ?? content.report?.body
                                         ?? ChannelPayload.json(
                                             for: .webhook, notices: content.notices, language: group.channel.language)
                                 ),
                             ])
                         ))
                 case .email:
-                    messages.append(try mail(for: group, content, smtp: settings, now: now))
+                    messages.append((group.notBefore, try mail(for: group, content, smtp: settings, now: at)))
                     rendered.mails.append(group)
                 default:
-                    requests.append(try request(for: group, content, now: now, signers: &signers))
+                    requests.append((group.notBefore, try request(for: group, content, now: at, signers: &signers)))
                     rendered.webhooks.append(group)
                 }
             } catch {
                 rendered.unsendable.append((group, "\(error)"))
             }
         }
-        if let http, !requests.isEmpty { rendered.webhookResults = Task { await http.send(requests) } }
+        if let http, !requests.isEmpty {
+            rendered.webhookResults = Task { await inWaves(requests) { await http.send($0) } }
+        }
         if let smtpSender, !messages.isEmpty {
-            rendered.mailResults = Task { await smtpSender.send(messages: messages) }
+            rendered.mailResults = Task { await inWaves(messages) { await smtpSender.send(messages: $0) } }
         }
         return rendered
+    }
+
+    /// Sends `items`, ordered by the instant each may leave, one wave per instant: a rate-limited
+    /// channel's later parts wait for their slot (bounded by ``RateGate/maxWait``).
+    private static func inWaves<Item: Sendable, Answer: Sendable>(
+        _ items: [(ContinuousClock.Instant?, Item)], _ send: ([Item]) async -> [Answer]
+    ) async -> [Answer] {
+        var answers: [Answer] = []
+        var start = 0
+        while start < items.count {
+            var end = start + 1
+            while end < items.count && items[end].0 == items[start].0 { end += 1 }
+            if let at = items[start].0 { try? await Task.sleep(until: at, clock: .continuous) }
+            answers += await send(items[start..<end].map(\.1))
+            start = end
+        }
+        return answers
     }
 
     private static func request(
@@ -367,7 +407,7 @@ final class Dispatcher {
             url += (url.contains("?") ? "&" : "?") + "messageReplyOption=REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD"
         }
         let body = Array(
-            (content.report?.body
+            (group.folded?.body ?? content.report?.body
                 ?? ChannelPayload.json(
                     for: group.channel.kind, notices: content.notices, language: group.channel.language)).utf8)
         var headers: [(name: String, value: String)] = [("Content-Type", "application/json; charset=utf-8")]
