@@ -104,7 +104,8 @@ public struct EventStore {
                 let taken = try insertEventsAndDeliveries(prepared, on: connection)
                 guard !taken.isEmpty else {
                     outcome.add(prepared.planned)
-                    outcome.superseded.merge(try supersedeOlder(prepared.planned.notified, now: now, on: connection), uniquingKeysWith: +)
+                    outcome.superseded.merge(
+                        try supersedeOlder(prepared.planned.notified, now: now, on: connection), uniquingKeysWith: +)
                     return
                 }
                 var fresh = Outcome()
@@ -116,7 +117,8 @@ public struct EventStore {
                     try insertDeliveries(fresh.notified[...], now: now, on: connection)
                 }
                 outcome.add(fresh)
-                outcome.superseded.merge(try supersedeOlder(fresh.notified, now: now, on: connection), uniquingKeysWith: +)
+                outcome.superseded.merge(
+                    try supersedeOlder(fresh.notified, now: now, on: connection), uniquingKeysWith: +)
             }
         }
         return outcome

@@ -23,7 +23,8 @@ private func items(_ count: Int, kind: String = "sla.breached") throws -> [Messa
             "detectedAt": (t0 + 3_600_000_000).iso8601,
         ]
         let data = try JSONSerialization.data(withJSONObject: notice)
-        return MessageFolding.Item(deliveryID: Int64(1000 + i), notice: try JSONDecoder().decode(Notice.self, from: data))
+        return MessageFolding.Item(
+            deliveryID: Int64(1000 + i), notice: try JSONDecoder().decode(Notice.self, from: data))
     }
 }
 

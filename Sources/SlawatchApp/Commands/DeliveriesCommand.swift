@@ -38,6 +38,7 @@ enum DeliveriesCommand {
         context.output(
             EventsCommand.render(
                 rows, format: format,
-                columns: ["id", "label", "kind", "channel", "recipient", "status", "attempts", "message", "last_error"]))
+                columns: ["id", "label", "kind", "channel", "recipient", "status", "attempts", "message", "last_error"])
+        )
     }
 }

@@ -150,7 +150,8 @@ final class Dispatcher {
                 tally.superseded += 1
                 tally.add(s.channel, "superseded", 1)
             }
-            log.info("deliveries superseded", ["deliveries": "\(superseded.map(\.id))", "reason": superseded[0].reason])
+            log.info(
+                "deliveries superseded", ["deliveries": "\(superseded.map(\.id))", "reason": superseded[0].reason])
         }
         var groups: [Group] = []
         var index: [String: Int] = [:]
@@ -174,6 +175,16 @@ final class Dispatcher {
         }
         let sendable = plan.groups
         guard !sendable.isEmpty else { return pass }
+        var folds: [String: (deliveries: Int, messages: Int)] = [:]
+        for group in sendable where group.folded != nil {
+            folds[group.channel.name, default: (0, 0)].deliveries += group.deliveries.count
+            folds[group.channel.name, default: (0, 0)].messages += 1
+        }
+        for (channel, fold) in folds.sorted(by: { $0.key < $1.key }) {
+            log.info(
+                "deliveries folded under the channel's rate limit",
+                ["channel": channel, "deliveries": String(fold.deliveries), "messages": String(fold.messages)])
+        }
         let carried = sendable.filter { $0.deliveries.count > 1 || $0.folded != nil }.map { ($0.ids, $0.messageID) }
         if !carried.isEmpty { try await queue { try $0.carry(carried) } }
 

@@ -19,7 +19,9 @@ struct WorkerMetrics {
         }
         // Superseded when the evaluation wrote a later event's delivery; those superseded when
         // claimed are in the tally.
-        for (channel, count) in report.superseded { deliveries[channel, default: [:]]["superseded", default: 0] += count }
+        for (channel, count) in report.superseded {
+            deliveries[channel, default: [:]]["superseded", default: 0] += count
+        }
         lastCycleSeconds = seconds
         self.backlog = backlog
         evaluated = report.evaluated

@@ -76,7 +76,8 @@ public enum MessageFolding {
             case .slack: body = slack(title, part.blocks)
             case .teams: body = teams(title, part.blocks)
             case .googlechat: body = googleChat(title, part.blocks)
-            default: body = discord(title, part.blocks, warningsOnly: sorted.allSatisfy { $0.notice.kind == "sla.warning" })
+            default:
+                body = discord(title, part.blocks, warningsOnly: sorted.allSatisfy { $0.notice.kind == "sla.warning" })
             }
             return FoldedMessage(body: body, deliveryIDs: part.ids, part: index + 1, parts: packed.count)
         }
@@ -230,13 +231,16 @@ public enum MessageFolding {
 
     static func mrkdwn(_ text: String) -> String {
         JSONText.object([
-            ("type", "\"section\""), ("text", JSONText.object([("type", "\"mrkdwn\""), ("text", JSONText.string(text))])),
+            ("type", "\"section\""),
+            ("text", JSONText.object([("type", "\"mrkdwn\""), ("text", JSONText.string(text))])),
         ])
     }
 
     static func slack(_ heading: String, _ blocks: [String]) -> String {
         let all = [mrkdwn("*\(heading)*")] + blocks.map(mrkdwn)
-        return JSONText.object([("text", JSONText.string(heading)), ("blocks", "[" + all.joined(separator: ", ") + "]")])
+        return JSONText.object([
+            ("text", JSONText.string(heading)), ("blocks", "[" + all.joined(separator: ", ") + "]"),
+        ])
     }
 
     static func teams(_ heading: String, _ blocks: [String]) -> String {
