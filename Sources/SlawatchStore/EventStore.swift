@@ -121,6 +121,10 @@ public struct EventStore {
                     try supersedeOlder(fresh.notified, now: now, on: connection), uniquingKeysWith: +)
             }
         }
+        let stopped = tickets.filter { $0.reading.state == .stopped }.map(\.ticket.ticketID)
+        if migrated && !stopped.isEmpty {
+            outcome.superseded.merge(try supersedeStopped(stopped, now: now, on: connection), uniquingKeysWith: +)
+        }
         return outcome
     }
 
@@ -302,6 +306,40 @@ public struct EventStore {
             RETURNING d.channel
             """,
             [.textArray(events), .timestamptz(now.microseconds), .string(now.iso8601)])
+        for row in rows.rows { counts[try row.string(0), default: 0] += 1 }
+        return counts
+    }
+
+    /// Marks `superseded` the deliveries not sent yet, and not held by a worker, of the tickets
+    /// `stopped` (README, 'Superseding'), except `sla.met_after_breach`: a warning about a resolved
+    /// ticket is noise. A worker that claims one of them later supersedes it too (it looks at the
+    /// ticket's stored clock), so this only says so sooner. Returns the count by channel.
+    private func supersedeStopped(_ stopped: [String], now: Instant, on connection: PostgresConnection) throws
+        -> [String: Int]
+    {
+        // Most cycles have nothing unsent: then the stopped tickets (all of them, in a first full
+        // pass) are not even sent to the server.
+        let unsent = try connection.query(
+            "SELECT EXISTS (SELECT 1 FROM slawatch.deliveries WHERE status IN ('pending', 'failed'))"
+        ).rows[0].bool(0)
+        guard unsent else { return [:] }
+        var counts: [String: Int] = [:]
+        let rows = try connection.query(
+            """
+            WITH unsent AS MATERIALIZED (
+                SELECT d.id, e.ticket_id FROM slawatch.deliveries d JOIN slawatch.events e ON e.id = d.event_id
+                WHERE d.status IN ('pending', 'failed') AND e.kind <> 'sla.met_after_breach'
+            )
+            UPDATE slawatch.deliveries d
+            SET status = 'superseded', last_error = 'superseded: the ticket has stopped since',
+                errors = d.errors || jsonb_build_array(
+                    jsonb_build_object('at', $3, 'error', 'superseded: the ticket has stopped since'))
+            FROM unsent u JOIN unnest($1::text[]) AS s(ticket) ON s.ticket = u.ticket_id
+            WHERE d.id = u.id AND d.status IN ('pending', 'failed')
+              AND (d.claimed_by IS NULL OR d.claimed_until IS NULL OR d.claimed_until < $2)
+            RETURNING d.channel
+            """,
+            [.textArray(stopped), .timestamptz(now.microseconds), .string(now.iso8601)])
         for row in rows.rows { counts[try row.string(0), default: 0] += 1 }
         return counts
     }

@@ -126,7 +126,27 @@ private func webhookRules(_ sink: HTTPSink, routes: String) throws -> TemporaryR
         #expect(sink.requests.count == 1)
     }
 
-    @Test func aWarningOfATicketStoppedBeforeItWasSentIsSuperseded() async throws {
+    @Test func aWarningOfATicketStoppedBeforeItWasSentIsSupersededWhenClaimed() async throws {
+        let desk = try WorkerHelpDesk()
+        let sink = try HTTPSink()
+        let ticket = try desk.addTicket()
+        let rules = try webhookRules(
+            sink, routes: #"[{ events: ["sla.warning"], channels: ["integraciones"], group_wait: "30m" }]"#)
+        try await requireRunOnce(rules, desk, at: WorkerClock.at(hours: 2, seconds: 300))
+        try desk.setStatus(of: ticket.code, to: "RESUELTO", at: WorkerClock.at(hours: 2, seconds: 1_800))
+        // An incremental cycle: the stopped ticket has no new event; its warning is due and claimed.
+        let run = try await requireRunOnce(rules, desk, at: WorkerClock.at(hours: 2, seconds: 2_400))
+        #expect(sink.requests.isEmpty, "\(sink.requests.map(\.bodyText))")
+        #expect(run.stderr.contains("deliveries superseded"), "\(run.stderr)")
+        let deliveries = try await desk.deliveries()
+        try #require(deliveries.count == 1)
+        #expect(deliveries[0].status == "superseded")
+        #expect(deliveries[0].superseded_by == nil)
+        #expect(deliveries[0].attempts == 0)
+        #expect(deliveries[0].last_error?.contains("stopped") == true, "\(deliveries[0])")
+    }
+
+    @Test func aFullPassThatSeesTheTicketStoppedSupersedesItsWarningBeforeItIsDue() async throws {
         let desk = try WorkerHelpDesk()
         let sink = try HTTPSink()
         let ticket = try desk.addTicket()
@@ -134,13 +154,14 @@ private func webhookRules(_ sink: HTTPSink, routes: String) throws -> TemporaryR
             sink, routes: #"[{ events: ["sla.warning"], channels: ["integraciones"], group_wait: "1h" }]"#)
         try await requireRunOnce(rules, desk, at: WorkerClock.at(hours: 2, seconds: 300))
         try desk.setStatus(of: ticket.code, to: "RESUELTO", at: WorkerClock.at(hours: 2, seconds: 1_800))
-        try await requireRunOnce(rules, desk, at: WorkerClock.at(hours: 3, seconds: 600))
-        #expect(sink.requests.isEmpty, "\(sink.requests.map(\.bodyText))")
+        try await requireRunOnce(rules, desk, at: WorkerClock.at(hours: 2, seconds: 2_400), ["--full"])
         let deliveries = try await desk.deliveries()
         try #require(deliveries.count == 1)
-        #expect(deliveries[0].status == "superseded")
-        #expect(deliveries[0].superseded_by == nil)
+        #expect(deliveries[0].status == "superseded", "\(deliveries[0])")
         #expect(deliveries[0].last_error?.contains("stopped") == true, "\(deliveries[0])")
+        // Its hour passes: nothing is sent.
+        try await requireRunOnce(rules, desk, at: WorkerClock.at(hours: 3, seconds: 600))
+        #expect(sink.requests.isEmpty, "\(sink.requests.map(\.bodyText))")
     }
 
     @Test func metAfterBreachIsNeverSupersededByTheStop() async throws {
