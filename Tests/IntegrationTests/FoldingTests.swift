@@ -39,6 +39,10 @@ private func webhookRules(_ sink: HTTPSink, routes: String) throws -> TemporaryR
         let texts = requests.map(\.bodyText).joined(separator: "\n")
         let missing = codes.filter { !texts.contains($0) }
         #expect(missing.isEmpty, "not named: \(missing.prefix(10))")
+        if count == 500 {
+            // A backlog larger than a claim (200) is still one fold, unless claims came slowly.
+            #expect(requests.count <= 2, "\(requests.count) messages")
+        }
         if count == 1 {
             // Nothing to fold: the usual message.
             #expect(requests.count == 1)

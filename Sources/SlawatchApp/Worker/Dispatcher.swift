@@ -110,10 +110,21 @@ final class Dispatcher {
         do {
             for n in 0..<Self.maxClaims {
                 let limit = n == 0 ? Self.firstClaim : Self.laterClaims
-                let claimed = try await queue { try $0.claim(now: now, limit: limit) }
-                if claimed.isEmpty { break }
+                let fresh = try await queue { try $0.claim(now: now, limit: limit) }
+                // A rate-limited channel's deliveries wait (briefly) for the next claims, to be
+                // folded with the rest of the backlog.
+                let more = fresh.count == limit && n + 1 < Self.maxClaims
+                let claimed = rates.gather(fresh, more: more, channels: rules.channels)
+                if fresh.isEmpty && claimed.isEmpty { break }
+                if claimed.isEmpty { continue }
                 let previous = inFlight
                 inFlight = try await start(claimed, now: now, tally: &tally)
+                if let previous { try await finish(previous, now: now, tally: &tally) }
+            }
+            let held = rates.release()
+            if !held.isEmpty {
+                let previous = inFlight
+                inFlight = try await start(held, now: now, tally: &tally)
                 if let previous { try await finish(previous, now: now, tally: &tally) }
             }
             if let last = inFlight {
@@ -124,6 +135,9 @@ final class Dispatcher {
             // What is on the wire is still answered and, if the database allows, recorded; otherwise
             // its lease runs out and it is sent again, a repeat the receiver drops by its webhook-id.
             if let pass = inFlight { try? await finish(pass, now: now, tally: &tally) }
+            // Held for folding and never sent: given back at once if the database allows.
+            let held = rates.release().map(\.id)
+            if !held.isEmpty { try? await queue { try $0.release(held, dueAt: now) } }
             throw error
         }
         return tally

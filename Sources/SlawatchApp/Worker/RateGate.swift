@@ -18,6 +18,47 @@ struct RateGate {
     /// The longest a message waits for its slot within a pass.
     static let maxWait: Duration = .seconds(15)
 
+    /// Rate-limited deliveries of earlier claims of this pass, kept to be folded with the next.
+    private var held: [DeliveryQueue.Claimed] = []
+    private var heldSince: ContinuousClock.Instant?
+    /// The longest a claim's rate-limited deliveries wait for the next claims: a backlog larger
+    /// than one claim folds into one message (not one per claim) unless its other sends are slow.
+    static let maxHold: Duration = .seconds(1)
+
+    /// Gathers a pass's rate-limited deliveries across its claims: `fresh` is a claim, `more` says
+    /// whether another claim follows (this one came back full). Returns what to send now: the
+    /// claim's other deliveries, and the rate-limited ones held so far once no claim follows or
+    /// they have waited ``maxHold``.
+    mutating func gather(
+        _ fresh: [DeliveryQueue.Claimed], more: Bool, channels: [String: Channel],
+        clock: ContinuousClock.Instant = .now
+    ) -> [DeliveryQueue.Claimed] {
+        var claimed = held + fresh
+        held = []
+        guard more, clock - (heldSince ?? clock) < Self.maxHold else {
+            heldSince = nil
+            return claimed
+        }
+        let limited = { (d: DeliveryQueue.Claimed) in channels[d.channel]?.ratePerSecond != nil }
+        held = claimed.filter(limited)
+        if held.isEmpty {
+            heldSince = nil
+        } else {
+            claimed.removeAll(where: limited)
+            heldSince = heldSince ?? clock
+        }
+        return claimed
+    }
+
+    /// What is still held when a pass ends early (no further claim): to be sent now.
+    mutating func release() -> [DeliveryQueue.Claimed] {
+        defer {
+            held = []
+            heldSince = nil
+        }
+        return held
+    }
+
     /// What a pass sends of a claim, and what it gives back for later.
     struct Plan {
         /// The messages to send, each with the instant it may leave (nil: now).
