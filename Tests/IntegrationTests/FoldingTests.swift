@@ -168,6 +168,31 @@ private func webhookRules(_ sink: HTTPSink, routes: String) throws -> TemporaryR
         #expect(sink.requests.isEmpty, "\(sink.requests.map(\.bodyText))")
     }
 
+    @Test func aReminderWaitingForItsRetryIsSupersededByALaterEvent() async throws {
+        let desk = try WorkerHelpDesk()
+        let sink = try HTTPSink()
+        let ticket = try desk.addTicket()
+        let rules = try webhookRules(
+            sink, routes: WorkerRules.allEvents(to: ["integraciones"], extra: #", repeat: "1h""#))
+        try await requireRunOnce(rules, desk, at: WorkerClock.at(hours: 4, seconds: 60))
+        try #require(sink.requests.count == 1)
+        // The first reminder is refused and waits for its retry.
+        sink.enqueue(HTTPSink.Response(status: 500, text: "busy"))
+        try await requireRunOnce(rules, desk, at: WorkerClock.at(hours: 5, seconds: 120))
+        try #require(sink.requests.count == 2)
+        let reminder = try #require(try await desk.deliveries().first { $0.status == "failed" })
+        // Meanwhile the ticket is resolved: met_after_breach goes to the same place, the reminder not.
+        try desk.setStatus(of: ticket.code, to: "RESUELTO", at: WorkerClock.at(hours: 5, seconds: 180))
+        try await requireRunOnce(rules, desk, at: WorkerClock.at(hours: 5, seconds: 300))
+        try #require(sink.requests.count == 3, "\(sink.requests.map(\.bodyText))")
+        #expect(try jsonObject(sink.requests[2].body)["type"] as? String == "sla.met_after_breach")
+        let deliveries = try await desk.deliveries()
+        let met = try #require(deliveries.first { $0.kind == "sla.met_after_breach" })
+        let after = try #require(deliveries.first { $0.id == reminder.id })
+        #expect(after.status == "superseded" && after.superseded_by == met.id, "\(deliveries)")
+        #expect(after.attempts == 1 && after.errors.count == 2, "\(after.errors.map(\.error))")
+    }
+
     @Test func metAfterBreachIsNeverSupersededByTheStop() async throws {
         let desk = try WorkerHelpDesk()
         let sink = try HTTPSink()
