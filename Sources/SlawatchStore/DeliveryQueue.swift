@@ -194,6 +194,78 @@ public struct DeliveryQueue {
             [.string(channel), .timestamptz(now.microseconds), .string(reason)])
     }
 
+    /// Which message carried each delivery (a folded or grouped message's id), as
+    /// `slawatch deliveries` shows it; only while this worker holds the delivery.
+    public func carry(_ messages: [(ids: [Int64], messageID: String)]) throws(StoreError) {
+        guard !messages.isEmpty else { return }
+        try connection.run("recording which message carries each delivery") { try carry($0, messages) }
+    }
+
+    private func carry(_ connection: PostgresConnection, _ messages: [(ids: [Int64], messageID: String)]) throws {
+        var ids: [Int64] = []
+        var messageIDs: [String?] = []
+        for message in messages {
+            ids += message.ids
+            messageIDs += Array(repeating: message.messageID, count: message.ids.count)
+        }
+        try connection.query(
+            """
+            UPDATE slawatch.deliveries d SET message_id = u.message
+            FROM unnest($1, $2) AS u(id, message)
+            WHERE d.id = ANY($1) AND d.id = u.id AND d.claimed_by = $3
+            """,
+            [.int8Array(ids), .textArray(messageIDs), .string(worker)])
+    }
+
+    /// A claimed delivery that is not sent because it is stale (README, 'Superseding').
+    public struct Superseded: Sendable {
+        public let id: Int64
+        public let channel: String
+        public let reason: String
+    }
+
+    /// Marks `superseded` those of the claimed deliveries `ids` whose ticket has a later event
+    /// going to the same channel and recipient (with the id of that event's delivery), or whose
+    /// ticket's clock has stopped since (except `sla.met_after_breach`); returns them. Reports are
+    /// never superseded.
+    public func supersede(_ ids: [Int64], now: Instant) throws(StoreError) -> [Superseded] {
+        guard !ids.isEmpty else { return [] }
+        return try connection.run("superseding stale deliveries") { try supersede($0, ids, now: now) }
+    }
+
+    private func supersede(_ connection: PostgresConnection, _ ids: [Int64], now: Instant) throws -> [Superseded] {
+        try connection.query(
+            """
+            WITH stale AS (
+                SELECT d.id, n.id AS later,
+                       CASE WHEN n.id IS NOT NULL
+                            THEN 'superseded by delivery ' || n.id || ': a later event of the ticket (' || n.kind
+                                 || ') goes to the same channel and recipient'
+                            ELSE 'superseded: the ticket has stopped since' END AS reason
+                FROM slawatch.deliveries d JOIN slawatch.events e ON e.id = d.event_id
+                LEFT JOIN LATERAL (
+                    SELECT l.id, le.kind FROM slawatch.deliveries l JOIN slawatch.events le ON le.id = l.event_id
+                    WHERE le.ticket_id = e.ticket_id AND l.channel = d.channel AND l.recipient = d.recipient
+                      AND (COALESCE(le.crossed_at, le.detected_at), le.detected_at, l.id)
+                          > (COALESCE(e.crossed_at, e.detected_at), e.detected_at, d.id)
+                      AND l.event_id <> d.event_id
+                    ORDER BY COALESCE(le.crossed_at, le.detected_at) DESC, le.detected_at DESC, l.id DESC LIMIT 1
+                ) n ON true
+                LEFT JOIN slawatch.clocks c ON c.ticket_id = e.ticket_id
+                WHERE d.id = ANY($1) AND d.claimed_by = $2
+                  AND (n.id IS NOT NULL OR (c.stopped AND e.kind <> 'sla.met_after_breach'))
+            )
+            UPDATE slawatch.deliveries d
+            SET status = 'superseded', superseded_by = s.later, last_error = s.reason,
+                errors = d.errors || jsonb_build_array(jsonb_build_object('at', $3, 'error', s.reason)),
+                claimed_by = NULL, claimed_until = NULL
+            FROM stale s WHERE d.id = s.id AND d.claimed_by = $2
+            RETURNING d.id, d.channel, s.reason
+            """,
+            [.int8Array(ids), .string(worker), .string(now.iso8601)]
+        ).rows.map { Superseded(id: Int64(try $0.int(0)), channel: try $0.string(1), reason: try $0.string(2)) }
+    }
+
     /// The earliest instant a pending or failed delivery is due, if any.
     public func nextDue() throws(StoreError) -> Instant? {
         try connection.run("reading when the next delivery is due") { try nextDue($0) }

@@ -38,6 +38,11 @@ public struct EventLog {
         /// Every failure's time and reason, as the stored JSON array's text.
         public let errorsJSON: String
         public let reminder: Int
+        /// The id of the message that carried it (its `webhook-id`; a folded or grouped message's
+        /// own id), once an attempt was made.
+        public let messageID: String?
+        /// The delivery that made it stale, when it was superseded by a later event.
+        public let supersededBy: Int64?
     }
 
     private static let eventColumns = "id, ticket_code, kind, level, target_us, crossed_at, detected_at, notified"
@@ -52,7 +57,8 @@ public struct EventLog {
 
     private static let deliverySelect = """
         SELECT d.id, d.event_id, e.ticket_code, e.kind, d.channel, c.disabled_at IS NOT NULL, d.recipient, d.status,
-               d.attempts, d.due_at, d.sent_at, d.last_error, d.errors::text, d.reminder
+               d.attempts, d.due_at, d.sent_at, d.last_error, d.errors::text, d.reminder,
+               COALESCE(d.message_id, CASE WHEN d.attempts > 0 THEN 'msg_slawatch_' || d.id END), d.superseded_by
         FROM slawatch.deliveries d JOIN slawatch.events e ON e.id = d.event_id
         LEFT JOIN slawatch.channel_state c ON c.channel = d.channel AND c.disabled_at IS NOT NULL
         """
@@ -65,7 +71,8 @@ public struct EventLog {
             status: try r.string(7),
             attempts: try r.int(8), dueAt: Instant(microseconds: try r.timestamp(9)),
             sentAt: try r.optionalTimestamp(10).map(Instant.init(microseconds:)), lastError: try r.optionalString(11),
-            errorsJSON: try r.string(12), reminder: try r.int(13))
+            errorsJSON: try r.string(12), reminder: try r.int(13), messageID: try r.optionalString(14),
+            supersededBy: try r.optionalInt(15).map(Int64.init))
     }
 
     /// Every event, or those detected at or after `since`, in the order they were detected.

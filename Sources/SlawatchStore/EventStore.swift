@@ -22,11 +22,15 @@ public struct EventStore {
         public var recorded = 0
         public var notified: [(Notice, [PlannedDelivery])] = []
         public var deliveries = 0
+        /// Unsent deliveries made stale by a later event of their ticket to the same channel and
+        /// recipient, by channel.
+        public var superseded: [String: Int] = [:]
 
         mutating func add(_ other: Outcome) {
             recorded += other.recorded
             notified += other.notified
             deliveries += other.deliveries
+            superseded.merge(other.superseded, uniquingKeysWith: +)
         }
     }
 
@@ -100,6 +104,8 @@ public struct EventStore {
                 let taken = try insertEventsAndDeliveries(prepared, on: connection)
                 guard !taken.isEmpty else {
                     outcome.add(prepared.planned)
+                    outcome.superseded.merge(
+                        try supersedeOlder(prepared.planned.notified, now: now, on: connection), uniquingKeysWith: +)
                     return
                 }
                 var fresh = Outcome()
@@ -111,7 +117,13 @@ public struct EventStore {
                     try insertDeliveries(fresh.notified[...], now: now, on: connection)
                 }
                 outcome.add(fresh)
+                outcome.superseded.merge(
+                    try supersedeOlder(fresh.notified, now: now, on: connection), uniquingKeysWith: +)
             }
+        }
+        let stopped = tickets.filter { $0.reading.state == .stopped }.map(\.ticket.ticketID)
+        if migrated && !stopped.isEmpty {
+            outcome.superseded.merge(try supersedeStopped(stopped, now: now, on: connection), uniquingKeysWith: +)
         }
         return outcome
     }
@@ -257,6 +269,79 @@ public struct EventStore {
             WHERE \(condition)
             ON CONFLICT (event_id, route, channel, recipient, reminder) DO NOTHING
             """
+    }
+
+    /// Marks `superseded` the deliveries not sent yet, and not held by a worker, of the tickets of
+    /// `notified` whose ticket now has a later event going to the same channel and recipient
+    /// (README, 'Superseding'): the reason names the delivery that replaces it. In the transaction
+    /// that wrote the new deliveries, so that no worker sees both. Returns the count by channel.
+    private func supersedeOlder(
+        _ notified: [(Notice, [PlannedDelivery])], now: Instant, on connection: PostgresConnection
+    ) throws -> [String: Int] {
+        let events = notified.filter { !$0.1.isEmpty }.map(\.0.eventID)
+        guard !events.isEmpty else { return [:] }
+        var counts: [String: Int] = [:]
+        // The worker's lease is compared with the claim's own clock, `now`: a delivery claimed
+        // and on its way is left alone (its next claim, if it fails, supersedes it then).
+        let rows = try connection.query(
+            """
+            WITH stale AS (
+                SELECT DISTINCT ON (o.id) o.id, n.id AS later,
+                       'superseded by delivery ' || n.id || ': a later event of the ticket (' || ne.kind
+                           || ') goes to the same channel and recipient' AS reason
+                FROM slawatch.deliveries n JOIN slawatch.events ne ON ne.id = n.event_id
+                JOIN slawatch.events oe ON oe.ticket_id = ne.ticket_id AND oe.id <> ne.id
+                JOIN slawatch.deliveries o ON o.event_id = oe.id AND o.channel = n.channel AND o.recipient = n.recipient
+                WHERE n.event_id = ANY($1) AND o.status IN ('pending', 'failed')
+                  AND (COALESCE(ne.crossed_at, ne.detected_at), ne.detected_at, n.id)
+                      > (COALESCE(oe.crossed_at, oe.detected_at), oe.detected_at, o.id)
+                ORDER BY o.id, COALESCE(ne.crossed_at, ne.detected_at) DESC, ne.detected_at DESC, n.id DESC
+            )
+            UPDATE slawatch.deliveries d
+            SET status = 'superseded', superseded_by = s.later, last_error = s.reason,
+                errors = d.errors || jsonb_build_array(jsonb_build_object('at', $3, 'error', s.reason))
+            FROM stale s
+            WHERE d.id = s.id AND d.status IN ('pending', 'failed')
+              AND (d.claimed_by IS NULL OR d.claimed_until IS NULL OR d.claimed_until < $2)
+            RETURNING d.channel
+            """,
+            [.textArray(events), .timestamptz(now.microseconds), .string(now.iso8601)])
+        for row in rows.rows { counts[try row.string(0), default: 0] += 1 }
+        return counts
+    }
+
+    /// Marks `superseded` the deliveries not sent yet, and not held by a worker, of the tickets
+    /// `stopped` (README, 'Superseding'), except `sla.met_after_breach`: a warning about a resolved
+    /// ticket is noise. A worker that claims one of them later supersedes it too (it looks at the
+    /// ticket's stored clock), so this only says so sooner. Returns the count by channel.
+    private func supersedeStopped(_ stopped: [String], now: Instant, on connection: PostgresConnection) throws
+        -> [String: Int]
+    {
+        // Most cycles have nothing unsent: then the stopped tickets (all of them, in a first full
+        // pass) are not even sent to the server.
+        let unsent = try connection.query(
+            "SELECT EXISTS (SELECT 1 FROM slawatch.deliveries WHERE status IN ('pending', 'failed'))"
+        ).rows[0].bool(0)
+        guard unsent else { return [:] }
+        var counts: [String: Int] = [:]
+        let rows = try connection.query(
+            """
+            WITH unsent AS MATERIALIZED (
+                SELECT d.id, e.ticket_id FROM slawatch.deliveries d JOIN slawatch.events e ON e.id = d.event_id
+                WHERE d.status IN ('pending', 'failed') AND e.kind <> 'sla.met_after_breach'
+            )
+            UPDATE slawatch.deliveries d
+            SET status = 'superseded', last_error = 'superseded: the ticket has stopped since',
+                errors = d.errors || jsonb_build_array(
+                    jsonb_build_object('at', $3, 'error', 'superseded: the ticket has stopped since'))
+            FROM unsent u JOIN unnest($1::text[]) AS s(ticket) ON s.ticket = u.ticket_id
+            WHERE d.id = u.id AND d.status IN ('pending', 'failed')
+              AND (d.claimed_by IS NULL OR d.claimed_until IS NULL OR d.claimed_until < $2)
+            RETURNING d.channel
+            """,
+            [.textArray(stopped), .timestamptz(now.microseconds), .string(now.iso8601)])
+        for row in rows.rows { counts[try row.string(0), default: 0] += 1 }
+        return counts
     }
 
     /// Recorded event ids of `tickets`: all of them at once when that is most of the table.

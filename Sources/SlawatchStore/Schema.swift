@@ -168,6 +168,18 @@ public enum Schema {
             DROP INDEX IF EXISTS slawatch.clocks_source_updated;
             """
         ),
+        // Folding and superseding: the message that carried each delivery, and a delivery not sent
+        // because a later event of its ticket, or the ticket's stop, made it stale.
+        (
+            8,
+            """
+            ALTER TABLE slawatch.deliveries ADD COLUMN IF NOT EXISTS message_id text;
+            ALTER TABLE slawatch.deliveries ADD COLUMN IF NOT EXISTS superseded_by bigint;
+            ALTER TABLE slawatch.deliveries DROP CONSTRAINT IF EXISTS deliveries_status_check;
+            ALTER TABLE slawatch.deliveries ADD CONSTRAINT deliveries_status_check
+                CHECK (status IN ('pending', 'sent', 'failed', 'dead', 'superseded'));
+            """
+        ),
     ]
 
     /// Creates or upgrades the schema and compiles `rules` into it, in one transaction without a

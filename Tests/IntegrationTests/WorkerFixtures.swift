@@ -185,6 +185,10 @@ struct DeliveryRow: Decodable, CustomStringConvertible {
     let sent_at: String?
     let last_error: String?
     let errors: [Failure]
+    /// The id of the message that carried it.
+    let message: String?
+    /// The delivery that made it stale.
+    let superseded_by: Int?
 
     var description: String {
         "#\(id) \(label) \(kind) \(channel) \(recipient) \(status) attempts=\(attempts) error=\(last_error ?? "-")"

@@ -353,7 +353,8 @@ import Testing
             environment: secrets.merging(["DATABASE_URL": databaseURL]) { $1 })
 
         let delivered = await eventually(timeout: .seconds(40)) {
-            (hook.requests.count >= 2 && chat.requests.count >= 3 && mail.messages.count >= 2)
+            // The chat channel's two due at once go as one folded message: refused once, then sent.
+            (hook.requests.count >= 2 && chat.requests.count >= 2 && mail.messages.count >= 2)
                 || !child.process.isRunning
         }
         #expect(delivered && child.process.isRunning, "stderr: \(child.stderr)")

@@ -89,7 +89,7 @@ enum CommandCatalog {
             summary: "every delivery with its attempts and failures; --retry queues a dead one again",
             options: [
                 .init(
-                    "status", value: "STATUS", "only deliveries that are pending, sent, failed or dead",
+                    "status", value: "STATUS", "only deliveries that are pending, sent, failed, dead or superseded",
                     default: "every status"),
                 .init("retry", value: "ID", "queue the dead delivery ID again; the next cycle sends it"),
                 .init("format", value: "FORMAT", "text or json", default: "text"),

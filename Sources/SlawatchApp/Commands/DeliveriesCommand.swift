@@ -18,8 +18,8 @@ enum DeliveriesCommand {
             return
         }
         let status = context.args["status"]
-        if let status, !["pending", "sent", "failed", "dead"].contains(status) {
-            throw .usage("--status expects pending, sent, failed or dead, found '\(status)'")
+        if let status, !["pending", "sent", "failed", "dead", "superseded"].contains(status) {
+            throw .usage("--status expects pending, sent, failed, dead or superseded, found '\(status)'")
         }
         let deliveries = try await database.command { try EventLog(connection: $0).deliveries(status: status) }
         let rows = deliveries.map { d in
@@ -31,11 +31,14 @@ enum DeliveriesCommand {
                 ("due_at", JSONText.string(d.dueAt.iso8601)),
                 ("sent_at", JSONText.optional(d.sentAt?.iso8601)),
                 ("last_error", JSONText.optional(d.lastError)), ("errors", d.errorsJSON),
+                ("message", JSONText.optional(d.messageID)),
+                ("superseded_by", d.supersededBy.map { String($0) } ?? "null"),
             ]
         }
         context.output(
             EventsCommand.render(
                 rows, format: format,
-                columns: ["id", "label", "kind", "channel", "recipient", "status", "attempts", "last_error"]))
+                columns: ["id", "label", "kind", "channel", "recipient", "status", "attempts", "message", "last_error"])
+        )
     }
 }

@@ -11,6 +11,8 @@ struct CycleReport {
     var events = 0
     var notified = 0
     var tally = Dispatcher.Tally()
+    /// Unsent deliveries the evaluation superseded by a later event, by channel.
+    var superseded: [String: Int] = [:]
     /// The earliest instant a running ticket crosses its next level, if any.
     var nextCrossing: Instant?
     var evaluatedHere = false

@@ -8,9 +8,10 @@ import Synchronization
 ///
 /// Deliveries that share a group key (a route's burst within `group_wait`) go out as one message.
 /// Webhooks of every channel go out together on libcurl's multi interface; a channel with a rate
-/// limit sends at most one message per `1/rate` seconds, and what its budget does not allow now is
-/// given back for later, without counting an attempt (``plan(_:now:)``). E-mails share one SMTP
-/// connection.
+/// limit sends at most one message per `1/rate` seconds, and when more are due for one recipient
+/// than that allows, they go as one folded message (``RateGate``, decided in ``plan(_:now:)``). A
+/// claimed delivery made stale by a later event of its ticket, or by the ticket's stop, is
+/// superseded instead of sent. E-mails share one SMTP connection.
 ///
 /// ``deliverDue(clock:stop:)`` claims small batches (``claimSize`` up to ``maxClaimSize``, by the
 /// rate answers come in) and keeps a bounded number of messages on their way, claiming more as
@@ -33,8 +34,10 @@ final class Dispatcher {
     let log: Logger
     private var http: HTTPBatchSender?
     private var smtp: SMTPSender?
-    /// When each rate-limited channel may send next.
-    private var nextSlot: [String: Instant] = [:]
+    /// What rate-limited channels send and when.
+    private var rates = RateGate()
+    /// The lease of the oldest claim whose deliveries ``rates`` holds to fold with later claims.
+    private var heldLease: LeaseKeeper.Claim?
     private var generator = SystemRandomNumberGenerator()
     let leases = LeaseKeeper()
 
@@ -52,7 +55,7 @@ final class Dispatcher {
     static let maxClaims = 1_000
 
     struct Tally {
-        var sent = 0, failed = 0, dead = 0, deferred = 0
+        var sent = 0, failed = 0, dead = 0, deferred = 0, superseded = 0
         /// Not sent because the lease was no longer certainly held; another attempt sends them.
         var withdrawn = 0
         var byChannel: [String: [String: Int]] = [:]
@@ -64,12 +67,13 @@ final class Dispatcher {
             failed += other.failed
             dead += other.dead
             deferred += other.deferred
+            superseded += other.superseded
             withdrawn += other.withdrawn
             for (channel, counts) in other.byChannel {
                 for (outcome, count) in counts { add(channel, outcome, count) }
             }
         }
-        var isEmpty: Bool { sent + failed + dead + deferred + withdrawn == 0 }
+        var isEmpty: Bool { sent + failed + dead + deferred + withdrawn + superseded == 0 }
     }
 
     init(
@@ -96,11 +100,22 @@ final class Dispatcher {
         let channel: Channel
         let recipient: String
         var deliveries: [DeliveryQueue.Claimed]
+        /// The folded message that carries these deliveries, when a rate limit folded them.
+        var folded: FoldedMessage?
+        /// When a rate limit lets the message leave; nil: at once.
+        var notBefore: ContinuousClock.Instant?
         var ids: [Int64] { deliveries.map(\.id) }
         /// Stable across retries: the receiver drops a repeat by it.
-        var messageID: String { "msg_slawatch_\(deliveries[0].id)" }
+        var messageID: String { folded?.id ?? "msg_slawatch_\(deliveries[0].id)" }
         /// The e-mail's Message-ID (left of the `@`), stable across retries like ``messageID``.
         var mailID: String { "slawatch.\(deliveries[0].id)" }
+
+        init(key: String, channel: Channel, recipient: String, deliveries: [DeliveryQueue.Claimed]) {
+            self.key = key
+            self.channel = channel
+            self.recipient = recipient
+            self.deliveries = deliveries
+        }
     }
 
     /// What came of one message, as the senders' threads hand it over.
@@ -160,25 +175,58 @@ final class Dispatcher {
     /// nothing is due or `stop` is requested; what is on its way then is still answered and recorded.
     func deliverDue(clock: SendClock, stop: ShutdownRequest? = nil) async throws -> Tally {
         var claims = 0
-        return try await fly(clock: clock) { flight in
-            guard claims < Self.maxClaims, stop?.isRequested != true else { return false }
-            guard flight.unanswered < flight.inFlightLimit else { return true }
-            claims += 1
-            let sent = LeaseKeeper.clock()
-            let size = flight.claimSize
-            var claimed = try await self.queue { try $0.claim(now: clock.now(), limit: size) }
-            guard !claimed.isEmpty else { return false }
-            // One of this worker's own messages on its way, claimed again after its lease ran out in
-            // the database: it stays with the send in flight (this claim renewed its lease).
-            let fresh = self.leases.notHeld(claimed.map(\.id))
-            if fresh.count < claimed.count {
-                claimed.removeAll { !fresh.contains($0.id) }
-                if claimed.isEmpty { return true }
+        do {
+            return try await fly(clock: clock) { flight in
+                guard claims < Self.maxClaims, stop?.isRequested != true else {
+                    try await self.startHeld(clock: clock, flight: &flight)
+                    return false
+                }
+                guard flight.unanswered < flight.inFlightLimit else { return true }
+                claims += 1
+                let sent = LeaseKeeper.clock()
+                let size = flight.claimSize
+                var claimed = try await self.queue { try $0.claim(now: clock.now(), limit: size) }
+                guard !claimed.isEmpty else {
+                    try await self.startHeld(clock: clock, flight: &flight)
+                    return false
+                }
+                let full = claimed.count == size
+                // One of this worker's own messages on its way, claimed again after its lease ran out in
+                // the database: it stays with the send in flight (this claim renewed its lease).
+                let fresh = self.leases.notHeld(claimed.map(\.id))
+                if fresh.count < claimed.count {
+                    claimed.removeAll { !fresh.contains($0.id) }
+                    if claimed.isEmpty { return true }
+                }
+                let lease = self.leases.hold(claimed.map(\.id), sent: sent)
+                // A rate-limited channel's deliveries wait (briefly) for the next claims, to be folded
+                // with the rest of the backlog; what starts goes by the oldest lease among it.
+                let previous = self.heldLease
+                let now = self.rates.gather(
+                    claimed, more: full && claims < Self.maxClaims, channels: self.rules.channels)
+                self.heldLease = self.rates.isHolding ? (previous ?? lease) : nil
+                if !now.isEmpty { try await self.start(now, lease: previous ?? lease, clock: clock, flight: &flight) }
+                return true
             }
-            let lease = self.leases.hold(claimed.map(\.id), sent: sent)
-            try await self.start(claimed, lease: lease, clock: clock, flight: &flight)
-            return true
+        } catch {
+            // Held for folding and never sent: given back at once if the database allows.
+            let held = rates.release().map(\.id)
+            heldLease = nil
+            if !held.isEmpty {
+                leases.release(held)
+                _ = try? await queue { try $0.release(held, dueAt: nil) }
+            }
+            throw error
         }
+    }
+
+    /// Sets on their way the deliveries held to be folded with later claims, when no claim follows.
+    private func startHeld(clock: SendClock, flight: inout Flight) async throws {
+        let held = rates.release()
+        let lease = heldLease
+        heldLease = nil
+        guard !held.isEmpty, let lease else { return }
+        try await start(held, lease: lease, clock: clock, flight: &flight)
     }
 
     /// Sends `claimed` (claimed by the caller from `sent` on, monotonic nanoseconds) and records
@@ -247,11 +295,12 @@ final class Dispatcher {
         flight.outcomes.removeAll(keepingCapacity: true)
     }
 
-    /// Groups deliveries by their group key and decides which groups go now: a rate-limited
-    /// channel's groups beyond its budget wait for their slot (given back, due then). Deliveries of
-    /// channels no longer in the rules are `orphans`.
+    /// Groups deliveries by their group key and decides which groups go when (``RateGate``): a
+    /// rate-limited channel's messages beyond its budget are folded, each part waiting for its slot,
+    /// and only what would wait too long is given back, due then. Deliveries of channels no longer
+    /// in the rules are `orphans`.
     func plan(_ claimed: [DeliveryQueue.Claimed], now: Instant) -> (
-        sendable: [Group], deferred: [Instant: [Int64]], orphans: [DeliveryQueue.Claimed]
+        sendable: [Group], deferred: [(ids: [Int64], dueAt: Instant)], orphans: [DeliveryQueue.Claimed]
     ) {
         var groups: [Group] = []
         var orphans: [DeliveryQueue.Claimed] = []
@@ -268,22 +317,8 @@ final class Dispatcher {
                 groups.append(Group(key: d.groupKey, channel: channel, recipient: d.recipient, deliveries: [d]))
             }
         }
-        var deferred: [Instant: [Int64]] = [:]
-        var sendable: [Group] = []
-        for group in groups {
-            guard let rate = group.channel.ratePerSecond else {
-                sendable.append(group)
-                continue
-            }
-            let slot = max(nextSlot[group.channel.name] ?? now, now)
-            if slot > now {
-                deferred[slot, default: []] += group.ids
-                continue
-            }
-            nextSlot[group.channel.name] = slot + Int64(1_000_000 / rate)
-            sendable.append(group)
-        }
-        return (sendable, deferred, orphans)
+        let plan = rates.plan(groups, now: now)
+        return (plan.groups, plan.postponed, orphans)
     }
 
     /// Plans `claimed`, gives back what a rate limit does not allow yet, and sets the rest on its way.
@@ -291,8 +326,21 @@ final class Dispatcher {
         _ claimed: [DeliveryQueue.Claimed], lease: LeaseKeeper.Claim, clock: SendClock, flight: inout Flight
     ) async throws {
         let now = clock.now()
+        var claimed = claimed
+        let superseded = try await queue { try $0.supersede(claimed.map(\.id), now: now) }
+        if !superseded.isEmpty {
+            let gone = Set(superseded.map(\.id))
+            claimed.removeAll { gone.contains($0.id) }
+            leases.release(gone)
+            for s in superseded {
+                flight.tally.superseded += 1
+                flight.tally.add(s.channel, "superseded", 1)
+            }
+            log.info(
+                "deliveries superseded", ["deliveries": "\(superseded.map(\.id))", "reason": superseded[0].reason])
+        }
         let (sendable, deferred, orphans) = plan(claimed, now: now)
-        for (slot, ids) in deferred {
+        for (ids, slot) in deferred {
             try await queue { try $0.release(ids, dueAt: slot) }
             leases.release(ids)
             flight.tally.deferred += ids.count
@@ -304,6 +352,18 @@ final class Dispatcher {
             flight.tally.add(d.channel, "dead", 1)
         }
         guard !sendable.isEmpty else { return }
+        var folds: [String: (deliveries: Int, messages: Int)] = [:]
+        for group in sendable where group.folded != nil {
+            folds[group.channel.name, default: (0, 0)].deliveries += group.deliveries.count
+            folds[group.channel.name, default: (0, 0)].messages += 1
+        }
+        for (channel, fold) in folds.sorted(by: { $0.key < $1.key }) {
+            log.info(
+                "deliveries folded under the channel's rate limit",
+                ["channel": channel, "deliveries": String(fold.deliveries), "messages": String(fold.messages)])
+        }
+        let carried = sendable.filter { $0.deliveries.count > 1 || $0.folded != nil }.map { ($0.ids, $0.messageID) }
+        if !carried.isEmpty { try await queue { try $0.carry(carried) } }
         // Both senders exist before either batch leaves, so that a failure to start one cannot strand
         // messages already on the wire.
         let settings = rules.smtp
@@ -461,6 +521,9 @@ final class Dispatcher {
         var requestGroups: [Int] = []
         var messages: [CurlTransport.MailMessage] = []
         var messageGroups: [Int] = []
+        // When each may leave (nil: now): a rate-limited channel's later parts wait for their slot.
+        var requestsAt: [ContinuousClock.Instant?] = []
+        var messagesAt: [ContinuousClock.Instant?] = []
         var signers: [String: WebhookSignature] = [:]
         let decoder = JSONDecoder()
         for (index, group) in groups.enumerated() {
@@ -473,7 +536,7 @@ final class Dispatcher {
                         ("webhook_id", JSONText.string(group.messageID)),
                         (
                             "message",
-                            content.report?.body
+                            group.folded?.body ?? content.report?.body
                                 ?? ChannelPayload.json(
                                     for: .webhook, notices: content.notices, language: group.channel.language)
                         ),
@@ -482,31 +545,54 @@ final class Dispatcher {
                 case .email:
                     messages.append(try mail(for: group, content, smtp: settings, now: clock.now()))
                     messageGroups.append(index)
+                    messagesAt.append(group.notBefore)
                 default:
                     requests.append(
                         try request(for: group, content, clock: clock, signers: &signers, allowed: allowed))
                     requestGroups.append(index)
+                    requestsAt.append(group.notBefore)
                 }
             } catch {
                 answers.put(Answer(pass: pass, group: index, result: .unsendable("\(error)"), at: Date()))
             }
         }
         if let http, !requests.isEmpty {
-            let groupOf = requestGroups
-            Task {
-                _ = await http.send(requests) { index, result in
-                    answers.put(Answer(pass: pass, group: groupOf[index], result: .http(result), at: Date()))
+            for (at, wave) in waves(requestsAt) {
+                let batch = wave.map { requests[$0] }
+                let groupOf = wave.map { requestGroups[$0] }
+                Task {
+                    if let at { try? await Task.sleep(until: at, clock: .continuous) }
+                    _ = await http.send(batch) { index, result in
+                        answers.put(Answer(pass: pass, group: groupOf[index], result: .http(result), at: Date()))
+                    }
                 }
             }
         }
         if let smtpSender, !messages.isEmpty {
-            let groupOf = messageGroups
-            Task {
-                _ = await smtpSender.send(messages: messages, proceed: { _ in allowed() }) { index, result in
-                    answers.put(Answer(pass: pass, group: groupOf[index], result: .mail(result), at: Date()))
+            for (at, wave) in waves(messagesAt) {
+                let batch = wave.map { messages[$0] }
+                let groupOf = wave.map { messageGroups[$0] }
+                Task {
+                    if let at { try? await Task.sleep(until: at, clock: .continuous) }
+                    _ = await smtpSender.send(messages: batch, proceed: { _ in allowed() }) { index, result in
+                        answers.put(Answer(pass: pass, group: groupOf[index], result: .mail(result), at: Date()))
+                    }
                 }
             }
         }
+    }
+
+    /// The positions of `instants` by the instant each may leave, earliest first (nil: now).
+    private static func waves(_ instants: [ContinuousClock.Instant?]) -> [(ContinuousClock.Instant?, [Int])] {
+        var byInstant: [ContinuousClock.Instant?: [Int]] = [:]
+        for (i, at) in instants.enumerated() { byInstant[at, default: []].append(i) }
+        return byInstant.sorted { a, b in
+            switch (a.key, b.key) {
+            case (nil, _): return b.key != nil
+            case (_, nil): return false
+            case (let x?, let y?): return x < y
+            }
+        }.map { ($0.key, $0.value) }
     }
 
     /// A webhook request; its `webhook-timestamp` and signature are made as its transfer starts.
@@ -521,7 +607,7 @@ final class Dispatcher {
             url += (url.contains("?") ? "&" : "?") + "messageReplyOption=REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD"
         }
         let body = Array(
-            (content.report?.body
+            (group.folded?.body ?? content.report?.body
                 ?? ChannelPayload.json(
                     for: group.channel.kind, notices: content.notices, language: group.channel.language)).utf8)
         let messageID = group.messageID

@@ -47,6 +47,7 @@ struct FullPass {
             let outcome = try store.record(changed, now: now, dryRun: dryRun)
             report.events += outcome.recorded
             report.notified += outcome.notified.count
+            report.superseded.merge(outcome.superseded, uniquingKeysWith: +)
             if dryRun {
                 context.printDryRun(outcome)
             } else {

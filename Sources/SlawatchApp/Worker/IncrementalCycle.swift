@@ -84,6 +84,7 @@ final class IncrementalCycle {
         let outcome = try store.record(candidates, now: now, dryRun: false)
         report.events = outcome.recorded
         report.notified = outcome.notified.count
+        report.superseded.merge(outcome.superseded, uniquingKeysWith: +)
         report.phase("events")
         let cumulative = try clocks.runningSums(at: now)
         let stored = try withCompanion(connection, split) {

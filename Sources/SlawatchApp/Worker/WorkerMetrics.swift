@@ -17,6 +17,11 @@ struct WorkerMetrics {
         for (channel, outcomes) in report.tally.byChannel {
             for (outcome, count) in outcomes { deliveries[channel, default: [:]][outcome, default: 0] += count }
         }
+        // Superseded when the evaluation wrote a later event's delivery; those superseded when
+        // claimed are in the tally.
+        for (channel, count) in report.superseded {
+            deliveries[channel, default: [:]]["superseded", default: 0] += count
+        }
         lastCycleSeconds = seconds
         self.backlog = backlog
         evaluated = report.evaluated
@@ -31,7 +36,7 @@ struct WorkerMetrics {
             "# HELP slawatch_events_notified_total Events that were notified.",
             "# TYPE slawatch_events_notified_total counter",
             "slawatch_events_notified_total \(notified)",
-            "# HELP slawatch_deliveries_total Delivery attempts by channel and outcome.",
+            "# HELP slawatch_deliveries_total Delivery attempts by channel and outcome (superseded: not sent, stale).",
             "# TYPE slawatch_deliveries_total counter",
         ]
         for channel in deliveries.keys.sorted() {
