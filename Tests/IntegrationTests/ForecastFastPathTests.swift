@@ -91,6 +91,26 @@ import Testing
         #expect(restored.fast == restored.full)
     }
 
+    @Test func officeHoursCalendarsGiveTheFullReadsOutputToo() async throws {
+        let db = try TestDatabase()
+        try KnownHelpDesk.load(into: db)
+        let rules = try TemporaryRules(["sla.json": KnownHelpDesk.rules])
+        let cycle = await slawatch([
+            "run", "--once", "--rules", rules.path, "--database", db.url, "--now", "2026-03-24T14:00:00Z",
+        ])
+        try #require(cycle.status == 0, "\(cycle.stderr)")
+        for within in ["1h", "5h", "8h", "1d", "7d"] {
+            let base = [
+                "forecast", "--format", "json", "--within", within, "--rules", rules.path, "--database", db.url,
+                "--now", KnownHelpDesk.now,
+            ]
+            let fast = await slawatch(base)
+            let full = await slawatch(base + ["--full-read"])
+            #expect(fast.status == 0 && full.status == 0, "\(fast.stderr) \(full.stderr)")
+            #expect(fast.stdout == full.stdout, "within \(within)")
+        }
+    }
+
     @Test func afterMigrateAloneTheFullReadIsUsed() async throws {
         let desk = try WorkerHelpDesk()
         let rules = try TemporaryRules(["sla.json": Self.rulesText])
