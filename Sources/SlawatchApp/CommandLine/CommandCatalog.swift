@@ -122,6 +122,7 @@ enum CommandCatalog {
             options: [
                 .init("within", value: "DURATION", "the horizon, e.g. 8h, 90m or 1d", default: "8h"),
                 .init("format", value: "FORMAT", "text or json", default: "text"),
+                .init("full-read", "evaluate every ticket rather than only those the worker's clocks say may be due"),
             ],
             examples: ["slawatch forecast --within 4h --format json"]),
         CommandHelp(
