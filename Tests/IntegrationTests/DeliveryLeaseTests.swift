@@ -213,7 +213,9 @@ import Testing
         }
         let after = Date().timeIntervalSince(started)
         try #require(detected, "stderr: \(child.stderr)")
-        #expect(after <= 12, "the breach due 6 s in was recorded \(after) s in")
+        // The storm takes twenty seconds to send: a breach recorded within 15 s was not waiting for it
+        // (the margin covers a loaded machine's process start and first full pass).
+        #expect(after <= 15, "the breach due 6 s in was recorded \(after) s in")
         #expect(sink.requests.count < 121, "recorded while the storm was still being sent")
         kill(child.process.processIdentifier, SIGTERM)
         #expect(await child.waitForExit(timeout: .seconds(60)) == 0, "stderr: \(child.stderr)")
