@@ -121,6 +121,7 @@ enum CommandCatalog {
                 .init("format", value: "FORMAT", "text or json", default: "text"),
             ],
             examples: ["slawatch forecast --within 4h --format json"]),
+        CommandHelp(
             name: "serve",
             summary: "the read-only HTTP API: dashboard, tickets, list, query, health",
             options: [
