@@ -5,8 +5,8 @@ import SlawatchCore
 /// its endpoints (README, "The HTTP API").
 ///
 /// Everything here is answered by PostgreSQL, with values as parameters: the scope, a ticket's code,
-/// the conditions of `filter` on view columns (through `slawatch.filter_matches`, the function the
-/// dashboard function and `migrate` share, so that they compare exactly as the engine does), the
+/// the conditions of `filter` on view columns (as a ``FilterPredicate``: plain SQL that compares exactly
+/// as `slawatch.filter_matches`, the function the dashboard function and `migrate` share, does), the
 /// search, and a sort on a view column. What needs a clock (a computed column in a filter or a sort) is
 /// the caller's, which evaluates the clocks of the rows read.
 public struct TicketQuery: Sendable {
@@ -189,12 +189,10 @@ public struct TicketReader {
             }
         }
         if let filter = query.sqlFilter {
-            let json = parameter(.string(CompiledRules.filterJSON(filter)))
-            let view = parameter(.string(source.views.tickets.quoted))
-            // The kinds in a subquery: an init plan read once, not a catalog lookup per row.
             conditions.append(
-                "slawatch.filter_matches(\(json)::jsonb, slawatch.filter_subject(to_jsonb(s)), (SELECT slawatch.filter_kinds(\(view)::regclass)))"
-            )
+                FilterPredicate.sql(
+                    filter, alias: "s", columnTypes: source.layout.viewColumnTypes,
+                    view: source.views.tickets.quoted, parameter: parameter))
         }
         return (conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "), parameters)
     }
