@@ -35,17 +35,5 @@ struct APITicketRow: FilterSubject {
     }
 
     /// Orders two values of a column as the dashboard's `--sort` does: nulls last, then by type.
-    static func compare(_ a: FieldValue, _ b: FieldValue) -> Int {
-        switch (a, b) {
-        case (.null, .null): return 0
-        case (.null, _): return 1
-        case (_, .null): return -1
-        case (.number(let x), .number(let y)): return x < y ? -1 : (x == y ? 0 : 1)
-        case (.instant(let x), .instant(let y)): return x < y ? -1 : (x == y ? 0 : 1)
-        case (.bool(let x), .bool(let y)): return x == y ? 0 : (x ? 1 : -1)
-        case (.text(let x), .text(let y)):
-            return x == y ? 0 : (x.unicodeScalars.lexicographicallyPrecedes(y.unicodeScalars) ? -1 : 1)
-        default: return 0
-        }
-    }
+    static func compare(_ a: FieldValue, _ b: FieldValue) -> Int { DashboardCommand.compare(a, b) }
 }

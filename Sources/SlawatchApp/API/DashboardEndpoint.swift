@@ -41,16 +41,5 @@ enum DashboardEndpoint {
     }
 
     /// One dashboard element, as the CLI writes it.
-    static func fields(_ e: EvaluatedTicket) -> [(String, String)] {
-        let t = e.ticket
-        return [
-            ("ticket_uuid", JSONText.string(t.ticketID)), ("label", JSONText.string(t.code)),
-            ("categoria", JSONText.optional(t.category)), ("correo", JSONText.optional(t.requesterEmail)),
-            ("estado_code", JSONText.string(t.status)), ("prioridad_nom", JSONText.string(t.priority)),
-            ("area_asignada", JSONText.optional(t.area)), ("actualizado_en", JSONText.string(t.updatedAt.iso8601)),
-            ("sla_horas", JSONText.number(e.reading.slaHours)),
-            ("horas_restantes", JSONText.number(e.reading.hoursRemaining)),
-            ("vencido", e.reading.isOverdue ? "true" : "false"),
-        ]
-    }
+    static func fields(_ e: EvaluatedTicket) -> [(String, String)] { DashboardCommand.fields(e) }
 }
