@@ -91,8 +91,11 @@ public struct DeliveryQueue {
 
     /// Extends the lease of those of `ids` this worker still holds by ``leaseMicros`` from the
     /// database's clock now. A lease that ran out is renewed too while no other worker claimed the
-    /// delivery since (its `claimed_by` is still this worker's; a claim in progress elsewhere holds the
-    /// row's lock, and this statement then sees its result). Returns how many were renewed.
+    /// delivery since (its `claimed_by` is still this worker's). A row locked at that moment is
+    /// skipped, never waited for: it is being recorded (which ends its lease) or claimed by another
+    /// worker, and a renewal that waited could deadlock with the worker's own recording, which locks
+    /// its rows in another order. The next renewal, 2 s later, takes it if it is still held.
+    /// Returns how many were renewed.
     @discardableResult
     public func renew(_ ids: [Int64]) throws(StoreError) -> Int {
         guard !ids.isEmpty else { return 0 }
@@ -100,7 +103,9 @@ public struct DeliveryQueue {
             try $0.query(
                 """
                 UPDATE slawatch.deliveries SET claimed_until = clock_timestamp() + make_interval(secs => $3)
-                WHERE id = ANY($1) AND claimed_by = $2
+                WHERE id IN (
+                    SELECT id FROM slawatch.deliveries WHERE id = ANY($1) AND claimed_by = $2
+                    FOR UPDATE SKIP LOCKED)
                 """,
                 [.int8Array(ids), .string(worker), .float8(Double(Self.leaseMicros) / 1_000_000)]
             ).affectedRows

@@ -48,7 +48,7 @@ final class APIHandler: HTTPHandler {
         let shape = APIErrorShape.forPath(rejection.path)
         metrics.record(
             route: APIRoute(method: rejection.method, path: rejection.path).name, status: rejection.status, seconds: 0)
-        return shape.response(rejection.status, now: APIRequest.clockNow())
+        return shape.response(rejection.status, now: Instant.wallNow())
     }
 }
 

@@ -12,10 +12,6 @@ struct APIRequest {
     let log: Logger
     let metrics: APIMetrics
 
-    static func clockNow() -> Instant {
-        Instant(microseconds: Int64((Date().timeIntervalSince1970 * 1_000_000).rounded(.down)))
-    }
-
     /// The principal of the request's token.
     func authenticate() -> Result<APIPrincipal, APIPrincipal.Refusal> {
         let result = APIPrincipal.authenticate(http.header("Authorization"), configuration: configuration)

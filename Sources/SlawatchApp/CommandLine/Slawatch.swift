@@ -110,7 +110,7 @@ public struct CommandContext {
             now = instant
             nowWasGiven = true
         } else {
-            now = Instant(microseconds: Int64((Date().timeIntervalSince1970 * 1_000_000).rounded(.down)))
+            now = Instant.wallNow()
             nowWasGiven = false
         }
         if let format = args["log-format"], format != "json" && format != "text" {

@@ -30,7 +30,7 @@ enum ServeCommand {
             timeout = micros
         }
         let fixed = context.nowWasGiven ? context.now : nil
-        let now: @Sendable () -> Instant = { fixed ?? APIRequest.clockNow() }
+        let now: @Sendable () -> Instant = { fixed ?? Instant.wallNow() }
         let configuration = try APIConfiguration(rules: rules, now: now)
         let log = context.log
         let pool = BlockingConnectionPool(settings: try context.connectionSettings(), size: poolSize)

@@ -9,7 +9,7 @@ enum ErrorLine {
         guard wantsJSON(arguments) else {
             return "slawatch: " + error.message.replacingOccurrences(of: "\n", with: "\nslawatch: ") + "\n"
         }
-        let time = Instant(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000)).iso8601
+        let time = Instant.wallNow().iso8601
         return error.message.split(separator: "\n", omittingEmptySubsequences: false).map { line in
             JSONText.object([
                 ("time", JSONText.string(time)), ("level", JSONText.string("error")),

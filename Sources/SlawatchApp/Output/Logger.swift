@@ -13,7 +13,7 @@ struct Logger: Sendable {
     func error(_ message: String, _ fields: [String: String] = [:]) { emit("error", message, fields) }
 
     private func emit(_ level: String, _ message: String, _ fields: [String: String]) {
-        let time = Instant(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000)).iso8601
+        let time = Instant.wallNow().iso8601
         switch format {
         case .json:
             var pairs = [

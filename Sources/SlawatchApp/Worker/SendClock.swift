@@ -11,7 +11,7 @@ struct SendClock: Sendable {
 
     /// A clock that reads `start` now.
     init(startingAt start: Instant) {
-        offsetMicros = start.microseconds - Self.wallMicros(Date())
+        offsetMicros = start.microseconds - Instant.wallNow().microseconds
     }
 
     static let wall = SendClock(offsetMicros: 0)
@@ -21,7 +21,5 @@ struct SendClock: Sendable {
     func now() -> Instant { instant(Date()) }
 
     /// The instant of a moment of the wall clock.
-    func instant(_ date: Date) -> Instant { Instant(microseconds: Self.wallMicros(date) + offsetMicros) }
-
-    private static func wallMicros(_ date: Date) -> Int64 { Int64(date.timeIntervalSince1970 * 1_000_000) }
+    func instant(_ date: Date) -> Instant { Instant(microseconds: Instant(date).microseconds + offsetMicros) }
 }

@@ -82,7 +82,7 @@ struct WorkerService: Service {
     }
 
     func run(until shutdown: ShutdownRequest) async throws {
-        let giveUp = Self.wallClock() + waitMicros
+        let giveUp = Instant.wallNow() + waitMicros
         guard try await prepare(until: shutdown, giveUp: once ? giveUp : nil) else { return }
         log.info("worker started", ["worker": workerID, "once": String(once), "dry_run": String(dryRun)])
         let shared = Shared(rules: rules)
@@ -194,7 +194,7 @@ struct WorkerService: Service {
                     // A new session: the evaluator's lock, if it was held, went with the old one.
                     cycle = makeCycle(rules)
                 }
-                now = nowIsSimulated ? now : Self.wallClock()
+                now = nowIsSimulated ? now : Instant.wallNow()
                 continue
             }
             shared.doorbell.request()
@@ -204,9 +204,9 @@ struct WorkerService: Service {
             // Sleep until the interval passes or a crossing is due.
             var wake = now + interval
             if let next = report.nextCrossing, next > now { wake = min(wake, next) }
-            let sleep = max(0, wake - (nowIsSimulated ? now : Self.wallClock()))
+            let sleep = max(0, wake - (nowIsSimulated ? now : Instant.wallNow()))
             if await pause(microseconds: sleep, until: shutdown, reloadsSeen: reloadsSeen) { break }
-            now = nowIsSimulated ? wake : Self.wallClock()
+            now = nowIsSimulated ? wake : Instant.wallNow()
             if reload.count != reloadsSeen {
                 // Several signals during one cycle read the directory once: its latest contents.
                 reloadsSeen = reload.count
@@ -294,7 +294,7 @@ struct WorkerService: Service {
             do {
                 return try await body()
             } catch where Self.isTransient(error) {
-                if let giveUp, Self.wallClock() + delay > giveUp {
+                if let giveUp, Instant.wallNow() + delay > giveUp {
                     log.error("\(doing) failed: the database is unavailable; giving up", [
                         "error": CommandError.from(error).message
                     ])
@@ -371,10 +371,6 @@ struct WorkerService: Service {
                 ])
             return rules
         }
-    }
-
-    static func wallClock() -> Instant {
-        Instant(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000))
     }
 
     static func writeMetrics(_ text: String, to path: String, log: Logger) {
