@@ -339,10 +339,7 @@ struct HTTPServerTests {
         #expect(handler.callCount == 1)
     }
 
-    @Test(
-        .disabled(
-            "passes alone every time; in 2 of 5 whole-suite runs on a loaded 2-core machine the handler still saw a second request (the same runs lost other loopback connections: stopLetsASlowRequest's curl got an empty reply or no connection, also with the API tests skipped). stop() now counts a request in flight before it looks at the stop (sequentially consistent) and answers 503 to a bodiless request finished after the stop began; the remaining cause is not found"
-        ))
+    @Test
     func aRequestArrivingDuringStopIsNotHandled() async throws {
         let entered = Atomic<Bool>(false)
         let serving = Mutex<HTTPServer?>(nil)
