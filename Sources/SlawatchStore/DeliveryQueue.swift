@@ -34,6 +34,9 @@ public struct DeliveryQueue {
         public let reportJSON: String?
         /// 0 for the first notification, n for the n-th reminder.
         public let reminder: Int
+        /// The id of the message that carried it at an earlier attempt, recorded before that attempt
+        /// left (``carry(_:)``); nil while it has never been attempted. A retry goes out under it.
+        public let messageID: String?
 
         /// The event's notice, numbered when it is a reminder; nil for a report.
         public func notice(_ decoder: JSONDecoder) throws -> Notice? {
@@ -72,7 +75,8 @@ public struct DeliveryQueue {
                   AND ($5 IS NULL OR report = $5)
                 ORDER BY due_at LIMIT $3 FOR UPDATE SKIP LOCKED)
             RETURNING d.id, d.event_id, d.route, d.channel, d.recipient, d.group_key, d.attempts, d.created_at,
-                      (SELECT e.notice FROM slawatch.events e WHERE e.id = d.event_id), d.payload, d.reminder
+                      (SELECT e.notice FROM slawatch.events e WHERE e.id = d.event_id), d.payload, d.reminder,
+                      d.message_id
             """,
             [
                 .string(worker), .timestamptz(now.microseconds), .int8(Int64(limit)),
@@ -85,7 +89,8 @@ public struct DeliveryQueue {
                 channel: try row.string(3),
                 recipient: try row.string(4), groupKey: try row.string(5), attempts: try row.int(6),
                 createdAt: Instant(microseconds: try row.timestamp(7)), noticeJSON: try row.optionalString(8),
-                reportJSON: try row.optionalString(9), reminder: try row.int(10))
+                reportJSON: try row.optionalString(9), reminder: try row.int(10),
+                messageID: try row.optionalString(11))
         }.sorted { $0.id < $1.id }
     }
 
@@ -199,8 +204,9 @@ public struct DeliveryQueue {
             [.string(channel), .timestamptz(now.microseconds), .string(reason)])
     }
 
-    /// Which message carried each delivery (a folded or grouped message's id), as
-    /// `slawatch deliveries` shows it; only while this worker holds the delivery.
+    /// Records which message carries each delivery, before the message's first attempt leaves: every
+    /// later attempt of the delivery goes out under that id (``Claimed/messageID``), and
+    /// `slawatch deliveries` shows it. Only while this worker holds the delivery.
     public func carry(_ messages: [(ids: [Int64], messageID: String)]) throws(StoreError) {
         guard !messages.isEmpty else { return }
         try connection.run("recording which message carries each delivery") { try carry($0, messages) }

@@ -104,17 +104,31 @@ final class Dispatcher {
         var folded: FoldedMessage?
         /// When a rate limit lets the message leave; nil: at once.
         var notBefore: ContinuousClock.Instant?
+        /// The id an earlier attempt of these deliveries went out under (recorded before it left):
+        /// this message is that one again, carrying the same deliveries or fewer of them.
+        let stored: String?
         var ids: [Int64] { deliveries.map(\.id) }
-        /// Stable across retries: the receiver drops a repeat by it.
-        var messageID: String { folded?.id ?? "msg_slawatch_\(deliveries[0].id)" }
-        /// The e-mail's Message-ID (left of the `@`), stable across retries like ``messageID``.
-        var mailID: String { "slawatch.\(deliveries[0].id)" }
+        /// Stable across retries: the receiver drops a repeat by it. A fresh message's id is its first
+        /// delivery's, or a folded message's own; it is recorded before the first attempt
+        /// (``DeliveryQueue/carry(_:)``), and every later attempt goes out under it.
+        var messageID: String { stored ?? folded?.id ?? "msg_slawatch_\(deliveries[0].id)" }
+        /// The e-mail's Message-ID (left of the `@`): ``messageID`` under the mail's own prefix, so
+        /// that mail and webhook follow one rule (`slawatch.<delivery id>`, `slawatch.fold_<hash>`).
+        var mailID: String {
+            let id = messageID
+            let prefix = "msg_slawatch_"
+            return "slawatch." + (id.hasPrefix(prefix) ? String(id.dropFirst(prefix.count)) : id)
+        }
 
-        init(key: String, channel: Channel, recipient: String, deliveries: [DeliveryQueue.Claimed]) {
+        init(
+            key: String, channel: Channel, recipient: String, deliveries: [DeliveryQueue.Claimed],
+            stored: String? = nil
+        ) {
             self.key = key
             self.channel = channel
             self.recipient = recipient
             self.deliveries = deliveries
+            self.stored = stored
         }
     }
 
@@ -299,6 +313,10 @@ final class Dispatcher {
     /// rate-limited channel's messages beyond its budget are folded, each part waiting for its slot,
     /// and only what would wait too long is given back, due then. Deliveries of channels no longer
     /// in the rules are `orphans`.
+    ///
+    /// A delivery attempted before is grouped by the id of the message that carried it, never with
+    /// fresh ones nor refolded with others: a message id always carries the same deliveries as its
+    /// first attempt or fewer of them (README, 'What a receiver can rely on').
     func plan(_ claimed: [DeliveryQueue.Claimed], now: Instant) -> (
         sendable: [Group], deferred: [(ids: [Int64], dueAt: Instant)], orphans: [DeliveryQueue.Claimed]
     ) {
@@ -310,12 +328,18 @@ final class Dispatcher {
                 orphans.append(d)
                 continue
             }
-            if let i = index[d.groupKey] {
+            // "message …" is never a group key: those begin with "event", "route", "report" or "manual".
+            let key = d.messageID.map { "message " + $0 } ?? d.groupKey
+            if let i = index[key] {
                 groups[i].deliveries.append(d)
             } else {
-                index[d.groupKey] = groups.count
-                groups.append(Group(key: d.groupKey, channel: channel, recipient: d.recipient, deliveries: [d]))
+                index[key] = groups.count
+                groups.append(
+                    Group(key: key, channel: channel, recipient: d.recipient, deliveries: [d], stored: d.messageID))
             }
+        }
+        for i in groups.indices where groups[i].stored.map(FoldedMessage.isFold) == true {
+            groups[i].folded = RateGate.refold(groups[i])
         }
         let plan = rates.plan(groups, now: now)
         return (plan.groups, plan.postponed, orphans)
@@ -362,7 +386,8 @@ final class Dispatcher {
                 "deliveries folded under the channel's rate limit",
                 ["channel": channel, "deliveries": String(fold.deliveries), "messages": String(fold.messages)])
         }
-        let carried = sendable.filter { $0.deliveries.count > 1 || $0.folded != nil }.map { ($0.ids, $0.messageID) }
+        // Every fresh message's id is recorded before it leaves, so that its retries go out under it.
+        let carried = sendable.filter { $0.stored == nil }.map { ($0.ids, $0.messageID) }
         if !carried.isEmpty { try await queue { try $0.carry(carried) } }
         // Both senders exist before either batch leaves, so that a failure to start one cannot strand
         // messages already on the wire.
