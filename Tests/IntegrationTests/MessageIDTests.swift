@@ -1,5 +1,6 @@
 import Foundation
 import LoopbackSinks
+import PostgresClient
 import SlawatchCore
 import Testing
 
@@ -116,5 +117,51 @@ private let groupWait = #", group_wait: "10m""#
         let deliveries = try await desk.deliveries()
         #expect(deliveries.allSatisfy { $0.status == "sent" || $0.status == "superseded" }, "\(deliveries)")
         #expect(deliveries.filter { $0.message == fold }.count == 3, "\(deliveries)")
+    }
+
+    /// A retry claimed in parts: the claim that finds one delivery of a message attempted before
+    /// takes the rest of it too, even when not due yet, and sends it whole under its id; when the
+    /// rest is held by another worker, this part goes under an id of its own (a receiver that drops
+    /// repeats by id must not drop it for a copy that carried it only in part).
+    @Test func aRetryClaimedInPartsGoesWholeOrUnderAnIdOfItsOwn() async throws {
+        let desk = try WorkerHelpDesk()
+        let sink = try HTTPSink()
+        let tickets = try (1...3).map { try desk.addTicket(title: "Parte \($0)") }
+        let rules = try TemporaryRules([
+            "sla.json": WorkerRules.text(
+                channels: #"{ hook: { type: "webhook", url: "\#(sink.url)/hook" } }"#,
+                routes: WorkerRules.allEvents(to: ["hook"], extra: groupWait))
+        ])
+        try await requireRunOnce(rules, desk, at: breach)
+        sink.enqueue(HTTPSink.Response(status: 500, text: "boom"), times: 2)
+        try await requireRunOnce(rules, desk, at: grouped)
+        try #require(sink.requests.count == 1)
+        let id = try #require(sink.requests[0].header("webhook-id"))
+        let ids = try await desk.deliveries().map(\.id).sorted()
+        try #require(ids.count == 3)
+
+        // The first is not due yet: it goes with the others all the same, under the message's id.
+        try desk.connection.query(
+            "UPDATE slawatch.deliveries SET due_at = due_at + interval '1 day' WHERE id = $1", [.int8(Int64(ids[0]))])
+        try await requireRunOnce(rules, desk, at: retried)
+        try #require(sink.requests.count == 2)
+        #expect(sink.requests[1].header("webhook-id") == id)
+        #expect(tickets.allSatisfy { sink.requests[1].bodyText.contains($0.code) }, "\(sink.requests[1].bodyText)")
+
+        // Failed again; now the first is held by another worker: the other two go under an id of their own.
+        try desk.connection.query(
+            """
+            UPDATE slawatch.deliveries SET claimed_by = 'another worker', claimed_until = now() + interval '1 hour'
+            WHERE id = $1
+            """, [.int8(Int64(ids[0]))])
+        try await requireRunOnce(rules, desk, at: retried + 10 * WorkerClock.minute)
+        let requests = sink.requests
+        try #require(requests.count == 3, "\(requests.map(\.bodyText))")
+        let part = try #require(requests[2].header("webhook-id"))
+        #expect(part != id && part.hasPrefix(id), "\(part)")
+        #expect(!requests[2].bodyText.contains(tickets[0].code))
+        #expect(requests[2].bodyText.contains(tickets[1].code) && requests[2].bodyText.contains(tickets[2].code))
+        let deliveries = try await desk.deliveries()
+        #expect(deliveries.filter { $0.message == part }.map(\.id).sorted() == Array(ids[1...]), "\(deliveries)")
     }
 }

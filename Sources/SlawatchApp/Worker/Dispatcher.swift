@@ -105,8 +105,9 @@ final class Dispatcher {
         /// When a rate limit lets the message leave; nil: at once.
         var notBefore: ContinuousClock.Instant?
         /// The id an earlier attempt of these deliveries went out under (recorded before it left):
-        /// this message is that one again, carrying the same deliveries or fewer of them.
-        let stored: String?
+        /// this message is that one again, carrying every one of them still to be sent; or, when
+        /// part of them is not here, an id of this part's own.
+        var stored: String?
         var ids: [Int64] { deliveries.map(\.id) }
         /// Stable across retries: the receiver drops a repeat by it. A fresh message's id is its first
         /// delivery's, or a folded message's own; it is recorded before the first attempt
@@ -288,17 +289,46 @@ final class Dispatcher {
                 do {
                     try await flush(&flight)
                 } catch {
+                    // Kept, and recorded once the database answers again (below).
                     if failure == nil { failure = error }
-                    // Not recorded: their leases run out and they are sent again.
-                    leases.release(flight.outcomes.map(\.id))
-                    flight.outcomes.removeAll()
                 }
             }
             if flight.passes.isEmpty && (!feeding || failure != nil) { break }
             if answers.isEmpty { try? await Task.sleep(nanoseconds: 5_000_000) }
         }
+        if !flight.outcomes.isEmpty { await recordLate(&flight) }
         if let failure { throw failure }
         return flight.tally
+    }
+
+    /// How long answers that could not be recorded (the database went away) are kept, to be recorded
+    /// once it answers again: about a lease.
+    static let recordLateNanos: UInt64 = 10_000_000_000
+
+    /// Records the answers a database failure left unrecorded, on a new connection, trying every
+    /// second for up to ``recordLateNanos``: a delivery stays this worker's (its `claimed_by`) until
+    /// another worker claims it after its lease ran out, so a database that was away for less than
+    /// that (a restart, a moment of refused connections) costs no repeat of a message that was
+    /// answered meanwhile. Past that they are given up: their leases run out and they are sent again.
+    private func recordLate(_ flight: inout Flight) async {
+        let until = LeaseKeeper.clock() + Self.recordLateNanos
+        while true {
+            do {
+                try await database.repair()
+                let count = flight.outcomes.count
+                try await flush(&flight)
+                log.info("answers recorded after the database came back", ["deliveries": String(count)])
+                return
+            } catch {
+                guard LeaseKeeper.clock() < until else { break }
+                try? await Task.sleep(nanoseconds: 1_000_000_000)
+            }
+        }
+        log.warning(
+            "answers not recorded: the database is unavailable; their messages are sent again",
+            ["deliveries": String(flight.outcomes.count)])
+        leases.release(flight.outcomes.map(\.id))
+        flight.outcomes.removeAll()
     }
 
     private func flush(_ flight: inout Flight) async throws {
@@ -351,6 +381,19 @@ final class Dispatcher {
     ) async throws {
         let now = clock.now()
         var claimed = claimed
+        // A message attempted before goes again whole: the rest of its deliveries, when free, join it.
+        let stored = Array(Set(claimed.compactMap(\.messageID)))
+        if !stored.isEmpty {
+            let sent = LeaseKeeper.clock()
+            let rest = try await queue { try $0.claimRest(of: stored, except: claimed.map(\.id)) }
+            // One of this worker's own messages on its way, claimed again: it stays with that send.
+            let fresh = leases.notHeld(rest.map(\.id))
+            let joining = rest.filter { fresh.contains($0.id) }
+            if !joining.isEmpty {
+                _ = leases.hold(joining.map(\.id), sent: sent)
+                claimed = (claimed + joining).sorted { $0.id < $1.id }
+            }
+        }
         let superseded = try await queue { try $0.supersede(claimed.map(\.id), now: now) }
         if !superseded.isEmpty {
             let gone = Set(superseded.map(\.id))
@@ -363,7 +406,18 @@ final class Dispatcher {
             log.info(
                 "deliveries superseded", ["deliveries": "\(superseded.map(\.id))", "reason": superseded[0].reason])
         }
-        let (sendable, deferred, orphans) = plan(claimed, now: now)
+        var (sendable, deferred, orphans) = plan(claimed, now: now)
+        // A message attempted before whose other deliveries are still to be sent and not here (held
+        // by another worker) would go without part of itself: this part goes under an id of its own.
+        let again = sendable.compactMap(\.stored)
+        if !again.isEmpty {
+            let split = try await queue { try $0.scattered(again, except: claimed.map(\.id)) }
+            for i in sendable.indices {
+                if let id = sendable[i].stored, split.contains(id) {
+                    sendable[i].stored = id + "_part_\(sendable[i].deliveries[0].id)"
+                }
+            }
+        }
         for (ids, slot) in deferred {
             try await queue { try $0.release(ids, dueAt: slot) }
             leases.release(ids)
@@ -386,8 +440,10 @@ final class Dispatcher {
                 "deliveries folded under the channel's rate limit",
                 ["channel": channel, "deliveries": String(fold.deliveries), "messages": String(fold.messages)])
         }
-        // Every fresh message's id is recorded before it leaves, so that its retries go out under it.
-        let carried = sendable.filter { $0.stored == nil }.map { ($0.ids, $0.messageID) }
+        // Every new message's id is recorded before it leaves, so that its retries go out under it.
+        let carried = sendable.filter { g in g.deliveries.contains { $0.messageID != g.messageID } }.map {
+            ($0.ids, $0.messageID)
+        }
         if !carried.isEmpty { try await queue { try $0.carry(carried) } }
         // Both senders exist before either batch leaves, so that a failure to start one cannot strand
         // messages already on the wire.
