@@ -314,6 +314,8 @@ final class Dispatcher {
         let until = LeaseKeeper.clock() + Self.recordLateNanos
         while true {
             do {
+                // The leases too: renewed again, they keep other workers off these deliveries meanwhile.
+                try? await renewals.repair()
                 try await database.repair()
                 let count = flight.outcomes.count
                 try await flush(&flight)
