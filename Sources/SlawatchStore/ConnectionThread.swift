@@ -27,6 +27,11 @@ public final class ConnectionThread: ConnectionProvider {
         _ = try await run(replacing: true) { _ in }.result.get()
     }
 
+    /// Reconnects when the connection broke (a new session), and otherwise keeps it.
+    public func repair() async throws {
+        if !(await isHealthy()) { try await reconnect() }
+    }
+
     /// Whether there is an open connection that has not broken.
     public func isHealthy() async -> Bool {
         await thread.perform { $0?.isHealthy ?? false } ?? false

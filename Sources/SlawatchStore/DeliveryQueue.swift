@@ -34,6 +34,9 @@ public struct DeliveryQueue {
         public let reportJSON: String?
         /// 0 for the first notification, n for the n-th reminder.
         public let reminder: Int
+        /// The id of the message that carried it at an earlier attempt, recorded before that attempt
+        /// left (``carry(_:)``); nil while it has never been attempted. A retry goes out under it.
+        public let messageID: String?
 
         /// The event's notice, numbered when it is a reminder; nil for a report.
         public func notice(_ decoder: JSONDecoder) throws -> Notice? {
@@ -71,22 +74,71 @@ public struct DeliveryQueue {
                   AND (claimed_until IS NULL OR claimed_until < clock_timestamp())
                   AND ($5 IS NULL OR report = $5)
                 ORDER BY due_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-            RETURNING d.id, d.event_id, d.route, d.channel, d.recipient, d.group_key, d.attempts, d.created_at,
-                      (SELECT e.notice FROM slawatch.events e WHERE e.id = d.event_id), d.payload, d.reminder
+            RETURNING \(Self.returning)
             """,
             [
                 .string(worker), .timestamptz(now.microseconds), .int8(Int64(limit)),
                 .float8(Double(Self.leaseMicros) / 1_000_000),
                 .string(report),
             ])
-        return try result.rows.map { row in
-            Claimed(
-                id: Int64(try row.int(0)), eventID: try row.optionalString(1), route: try row.int(2),
-                channel: try row.string(3),
-                recipient: try row.string(4), groupKey: try row.string(5), attempts: try row.int(6),
-                createdAt: Instant(microseconds: try row.timestamp(7)), noticeJSON: try row.optionalString(8),
-                reportJSON: try row.optionalString(9), reminder: try row.int(10))
-        }.sorted { $0.id < $1.id }
+        return try result.rows.map(Self.claimed).sorted { $0.id < $1.id }
+    }
+
+    /// What a claim returns of each delivery, in the order ``claimed(_:)`` reads it.
+    static let returning = """
+        d.id, d.event_id, d.route, d.channel, d.recipient, d.group_key, d.attempts, d.created_at,
+        (SELECT e.notice FROM slawatch.events e WHERE e.id = d.event_id), d.payload, d.reminder, d.message_id
+        """
+
+    private static func claimed(_ row: PostgresRow) throws -> Claimed {
+        Claimed(
+            id: Int64(try row.int(0)), eventID: try row.optionalString(1), route: try row.int(2),
+            channel: try row.string(3),
+            recipient: try row.string(4), groupKey: try row.string(5), attempts: try row.int(6),
+            createdAt: Instant(microseconds: try row.timestamp(7)), noticeJSON: try row.optionalString(8),
+            reportJSON: try row.optionalString(9), reminder: try row.int(10),
+            messageID: try row.optionalString(11))
+    }
+
+    /// Claims the rest of messages attempted before: the deliveries still to be sent (pending or
+    /// failed, due or not) that `messageIDs` carried, other than `ids`, and free (no lease, or one
+    /// that ran out), so that each message goes again whole rather than in parts claimed apart.
+    public func claimRest(of messageIDs: [String], except ids: [Int64]) throws(StoreError) -> [Claimed] {
+        guard !messageIDs.isEmpty else { return [] }
+        return try connection.run("claiming the rest of messages sent before") { connection in
+            try connection.query(
+                """
+                UPDATE slawatch.deliveries d SET claimed_by = $1,
+                       claimed_until = clock_timestamp() + make_interval(secs => $4)
+                WHERE d.id IN (
+                    SELECT id FROM slawatch.deliveries
+                    WHERE message_id = ANY($2) AND status IN ('pending', 'failed') AND NOT (id = ANY($3))
+                      AND (claimed_until IS NULL OR claimed_until < clock_timestamp())
+                    FOR UPDATE SKIP LOCKED)
+                RETURNING \(Self.returning)
+                """,
+                [
+                    .string(worker), .textArray(messageIDs), .int8Array(ids),
+                    .float8(Double(Self.leaseMicros) / 1_000_000),
+                ]
+            ).rows.map(Self.claimed)
+        }
+    }
+
+    /// Those of `messageIDs` that carried a delivery still to be sent (pending or failed) other than
+    /// `ids`: a message that would go without part of itself.
+    public func scattered(_ messageIDs: [String], except ids: [Int64]) throws(StoreError) -> Set<String> {
+        guard !messageIDs.isEmpty else { return [] }
+        return try connection.run("reading which messages are split") { connection in
+            Set(
+                try connection.query(
+                    """
+                    SELECT DISTINCT message_id FROM slawatch.deliveries
+                    WHERE message_id = ANY($1) AND status IN ('pending', 'failed') AND NOT (id = ANY($2))
+                    """,
+                    [.textArray(messageIDs), .int8Array(ids)]
+                ).rows.map { try $0.string(0) })
+        }
     }
 
     /// Extends the lease of those of `ids` this worker still holds by ``leaseMicros`` from the
@@ -199,8 +251,9 @@ public struct DeliveryQueue {
             [.string(channel), .timestamptz(now.microseconds), .string(reason)])
     }
 
-    /// Which message carried each delivery (a folded or grouped message's id), as
-    /// `slawatch deliveries` shows it; only while this worker holds the delivery.
+    /// Records which message carries each delivery, before the message's first attempt leaves: every
+    /// later attempt of the delivery goes out under that id (``Claimed/messageID``), and
+    /// `slawatch deliveries` shows it. Only while this worker holds the delivery.
     public func carry(_ messages: [(ids: [Int64], messageID: String)]) throws(StoreError) {
         guard !messages.isEmpty else { return }
         try connection.run("recording which message carries each delivery") { try carry($0, messages) }

@@ -218,11 +218,16 @@ class Sinks:
                     await writer.drain()
                     began = time.time()
                     if self.smtp_mode == "faulty" and self.random.random() < 0.2:
+                        # Dropped after the message's head and a little of its body: the head carries the
+                        # Message-ID, which the retries of this message must repeat (without it every
+                        # retry of a dropped mail would count as one with another id).
                         try:
-                            part = await reader.read(200)
-                        except ConnectionError:
+                            part = await reader.readuntil(b"\r\n\r\n")
+                            part += await reader.read(200)
+                        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
                             part = b""
-                        arrival = Arrival("smtp", "", began, part.decode("utf-8", "replace"), None, pid)
+                        text = part.decode("utf-8", "replace")
+                        arrival = Arrival("smtp", "", began, text, _header(text, "message-id"), pid)
                         arrival.outcome, arrival.ended = "dropped mid-DATA", time.time()
                         self._record(arrival)
                         return

@@ -104,17 +104,32 @@ final class Dispatcher {
         var folded: FoldedMessage?
         /// When a rate limit lets the message leave; nil: at once.
         var notBefore: ContinuousClock.Instant?
+        /// The id an earlier attempt of these deliveries went out under (recorded before it left):
+        /// this message is that one again, carrying every one of them still to be sent; or, when
+        /// part of them is not here, an id of this part's own.
+        var stored: String?
         var ids: [Int64] { deliveries.map(\.id) }
-        /// Stable across retries: the receiver drops a repeat by it.
-        var messageID: String { folded?.id ?? "msg_slawatch_\(deliveries[0].id)" }
-        /// The e-mail's Message-ID (left of the `@`), stable across retries like ``messageID``.
-        var mailID: String { "slawatch.\(deliveries[0].id)" }
+        /// Stable across retries: the receiver drops a repeat by it. A fresh message's id is its first
+        /// delivery's, or a folded message's own; it is recorded before the first attempt
+        /// (``DeliveryQueue/carry(_:)``), and every later attempt goes out under it.
+        var messageID: String { stored ?? folded?.id ?? "msg_slawatch_\(deliveries[0].id)" }
+        /// The e-mail's Message-ID (left of the `@`): ``messageID`` under the mail's own prefix, so
+        /// that mail and webhook follow one rule (`slawatch.<delivery id>`, `slawatch.fold_<hash>`).
+        var mailID: String {
+            let id = messageID
+            let prefix = "msg_slawatch_"
+            return "slawatch." + (id.hasPrefix(prefix) ? String(id.dropFirst(prefix.count)) : id)
+        }
 
-        init(key: String, channel: Channel, recipient: String, deliveries: [DeliveryQueue.Claimed]) {
+        init(
+            key: String, channel: Channel, recipient: String, deliveries: [DeliveryQueue.Claimed],
+            stored: String? = nil
+        ) {
             self.key = key
             self.channel = channel
             self.recipient = recipient
             self.deliveries = deliveries
+            self.stored = stored
         }
     }
 
@@ -274,17 +289,48 @@ final class Dispatcher {
                 do {
                     try await flush(&flight)
                 } catch {
+                    // Kept, and recorded once the database answers again (below).
                     if failure == nil { failure = error }
-                    // Not recorded: their leases run out and they are sent again.
-                    leases.release(flight.outcomes.map(\.id))
-                    flight.outcomes.removeAll()
                 }
             }
             if flight.passes.isEmpty && (!feeding || failure != nil) { break }
             if answers.isEmpty { try? await Task.sleep(nanoseconds: 5_000_000) }
         }
+        if !flight.outcomes.isEmpty { await recordLate(&flight) }
         if let failure { throw failure }
         return flight.tally
+    }
+
+    /// How long answers that could not be recorded (the database went away) are kept, to be recorded
+    /// once it answers again: about a lease.
+    static let recordLateNanos: UInt64 = 10_000_000_000
+
+    /// Records the answers a database failure left unrecorded, on a new connection, trying every
+    /// second for up to ``recordLateNanos``: a delivery stays this worker's (its `claimed_by`) until
+    /// another worker claims it after its lease ran out, so a database that was away for less than
+    /// that (a restart, a moment of refused connections) costs no repeat of a message that was
+    /// answered meanwhile. Past that they are given up: their leases run out and they are sent again.
+    private func recordLate(_ flight: inout Flight) async {
+        let until = LeaseKeeper.clock() + Self.recordLateNanos
+        while true {
+            do {
+                // The leases too: renewed again, they keep other workers off these deliveries meanwhile.
+                try? await renewals.repair()
+                try await database.repair()
+                let count = flight.outcomes.count
+                try await flush(&flight)
+                log.info("answers recorded after the database came back", ["deliveries": String(count)])
+                return
+            } catch {
+                guard LeaseKeeper.clock() < until else { break }
+                try? await Task.sleep(nanoseconds: 1_000_000_000)
+            }
+        }
+        log.warning(
+            "answers not recorded: the database is unavailable; their messages are sent again",
+            ["deliveries": String(flight.outcomes.count)])
+        leases.release(flight.outcomes.map(\.id))
+        flight.outcomes.removeAll()
     }
 
     private func flush(_ flight: inout Flight) async throws {
@@ -299,6 +345,10 @@ final class Dispatcher {
     /// rate-limited channel's messages beyond its budget are folded, each part waiting for its slot,
     /// and only what would wait too long is given back, due then. Deliveries of channels no longer
     /// in the rules are `orphans`.
+    ///
+    /// A delivery attempted before is grouped by the id of the message that carried it, never with
+    /// fresh ones nor refolded with others: a message id always carries the same deliveries as its
+    /// first attempt or fewer of them (README, 'What a receiver can rely on').
     func plan(_ claimed: [DeliveryQueue.Claimed], now: Instant) -> (
         sendable: [Group], deferred: [(ids: [Int64], dueAt: Instant)], orphans: [DeliveryQueue.Claimed]
     ) {
@@ -310,12 +360,18 @@ final class Dispatcher {
                 orphans.append(d)
                 continue
             }
-            if let i = index[d.groupKey] {
+            // "message …" is never a group key: those begin with "event", "route", "report" or "manual".
+            let key = d.messageID.map { "message " + $0 } ?? d.groupKey
+            if let i = index[key] {
                 groups[i].deliveries.append(d)
             } else {
-                index[d.groupKey] = groups.count
-                groups.append(Group(key: d.groupKey, channel: channel, recipient: d.recipient, deliveries: [d]))
+                index[key] = groups.count
+                groups.append(
+                    Group(key: key, channel: channel, recipient: d.recipient, deliveries: [d], stored: d.messageID))
             }
+        }
+        for i in groups.indices where groups[i].stored.map(FoldedMessage.isFold) == true {
+            groups[i].folded = RateGate.refold(groups[i])
         }
         let plan = rates.plan(groups, now: now)
         return (plan.groups, plan.postponed, orphans)
@@ -327,6 +383,19 @@ final class Dispatcher {
     ) async throws {
         let now = clock.now()
         var claimed = claimed
+        // A message attempted before goes again whole: the rest of its deliveries, when free, join it.
+        let stored = Array(Set(claimed.compactMap(\.messageID)))
+        if !stored.isEmpty {
+            let sent = LeaseKeeper.clock()
+            let rest = try await queue { try $0.claimRest(of: stored, except: claimed.map(\.id)) }
+            // One of this worker's own messages on its way, claimed again: it stays with that send.
+            let fresh = leases.notHeld(rest.map(\.id))
+            let joining = rest.filter { fresh.contains($0.id) }
+            if !joining.isEmpty {
+                _ = leases.hold(joining.map(\.id), sent: sent)
+                claimed = (claimed + joining).sorted { $0.id < $1.id }
+            }
+        }
         let superseded = try await queue { try $0.supersede(claimed.map(\.id), now: now) }
         if !superseded.isEmpty {
             let gone = Set(superseded.map(\.id))
@@ -339,7 +408,18 @@ final class Dispatcher {
             log.info(
                 "deliveries superseded", ["deliveries": "\(superseded.map(\.id))", "reason": superseded[0].reason])
         }
-        let (sendable, deferred, orphans) = plan(claimed, now: now)
+        var (sendable, deferred, orphans) = plan(claimed, now: now)
+        // A message attempted before whose other deliveries are still to be sent and not here (held
+        // by another worker) would go without part of itself: this part goes under an id of its own.
+        let again = sendable.compactMap(\.stored)
+        if !again.isEmpty {
+            let split = try await queue { try $0.scattered(again, except: claimed.map(\.id)) }
+            for i in sendable.indices {
+                if let id = sendable[i].stored, split.contains(id) {
+                    sendable[i].stored = id + "_part_\(sendable[i].deliveries[0].id)"
+                }
+            }
+        }
         for (ids, slot) in deferred {
             try await queue { try $0.release(ids, dueAt: slot) }
             leases.release(ids)
@@ -362,7 +442,10 @@ final class Dispatcher {
                 "deliveries folded under the channel's rate limit",
                 ["channel": channel, "deliveries": String(fold.deliveries), "messages": String(fold.messages)])
         }
-        let carried = sendable.filter { $0.deliveries.count > 1 || $0.folded != nil }.map { ($0.ids, $0.messageID) }
+        // Every new message's id is recorded before it leaves, so that its retries go out under it.
+        let carried = sendable.filter { g in g.deliveries.contains { $0.messageID != g.messageID } }.map {
+            ($0.ids, $0.messageID)
+        }
         if !carried.isEmpty { try await queue { try $0.carry(carried) } }
         // Both senders exist before either batch leaves, so that a failure to start one cannot strand
         // messages already on the wire.

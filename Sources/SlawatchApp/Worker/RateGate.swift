@@ -117,7 +117,8 @@ struct RateGate {
 
     /// The messages that carry `bucket`'s deliveries when they are folded: the parts of one fold
     /// of every notice, and each report as a message of its own. A group whose notices cannot be
-    /// read stays as it is (its rendering says why it is dead).
+    /// read stays as it is (its rendering says why it is dead), and so does a message attempted
+    /// before: it goes again under its own id, with no other delivery added to it.
     static func fold(_ bucket: [Dispatcher.Group]) -> [Dispatcher.Group] {
         let decoder = JSONDecoder()
         let channel = bucket[0].channel
@@ -125,6 +126,10 @@ struct RateGate {
         var byID: [Int64: DeliveryQueue.Claimed] = [:]
         var apart: [Dispatcher.Group] = []
         for group in bucket {
+            guard group.stored == nil else {
+                apart.append(group)
+                continue
+            }
             var notices: [MessageFolding.Item] = []
             for d in group.deliveries {
                 guard d.reportJSON == nil, let notice = try? d.notice(decoder) else {
@@ -150,5 +155,20 @@ struct RateGate {
             return group
         }
         return folded + apart
+    }
+
+    /// A folded message attempted before, sent again: `group` is what is left of it (the same
+    /// deliveries or fewer), folded again under its stored id. Nil when its notices cannot be read
+    /// (its rendering says why it is dead) or do not fit one message (then they go unfolded, under
+    /// the same id).
+    static func refold(_ group: Dispatcher.Group) -> FoldedMessage? {
+        guard let id = group.stored else { return nil }
+        let decoder = JSONDecoder()
+        var items: [MessageFolding.Item] = []
+        for d in group.deliveries {
+            guard d.reportJSON == nil, let notice = try? d.notice(decoder) else { return nil }
+            items.append(MessageFolding.Item(deliveryID: d.id, notice: notice))
+        }
+        return MessageFolding.refold(items, kind: group.channel.kind, language: group.channel.language, id: id)
     }
 }

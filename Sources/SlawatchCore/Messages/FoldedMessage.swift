@@ -16,12 +16,22 @@ public struct FoldedMessage: Sendable, Hashable {
     public let parts: Int
 
     public init(body: String, deliveryIDs: [Int64], part: Int, parts: Int) {
+        self.init(body: body, deliveryIDs: deliveryIDs, part: part, parts: parts, id: Self.id(carrying: deliveryIDs))
+    }
+
+    /// A message under a given id: a fold sent again under the id of its first attempt.
+    public init(body: String, deliveryIDs: [Int64], part: Int, parts: Int, id: String) {
         self.body = body
         self.deliveryIDs = deliveryIDs
         self.part = part
         self.parts = parts
-        id = Self.id(carrying: deliveryIDs)
+        self.id = id
     }
+
+    static let prefix = "msg_slawatch_fold_"
+
+    /// Whether `messageID` is a folded message's.
+    public static func isFold(_ messageID: String) -> Bool { messageID.hasPrefix(prefix) }
 
     /// `msg_slawatch_fold_` and 128 bits of two FNV-1a hashes of the sorted delivery ids: the same
     /// deliveries give the same id, whatever their order.
@@ -41,6 +51,6 @@ public struct FoldedMessage: Sendable, Hashable {
             let digits = String(v, radix: 16)
             return String(repeating: "0", count: 16 - digits.count) + digits
         }
-        return "msg_slawatch_fold_" + hex(a) + hex(b)
+        return prefix + hex(a) + hex(b)
     }
 }

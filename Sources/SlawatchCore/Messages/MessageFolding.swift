@@ -54,6 +54,22 @@ public enum MessageFolding {
     /// The messages that carry `items` to a channel of `kind`, in order; at least one. Every item's
     /// delivery is carried by exactly one of them.
     public static func fold(_ items: [Item], kind: Channel.Kind, language: String) -> [FoldedMessage] {
+        fold(items, kind: kind, language: language, listed: listedLines)
+    }
+
+    /// One fold sent again under `id`, its first attempt's: the same deliveries or fewer of them,
+    /// as one message. A part that named its tickets by code alone could outgrow one message once
+    /// some of them get lines of their own, so when the usual layout needs more than one part,
+    /// every ticket is named by its code alone, which fits where the first attempt's part did.
+    /// Nil if even that does not fit one message.
+    public static func refold(_ items: [Item], kind: Channel.Kind, language: String, id: String) -> FoldedMessage? {
+        var parts = fold(items, kind: kind, language: language, listed: listedLines)
+        if parts.count > 1 { parts = fold(items, kind: kind, language: language, listed: 0) }
+        guard parts.count == 1 else { return nil }
+        return FoldedMessage(body: parts[0].body, deliveryIDs: parts[0].deliveryIDs, part: 1, parts: 1, id: id)
+    }
+
+    static func fold(_ items: [Item], kind: Channel.Kind, language: String, listed: Int) -> [FoldedMessage] {
         precondition(!items.isEmpty)
         let sorted = newestFirst(items)
         guard let limits = limits(kind) else {
@@ -68,7 +84,9 @@ public enum MessageFolding {
             default: { $0.utf16.count }
             }
         let reserve = measure(heading(items.count, part: 99, of: 99, en, markup)) + (kind == .teams ? 500 : 2)
-        let packed = pack(units(sorted, en: en, markup: markup), limits: limits, measure: measure, reserve: reserve, en)
+        let packed = pack(
+            units(sorted, listed: listed, en: en, markup: markup), limits: limits, measure: measure, reserve: reserve,
+            en)
         return packed.enumerated().map { index, part in
             let title = heading(items.count, part: index + 1, of: packed.count, en, markup)
             let body: String
@@ -145,15 +163,15 @@ public enum MessageFolding {
         let isCode: Bool
     }
 
-    /// The first ``listedLines`` items as lines, then each further ticket's code once, carrying
+    /// The first `listed` items as lines, then each further ticket's code once, carrying
     /// every delivery of that ticket not already on a line.
-    static func units(_ sorted: [Item], en: Bool, markup: Markup) -> [Unit] {
-        var units = sorted.prefix(listedLines).map {
+    static func units(_ sorted: [Item], listed: Int, en: Bool, markup: Markup) -> [Unit] {
+        var units = sorted.prefix(listed).map {
             Unit(text: line($0.notice, en, markup), ids: [$0.deliveryID], isCode: false)
         }
         var codes: [String] = []
         var ids: [String: [Int64]] = [:]
-        for item in sorted.dropFirst(listedLines) {
+        for item in sorted.dropFirst(listed) {
             if ids[item.notice.code] == nil { codes.append(item.notice.code) }
             ids[item.notice.code, default: []].append(item.deliveryID)
         }
