@@ -78,7 +78,7 @@ public final class PostgresConnection {
             PQsendQueryParams(conn, sql, count, types, values, lengths, formats, 1)
         }
         guard sent == 1 else {
-            throw PostgresError(.queryFailed, Self.firstLine(String(cString: PQerrorMessage(conn))))
+            throw Self.lastError(conn)
         }
     }
 
@@ -94,7 +94,7 @@ public final class PostgresConnection {
                 outcome = .failure(error)
             }
         }
-        return outcome ?? .failure(PostgresError(.queryFailed, Self.firstLine(String(cString: PQerrorMessage(conn)))))
+        return outcome ?? .failure(Self.lastError(conn))
     }
 
     /// Runs parameterless SQL text, possibly several statements (migrations, session settings).
@@ -151,7 +151,7 @@ public final class PostgresConnection {
     public func copyIn(_ sql: String, data: [UInt8]) throws(PostgresError) -> Int {
         let started = PostgresResult.checkedCopy(PQexec(conn, sql), connection: conn)
         guard started else {
-            throw PostgresError(.queryFailed, Self.firstLine(String(cString: PQerrorMessage(conn))))
+            throw Self.lastError(conn)
         }
         var offset = 0
         let chunk = 1 << 20
@@ -171,7 +171,7 @@ public final class PostgresConnection {
             }
         }
         if PQputCopyEnd(conn, failure) != 1 {
-            throw PostgresError(.queryFailed, Self.firstLine(String(cString: PQerrorMessage(conn))))
+            throw Self.lastError(conn)
         }
         var rows = 0
         var error: PostgresError?
@@ -203,6 +203,14 @@ public final class PostgresConnection {
 
     /// Whether the connection is still usable (the server may have gone away).
     public var isHealthy: Bool { PQstatus(conn) == CONNECTION_OK }
+
+    /// The connection's last error, as libpq tells it when a call fails without a result: a
+    /// `connectionFailed` when the connection is no longer usable (a server restarted or gone answers
+    /// "no connection to the server"), so that callers retry it like a failure to connect.
+    static func lastError(_ connection: OpaquePointer) -> PostgresError {
+        let message = firstLine(String(cString: PQerrorMessage(connection)))
+        return PostgresError(PQstatus(connection) == CONNECTION_OK ? .queryFailed : .connectionFailed, message)
+    }
 
     static func firstLine(_ text: String) -> String {
         let trimmed = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }

@@ -38,8 +38,7 @@ public final class PostgresCopyStream {
         parser = PostgresCopyParser(columnCount: columns.count)
         sql = "COPY (\(query)) TO STDOUT (FORMAT binary)"
         guard let raw = PQexec(connection.conn, sql) else {
-            throw PostgresError(
-                .queryFailed, PostgresConnection.firstLine(String(cString: PQerrorMessage(connection.conn))))
+            throw PostgresConnection.lastError(connection.conn)
         }
         if PQresultStatus(raw) != PGRES_COPY_OUT {
             _ = try PostgresResult.checked(raw, connection: connection.conn, sql: sql)
@@ -107,8 +106,7 @@ public final class PostgresCopyStream {
                 }
                 if let failure { throw failure }
                 if length == -2 {
-                    throw PostgresError(
-                        .queryFailed, PostgresConnection.firstLine(String(cString: PQerrorMessage(connection.conn))))
+                    throw PostgresConnection.lastError(connection.conn)
                 }
                 guard parser.ended else { throw malformed("the data ended without its trailer") }
                 return false

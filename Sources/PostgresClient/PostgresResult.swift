@@ -22,7 +22,7 @@ public final class PostgresResult {
         -> PostgresResult
     {
         guard let raw else {
-            throw PostgresError(.queryFailed, PostgresConnection.firstLine(String(cString: PQerrorMessage(connection))))
+            throw PostgresConnection.lastError(connection)
         }
         let status = PQresultStatus(raw)
         if status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_SINGLE_TUPLE {

@@ -50,6 +50,29 @@ import Testing
         }
     }
 
+    /// A server restarted under a connection: the first call after it reports the lost session,
+    /// and every later one fails inside libpq with "no connection to the server" and no result.
+    /// Both are `connectionFailed`, which the worker retries after reconnecting; as `queryFailed`
+    /// the later ones made a worker's evaluation stop for good after `pg_ctl restart`.
+    @Test func callsOnALostConnectionAreConnectionFailed() throws {
+        let lost = try TestServer.connect()
+        let pid = try lost.query("SELECT pg_backend_pid()").rows[0].int(0)
+        let other = try TestServer.connect()
+        #expect(try other.query("SELECT pg_terminate_backend($1::int)", [.text(String(pid))]).rows[0].bool(0))
+        let first = Self.failure { try lost.query("SELECT 1") }
+        #expect(first?.code == .connectionFailed, "\(String(describing: first))")
+        #expect(!lost.isHealthy)
+        let calls: [(String, () throws -> Void)] = [
+            ("query", { try lost.query("SELECT $1::int", [.text("1")]) }),
+            ("execute", { try lost.execute("SELECT 1") }),
+            ("copyIn", { _ = try lost.copyIn("COPY pg_temp.none FROM STDIN", data: []) }),
+        ]
+        for (name, call) in calls {
+            let error = Self.failure(call)
+            #expect(error?.code == .connectionFailed, "\(name): \(String(describing: error))")
+        }
+    }
+
     @Test func badSQLIsQueryFailedWithItsSQLState() throws {
         let connection = try TestServer.connect()
         let cases: [(String, [PostgresParameter], String)] = [

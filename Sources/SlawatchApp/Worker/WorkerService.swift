@@ -180,7 +180,10 @@ struct WorkerService: Service {
             do {
                 report = try await cycle.run(now: now)
                 delay = 1_000_000
-            } catch where Self.isTransient(error) {
+            } catch {
+                // A failure on a connection that broke is the database's, whatever libpq called it.
+                let broken = await !database.isHealthy()
+                guard Self.isTransient(error) || broken else { throw error }
                 // Whatever the lost cycle had committed stays; what it had not is redone by the
                 // next one (events are idempotent).
                 log.error(
@@ -293,7 +296,9 @@ struct WorkerService: Service {
         while true {
             do {
                 return try await body()
-            } catch where Self.isTransient(error) {
+            } catch {
+                let broken = await !thread.isHealthy()
+                guard Self.isTransient(error) || broken else { throw error }
                 if let giveUp, Instant.wallNow() + delay > giveUp {
                     log.error("\(doing) failed: the database is unavailable; giving up", [
                         "error": CommandError.from(error).message
