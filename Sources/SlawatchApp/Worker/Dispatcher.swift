@@ -36,8 +36,6 @@ final class Dispatcher {
     private var smtp: SMTPSender?
     /// What rate-limited channels send and when.
     private var rates = RateGate()
-    /// The lease of the oldest claim whose deliveries ``rates`` holds to fold with later claims.
-    private var heldLease: LeaseKeeper.Claim?
     private var generator = SystemRandomNumberGenerator()
     let leases = LeaseKeeper()
 
@@ -198,20 +196,17 @@ final class Dispatcher {
                     claimed.removeAll { !fresh.contains($0.id) }
                     if claimed.isEmpty { return true }
                 }
-                let lease = self.leases.hold(claimed.map(\.id), sent: sent)
+                self.leases.hold(claimed.map(\.id), sent: sent)
                 // A rate-limited channel's deliveries wait (briefly) for the next claims, to be folded
-                // with the rest of the backlog; what starts goes by the oldest lease among it.
-                let previous = self.heldLease
+                // with the rest of the backlog; each message goes by the leases of its own deliveries.
                 let now = self.rates.gather(
                     claimed, more: full && claims < Self.maxClaims, channels: self.rules.channels)
-                self.heldLease = self.rates.isHolding ? (previous ?? lease) : nil
-                if !now.isEmpty { try await self.start(now, lease: previous ?? lease, clock: clock, flight: &flight) }
+                if !now.isEmpty { try await self.start(now, clock: clock, flight: &flight) }
                 return true
             }
         } catch {
             // Held for folding and never sent: given back at once if the database allows.
             let held = rates.release().map(\.id)
-            heldLease = nil
             if !held.isEmpty {
                 leases.release(held)
                 _ = try? await queue { try $0.release(held, dueAt: nil) }
@@ -223,19 +218,17 @@ final class Dispatcher {
     /// Sets on their way the deliveries held to be folded with later claims, when no claim follows.
     private func startHeld(clock: SendClock, flight: inout Flight) async throws {
         let held = rates.release()
-        let lease = heldLease
-        heldLease = nil
-        guard !held.isEmpty, let lease else { return }
-        try await start(held, lease: lease, clock: clock, flight: &flight)
+        guard !held.isEmpty else { return }
+        try await start(held, clock: clock, flight: &flight)
     }
 
     /// Sends `claimed` (claimed by the caller from `sent` on, monotonic nanoseconds) and records
     /// the outcomes.
     func dispatch(_ claimed: [DeliveryQueue.Claimed], claimedFrom sent: UInt64, clock: SendClock) async throws -> Tally
     {
-        let lease = leases.hold(claimed.map(\.id), sent: sent)
+        leases.hold(claimed.map(\.id), sent: sent)
         return try await fly(clock: clock) { flight in
-            try await self.start(claimed, lease: lease, clock: clock, flight: &flight)
+            try await self.start(claimed, clock: clock, flight: &flight)
             return false
         }
     }
@@ -322,9 +315,7 @@ final class Dispatcher {
     }
 
     /// Plans `claimed`, gives back what a rate limit does not allow yet, and sets the rest on its way.
-    private func start(
-        _ claimed: [DeliveryQueue.Claimed], lease: LeaseKeeper.Claim, clock: SendClock, flight: inout Flight
-    ) async throws {
+    private func start(_ claimed: [DeliveryQueue.Claimed], clock: SendClock, flight: inout Flight) async throws {
         let now = clock.now()
         var claimed = claimed
         let superseded = try await queue { try $0.supersede(claimed.map(\.id), now: now) }
@@ -378,7 +369,7 @@ final class Dispatcher {
         Task.detached {
             Dispatcher.render(
                 sendable, pass: pass, clock: clock, smtp: settings, http: http, smtpSender: smtp, answers: answers,
-                allowed: { leases.allows(lease) })
+                allowed: { leases.allows($0) })
         }
     }
 
@@ -512,10 +503,10 @@ final class Dispatcher {
     /// Renders `groups` (claim `pass`'s) and hands their messages to the senders; every answer, and
     /// every group that cannot be rendered, goes to `answers` as it comes. It touches neither the
     /// database nor the dispatcher, so that it can run beside the thread that does. `allowed` is asked
-    /// right before each message leaves whether the claim's lease is still held.
+    /// right before each message leaves whether the leases of its deliveries are still held.
     private static func render(
         _ groups: [Group], pass: Int, clock: SendClock, smtp settings: SMTPSettings?, http: HTTPBatchSender?,
-        smtpSender: SMTPSender?, answers: Answers, allowed: @escaping @Sendable () -> Bool
+        smtpSender: SMTPSender?, answers: Answers, allowed: @escaping @Sendable ([Int64]) -> Bool
     ) {
         var requests: [HTTPRequest] = []
         var requestGroups: [Int] = []
@@ -547,8 +538,9 @@ final class Dispatcher {
                     messageGroups.append(index)
                     messagesAt.append(group.notBefore)
                 default:
+                    let ids = group.ids
                     requests.append(
-                        try request(for: group, content, clock: clock, signers: &signers, allowed: allowed))
+                        try request(for: group, content, clock: clock, signers: &signers, allowed: { allowed(ids) }))
                     requestGroups.append(index)
                     requestsAt.append(group.notBefore)
                 }
@@ -572,9 +564,10 @@ final class Dispatcher {
             for (at, wave) in waves(messagesAt) {
                 let batch = wave.map { messages[$0] }
                 let groupOf = wave.map { messageGroups[$0] }
+                let idsOf = groupOf.map { groups[$0].ids }
                 Task {
                     if let at { try? await Task.sleep(until: at, clock: .continuous) }
-                    _ = await smtpSender.send(messages: batch, proceed: { _ in allowed() }) { index, result in
+                    _ = await smtpSender.send(messages: batch, proceed: { allowed(idsOf[$0]) }) { index, result in
                         answers.put(Answer(pass: pass, group: groupOf[index], result: .mail(result), at: Date()))
                     }
                 }
