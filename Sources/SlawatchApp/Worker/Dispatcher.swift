@@ -132,11 +132,49 @@ final class Dispatcher {
         let at: Date
     }
 
-    /// Answers handed over by the senders' threads, taken by the dispatcher's task.
+    /// Answers handed over by the senders' threads, taken by the dispatcher's task, which waits for
+    /// the next one (``wait(upTo:)``) rather than polling.
     private final class Answers: Sendable {
-        private let items = Mutex<[Answer]>([])
-        func put(_ answer: Answer) { items.withLock { $0.append(answer) } }
-        func take() -> [Answer] { items.withLock { items in defer { items.removeAll() }; return items } }
+        private struct State {
+            var items: [Answer] = []
+            var waiter: CheckedContinuation<Void, Never>?
+            /// Which wait a timer belongs to: a timer of an earlier wait never ends a later one.
+            var wait = 0
+        }
+        private let state = Mutex(State())
+
+        func put(_ answer: Answer) {
+            let waiter = state.withLock { state in
+                state.items.append(answer)
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume()
+        }
+
+        func take() -> [Answer] { state.withLock { state in defer { state.items.removeAll() }; return state.items } }
+
+        /// Returns when an answer is in, at once if one is, or after `nanoseconds` at the latest.
+        func wait(upTo nanoseconds: UInt64) async {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let wait = state.withLock { state -> Int? in
+                    guard state.items.isEmpty else { return nil }
+                    state.wait += 1
+                    state.waiter = continuation
+                    return state.wait
+                }
+                guard let wait else { return continuation.resume() }
+                Task { [self] in
+                    try? await Task.sleep(nanoseconds: nanoseconds)
+                    let waiter = state.withLock { state in
+                        guard state.wait == wait else { return nil as CheckedContinuation<Void, Never>? }
+                        defer { state.waiter = nil }
+                        return state.waiter
+                    }
+                    waiter?.resume()
+                }
+            }
+        }
     }
 
     /// A claim on its way: its groups, and how many have not been answered yet.
@@ -274,7 +312,14 @@ final class Dispatcher {
                 }
             }
             if flight.passes.isEmpty && (!feeding || failure != nil) { break }
-            if answers.isEmpty { try? await Task.sleep(nanoseconds: 5_000_000) }
+            if answers.isEmpty {
+                // Woken by the next answer; at the latest when the answers taken are due to be
+                // recorded, or after a flush period (what is held for folding, a failed sender).
+                let since = LeaseKeeper.clock() - flight.lastFlush
+                let flushIn = Self.flushEveryNanos - min(since, Self.flushEveryNanos)
+                let wait = flight.outcomes.isEmpty ? Self.flushEveryNanos : max(flushIn, 1_000_000)
+                await flight.answers.wait(upTo: wait)
+            }
         }
         if let failure { throw failure }
         return flight.tally
