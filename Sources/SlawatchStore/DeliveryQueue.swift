@@ -4,12 +4,27 @@ import SlawatchCore
 
 /// The deliveries table seen as a queue shared by every worker on the database.
 ///
-/// A worker claims due deliveries with `FOR UPDATE SKIP LOCKED` and a short lease (``leaseMicros``,
-/// by the database's clock, never by a simulated `--now`), so no two workers hold the same delivery.
-/// The holder renews the lease while it sends (``renew(_:)``); a worker that dies stops renewing and
-/// its deliveries are free again once the lease has run out, seconds later, for another worker to
-/// send (a repeat the receiver drops by its `webhook-id` or `Message-ID`). Results are written only
-/// while the delivery is still this worker's.
+/// A worker claims due deliveries with `FOR UPDATE SKIP LOCKED` and a lease (``leaseMicros``, by the
+/// database's clock, never by a simulated `--now`), so no two workers hold the same delivery. The
+/// holder renews the lease every second while it sends (``renew(_:)``), and sends a delivery only
+/// within ``boundMicros`` of the claim or renewal that last covered it, less a margin, by its own
+/// clock from the moment that statement left (the database stamps it later, never earlier).
+///
+/// A claim is free for another worker when either
+/// - its lease has run out: nobody renewed it for ``leaseMicros``; or
+/// - its bound has passed (nobody renewed it for ``boundMicros``) and no session holds the
+///   holder's lock (``holdSession()``, a session-level advisory lock keyed by the worker's id).
+///
+/// A worker that dies loses its session, and with it the lock, at once: its claims are free
+/// ``boundMicros`` after their last renewal, seconds after the kill, for another worker to send (a
+/// repeat the receiver drops by its `webhook-id` or `Message-ID`). A live worker whose session
+/// ended (PostgreSQL restarted, the connection lost for a moment) keeps its process and its
+/// messages on their way, but the bound is one it respects itself: past it, it sends nothing of
+/// that claim, so another worker can take it without a message going twice. A live worker whose
+/// session lives keeps its claims for the whole lease even when its renewals come late on a loaded
+/// machine, so that an answer that arrives late is still recorded by it and not sent again by
+/// another. Two worker ids whose lock keys collide only make a dead one's claims wait for the whole
+/// lease. Results are written only while the delivery is still this worker's.
 public struct DeliveryQueue {
     let connection: StoreConnection
     public let worker: String
@@ -51,13 +66,43 @@ public struct DeliveryQueue {
         }
     }
 
-    /// How long a claim or a renewal holds a delivery, from the database's clock at that statement.
+    /// How long a claim or a renewal holds a delivery, from the database's clock at that statement,
+    /// while the holder's session holds its lock.
     public static let leaseMicros: Int64 = 10_000_000
+    /// How long a claim or a renewal holds a delivery when the holder's session is gone; the holder
+    /// itself sends only within this bound (less a margin) of what last covered the delivery.
+    public static let boundMicros: Int64 = 4_000_000
+    /// The first key of the holder's lock (the second is the hash of the worker's id): any number,
+    /// the same in every slawatch process. Two int4 keys, so it never meets the evaluator's lock.
+    public static let holderLockClass: Int64 = 0x736C_6177  // 'slaw'
+
+    /// Takes the holder's lock for this connection's session unless it holds it already: the
+    /// lock tells other workers that this worker's session, and so its process, is alive. Never
+    /// waits; false when another session holds the same key (this worker's claims are then free
+    /// only after their lease, as without the lock).
+    @discardableResult
+    public func holdSession() throws(StoreError) -> Bool {
+        try connection.run("taking the delivery holder's lock") {
+            try $0.query(
+                """
+                SELECT EXISTS (
+                           SELECT 1 FROM pg_locks
+                           WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND classid = $1::int4::oid
+                             AND objid = hashtext($2)::oid AND objsubid = 2)
+                       OR pg_try_advisory_lock($1::int4, hashtext($2))
+                """,
+                [.int8(Self.holderLockClass), .string(worker)]
+            ).rows[0].bool(0)
+        }
+    }
 
     /// Claims due deliveries (due at or before `now`), the longest due first; only those of report
     /// `report` when it is given. Among deliveries due at the same instant (a storm's are all due at
     /// the crossing) the order is the index's: ordering them by id too would sort every due row for
-    /// every claim. The lease runs ``leaseMicros`` from the database's clock.
+    /// every claim. The lease runs ``leaseMicros`` from the database's clock. A delivery another
+    /// worker claimed is taken when its lease has run out, or when its bound has passed and no
+    /// session holds that worker's lock (the type's comment says why that is sound); the lock table
+    /// is read only for such rows.
     public func claim(now: Instant, limit: Int = 100, report: String? = nil) throws(StoreError) -> [Claimed] {
         try connection.run("claiming due deliveries") { try claim($0, now: now, limit: limit, report: report) }
     }
@@ -71,7 +116,7 @@ public struct DeliveryQueue {
             WHERE d.id IN (
                 SELECT id FROM slawatch.deliveries
                 WHERE status IN ('pending', 'failed') AND due_at <= $2
-                  AND (claimed_until IS NULL OR claimed_until < clock_timestamp())
+                  AND \(Self.free(lease: 4, bound: 6, lockClass: 7))
                   AND ($5 IS NULL OR report = $5)
                 ORDER BY due_at LIMIT $3 FOR UPDATE SKIP LOCKED)
             RETURNING \(Self.returning)
@@ -79,9 +124,25 @@ public struct DeliveryQueue {
             [
                 .string(worker), .timestamptz(now.microseconds), .int8(Int64(limit)),
                 .float8(Double(Self.leaseMicros) / 1_000_000),
-                .string(report),
+                .string(report), .float8(Double(Self.boundMicros) / 1_000_000), .int8(Self.holderLockClass),
             ])
         return try result.rows.map(Self.claimed).sorted { $0.id < $1.id }
+    }
+
+    /// The condition under which a delivery row is free to claim (the type's comment says why it is
+    /// sound), over the statement's parameters numbered `lease` (``leaseMicros`` in seconds),
+    /// `bound` (``boundMicros`` in seconds) and `lockClass` (``holderLockClass``). The lock table is
+    /// read only for a row whose bound has passed.
+    static func free(lease: Int, bound: Int, lockClass: Int) -> String {
+        """
+        (claimed_until IS NULL OR claimed_until < clock_timestamp()
+             OR (claimed_until < clock_timestamp() + make_interval(secs => $\(lease) - $\(bound))
+                 AND NOT EXISTS (
+                     SELECT 1 FROM pg_locks l
+                     WHERE l.locktype = 'advisory' AND l.classid = $\(lockClass)::int4::oid
+                       AND l.objid = hashtext(claimed_by)::oid AND l.objsubid = 2 AND l.granted
+                       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))))
+        """
     }
 
     /// What a claim returns of each delivery, in the order ``claimed(_:)`` reads it.
@@ -101,8 +162,9 @@ public struct DeliveryQueue {
     }
 
     /// Claims the rest of messages attempted before: the deliveries still to be sent (pending or
-    /// failed, due or not) that `messageIDs` carried, other than `ids`, and free (no lease, or one
-    /// that ran out), so that each message goes again whole rather than in parts claimed apart.
+    /// failed, due or not) that `messageIDs` carried, other than `ids`, and free as a claim finds
+    /// them (``free(lease:bound:lockClass:)``), so that each message goes again whole rather than in
+    /// parts claimed apart.
     public func claimRest(of messageIDs: [String], except ids: [Int64]) throws(StoreError) -> [Claimed] {
         guard !messageIDs.isEmpty else { return [] }
         return try connection.run("claiming the rest of messages sent before") { connection in
@@ -113,13 +175,14 @@ public struct DeliveryQueue {
                 WHERE d.id IN (
                     SELECT id FROM slawatch.deliveries
                     WHERE message_id = ANY($2) AND status IN ('pending', 'failed') AND NOT (id = ANY($3))
-                      AND (claimed_until IS NULL OR claimed_until < clock_timestamp())
+                      AND \(Self.free(lease: 4, bound: 5, lockClass: 6))
                     FOR UPDATE SKIP LOCKED)
                 RETURNING \(Self.returning)
                 """,
                 [
                     .string(worker), .textArray(messageIDs), .int8Array(ids),
-                    .float8(Double(Self.leaseMicros) / 1_000_000),
+                    .float8(Double(Self.leaseMicros) / 1_000_000), .float8(Double(Self.boundMicros) / 1_000_000),
+                    .int8(Self.holderLockClass),
                 ]
             ).rows.map(Self.claimed)
         }
@@ -146,21 +209,23 @@ public struct DeliveryQueue {
     /// delivery since (its `claimed_by` is still this worker's). A row locked at that moment is
     /// skipped, never waited for: it is being recorded (which ends its lease) or claimed by another
     /// worker, and a renewal that waited could deadlock with the worker's own recording, which locks
-    /// its rows in another order. The next renewal, 2 s later, takes it if it is still held.
-    /// Returns how many were renewed.
+    /// its rows in another order. The next renewal, a second later, takes it if it is still held.
+    /// Returns the ids renewed: of `ids`, only those are still certainly this worker's.
     @discardableResult
-    public func renew(_ ids: [Int64]) throws(StoreError) -> Int {
-        guard !ids.isEmpty else { return 0 }
+    public func renew(_ ids: [Int64]) throws(StoreError) -> Set<Int64> {
+        guard !ids.isEmpty else { return [] }
         return try connection.run("renewing the lease of claimed deliveries") {
-            try $0.query(
-                """
-                UPDATE slawatch.deliveries SET claimed_until = clock_timestamp() + make_interval(secs => $3)
-                WHERE id IN (
-                    SELECT id FROM slawatch.deliveries WHERE id = ANY($1) AND claimed_by = $2
-                    FOR UPDATE SKIP LOCKED)
-                """,
-                [.int8Array(ids), .string(worker), .float8(Double(Self.leaseMicros) / 1_000_000)]
-            ).affectedRows
+            Set(
+                try $0.query(
+                    """
+                    UPDATE slawatch.deliveries SET claimed_until = clock_timestamp() + make_interval(secs => $3)
+                    WHERE id IN (
+                        SELECT id FROM slawatch.deliveries WHERE id = ANY($1) AND claimed_by = $2
+                        FOR UPDATE SKIP LOCKED)
+                    RETURNING id
+                    """,
+                    [.int8Array(ids), .string(worker), .float8(Double(Self.leaseMicros) / 1_000_000)]
+                ).rows.map { Int64(try $0.int(0)) })
         }
     }
 
@@ -292,6 +357,9 @@ public struct DeliveryQueue {
     }
 
     private func supersede(_ connection: PostgresConnection, _ ids: [Int64], now: Instant) throws -> [Superseded] {
+        // The later deliveries are found from the ticket's events (by ticket), then by event (OFFSET
+        // 0 keeps the planner from flattening that look-up into a join): on a table it had no
+        // statistics for yet it scanned every delivery once per claimed one, seconds per claim.
         try connection.query(
             """
             WITH stale AS (
@@ -302,11 +370,14 @@ public struct DeliveryQueue {
                             ELSE 'superseded: the ticket has stopped since' END AS reason
                 FROM slawatch.deliveries d JOIN slawatch.events e ON e.id = d.event_id
                 LEFT JOIN LATERAL (
-                    SELECT l.id, le.kind FROM slawatch.deliveries l JOIN slawatch.events le ON le.id = l.event_id
-                    WHERE le.ticket_id = e.ticket_id AND l.channel = d.channel AND l.recipient = d.recipient
+                    SELECT l.id, le.kind FROM slawatch.events le
+                    CROSS JOIN LATERAL (
+                        SELECT ld.id FROM slawatch.deliveries ld
+                        WHERE ld.event_id = le.id AND ld.channel = d.channel AND ld.recipient = d.recipient
+                        OFFSET 0) l
+                    WHERE le.ticket_id = e.ticket_id AND le.id <> d.event_id
                       AND (COALESCE(le.crossed_at, le.detected_at), le.detected_at, l.id)
                           > (COALESCE(e.crossed_at, e.detected_at), e.detected_at, d.id)
-                      AND l.event_id <> d.event_id
                     ORDER BY COALESCE(le.crossed_at, le.detected_at) DESC, le.detected_at DESC, l.id DESC LIMIT 1
                 ) n ON true
                 LEFT JOIN slawatch.clocks c ON c.ticket_id = e.ticket_id

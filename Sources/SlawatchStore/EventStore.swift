@@ -283,6 +283,10 @@ public struct EventStore {
         var counts: [String: Int] = [:]
         // The worker's lease is compared with the claim's own clock, `now`: a delivery claimed
         // and on its way is left alone (its next claim, if it fails, supersedes it then).
+        // The older deliveries are looked up by their event (OFFSET 0 keeps the planner from
+        // flattening that look-up into a join): a table it has no statistics for yet made it
+        // hash-join every pending delivery of a channel and recipient with every new one, millions
+        // of pairs for a storm of thousands, past the statement timeout.
         let rows = try connection.query(
             """
             WITH stale AS (
@@ -291,8 +295,12 @@ public struct EventStore {
                            || ') goes to the same channel and recipient' AS reason
                 FROM slawatch.deliveries n JOIN slawatch.events ne ON ne.id = n.event_id
                 JOIN slawatch.events oe ON oe.ticket_id = ne.ticket_id AND oe.id <> ne.id
-                JOIN slawatch.deliveries o ON o.event_id = oe.id AND o.channel = n.channel AND o.recipient = n.recipient
-                WHERE n.event_id = ANY($1) AND o.status IN ('pending', 'failed')
+                CROSS JOIN LATERAL (
+                    SELECT od.id FROM slawatch.deliveries od
+                    WHERE od.event_id = oe.id AND od.channel = n.channel AND od.recipient = n.recipient
+                      AND od.status IN ('pending', 'failed')
+                    OFFSET 0) o
+                WHERE n.event_id = ANY($1)
                   AND (COALESCE(ne.crossed_at, ne.detected_at), ne.detected_at, n.id)
                       > (COALESCE(oe.crossed_at, oe.detected_at), oe.detected_at, o.id)
                 ORDER BY o.id, COALESCE(ne.crossed_at, ne.detected_at) DESC, ne.detected_at DESC, n.id DESC

@@ -2,6 +2,7 @@ import Foundation
 import LoopbackSinks
 import PostgresClient
 import SlawatchCore
+import SlawatchStore
 import Synchronization
 import Testing
 
@@ -103,6 +104,133 @@ import Testing
         #expect(all.count == 11, "only the message in flight is sent again: \(all.map(\.id))")
         #expect(all.last?.id == hung, "the repeat carries its first copy's webhook-id")
         #expect(try await desk.deliveries().allSatisfy { $0.status == "sent" })
+    }
+
+    /// Polls the claim statement as another worker would, every 100 ms, until it has claimed all of
+    /// `expected` deliveries or `timeout` has passed; returns what it claimed and after how long.
+    static func claimAsAnotherWorker(
+        _ desk: WorkerHelpDesk, expected: Int, at now: Instant, timeout: Duration
+    ) async throws -> (ids: Set<Int64>, after: Duration) {
+        let other = ConnectionThread(settings: ConnectionSettings(url: desk.url))
+        let clock = ContinuousClock()
+        let start = clock.now
+        var claimed: Set<Int64> = []
+        while claimed.count < expected && clock.now - start < timeout {
+            let ids = try await other.withConnection {
+                try DeliveryQueue(connection: $0, worker: "test/another-worker").claim(now: now).map(\.id)
+            }
+            claimed.formUnion(ids)
+            if claimed.count < expected { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        return (claimed, clock.now - start)
+    }
+
+    /// A worker SIGKILLed while its messages are on their way: its claim is free for another worker
+    /// within seconds (its session's lock went with it, and the bound it sent by has passed), not
+    /// after the whole lease.
+    @Test func aKilledHoldersClaimIsFreeWithinSeconds() async throws {
+        let executable = try WorkerProcessTests.requireExecutable()
+        let desk = try WorkerHelpDesk()
+        let sink = try HTTPSink()
+        let arrivals = Arrivals()
+        // The first answer comes at once (the worker then knows the receiver's connection and sends
+        // the rest side by side); the other three hang.
+        sink.respond { request in
+            arrivals.note(request) == 0 ? HTTPSink.Response() : HTTPSink.Response(status: 200, delay: .seconds(120))
+        }
+        for n in 0..<4 { try desk.addTicket(title: "Ticket \(n)") }
+        let rules = try Self.rules(sink, timeout: "60s")
+        let child = try WorkerProcessTests.Child(
+            executable,
+            ["run", "--interval", "1s", "--rules", rules.path, "--database", desk.url, "--now", Self.now.iso8601])
+        let sending = await eventually(timeout: .seconds(60)) { arrivals.all.count == 4 }
+        try #require(sending, "\(arrivals.all.count) arrived; stderr: \(child.stderr)")
+        // Long enough for renewals to have run: the claim is a renewed one, as most are at a kill.
+        try await Task.sleep(for: .seconds(2))
+        kill(child.process.processIdentifier, SIGKILL)
+        _ = await child.waitForExit(timeout: .seconds(10))
+        let (ids, after) = try await Self.claimAsAnotherWorker(
+            desk, expected: 3, at: Self.now + 5 * Self.second, timeout: .seconds(20))
+        #expect(ids.count == 3, "the killed worker's claim was not taken over")
+        // The holder sent only within 4 s of its last renewal, which came at most 1 s before the kill.
+        #expect(after <= .seconds(5.5), "free \(after) after the kill")
+    }
+
+    /// A live worker whose answers take longer than the lease keeps its claim while it renews:
+    /// another worker claiming all the while gets none of its deliveries, and each is sent once.
+    @Test func aLiveHoldersClaimIsNotTakenWhileItRenews() async throws {
+        let executable = try WorkerProcessTests.requireExecutable()
+        let desk = try WorkerHelpDesk()
+        let sink = try HTTPSink()
+        let arrivals = Arrivals()
+        sink.respond { request in
+            arrivals.note(request) == 0 ? HTTPSink.Response() : HTTPSink.Response(status: 200, delay: .seconds(12))
+        }
+        for n in 0..<4 { try desk.addTicket(title: "Ticket \(n)") }
+        let rules = try Self.rules(sink, timeout: "30s")
+        let child = try WorkerProcessTests.Child(
+            executable,
+            ["run", "--interval", "1s", "--rules", rules.path, "--database", desk.url, "--now", Self.now.iso8601])
+        let sending = await eventually(timeout: .seconds(60)) { arrivals.all.count == 4 }
+        try #require(sending, "stderr: \(child.stderr)")
+        // Past the 10 s lease of the claim itself: only the renewals keep it.
+        let (ids, _) = try await Self.claimAsAnotherWorker(
+            desk, expected: 1, at: Self.now + 5 * Self.second, timeout: .seconds(10.5))
+        #expect(ids.isEmpty, "another worker took \(ids) from a live worker")
+        let recorded = await eventually(timeout: .seconds(20)) {
+            (try? desk.connection.query("SELECT count(*) FROM slawatch.deliveries WHERE status = 'sent'").rows[0]
+                .int(0)) == 4
+        }
+        #expect(recorded, "stderr: \(child.stderr)")
+        kill(child.process.processIdentifier, SIGTERM)
+        #expect(await child.waitForExit(timeout: .seconds(30)) == 0, "stderr: \(child.stderr)")
+        #expect(arrivals.all.count == 4, "sent once each: \(arrivals.all.map(\.id))")
+        #expect(try await desk.deliveries().allSatisfy { $0.status == "sent" && $0.attempts == 1 })
+    }
+
+    /// The holder's lock, statement by statement: a claim past its bound (no renewal for 4 s) is not
+    /// taken while its holder's session lives, and is taken as soon as that session is gone. Two
+    /// holders, one whose lock key (the hash of its id) is negative and one whose key is positive.
+    @Test func aClaimPastItsBoundIsTakenOnlyOnceItsHoldersSessionIsGone() async throws {
+        let desk = try WorkerHelpDesk()
+        let sink = try HTTPSink()
+        sink.respond { _ in HTTPSink.Response(status: 500, text: "later") }
+        for n in 0..<2 { try desk.addTicket(title: "Ticket \(n)") }
+        try await requireRunOnce(try Self.rules(sink), desk, at: Self.now)
+        let later = Self.now + 3_600 * Self.second
+        var holders: [String] = []
+        for sign in [-1, 1] {
+            let id = try (0..<64).map { "test/holder-\($0)" }.first { id in
+                try desk.connection.query("SELECT hashtext($1)", [.text(id)]).rows[0].int(0).signum() == sign
+            }
+            holders.append(try #require(id))
+        }
+        var held: [String: Int64] = [:]
+        var threads: [ConnectionThread] = []
+        for holder in holders {
+            let thread = ConnectionThread(settings: ConnectionSettings(url: desk.url, applicationName: holder))
+            threads.append(thread)
+            let ids = try await thread.withConnection { connection in
+                let queue = DeliveryQueue(connection: connection, worker: holder)
+                #expect(try queue.holdSession())
+                #expect(try queue.holdSession(), "taken again by the same session")
+                return try queue.claim(now: later, limit: 1).map(\.id)
+            }
+            let first = try #require(ids.first, "nothing to claim")
+            held[holder] = first
+        }
+        try await Task.sleep(for: .seconds(4.5))
+        let live = try await Self.claimAsAnotherWorker(desk, expected: 1, at: later, timeout: .seconds(1))
+        #expect(live.ids.isEmpty, "taken from a live session: \(live.ids)")
+        var taken: Set<Int64> = []
+        for holder in holders {
+            _ = try desk.connection.query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", [.text(holder)])
+            let free = try await Self.claimAsAnotherWorker(desk, expected: 1, at: later, timeout: .seconds(3))
+            #expect(free.ids == [held[holder]!], "\(holder)'s claim once its session ended: \(free.ids)")
+            taken.formUnion(free.ids)
+        }
+        #expect(taken.count == 2)
     }
 
     /// PostgreSQL refuses new connections when the worker starts, and again later while it runs

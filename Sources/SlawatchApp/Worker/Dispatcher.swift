@@ -36,8 +36,6 @@ final class Dispatcher {
     private var smtp: SMTPSender?
     /// What rate-limited channels send and when.
     private var rates = RateGate()
-    /// The lease of the oldest claim whose deliveries ``rates`` holds to fold with later claims.
-    private var heldLease: LeaseKeeper.Claim?
     private var generator = SystemRandomNumberGenerator()
     let leases = LeaseKeeper()
 
@@ -149,11 +147,49 @@ final class Dispatcher {
         let at: Date
     }
 
-    /// Answers handed over by the senders' threads, taken by the dispatcher's task.
+    /// Answers handed over by the senders' threads, taken by the dispatcher's task, which waits for
+    /// the next one (``wait(upTo:)``) rather than polling.
     private final class Answers: Sendable {
-        private let items = Mutex<[Answer]>([])
-        func put(_ answer: Answer) { items.withLock { $0.append(answer) } }
-        func take() -> [Answer] { items.withLock { items in defer { items.removeAll() }; return items } }
+        private struct State {
+            var items: [Answer] = []
+            var waiter: CheckedContinuation<Void, Never>?
+            /// Which wait a timer belongs to: a timer of an earlier wait never ends a later one.
+            var wait = 0
+        }
+        private let state = Mutex(State())
+
+        func put(_ answer: Answer) {
+            let waiter = state.withLock { state in
+                state.items.append(answer)
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume()
+        }
+
+        func take() -> [Answer] { state.withLock { state in defer { state.items.removeAll() }; return state.items } }
+
+        /// Returns when an answer is in, at once if one is, or after `nanoseconds` at the latest.
+        func wait(upTo nanoseconds: UInt64) async {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let wait = state.withLock { state -> Int? in
+                    guard state.items.isEmpty else { return nil }
+                    state.wait += 1
+                    state.waiter = continuation
+                    return state.wait
+                }
+                guard let wait else { return continuation.resume() }
+                Task { [self] in
+                    try? await Task.sleep(nanoseconds: nanoseconds)
+                    let waiter = state.withLock { state in
+                        guard state.wait == wait else { return nil as CheckedContinuation<Void, Never>? }
+                        defer { state.waiter = nil }
+                        return state.waiter
+                    }
+                    waiter?.resume()
+                }
+            }
+        }
     }
 
     /// A claim on its way: its groups, and how many have not been answered yet.
@@ -213,20 +249,17 @@ final class Dispatcher {
                     claimed.removeAll { !fresh.contains($0.id) }
                     if claimed.isEmpty { return true }
                 }
-                let lease = self.leases.hold(claimed.map(\.id), sent: sent)
+                self.leases.hold(claimed.map(\.id), sent: sent)
                 // A rate-limited channel's deliveries wait (briefly) for the next claims, to be folded
-                // with the rest of the backlog; what starts goes by the oldest lease among it.
-                let previous = self.heldLease
+                // with the rest of the backlog; each message goes by the leases of its own deliveries.
                 let now = self.rates.gather(
                     claimed, more: full && claims < Self.maxClaims, channels: self.rules.channels)
-                self.heldLease = self.rates.isHolding ? (previous ?? lease) : nil
-                if !now.isEmpty { try await self.start(now, lease: previous ?? lease, clock: clock, flight: &flight) }
+                if !now.isEmpty { try await self.start(now, clock: clock, flight: &flight) }
                 return true
             }
         } catch {
             // Held for folding and never sent: given back at once if the database allows.
             let held = rates.release().map(\.id)
-            heldLease = nil
             if !held.isEmpty {
                 leases.release(held)
                 _ = try? await queue { try $0.release(held, dueAt: nil) }
@@ -238,19 +271,17 @@ final class Dispatcher {
     /// Sets on their way the deliveries held to be folded with later claims, when no claim follows.
     private func startHeld(clock: SendClock, flight: inout Flight) async throws {
         let held = rates.release()
-        let lease = heldLease
-        heldLease = nil
-        guard !held.isEmpty, let lease else { return }
-        try await start(held, lease: lease, clock: clock, flight: &flight)
+        guard !held.isEmpty else { return }
+        try await start(held, clock: clock, flight: &flight)
     }
 
     /// Sends `claimed` (claimed by the caller from `sent` on, monotonic nanoseconds) and records
     /// the outcomes.
     func dispatch(_ claimed: [DeliveryQueue.Claimed], claimedFrom sent: UInt64, clock: SendClock) async throws -> Tally
     {
-        let lease = leases.hold(claimed.map(\.id), sent: sent)
+        leases.hold(claimed.map(\.id), sent: sent)
         return try await fly(clock: clock) { flight in
-            try await self.start(claimed, lease: lease, clock: clock, flight: &flight)
+            try await self.start(claimed, clock: clock, flight: &flight)
             return false
         }
     }
@@ -294,7 +325,14 @@ final class Dispatcher {
                 }
             }
             if flight.passes.isEmpty && (!feeding || failure != nil) { break }
-            if answers.isEmpty { try? await Task.sleep(nanoseconds: 5_000_000) }
+            if answers.isEmpty {
+                // Woken by the next answer; at the latest when the answers taken are due to be
+                // recorded, or after a flush period (what is held for folding, a failed sender).
+                let since = LeaseKeeper.clock() - flight.lastFlush
+                let flushIn = Self.flushEveryNanos - min(since, Self.flushEveryNanos)
+                let wait = flight.outcomes.isEmpty ? Self.flushEveryNanos : max(flushIn, 1_000_000)
+                await flight.answers.wait(upTo: wait)
+            }
         }
         if !flight.outcomes.isEmpty { await recordLate(&flight) }
         if let failure { throw failure }
@@ -378,9 +416,7 @@ final class Dispatcher {
     }
 
     /// Plans `claimed`, gives back what a rate limit does not allow yet, and sets the rest on its way.
-    private func start(
-        _ claimed: [DeliveryQueue.Claimed], lease: LeaseKeeper.Claim, clock: SendClock, flight: inout Flight
-    ) async throws {
+    private func start(_ claimed: [DeliveryQueue.Claimed], clock: SendClock, flight: inout Flight) async throws {
         let now = clock.now()
         var claimed = claimed
         // A message attempted before goes again whole: the rest of its deliveries, when free, join it.
@@ -392,7 +428,7 @@ final class Dispatcher {
             let fresh = leases.notHeld(rest.map(\.id))
             let joining = rest.filter { fresh.contains($0.id) }
             if !joining.isEmpty {
-                _ = leases.hold(joining.map(\.id), sent: sent)
+                leases.hold(joining.map(\.id), sent: sent)
                 claimed = (claimed + joining).sorted { $0.id < $1.id }
             }
         }
@@ -461,7 +497,7 @@ final class Dispatcher {
         Task.detached {
             Dispatcher.render(
                 sendable, pass: pass, clock: clock, smtp: settings, http: http, smtpSender: smtp, answers: answers,
-                allowed: { leases.allows(lease) })
+                allowed: { leases.allows($0) })
         }
     }
 
@@ -595,10 +631,10 @@ final class Dispatcher {
     /// Renders `groups` (claim `pass`'s) and hands their messages to the senders; every answer, and
     /// every group that cannot be rendered, goes to `answers` as it comes. It touches neither the
     /// database nor the dispatcher, so that it can run beside the thread that does. `allowed` is asked
-    /// right before each message leaves whether the claim's lease is still held.
+    /// right before each message leaves whether the leases of its deliveries are still held.
     private static func render(
         _ groups: [Group], pass: Int, clock: SendClock, smtp settings: SMTPSettings?, http: HTTPBatchSender?,
-        smtpSender: SMTPSender?, answers: Answers, allowed: @escaping @Sendable () -> Bool
+        smtpSender: SMTPSender?, answers: Answers, allowed: @escaping @Sendable ([Int64]) -> Bool
     ) {
         var requests: [HTTPRequest] = []
         var requestGroups: [Int] = []
@@ -630,8 +666,9 @@ final class Dispatcher {
                     messageGroups.append(index)
                     messagesAt.append(group.notBefore)
                 default:
+                    let ids = group.ids
                     requests.append(
-                        try request(for: group, content, clock: clock, signers: &signers, allowed: allowed))
+                        try request(for: group, content, clock: clock, signers: &signers, allowed: { allowed(ids) }))
                     requestGroups.append(index)
                     requestsAt.append(group.notBefore)
                 }
@@ -655,9 +692,10 @@ final class Dispatcher {
             for (at, wave) in waves(messagesAt) {
                 let batch = wave.map { messages[$0] }
                 let groupOf = wave.map { messageGroups[$0] }
+                let idsOf = groupOf.map { groups[$0].ids }
                 Task {
                     if let at { try? await Task.sleep(until: at, clock: .continuous) }
-                    _ = await smtpSender.send(messages: batch, proceed: { _ in allowed() }) { index, result in
+                    _ = await smtpSender.send(messages: batch, proceed: { allowed(idsOf[$0]) }) { index, result in
                         answers.put(Answer(pass: pass, group: groupOf[index], result: .mail(result), at: Date()))
                     }
                 }
