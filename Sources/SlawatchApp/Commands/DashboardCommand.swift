@@ -124,16 +124,17 @@ enum DashboardCommand {
         }
     }
 
-    static func fields(_ e: EvaluatedTicket) -> [(String, String)] {
-        let t = e.ticket
-        return [
-            ("ticket_uuid", JSONText.string(t.ticketID)), ("label", JSONText.string(t.code)),
-            ("categoria", JSONText.optional(t.category)), ("correo", JSONText.optional(t.requesterEmail)),
-            ("estado_code", JSONText.string(t.status)), ("prioridad_nom", JSONText.string(t.priority)),
-            ("area_asignada", JSONText.optional(t.area)), ("actualizado_en", JSONText.string(t.updatedAt.iso8601)),
-            ("sla_horas", JSONText.number(e.reading.slaHours)),
-            ("horas_restantes", JSONText.number(e.reading.hoursRemaining)),
-            ("vencido", e.reading.isOverdue ? "true" : "false"),
+    static func fields(_ e: EvaluatedTicket) -> [(String, String)] { fields(DashboardEntry(e)) }
+
+    /// A dashboard element's fields, in order, as JSON values (the HTTP API's dashboard writes these too).
+    static func fields(_ e: DashboardEntry) -> [(String, String)] {
+        [
+            ("ticket_uuid", JSONText.string(e.ticketID)), ("label", JSONText.string(e.code)),
+            ("categoria", JSONText.optional(e.category)), ("correo", JSONText.optional(e.requesterEmail)),
+            ("estado_code", JSONText.string(e.status)), ("prioridad_nom", JSONText.string(e.priority)),
+            ("area_asignada", JSONText.optional(e.area)), ("actualizado_en", JSONText.string(e.updatedAt.iso8601)),
+            ("sla_horas", JSONText.number(e.slaHours)), ("horas_restantes", JSONText.number(e.hoursRemaining)),
+            ("vencido", e.isOverdue ? "true" : "false"),
         ]
     }
 
