@@ -204,6 +204,17 @@ import Testing
         #expect((filteredData["pagination"] as? [String: Any])?["hasMore"] as? Bool == true)
         #expect(
             (filteredData["tickets"] as? [[String: Any]])?.map { $0["ticketNumber"] as? String } == ["TKT-2026-00005"])
+        // Pages of three, then one past the end: the same order, the total with every page, none twice.
+        var paged: [String?] = []
+        for offset in [0, 3, 6, 9] {
+            let answer = try await s.server.post(
+                "/api/v2/ticketing/ticket/list", token: token, headers: tenant,
+                json: #"{"top": 3, "offset": \#(offset)}"#)
+            let answerData = try #require(answer.object["data"] as? [String: Any])
+            #expect((answerData["pagination"] as? [String: Any])?["total"] as? Int == 7, "offset \(offset)")
+            paged += ((answerData["tickets"] as? [[String: Any]]) ?? []).map { $0["ticketNumber"] as? String }
+        }
+        #expect(paged == tickets.map { $0["ticketNumber"] as? String })
 
         let all = try await s.server.post("/api/v1/tickets/query", token: token, json: "")
         #expect(all.statusCode == 200)
