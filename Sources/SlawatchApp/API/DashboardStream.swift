@@ -39,13 +39,14 @@ final class DashboardStream {
             finish()
             return Array((rowsWritten == 0 ? framing.empty : framing.last).utf8)
         }
-        var text = ""
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(batch.count * 400)
         for entry in batch {
-            text += (rowsWritten == 0 ? framing.first : framing.separator)
-            text += JSONText.object(DashboardCommand.fields(entry))
+            bytes.append(contentsOf: (rowsWritten == 0 ? framing.first : framing.separator).utf8)
+            DashboardCommand.appendJSON(entry, to: &bytes)
             rowsWritten += 1
         }
-        return Array(text.utf8)
+        return bytes
     }
 
     private func finish() {

@@ -138,6 +138,47 @@ enum DashboardCommand {
         ]
     }
 
+    /// `JSONText.object(fields(e))` appended as UTF-8, written in place (the CLI's spool and the HTTP API's
+    /// dashboard write a million of these); DashboardTests keep the two equal.
+    static func appendJSON(_ e: DashboardEntry, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
+        JSONText.append(key: "ticket_uuid", to: &out)
+        JSONText.append(string: e.ticketID, to: &out)
+        out.append(contentsOf: ", ".utf8)
+        JSONText.append(key: "label", to: &out)
+        JSONText.append(string: e.code, to: &out)
+        out.append(contentsOf: ", ".utf8)
+        JSONText.append(key: "categoria", to: &out)
+        JSONText.append(optional: e.category, to: &out)
+        out.append(contentsOf: ", ".utf8)
+        JSONText.append(key: "correo", to: &out)
+        JSONText.append(optional: e.requesterEmail, to: &out)
+        out.append(contentsOf: ", ".utf8)
+        JSONText.append(key: "estado_code", to: &out)
+        JSONText.append(string: e.status, to: &out)
+        out.append(contentsOf: ", ".utf8)
+        JSONText.append(key: "prioridad_nom", to: &out)
+        JSONText.append(string: e.priority, to: &out)
+        out.append(contentsOf: ", ".utf8)
+        JSONText.append(key: "area_asignada", to: &out)
+        JSONText.append(optional: e.area, to: &out)
+        out.append(contentsOf: ", ".utf8)
+        JSONText.append(key: "actualizado_en", to: &out)
+        out.append(UInt8(ascii: "\""))
+        e.updatedAt.appendISO8601(to: &out)
+        out.append(UInt8(ascii: "\""))
+        out.append(contentsOf: ", ".utf8)
+        JSONText.append(key: "sla_horas", to: &out)
+        JSONText.append(number: e.slaHours, to: &out)
+        out.append(contentsOf: ", ".utf8)
+        JSONText.append(key: "horas_restantes", to: &out)
+        JSONText.append(number: e.hoursRemaining, to: &out)
+        out.append(contentsOf: ", ".utf8)
+        JSONText.append(key: "vencido", to: &out)
+        out.append(contentsOf: (e.isOverdue ? "true" : "false").utf8)
+        out.append(UInt8(ascii: "}"))
+    }
+
     static let tableHeader = [
         "TICKET", "ESTADO", "PRIORIDAD", "AREA", "SLA H", "RESTANTES", "VENCIDO", "SLA", "ACTUALIZADO", "TITULO",
     ]
