@@ -97,41 +97,43 @@ public struct TicketReader {
     {
         var (condition, parameters) = whereClause(query)
         let order = orderClause(query)
-        let view = source.views.tickets.quoted
         let limitParameter = "$\(parameters.count + 1)"
         let offsetParameter = "$\(parameters.count + 2)"
         parameters += [.int8(Int64(limit)), .int8(Int64(offset))]
-        // Each ticket's place in the page orders the joined rows: a ticket comes with one row per change.
+        // The count as a window over the rows the condition keeps: one scan of them, and a bounded sort
+        // for the page (a count of its own would read them a second time). The page's rows are then
+        // numbered in the page's order, which orders the joined rows: a ticket comes with a row per change.
         let page =
-            "SELECT \(source.selectList(of: "s")), row_number() OVER (ORDER BY \(order)) AS slawatch_place "
-            + "FROM \(view) s \(condition) ORDER BY \(order) LIMIT \(limitParameter) OFFSET \(offsetParameter)"
-        let from =
-            counting
-            ? "(SELECT count(*) AS slawatch_total FROM \(view) s \(condition)) c LEFT JOIN (\(page)) p ON true"
-            : "(\(page)) p"
+            "SELECT \(source.selectList(of: "s"))\(counting ? ", count(*) OVER () AS slawatch_total" : "") "
+            + "FROM \(source.views.tickets.quoted) s \(condition) ORDER BY \(order) "
+            + "LIMIT \(limitParameter) OFFSET \(offsetParameter)"
         let sql =
-            "SELECT p.*, h.\"status\", h.\"changed_at\"\(counting ? ", c.slawatch_total" : "") FROM \(from) "
-            + "LEFT JOIN \(source.views.statusChanges.quoted) h ON h.\"ticket_id\" = p.\"ticket_id\" "
-            + "ORDER BY p.slawatch_place"
+            "SELECT q.*, h.\"status\", h.\"changed_at\" FROM (SELECT p.*, row_number() OVER () AS slawatch_place "
+            + "FROM (\(page)) p) q LEFT JOIN \(source.views.statusChanges.quoted) h ON h.\"ticket_id\" = q.\"ticket_id\" "
+            + "ORDER BY q.slawatch_place"
         let columns = SourceTicket.requiredColumns.count + source.extraColumns.count
+        let placeColumn = columns + (counting ? 1 : 0)
         var total: Int?
         var tickets: [(SourceTicket, [StatusChange])] = []
         try connection.run("reading \(source.views.tickets)") { connection in
             var place: Int?
             for row in try connection.queryPrepared(sql, parameters).rows {
-                if counting, total == nil { total = try row.int(columns + 3) }
-                // No row of the page: only the count came back.
-                guard let rowPlace = try row.optionalInt(columns) else { continue }
+                if counting, total == nil { total = try row.int(columns) }
+                let rowPlace = try row.int(placeColumn)
                 if rowPlace != place {
                     place = rowPlace
                     tickets.append((try source.decodeTicket(row), []))
                 }
                 // As the history is read apart: a row without status or instant says nothing about a clock.
-                if let status = try row.optionalString(columns + 1), let at = try row.optionalTimestamp(columns + 2) {
+                if let status = try row.optionalString(placeColumn + 1),
+                    let at = try row.optionalTimestamp(placeColumn + 2)
+                {
                     tickets[tickets.count - 1].1.append(StatusChange(status: status, at: Instant(microseconds: at)))
                 }
             }
         }
+        // A page past the end has no row to carry the count.
+        if counting, total == nil { total = offset == 0 ? 0 : try count(query) }
         return (total, tickets)
     }
 
