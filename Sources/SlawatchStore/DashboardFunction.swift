@@ -196,7 +196,8 @@ enum DashboardFunction {
         // The variant at an instant serves the HTTP API (as of the request, or of `serve --now`), for every
         // scope a token may have: an area, a requester, or every ticket.
         let atScope =
-            "(p_area IS NULL OR s.area::text = p_area) AND (p_requester IS NULL OR s.requester_email::text = p_requester)"
+            "(p_area IS NULL OR s.area::text = p_area) "
+            + "AND (p_requester IS NULL OR s.requester_email::text = p_requester)"
         // The planner charges the per-ticket subquery below to every row, so at a million tickets
         // its estimate passes jit_optimize_above_cost and compiling would take about a second,
         // more than the whole query gains from it: `jit = off`.

@@ -109,7 +109,8 @@ public struct TicketReader {
             + "LIMIT \(limitParameter) OFFSET \(offsetParameter)"
         let sql =
             "SELECT q.*, h.\"status\", h.\"changed_at\" FROM (SELECT p.*, row_number() OVER () AS slawatch_place "
-            + "FROM (\(page)) p) q LEFT JOIN \(source.views.statusChanges.quoted) h ON h.\"ticket_id\" = q.\"ticket_id\" "
+            + "FROM (\(page)) p) q LEFT JOIN \(source.views.statusChanges.quoted) h "
+            + "ON h.\"ticket_id\" = q.\"ticket_id\" "
             + "ORDER BY q.slawatch_place"
         let columns = SourceTicket.requiredColumns.count + source.extraColumns.count
         let placeColumn = columns + (counting ? 1 : 0)
@@ -177,7 +178,8 @@ public struct TicketReader {
     private func select(_ query: TicketQuery) -> (String, [PostgresParameter]) {
         let (condition, parameters) = whereClause(query)
         let sql =
-            "SELECT \(source.selectList(of: "s")) FROM \(source.views.tickets.quoted) s \(condition) ORDER BY \(orderClause(query))"
+            "SELECT \(source.selectList(of: "s")) FROM \(source.views.tickets.quoted) s \(condition) "
+            + "ORDER BY \(orderClause(query))"
         return (sql, parameters)
     }
 

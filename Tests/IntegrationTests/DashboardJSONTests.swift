@@ -10,7 +10,9 @@ import Testing
     @Test func theBytesAreTheFieldsText() {
         let texts = ["TKT-1", "", "a\"b\\c", "line\nbreak\ttab\u{1}", "Facturación ñ", "emoji 🚀", "ñ\u{0301}"]
         let numbers: [Double] = [0, 8, -3.5, 0.1, 1e15, -1e16, 123.456789012345, 1e-7, 24.000000000000004, -0.0]
-        let instants: [Int64] = [0, 1, -1, 1_774_348_200_000_000, 1_774_348_200_123_400, 253_402_300_800_000_000, -62_167_219_200_000_001]
+        let instants: [Int64] = [
+            0, 1, -1, 1_774_348_200_000_000, 1_774_348_200_123_400, 253_402_300_800_000_000, -62_167_219_200_000_001,
+        ]
         var index = 0
         for text in texts {
             for number in numbers {
