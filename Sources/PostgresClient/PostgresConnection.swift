@@ -10,6 +10,13 @@ import Foundation
 /// connection attempt failed.
 public final class PostgresConnection {
     let conn: OpaquePointer
+    /// The statements `queryPrepared` prepared on this connection, by parameter types and SQL text: they
+    /// live as long as the session, so a new connection (after a reconnect) starts without any.
+    private var preparedNames: [String: String] = [:]
+    private var preparedCount = 0
+    /// At most this many statements stay prepared; past it they are all deallocated and prepared again
+    /// as they are used (a caller whose SQL text varies does not grow the session without bound).
+    public static let preparedStatementLimit = 256
 
     /// Connects with a libpq URI (`postgresql://user@host:5432/db`) or a conninfo string
     /// (`host=... dbname=...`), taken as given. A `connect_timeout` of 10 s applies unless the URL
@@ -50,6 +57,58 @@ public final class PostgresConnection {
             PQexecParams(conn, sql, count, types, values, lengths, formats, 1)
         }
         return try PostgresResult.checked(result, connection: conn, sql: sql)
+    }
+
+    /// Runs a statement like ``query(_:_:)``, prepared on this connection the first time its text is run
+    /// with parameters of these types (`PQprepare`) and only executed afterwards (`PQexecPrepared`): the
+    /// server parses and plans it once per connection rather than at every call. For statements whose
+    /// text repeats (the values travel as parameters).
+    @discardableResult
+    public func queryPrepared(_ sql: String, _ parameters: [PostgresParameter] = []) throws(PostgresError)
+        -> PostgresResult
+    {
+        let buffer = try ParameterBuffer(parameters)
+        let key = buffer.types.map { String($0) }.joined(separator: ",") + ";" + sql
+        do {
+            return try executePrepared(sql, key: key, buffer)
+        } catch {
+            // The session lost the statement (a `DEALLOCATE ALL` or `DISCARD ALL` by someone else):
+            // outside a transaction, which that failure did not abort, it is prepared again once.
+            guard error.sqlState == "26000", PQtransactionStatus(conn) == PQTRANS_IDLE else { throw error }
+            return try executePrepared(sql, key: key, buffer)
+        }
+    }
+
+    private func executePrepared(_ sql: String, key: String, _ buffer: ParameterBuffer) throws(PostgresError)
+        -> PostgresResult
+    {
+        let name: String
+        if let known = preparedNames[key] {
+            name = known
+        } else {
+            if preparedNames.count >= Self.preparedStatementLimit {
+                try execute("DEALLOCATE ALL")
+                preparedNames.removeAll()
+            }
+            preparedCount += 1
+            name = "slawatch_p\(preparedCount)"
+            let prepared = buffer.types.withUnsafeBufferPointer { types in
+                PQprepare(conn, name, sql, Int32(buffer.count), types.baseAddress)
+            }
+            _ = try PostgresResult.checked(prepared, connection: conn, sql: sql)
+            preparedNames[key] = name
+        }
+        let result = withParameters(buffer) { count, _, values, lengths, formats in
+            PQexecPrepared(conn, name, count, values, lengths, formats, 1)
+        }
+        do {
+            return try PostgresResult.checked(result, connection: conn, sql: sql)
+        } catch {
+            // A statement whose plan no longer fits (a view redefined: "cached plan must not change result
+            // type") or that the session lost is prepared again at the next call.
+            if error.sqlState == "0A000" || error.sqlState == "26000" { preparedNames[key] = nil }
+            throw error
+        }
     }
 
     /// Runs a statement here and another on `other` at the same time: both are sent before either
@@ -256,8 +315,17 @@ public final class PostgresConnection {
             UnsafePointer<Int32>?
         ) -> R
     ) throws(PostgresError) -> R {
-        let buffer = try ParameterBuffer(parameters)
-        return buffer.types.withUnsafeBufferPointer { types in
+        withParameters(try ParameterBuffer(parameters), body)
+    }
+
+    private func withParameters<R>(
+        _ buffer: ParameterBuffer,
+        _ body: (
+            Int32, UnsafePointer<Oid>?, UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?,
+            UnsafePointer<Int32>?
+        ) -> R
+    ) -> R {
+        buffer.types.withUnsafeBufferPointer { types in
             buffer.lengths.withUnsafeBufferPointer { lengths in
                 buffer.formats.withUnsafeBufferPointer { formats in
                     buffer.withValues { values in

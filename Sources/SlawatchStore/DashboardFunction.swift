@@ -193,6 +193,11 @@ enum DashboardFunction {
         let tickets = views.tickets.quoted
         let changes = views.statusChanges.quoted
         let regclass = views.tickets.quoted.replacingOccurrences(of: "'", with: "''")
+        // The variant at an instant serves the HTTP API (as of the request, or of `serve --now`), for every
+        // scope a token may have: an area, a requester, or every ticket.
+        let atScope =
+            "(p_area IS NULL OR s.area::text = p_area) "
+            + "AND (p_requester IS NULL OR s.requester_email::text = p_requester)"
         // The planner charges the per-ticket subquery below to every row, so at a million tickets
         // its estimate passes jit_optimize_above_cost and compiling would take about a second,
         // more than the whole query gains from it: `jit = off`.
@@ -216,94 +221,116 @@ enum DashboardFunction {
               END IF;
               v_kinds := slawatch.filter_kinds('\(regclass)'::regclass);
               RETURN QUERY
-              WITH cal AS MATERIALIZED (
-                -- Once per calendar, not once per row.
-                SELECT c.name, slawatch.working_before(c.name, c.always, v_now) AS cum_now FROM slawatch.calendars c
-              )
-              SELECT x.ticket_id::uuid, x.code::text, x.category::text, x.requester_email::text, x.status::text,
-                     x.priority::text, x.area::text, x.updated_at::timestamptz,
-                     CASE WHEN x.fresh THEN x.target_h ELSE x.slow[1] END,
-                     CASE WHEN x.fresh THEN (x.target_us - x.elapsed_us)::float8 / 3600000000.0::float8 ELSE x.slow[2] END,
-                     CASE WHEN x.fresh THEN x.elapsed_us > x.target_us ELSE x.slow[3] = 1 END
-              FROM (
-                -- Without updated_at a ticket shows created_at, as in the engine.
-                SELECT s.ticket_id, s.code, s.category, s.requester_email, s.status, s.priority, s.area,
-                       COALESCE(s.updated_at, s.created_at) AS updated_at,
-                       k.ticket_id IS NOT NULL AS fresh, k.target_h, k.target_us, k.elapsed_us,
-                       -- A ticket without a stored clock computed from this very version of it is
-                       -- computed in full, here, one ticket at a time: a CASE evaluates its subquery
-                       -- only for such a ticket, so when every clock is fresh this costs nothing. It
-                       -- reads the ticket's history by ticket_id (the index the README asks for).
-                       -- A scalar subquery returns one value: three float8s, exact (vencido as 1 or 0).
-                       CASE WHEN k.ticket_id IS NULL THEN (
-                         SELECT ARRAY[pc.target_h, (pc.target_us - e.elapsed_us)::float8 / 3600000000.0::float8,
-                                      CASE WHEN e.elapsed_us > pc.target_us THEN 1 ELSE 0 END]
-                         FROM (
-                           SELECT p.calendar, c.always, p.pause_statuses || p.stop_statuses AS halted,
-                                  (p.targets ->> s.priority)::float8 AS target_h,
-                                  -- Rounded half away from zero, as the engine does (round() is half to even).
-                                  (trunc(t.us) + (t.us - trunc(t.us) >= 0.5)::int)::bigint AS target_us
-                           FROM (SELECT p.* FROM slawatch.policies p
-                                 WHERE p.when_filter IS NULL OR slawatch.filter_matches(p.when_filter, slawatch.filter_subject(to_jsonb(s)), v_kinds)
-                                 ORDER BY p.position LIMIT 1) p
-                           JOIN slawatch.calendars c ON c.name = p.calendar
-                           CROSS JOIN LATERAL (SELECT (p.targets ->> s.priority)::float8 * 3600000000.0 AS us) t
-                           WHERE p.targets ? s.priority
-                         ) pc
-                         CROSS JOIN LATERAL (
-                           WITH history AS (
-                             SELECT h.status::text AS status, (extract(epoch FROM h.changed_at) * 1000000)::bigint AS at_us
-                             FROM \(changes) h
-                             WHERE h.ticket_id = s.ticket_id AND h.status IS NOT NULL AND h.changed_at IS NOT NULL
-                           ), changes AS (
-                             -- The current status, where the last row disagrees with it, comes after
-                             -- every row of its instant, as in the engine (`late`).
-                             SELECT h.status, h.at_us, 0 AS late FROM history h
-                             UNION ALL
-                             SELECT s.status, GREATEST(lc.at_us, (extract(epoch FROM COALESCE(s.updated_at, s.created_at)) * 1000000)::bigint), 1
-                             FROM (SELECT) AS one
-                             LEFT JOIN (SELECT h.status, h.at_us FROM history h
-                                        ORDER BY h.at_us DESC, h.status COLLATE "C" DESC LIMIT 1) lc ON true
-                             WHERE lc.at_us IS NULL OR lc.status IS DISTINCT FROM s.status
-                             UNION ALL
-                             SELECT NULL::text, (-9223372036854775807)::bigint, 0
-                           ), spans AS (
-                             SELECT c.status, c.at_us AS start_us,
-                                    lead(c.at_us) OVER (ORDER BY c.at_us, c.late, c.status COLLATE "C" NULLS FIRST) AS end_us
-                             FROM changes c
-                           ), clipped AS (
-                             SELECT GREATEST(sp.start_us, (extract(epoch FROM s.created_at) * 1000000)::bigint) AS a,
-                                    LEAST(COALESCE(sp.end_us, v_now), v_now) AS b
-                             FROM spans sp
-                             WHERE sp.status IS NULL OR NOT (sp.status = ANY (pc.halted))
-                           )
-                           SELECT COALESCE(sum(slawatch.working_before(pc.calendar, pc.always, cl.b)
-                                               - slawatch.working_before(pc.calendar, pc.always, cl.a))::bigint, 0) AS elapsed_us
-                           FROM clipped cl WHERE cl.a < cl.b
-                         ) e) END AS slow
-                FROM \(tickets) s
-                LEFT JOIN (
-                  -- Only the columns the rows need, so that the hash of a million clocks stays small.
-                  SELECT k.ticket_id, k.source_updated_us, k.source_status, k.source_priority,
-                         k.sla_horas AS target_h, k.target_us,
-                         CASE WHEN k.running THEN k.base_us + cal.cum_now ELSE k.elapsed_us END AS elapsed_us
-                  FROM slawatch.clocks k JOIN cal ON cal.name = k.calendar
-                  WHERE k.evaluated_us <= v_now AND k.source_updated_us BETWEEN -9007199254740992 AND 9007199254740992
-                ) k ON k.ticket_id = s.ticket_id::text
-                   -- One hash key; the rest is compared on the matching pair only (IS TRUE keeps the
-                   -- planner from hashing it too). The stored instant is turned into a timestamptz,
-                   -- exactly within ±2^53 µs (guarded above): extract(epoch) would be numeric
-                   -- arithmetic on every row, dearer than the rest of the row.
-                   AND (COALESCE(s.updated_at, s.created_at) = timestamptz '1970-01-01 00:00:00+00' + k.source_updated_us * interval '1 microsecond'
-                        AND k.source_status = s.status::text AND k.source_priority = s.priority::text) IS TRUE
-                WHERE v_role <> 'AREA' OR s.area = p_area
-                -- Keeps `slow` one column evaluated once per row instead of a copy of the subquery
-                -- in each of the four places that read it.
-                OFFSET 0
-              ) x
-              WHERE x.fresh OR x.slow IS NOT NULL
-              ORDER BY x.updated_at DESC, x.code COLLATE "C";
+            \(rows(tickets: tickets, changes: changes, idType: "uuid", scope: "v_role <> 'AREA' OR s.area = p_area"))
+            END $fn$;
+            DROP FUNCTION IF EXISTS slawatch.dashboard_rows_at(bigint, text, text);
+            CREATE FUNCTION slawatch.dashboard_rows_at(p_now_us bigint, p_area text, p_requester text)
+            RETURNS TABLE (ticket_uuid text, label text, categoria text, correo text, estado_code text,
+                           prioridad_nom text, area_asignada text, actualizado_en timestamptz,
+                           sla_horas double precision, horas_restantes double precision, vencido boolean)
+            LANGUAGE plpgsql STABLE SET TimeZone = 'UTC' SET jit = off AS $fn$
+            DECLARE
+              v_now bigint := p_now_us;
+              v_kinds jsonb;
+            BEGIN
+              v_kinds := slawatch.filter_kinds('\(regclass)'::regclass);
+              RETURN QUERY
+            \(rows(tickets: tickets, changes: changes, idType: "text", scope: atScope))
             END $fn$;
             """
+    }
+
+    /// The rows of both functions, in the dashboard's order: `idType` the type the ticket's id is
+    /// shown as, `scope` the condition on the tickets view `s` (over the functions' parameters).
+    private static func rows(tickets: String, changes: String, idType: String, scope: String) -> String {
+        """
+          WITH cal AS MATERIALIZED (
+            -- Once per calendar, not once per row.
+            SELECT c.name, slawatch.working_before(c.name, c.always, v_now) AS cum_now FROM slawatch.calendars c
+          )
+          SELECT x.ticket_id::\(idType), x.code::text, x.category::text, x.requester_email::text, x.status::text,
+                 x.priority::text, x.area::text, x.updated_at::timestamptz,
+                 CASE WHEN x.fresh THEN x.target_h ELSE x.slow[1] END,
+                 CASE WHEN x.fresh THEN (x.target_us - x.elapsed_us)::float8 / 3600000000.0::float8 ELSE x.slow[2] END,
+                 CASE WHEN x.fresh THEN x.elapsed_us > x.target_us ELSE x.slow[3] = 1 END
+          FROM (
+            -- Without updated_at a ticket shows created_at, as in the engine.
+            SELECT s.ticket_id, s.code, s.category, s.requester_email, s.status, s.priority, s.area,
+                   COALESCE(s.updated_at, s.created_at) AS updated_at,
+                   k.ticket_id IS NOT NULL AS fresh, k.target_h, k.target_us, k.elapsed_us,
+                   -- A ticket without a stored clock computed from this very version of it is
+                   -- computed in full, here, one ticket at a time: a CASE evaluates its subquery
+                   -- only for such a ticket, so when every clock is fresh this costs nothing. It
+                   -- reads the ticket's history by ticket_id (the index the README asks for).
+                   -- A scalar subquery returns one value: three float8s, exact (vencido as 1 or 0).
+                   CASE WHEN k.ticket_id IS NULL THEN (
+                     SELECT ARRAY[pc.target_h, (pc.target_us - e.elapsed_us)::float8 / 3600000000.0::float8,
+                                  CASE WHEN e.elapsed_us > pc.target_us THEN 1 ELSE 0 END]
+                     FROM (
+                       SELECT p.calendar, c.always, p.pause_statuses || p.stop_statuses AS halted,
+                              (p.targets ->> s.priority)::float8 AS target_h,
+                              -- Rounded half away from zero, as the engine does (round() is half to even).
+                              (trunc(t.us) + (t.us - trunc(t.us) >= 0.5)::int)::bigint AS target_us
+                       FROM (SELECT p.* FROM slawatch.policies p
+                             WHERE p.when_filter IS NULL OR slawatch.filter_matches(p.when_filter, slawatch.filter_subject(to_jsonb(s)), v_kinds)
+                             ORDER BY p.position LIMIT 1) p
+                       JOIN slawatch.calendars c ON c.name = p.calendar
+                       CROSS JOIN LATERAL (SELECT (p.targets ->> s.priority)::float8 * 3600000000.0 AS us) t
+                       WHERE p.targets ? s.priority
+                     ) pc
+                     CROSS JOIN LATERAL (
+                       WITH history AS (
+                         SELECT h.status::text AS status, (extract(epoch FROM h.changed_at) * 1000000)::bigint AS at_us
+                         FROM \(changes) h
+                         WHERE h.ticket_id = s.ticket_id AND h.status IS NOT NULL AND h.changed_at IS NOT NULL
+                       ), changes AS (
+                         -- The current status, where the last row disagrees with it, comes after
+                         -- every row of its instant, as in the engine (`late`).
+                         SELECT h.status, h.at_us, 0 AS late FROM history h
+                         UNION ALL
+                         SELECT s.status, GREATEST(lc.at_us, (extract(epoch FROM COALESCE(s.updated_at, s.created_at)) * 1000000)::bigint), 1
+                         FROM (SELECT) AS one
+                         LEFT JOIN (SELECT h.status, h.at_us FROM history h
+                                    ORDER BY h.at_us DESC, h.status COLLATE "C" DESC LIMIT 1) lc ON true
+                         WHERE lc.at_us IS NULL OR lc.status IS DISTINCT FROM s.status
+                         UNION ALL
+                         SELECT NULL::text, (-9223372036854775807)::bigint, 0
+                       ), spans AS (
+                         SELECT c.status, c.at_us AS start_us,
+                                lead(c.at_us) OVER (ORDER BY c.at_us, c.late, c.status COLLATE "C" NULLS FIRST) AS end_us
+                         FROM changes c
+                       ), clipped AS (
+                         SELECT GREATEST(sp.start_us, (extract(epoch FROM s.created_at) * 1000000)::bigint) AS a,
+                                LEAST(COALESCE(sp.end_us, v_now), v_now) AS b
+                         FROM spans sp
+                         WHERE sp.status IS NULL OR NOT (sp.status = ANY (pc.halted))
+                       )
+                       SELECT COALESCE(sum(slawatch.working_before(pc.calendar, pc.always, cl.b)
+                                           - slawatch.working_before(pc.calendar, pc.always, cl.a))::bigint, 0) AS elapsed_us
+                       FROM clipped cl WHERE cl.a < cl.b
+                     ) e) END AS slow
+            FROM \(tickets) s
+            LEFT JOIN (
+              -- Only the columns the rows need, so that the hash of a million clocks stays small.
+              SELECT k.ticket_id, k.source_updated_us, k.source_status, k.source_priority,
+                     k.sla_horas AS target_h, k.target_us,
+                     CASE WHEN k.running THEN k.base_us + cal.cum_now ELSE k.elapsed_us END AS elapsed_us
+              FROM slawatch.clocks k JOIN cal ON cal.name = k.calendar
+              WHERE k.evaluated_us <= v_now AND k.source_updated_us BETWEEN -9007199254740992 AND 9007199254740992
+            ) k ON k.ticket_id = s.ticket_id::text
+               -- One hash key; the rest is compared on the matching pair only (IS TRUE keeps the
+               -- planner from hashing it too). The stored instant is turned into a timestamptz,
+               -- exactly within ±2^53 µs (guarded above): extract(epoch) would be numeric
+               -- arithmetic on every row, dearer than the rest of the row.
+               AND (COALESCE(s.updated_at, s.created_at) = timestamptz '1970-01-01 00:00:00+00' + k.source_updated_us * interval '1 microsecond'
+                    AND k.source_status = s.status::text AND k.source_priority = s.priority::text) IS TRUE
+            WHERE \(scope)
+            -- Keeps `slow` one column evaluated once per row instead of a copy of the subquery
+            -- in each of the four places that read it.
+            OFFSET 0
+          ) x
+          WHERE x.fresh OR x.slow IS NOT NULL
+          ORDER BY x.updated_at DESC, x.code COLLATE "C";
+        """
     }
 }

@@ -89,18 +89,53 @@ public struct TicketReader {
         }
     }
 
-    /// A page of the query's tickets in its order, each with its status changes.
-    public func page(_ query: TicketQuery, limit: Int, offset: Int) throws(StoreError) -> [(
-        SourceTicket, [StatusChange]
-    )] {
-        var (sql, parameters) = select(query)
-        sql += " LIMIT $\(parameters.count + 1) OFFSET $\(parameters.count + 2)"
+    /// A page of the query's tickets in its order, each with its status changes, and (`counting`) how
+    /// many tickets the query's SQL part keeps: one statement, prepared on the connection (its text
+    /// depends only on the query's shape; the values are parameters).
+    public func pageWithHistories(_ query: TicketQuery, limit: Int, offset: Int, counting: Bool) throws(StoreError)
+        -> (total: Int?, tickets: [(SourceTicket, [StatusChange])])
+    {
+        var (condition, parameters) = whereClause(query)
+        let order = orderClause(query)
+        let limitParameter = "$\(parameters.count + 1)"
+        let offsetParameter = "$\(parameters.count + 2)"
         parameters += [.int8(Int64(limit)), .int8(Int64(offset))]
-        var tickets: [SourceTicket] = []
+        // The count as a window over the rows the condition keeps: one scan of them, and a bounded sort
+        // for the page (a count of its own would read them a second time). The page's rows are then
+        // numbered in the page's order, which orders the joined rows: a ticket comes with a row per change.
+        let page =
+            "SELECT \(source.selectList(of: "s"))\(counting ? ", count(*) OVER () AS slawatch_total" : "") "
+            + "FROM \(source.views.tickets.quoted) s \(condition) ORDER BY \(order) "
+            + "LIMIT \(limitParameter) OFFSET \(offsetParameter)"
+        let sql =
+            "SELECT q.*, h.\"status\", h.\"changed_at\" FROM (SELECT p.*, row_number() OVER () AS slawatch_place "
+            + "FROM (\(page)) p) q LEFT JOIN \(source.views.statusChanges.quoted) h "
+            + "ON h.\"ticket_id\" = q.\"ticket_id\" "
+            + "ORDER BY q.slawatch_place"
+        let columns = SourceTicket.requiredColumns.count + source.extraColumns.count
+        let placeColumn = columns + (counting ? 1 : 0)
+        var total: Int?
+        var tickets: [(SourceTicket, [StatusChange])] = []
         try connection.run("reading \(source.views.tickets)") { connection in
-            for row in try connection.query(sql, parameters).rows { tickets.append(try source.decodeTicket(row)) }
+            var place: Int?
+            for row in try connection.queryPrepared(sql, parameters).rows {
+                if counting, total == nil { total = try row.int(columns) }
+                let rowPlace = try row.int(placeColumn)
+                if rowPlace != place {
+                    place = rowPlace
+                    tickets.append((try source.decodeTicket(row), []))
+                }
+                // As the history is read apart: a row without status or instant says nothing about a clock.
+                if let status = try row.optionalString(placeColumn + 1),
+                    let at = try row.optionalTimestamp(placeColumn + 2)
+                {
+                    tickets[tickets.count - 1].1.append(StatusChange(status: status, at: Instant(microseconds: at)))
+                }
+            }
         }
-        return try withHistories(tickets)
+        // A page past the end has no row to carry the count.
+        if counting, total == nil { total = offset == 0 ? 0 : try count(query) }
+        return (total, tickets)
     }
 
     /// Every ticket of the query in its order, a batch at a time, through a cursor in one read-only
@@ -142,6 +177,14 @@ public struct TicketReader {
 
     private func select(_ query: TicketQuery) -> (String, [PostgresParameter]) {
         let (condition, parameters) = whereClause(query)
+        let sql =
+            "SELECT \(source.selectList(of: "s")) FROM \(source.views.tickets.quoted) s \(condition) "
+            + "ORDER BY \(orderClause(query))"
+        return (sql, parameters)
+    }
+
+    /// The query's order over the view's alias `s`: its sort column, nulls last, then the code as bytes.
+    private func orderClause(_ query: TicketQuery) -> String {
         let direction = query.descending ? "DESC" : "ASC"
         let order: String
         if let column = query.sortColumn, column != "updated_at" {
@@ -151,9 +194,7 @@ public struct TicketReader {
             // As the dashboard orders: a ticket without updated_at shows created_at.
             order = "COALESCE(s.\"updated_at\", s.\"created_at\") \(direction)"
         }
-        let sql =
-            "SELECT \(source.selectList(of: "s")) FROM \(source.views.tickets.quoted) s \(condition) ORDER BY \(order), s.\"code\"::text COLLATE \"C\""
-        return (sql, parameters)
+        return "\(order), s.\"code\"::text COLLATE \"C\""
     }
 
     private func type(of column: String) -> UInt32 {

@@ -68,6 +68,41 @@ import Testing
         #expect(user.map(\.label) == ["TKT-2026-00002", "TKT-2026-00004"])
     }
 
+    /// With the worker's clocks stored at the same instant, the dashboard is read from the SQL function
+    /// (a fresh stored clock shows as stored) and is still the CLI's, byte for byte, for every scope; when
+    /// the database holds other rules than the server's, the server evaluates every clock itself.
+    @Test func theDashboardReadsTheStoredClocksOnlyUnderTheServersRules() async throws {
+        let s = try await Setup()
+        let run = await slawatch(
+            ["run", "--once", "--full", "--database", s.db.url, "--rules", s.rules.path, "--now", KnownHelpDesk.now],
+            environment: ["SLAWATCH_TEST_JWT_SECRET": APIServer.secret])
+        #expect(run.status == 0, "\(run.stderr)")
+        let connection = try s.db.connect()
+        let stored = try connection.query("SELECT count(*) FROM slawatch.clocks").rows[0].int(0)
+        #expect(stored >= 5, "\(stored) clocks stored")
+        for (role, area, email) in [
+            ("ADMIN", nil, nil), ("AREA", "TECNOLOGIA", nil), ("ticket_user", nil, "luis@example.com"),
+        ] as [(String, String?, String?)] {
+            let api = try await s.server.get(
+                "/api/tickets/dashboard", token: try s.server.token(role: role, area: area, email: email))
+            if role == "ticket_user" {
+                #expect(try DashboardRow.decode(api.text).map(\.label) == ["TKT-2026-00002", "TKT-2026-00004"])
+            } else {
+                let cli = await s.cli(
+                    ["dashboard", "--format", "json", "--role", role] + (area.map { ["--area", $0] } ?? []))
+                #expect(api.text == cli, "\(role)")
+            }
+        }
+        let token = try s.server.token(role: "ADMIN")
+        let cli = await s.cli(["dashboard", "--format", "json"])
+        try connection.execute(
+            "UPDATE slawatch.clocks SET sla_horas = 99.5 WHERE ticket_id = '00000000-0000-0000-0000-000000000006'")
+        let read = try DashboardRow.decode(try await s.server.get("/api/tickets/dashboard", token: token).text)
+        #expect(read.first { $0.label == "TKT-2026-00006" }?.sla_horas == 99.5, "read from the stored clock")
+        try connection.execute("UPDATE slawatch.worker_state SET value_us = value_us + 1 WHERE key = 'rules'")
+        #expect(try await s.server.get("/api/tickets/dashboard", token: token).text == cli, "evaluated by the engine")
+    }
+
     @Test func aTicketAndItsExplanationEqualTheCLI() async throws {
         let s = try await Setup()
         let token = try s.server.token(role: "ADMIN")
@@ -169,6 +204,17 @@ import Testing
         #expect((filteredData["pagination"] as? [String: Any])?["hasMore"] as? Bool == true)
         #expect(
             (filteredData["tickets"] as? [[String: Any]])?.map { $0["ticketNumber"] as? String } == ["TKT-2026-00005"])
+        // Pages of three, then one past the end: the same order, the total with every page, none twice.
+        var paged: [String?] = []
+        for offset in [0, 3, 6, 9] {
+            let answer = try await s.server.post(
+                "/api/v2/ticketing/ticket/list", token: token, headers: tenant,
+                json: #"{"top": 3, "offset": \#(offset)}"#)
+            let answerData = try #require(answer.object["data"] as? [String: Any])
+            #expect((answerData["pagination"] as? [String: Any])?["total"] as? Int == 7, "offset \(offset)")
+            paged += ((answerData["tickets"] as? [[String: Any]]) ?? []).map { $0["ticketNumber"] as? String }
+        }
+        #expect(paged == tickets.map { $0["ticketNumber"] as? String })
 
         let all = try await s.server.post("/api/v1/tickets/query", token: token, json: "")
         #expect(all.statusCode == 200)

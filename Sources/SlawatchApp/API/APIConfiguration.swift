@@ -11,6 +11,9 @@ final class APIConfiguration: Sendable {
     let jwt: JWTSettings
     /// nil when the rules have no `api.jwt`: no token can be verified, every request needing one is 401.
     let verifier: JWTVerifier?
+    /// What the database holds when `migrate` compiled these rules: the dashboard is read from the SQL
+    /// function only then.
+    let compiledFingerprint: Int64
     /// The views' layouts by the further columns read, kept between requests: reading the catalog is a
     /// statement per request otherwise. Emptied when a request fails on the database (a view redefined
     /// while serving) and, with the whole configuration, on a reload.
@@ -20,6 +23,7 @@ final class APIConfiguration: Sendable {
     /// that cannot be used, is an error for a person.
     init(rules: RuleSet, now: @escaping @Sendable () -> Instant) throws(CommandError) {
         self.rules = rules
+        compiledFingerprint = DashboardCursor.fingerprint(rules)
         let jwt = rules.api?.jwt ?? JWTSettings()
         self.jwt = jwt
         guard rules.api?.jwt != nil else {

@@ -22,7 +22,11 @@ enum TicketEndpoint {
             query.scope = principal.scope
             query.code = code
             let reader = try request.configuration.reader(connection)
-            guard let (ticket, history) = try reader.page(query, limit: 1, offset: 0).first else { return nil }
+            // The ticket and its history in one statement, prepared once per pooled connection.
+            guard
+                let (ticket, history) = try reader.pageWithHistories(query, limit: 1, offset: 0, counting: false)
+                    .tickets.first
+            else { return nil }
             let evaluator = SLAEvaluator(rules: rules)
             guard explain else {
                 return body(APITicketRow(ticket, history: history, evaluator: evaluator, now: request.now))

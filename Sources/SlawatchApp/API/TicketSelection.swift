@@ -39,10 +39,12 @@ struct TicketSelection {
     ) throws(StoreError) -> (total: Int, rows: [APITicketRow]) {
         let q = storeQuery
         if !needsClocks {
-            let total = try reader.count(q)
-            guard offset < total, limit != 0 else { return (total, []) }
-            let page = try reader.page(q, limit: limit ?? total, offset: offset)
-            return (total, page.map { APITicketRow($0.0, history: $0.1, evaluator: evaluator, now: now) })
+            guard limit != 0 else { return (try reader.count(q), []) }
+            // The count and the page with its histories in one statement: one round trip, planned once
+            // per connection.
+            let (total, page) = try reader.pageWithHistories(
+                q, limit: limit ?? Int(Int64.max), offset: offset, counting: true)
+            return (total ?? 0, page.map { APITicketRow($0.0, history: $0.1, evaluator: evaluator, now: now) })
         }
         let keep = limit.map { offset.addingReportingOverflow($0).partialValue } ?? Int.max
         var total = 0

@@ -124,17 +124,59 @@ enum DashboardCommand {
         }
     }
 
-    static func fields(_ e: EvaluatedTicket) -> [(String, String)] {
-        let t = e.ticket
-        return [
-            ("ticket_uuid", JSONText.string(t.ticketID)), ("label", JSONText.string(t.code)),
-            ("categoria", JSONText.optional(t.category)), ("correo", JSONText.optional(t.requesterEmail)),
-            ("estado_code", JSONText.string(t.status)), ("prioridad_nom", JSONText.string(t.priority)),
-            ("area_asignada", JSONText.optional(t.area)), ("actualizado_en", JSONText.string(t.updatedAt.iso8601)),
-            ("sla_horas", JSONText.number(e.reading.slaHours)),
-            ("horas_restantes", JSONText.number(e.reading.hoursRemaining)),
-            ("vencido", e.reading.isOverdue ? "true" : "false"),
+    static func fields(_ e: EvaluatedTicket) -> [(String, String)] { fields(DashboardEntry(e)) }
+
+    /// A dashboard element's fields, in order, as JSON values (the HTTP API's dashboard writes these too).
+    static func fields(_ e: DashboardEntry) -> [(String, String)] {
+        [
+            ("ticket_uuid", JSONText.string(e.ticketID)), ("label", JSONText.string(e.code)),
+            ("categoria", JSONText.optional(e.category)), ("correo", JSONText.optional(e.requesterEmail)),
+            ("estado_code", JSONText.string(e.status)), ("prioridad_nom", JSONText.string(e.priority)),
+            ("area_asignada", JSONText.optional(e.area)), ("actualizado_en", JSONText.string(e.updatedAt.iso8601)),
+            ("sla_horas", JSONText.number(e.slaHours)), ("horas_restantes", JSONText.number(e.hoursRemaining)),
+            ("vencido", e.isOverdue ? "true" : "false"),
         ]
+    }
+
+    /// `JSONText.object(fields(e))` appended as UTF-8, written in place (the CLI's spool and the HTTP API's
+    /// dashboard write a million of these); DashboardTests keep the two equal.
+    static func appendJSON(_ e: DashboardEntry, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
+        JSONText.append(key: "ticket_uuid", to: &out)
+        JSONText.append(string: e.ticketID, to: &out)
+        out.append(contentsOf: ", ".utf8)
+        JSONText.append(key: "label", to: &out)
+        JSONText.append(string: e.code, to: &out)
+        out.append(contentsOf: ", ".utf8)
+        JSONText.append(key: "categoria", to: &out)
+        JSONText.append(optional: e.category, to: &out)
+        out.append(contentsOf: ", ".utf8)
+        JSONText.append(key: "correo", to: &out)
+        JSONText.append(optional: e.requesterEmail, to: &out)
+        out.append(contentsOf: ", ".utf8)
+        JSONText.append(key: "estado_code", to: &out)
+        JSONText.append(string: e.status, to: &out)
+        out.append(contentsOf: ", ".utf8)
+        JSONText.append(key: "prioridad_nom", to: &out)
+        JSONText.append(string: e.priority, to: &out)
+        out.append(contentsOf: ", ".utf8)
+        JSONText.append(key: "area_asignada", to: &out)
+        JSONText.append(optional: e.area, to: &out)
+        out.append(contentsOf: ", ".utf8)
+        JSONText.append(key: "actualizado_en", to: &out)
+        out.append(UInt8(ascii: "\""))
+        e.updatedAt.appendISO8601(to: &out)
+        out.append(UInt8(ascii: "\""))
+        out.append(contentsOf: ", ".utf8)
+        JSONText.append(key: "sla_horas", to: &out)
+        JSONText.append(number: e.slaHours, to: &out)
+        out.append(contentsOf: ", ".utf8)
+        JSONText.append(key: "horas_restantes", to: &out)
+        JSONText.append(number: e.hoursRemaining, to: &out)
+        out.append(contentsOf: ", ".utf8)
+        JSONText.append(key: "vencido", to: &out)
+        out.append(contentsOf: (e.isOverdue ? "true" : "false").utf8)
+        out.append(UInt8(ascii: "}"))
     }
 
     static let tableHeader = [

@@ -1,5 +1,6 @@
 import Foundation
 import SlawatchCore
+import SlawatchStore
 
 /// The rows `slawatch dashboard` shows, held outside memory so that a help desk of a million tickets
 /// does not hold a million evaluated tickets: each row's rendering (its JSON object, or its table
@@ -61,7 +62,8 @@ final class DashboardSpool {
     func add(_ e: EvaluatedTicket) throws(CommandError) {
         switch kind {
         case .json:
-            pending.append(contentsOf: ("  " + JSONText.object(DashboardCommand.fields(e))).utf8)
+            pending.append(contentsOf: "  ".utf8)
+            DashboardCommand.appendJSON(DashboardEntry(e), to: &pending)
         case .table:
             for cell in DashboardCommand.cells(e) {
                 pending.append(contentsOf: cell.utf8)

@@ -25,6 +25,12 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
         let day = floorDiv(secs, 86_400)
         let sod = secs - day * 86_400
         let date = CivilDate(daysSinceEpoch: day)
+        if (0...9999).contains(date.year) {
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(27)
+            appendISO8601(to: &bytes)
+            return String(decoding: bytes, as: UTF8.self)
+        }
         var text = date.description + "T" + pad2(sod / 3600) + ":" + pad2(sod / 60 % 60) + ":" + pad2(sod % 60)
         if frac != 0 {
             var f = String(frac)
@@ -36,6 +42,51 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { iso8601 }
+
+    /// `iso8601`'s text appended as UTF-8: written byte by byte for years 0 to 9999 (every row of a
+    /// dashboard has one, and small strings concatenated one by one cost more than the rest of the row).
+    public func appendISO8601(to bytes: inout [UInt8]) {
+        let secs = seconds
+        let frac = microseconds - secs * 1_000_000
+        let day = floorDiv(secs, 86_400)
+        let sod = secs - day * 86_400
+        let date = CivilDate(daysSinceEpoch: day)
+        guard (0...9999).contains(date.year) else {
+            bytes.append(contentsOf: iso8601.utf8)
+            return
+        }
+        func digits(_ value: Int64, _ count: Int) {
+            var divisor: Int64 = 1
+            for _ in 1..<count { divisor *= 10 }
+            while divisor > 0 {
+                bytes.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+                divisor /= 10
+            }
+        }
+        digits(Int64(date.year), 4)
+        bytes.append(UInt8(ascii: "-"))
+        digits(Int64(date.month), 2)
+        bytes.append(UInt8(ascii: "-"))
+        digits(Int64(date.day), 2)
+        bytes.append(UInt8(ascii: "T"))
+        digits(sod / 3600, 2)
+        bytes.append(UInt8(ascii: ":"))
+        digits(sod / 60 % 60, 2)
+        bytes.append(UInt8(ascii: ":"))
+        digits(sod % 60, 2)
+        if frac != 0 {
+            // Six digits without their trailing zeros.
+            var places = 6
+            var f = frac
+            while f % 10 == 0 {
+                f /= 10
+                places -= 1
+            }
+            bytes.append(UInt8(ascii: "."))
+            digits(f, places)
+        }
+        bytes.append(UInt8(ascii: "Z"))
+    }
 
     /// Parses ISO 8601 / RFC 3339: `2026-03-24T10:30:00Z`, `2026-03-24T10:30:00.5-05:00`,
     /// `2026-03-24 10:30:00+00`, or a bare date (midnight UTC). Returns nil for anything else.
