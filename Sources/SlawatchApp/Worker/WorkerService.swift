@@ -265,10 +265,15 @@ struct WorkerService: Service {
             let next = try? await connection.withConnection {
                 try DeliveryQueue(connection: $0, worker: workerID).nextDue()
             }
-            if let due = next ?? nil { wait = min(wait, max(0, due - clock.now())) }
+            // Due yet not claimed: another worker holds it. Looked at again a little later, not at
+            // once, or every idle worker would spin on claims while one sends a storm.
+            if let due = next ?? nil { wait = min(wait, max(Self.heldElsewhereMicros, due - clock.now())) }
             await Self.wait(microseconds: wait, for: shared.doorbell, beyond: rung, until: shutdown)
         }
     }
+
+    /// How soon an idle delivery loop claims again when what is due is held by another worker.
+    static let heldElsewhereMicros: Int64 = 250_000
 
     /// Sleeps for `microseconds`, or until `doorbell` rings beyond `seen` or a stop is requested.
     private static func wait(
