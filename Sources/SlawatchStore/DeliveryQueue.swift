@@ -23,8 +23,12 @@ import SlawatchCore
 /// that claim, so another worker can take it without a message going twice. A live worker whose
 /// session lives keeps its claims for the whole lease even when its renewals come late on a loaded
 /// machine, so that an answer that arrives late is still recorded by it and not sent again by
-/// another. Two worker ids whose lock keys collide only make a dead one's claims wait for the whole
-/// lease. Results are written only while the delivery is still this worker's.
+/// another. A worker whose own session is younger than the bound does not go by the lock: after a
+/// restart or a moment of refused connections every session, and every lock, is new, and a holder
+/// that is alive takes its lock again within a second or two of reconnecting; were it taken from it
+/// meanwhile, the answers it kept while the database was away could not be recorded, and their
+/// messages would go twice. Two worker ids whose lock keys collide only make a dead one's claims
+/// wait for the whole lease. Results are written only while the delivery is still this worker's.
 public struct DeliveryQueue {
     let connection: StoreConnection
     public let worker: String
@@ -131,12 +135,14 @@ public struct DeliveryQueue {
 
     /// The condition under which a delivery row is free to claim (the type's comment says why it is
     /// sound), over the statement's parameters numbered `lease` (``leaseMicros`` in seconds),
-    /// `bound` (``boundMicros`` in seconds) and `lockClass` (``holderLockClass``). The lock table is
-    /// read only for a row whose bound has passed.
+    /// `bound` (``boundMicros`` in seconds) and `lockClass` (``holderLockClass``). The lock table,
+    /// and the age of the claiming session, are read only for a row whose bound has passed.
     static func free(lease: Int, bound: Int, lockClass: Int) -> String {
         """
         (claimed_until IS NULL OR claimed_until < clock_timestamp()
              OR (claimed_until < clock_timestamp() + make_interval(secs => $\(lease) - $\(bound))
+                 AND (SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid())
+                     < clock_timestamp() - make_interval(secs => $\(bound))
                  AND NOT EXISTS (
                      SELECT 1 FROM pg_locks l
                      WHERE l.locktype = 'advisory' AND l.classid = $\(lockClass)::int4::oid
