@@ -234,6 +234,7 @@ struct WorkerService: Service {
                 rules: rules, database: connection, renewals: renewals, worker: workerID, output: output, log: log)
         }
         var dispatcher = makeDispatcher()
+        var heldElsewhere = false
         var delay: Int64 = 1_000_000
         while !shutdown.isRequested {
             let (current, changed) = shared.rules
@@ -258,16 +259,25 @@ struct WorkerService: Service {
                 continue
             }
             shared.add(round)
-            if !round.isEmpty { continue }
+            if !round.isEmpty {
+                heldElsewhere = false
+                continue
+            }
             // Nothing was due: wait for the doorbell, the next retry, or a second (another worker
             // may be the evaluator).
             var wait: Int64 = 1_000_000
             let next = try? await connection.withConnection {
                 try DeliveryQueue(connection: $0, worker: workerID).nextDue()
             }
-            // Due yet not claimed: another worker holds it. Looked at again a little later, not at
-            // once, or every idle worker would spin on claims while one sends a storm.
-            if let due = next ?? nil { wait = min(wait, max(Self.heldElsewhereMicros, due - clock.now())) }
+            // Due yet not claimed: committed since the claim (claimed again at once), or, when that
+            // happens twice running, held by another worker: looked at again a little later, or every
+            // idle worker would spin on claims while one sends a storm.
+            if let due = next ?? nil {
+                wait = min(wait, max(heldElsewhere ? Self.heldElsewhereMicros : 0, due - clock.now()))
+                heldElsewhere = due <= clock.now()
+            } else {
+                heldElsewhere = false
+            }
             await Self.wait(microseconds: wait, for: shared.doorbell, beyond: rung, until: shutdown)
         }
     }
