@@ -108,6 +108,11 @@ public enum ChannelPayload {
                     JSONText.object([("type", "\"TextBlock\""), ("text", JSONText.string(line)), ("wrap", "true")]))
             }
         }
+        return teamsMessage(body)
+    }
+
+    /// A Teams message carrying one Adaptive Card whose body is `body` (card elements as JSON).
+    static func teamsMessage(_ body: [String]) -> String {
         let card = JSONText.object([
             ("$schema", "\"http://adaptivecards.io/schemas/adaptive-card.json\""), ("type", "\"AdaptiveCard\""),
             ("version", "\"1.4\""), ("body", "[" + body.joined(separator: ", ") + "]"),

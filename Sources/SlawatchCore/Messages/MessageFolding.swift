@@ -271,14 +271,7 @@ public enum MessageFolding {
         body += blocks.map {
             JSONText.object([("type", "\"TextBlock\""), ("text", JSONText.string($0)), ("wrap", "true")])
         }
-        let card = JSONText.object([
-            ("$schema", "\"http://adaptivecards.io/schemas/adaptive-card.json\""), ("type", "\"AdaptiveCard\""),
-            ("version", "\"1.4\""), ("body", "[" + body.joined(separator: ", ") + "]"),
-        ])
-        let attachment = JSONText.object([
-            ("contentType", "\"application/vnd.microsoft.card.adaptive\""), ("content", card),
-        ])
-        return JSONText.object([("type", "\"message\""), ("attachments", "[" + attachment + "]")])
+        return ChannelPayload.teamsMessage(body)
     }
 
     static func googleChat(_ heading: String, _ blocks: [String]) -> String {
