@@ -181,9 +181,7 @@ struct WorkerService: Service {
                 report = try await cycle.run(now: now)
                 delay = 1_000_000
             } catch {
-                // A failure on a connection that broke is the database's, whatever libpq called it.
-                let broken = await !database.isHealthy()
-                guard Self.isTransient(error) || broken else { throw error }
+                guard await Self.isUnavailability(error, on: database) else { throw error }
                 // Whatever the lost cycle had committed stays; what it had not is redone by the
                 // next one (events are idempotent).
                 log.error(
@@ -312,8 +310,7 @@ struct WorkerService: Service {
             do {
                 return try await body()
             } catch {
-                let broken = await !thread.isHealthy()
-                guard Self.isTransient(error) || broken else { throw error }
+                guard await Self.isUnavailability(error, on: thread) else { throw error }
                 if let giveUp, Instant.wallNow() + delay > giveUp {
                     log.error("\(doing) failed: the database is unavailable; giving up", [
                         "error": CommandError.from(error).message
@@ -338,6 +335,13 @@ struct WorkerService: Service {
         guard let state = error.sqlState else { return false }
         // 08: connection exceptions; 57P01-57P03: admin or crash shutdown, cannot connect now.
         return state.hasPrefix("08") || state.hasPrefix("57P")
+    }
+
+    /// Whether `error`, raised on `thread`, is the database's unavailability: transient by its kind,
+    /// or any failure that left the connection broken, whatever libpq called it.
+    static func isUnavailability(_ error: any Error, on thread: ConnectionThread) async -> Bool {
+        if isTransient(error) { return true }
+        return await !thread.isHealthy()
     }
 
     /// Sleeps for `microseconds`, or until a stop is requested or a reload beyond `reloadsSeen`
