@@ -21,7 +21,7 @@ enum DashboardEndpoint {
         } catch {
             return shape.response(request.failure(error).status, now: request.now)
         }
-        let framing = TicketStream.Framing(first: "[\n  ", separator: ",\n  ", last: "\n]\n", empty: "[]\n")
+        let framing = RowFraming(first: "[\n  ", separator: ",\n  ", last: "\n]\n", empty: "[]\n")
         do {
             // The SQL function, when the database holds these rules: it reads the clocks the worker
             // stored and computes only the others, where the engine would compute every one.
@@ -29,7 +29,12 @@ enum DashboardEndpoint {
                 lease.connection, fingerprint: request.configuration.compiledFingerprint, scope: principal.scope,
                 now: request.now)
             {
-                let stream = DashboardStream(request: request, lease: lease, cursor: rows, framing: framing)
+                let stream = CursorStream<DashboardEntry>(
+                    request: request, lease: lease, framing: framing, fetch: rows.next, close: rows.close
+                ) { entry, bytes in
+                    DashboardCommand.appendJSON(entry, to: &bytes)
+                    return true
+                }
                 return HTTPServerResponse(
                     status: 200, headers: [("Content-Type", "application/json; charset=utf-8")],
                     body: .stream(stream.next))
@@ -42,12 +47,15 @@ enum DashboardEndpoint {
             return shape.response(request.failure(error).status, now: request.now)
         }
         let evaluator = SLAEvaluator(rules: request.configuration.rules)
-        let stream = TicketStream(
-            request: request, lease: lease, cursor: cursor, evaluator: evaluator,
-            framing: framing
-        ) { row in
+        let now = request.now
+        let stream = CursorStream<(SourceTicket, [StatusChange])>(
+            request: request, lease: lease, framing: framing, fetch: cursor.next, close: cursor.close
+        ) { ticket, bytes in
             // Tickets without a clock are left out, as in the CLI.
-            row.evaluated.map { JSONText.object(fields($0)) }
+            guard let e = APITicketRow(ticket.0, history: ticket.1, evaluator: evaluator, now: now).evaluated
+            else { return false }
+            bytes.append(contentsOf: JSONText.object(fields(e)).utf8)
+            return true
         }
         return HTTPServerResponse(
             status: 200, headers: [("Content-Type", "application/json; charset=utf-8")], body: .stream(stream.next))

@@ -71,12 +71,17 @@ enum TicketQueryEndpoint {
             request.pool.give(back: lease)
             return shape.response(request.failure(error).status, now: request.now)
         }
-        let stream = TicketStream(
-            request: request, lease: lease, cursor: cursor,
-            evaluator: SLAEvaluator(rules: request.configuration.rules),
-            framing: .init(
+        let evaluator = SLAEvaluator(rules: request.configuration.rules)
+        let now = request.now
+        let stream = CursorStream<(SourceTicket, [StatusChange])>(
+            request: request, lease: lease,
+            framing: RowFraming(
                 first: "{\"ok\": true, \"data\": [", separator: ",", last: "]}", empty: "{\"ok\": true, \"data\": []}"),
-            render: ticket)
+            fetch: cursor.next, close: cursor.close
+        ) { row, bytes in
+            bytes.append(contentsOf: ticket(APITicketRow(row.0, history: row.1, evaluator: evaluator, now: now)).utf8)
+            return true
+        }
         return HTTPServerResponse(
             status: 200, headers: [("Content-Type", "application/json; charset=utf-8")], body: .stream(stream.next))
     }
