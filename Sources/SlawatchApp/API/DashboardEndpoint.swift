@@ -54,13 +54,10 @@ enum DashboardEndpoint {
             // Tickets without a clock are left out, as in the CLI.
             guard let e = APITicketRow(ticket.0, history: ticket.1, evaluator: evaluator, now: now).evaluated
             else { return false }
-            bytes.append(contentsOf: JSONText.object(fields(e)).utf8)
+            DashboardCommand.appendJSON(DashboardEntry(e), to: &bytes)
             return true
         }
         return HTTPServerResponse(
             status: 200, headers: [("Content-Type", "application/json; charset=utf-8")], body: .stream(stream.next))
     }
-
-    /// One dashboard element, as the CLI writes it.
-    static func fields(_ e: EvaluatedTicket) -> [(String, String)] { DashboardCommand.fields(e) }
 }
