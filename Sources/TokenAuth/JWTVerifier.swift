@@ -48,10 +48,27 @@ public struct JWTVerifier: Sendable {
     static let maxNesting = 16
 
     public let configuration: Configuration
+    /// Tokens accepted before; nil when the verifier remembers none.
+    private let verified: VerifiedTokens?
 
-    public init(configuration: Configuration) {
+    /// `rememberedTokens`: how many accepted tokens to remember (by a digest of their bytes, until they
+    /// expire), so that one presented again is not decoded and its signature not computed again; its
+    /// `exp` and `nbf` are checked against ``Configuration/now`` every time, so the answer is the one a
+    /// full verification gives. 0 remembers none.
+    public init(configuration: Configuration, rememberedTokens: Int = 0) {
         self.configuration = configuration
+        verified = rememberedTokens > 0 ? VerifiedTokens(capacity: rememberedTokens) : nil
     }
+
+    /// The instants between which a token's claims are valid: its `exp` and its `nbf` when it has one
+    /// (microseconds since the epoch), before the leeway.
+    public struct ValidityWindow: Sendable, Hashable {
+        public var expiresAt: Int64
+        public var notBefore: Int64?
+    }
+
+    /// Tokens remembered right now (tests).
+    var rememberedCount: Int { verified?.count ?? 0 }
 
     /// The system's real-time clock.
     @Sendable public static func systemNow() -> Instant {
@@ -61,6 +78,24 @@ public struct JWTVerifier: Sendable {
     }
 
     public func verify(_ token: String) throws(JWTError) -> JWTClaims {
+        guard let verified, token.utf8.count <= configuration.maxTokenBytes,
+            let digest = VerifiedTokens.Digest(token.utf8)
+        else { return try verifyFully(token).claims }
+        if let entry = verified.entry(digest) {
+            // The bytes were verified with this configuration: only the time can have changed the answer.
+            if Self.isCurrent(entry.window, now: configuration.now().microseconds, leeway: leewayMicroseconds) {
+                return entry.claims
+            }
+            verified.forget(digest)
+        }
+        let (claims, window) = try verifyFully(token)
+        verified.remember(
+            digest, VerifiedTokens.Entry(claims: claims, window: window), now: configuration.now().microseconds)
+        return claims
+    }
+
+    /// Every check, in the order the type's documentation gives.
+    private func verifyFully(_ token: String) throws(JWTError) -> (claims: JWTClaims, window: ValidityWindow) {
         let utf8 = token.utf8
         guard utf8.count <= configuration.maxTokenBytes else {
             throw JWTError(.malformed, "the token is longer than \(configuration.maxTokenBytes) bytes")
@@ -82,8 +117,8 @@ public struct JWTVerifier: Sendable {
             throw JWTError(.badSignature, "the \(algorithm.rawValue) signature does not match")
         }
         let payload = try Self.jsonObject(payloadBytes, "payload")
-        try checkClaims(payload)
-        return JWTClaims(header: header, payload: payload, algorithm: algorithm)
+        let window = try checkClaims(payload)
+        return (JWTClaims(header: header, payload: payload, algorithm: algorithm), window)
     }
 
     private func checkHeader(_ header: JSONValue) throws(JWTError) -> JWTAlgorithm {
@@ -135,18 +170,29 @@ public struct JWTVerifier: Sendable {
         }
     }
 
-    private func checkClaims(_ payload: JSONValue) throws(JWTError) {
+    private var leewayMicroseconds: Int64 { Self.microseconds(configuration.leeway) }
+
+    /// Whether `now` lies within the window, with the leeway on both sides: what ``checkClaims(_:)`` checks.
+    private static func isCurrent(_ window: ValidityWindow, now: Int64, leeway: Int64) -> Bool {
+        guard now < window.expiresAt.addingSaturated(leeway) else { return false }
+        if let validFrom = window.notBefore, now.addingSaturated(leeway) < validFrom { return false }
+        return true
+    }
+
+    private func checkClaims(_ payload: JSONValue) throws(JWTError) -> ValidityWindow {
         guard case .object(let claims) = payload else { throw JWTError(.malformed, "the payload is not an object") }
         let now = configuration.now().microseconds
-        let leeway = Self.microseconds(configuration.leeway)
+        let leeway = leewayMicroseconds
         guard let expiry = claims["exp"] else { throw JWTError(.missingExpiry, "the token has no \"exp\"") }
         let expiresAt = try Self.numericDate(expiry, "exp")
-        guard now < expiresAt.addingSaturated(leeway) else {
+        guard Self.isCurrent(ValidityWindow(expiresAt: expiresAt), now: now, leeway: leeway) else {
             throw JWTError(.expired, "the token expired at \(Instant(microseconds: expiresAt))")
         }
+        var window = ValidityWindow(expiresAt: expiresAt)
         if let notBefore = claims["nbf"] {
             let validFrom = try Self.numericDate(notBefore, "nbf")
-            guard now.addingSaturated(leeway) >= validFrom else {
+            window.notBefore = validFrom
+            guard Self.isCurrent(window, now: now, leeway: leeway) else {
                 throw JWTError(.notYetValid, "the token is not valid before \(Instant(microseconds: validFrom))")
             }
         }
@@ -166,6 +212,7 @@ public struct JWTVerifier: Sendable {
                 throw JWTError(.wrongAudience, "the token's \"aud\" does not include \"\(audience)\"")
             }
         }
+        return window
     }
 
     /// A NumericDate (seconds since the epoch, maybe fractional) in microseconds, saturated far from 0.

@@ -14,6 +14,8 @@ final class APIConfiguration: Sendable {
     /// What the database holds when `migrate` compiled these rules: the dashboard is read from the SQL
     /// function only then.
     let compiledFingerprint: Int64
+    /// Evaluators of these rules kept between requests, with the calendars' timelines they built.
+    let evaluators: EvaluatorPool
     /// The views' layouts by the further columns read, kept between requests: reading the catalog is a
     /// statement per request otherwise. Emptied when a request fails on the database (a view redefined
     /// while serving) and, with the whole configuration, on a reload.
@@ -23,6 +25,7 @@ final class APIConfiguration: Sendable {
     /// that cannot be used, is an error for a person.
     init(rules: RuleSet, now: @escaping @Sendable () -> Instant) throws(CommandError) {
         self.rules = rules
+        evaluators = EvaluatorPool(rules: rules)
         compiledFingerprint = DashboardCursor.fingerprint(rules)
         let jwt = rules.api?.jwt ?? JWTSettings()
         self.jwt = jwt
@@ -34,7 +37,11 @@ final class APIConfiguration: Sendable {
         verifier = JWTVerifier(
             configuration: .init(
                 key: key, issuer: jwt.issuer, audience: jwt.audience, leeway: .microseconds(jwt.leewayMicros),
-                now: now))
+                now: now),
+            // Clients present the same token request after request: decoding its JSON and computing its
+            // signature once is enough (its exp and nbf are still checked every time). Only signed
+            // tokens are remembered, so a client cannot fill this with made-up ones.
+            rememberedTokens: 4096)
     }
 
     /// The key of `api.jwt`: the HMAC secret, or the PEM public key read from its file.

@@ -16,7 +16,7 @@ enum TicketEndpoint {
         }
         // A NUL cannot be sent to PostgreSQL in text, and no code holds one.
         guard !code.contains("\0") else { return shape.response(404, now: request.now) }
-        let rules = request.configuration.rules
+        let evaluators = request.configuration.evaluators
         let outcome = request.withDatabase { connection -> String? in
             var query = TicketQuery()
             query.scope = principal.scope
@@ -27,18 +27,20 @@ enum TicketEndpoint {
                 let (ticket, history) = try reader.pageWithHistories(query, limit: 1, offset: 0, counting: false)
                     .tickets.first
             else { return nil }
-            let evaluator = SLAEvaluator(rules: rules)
-            guard explain else {
-                return body(APITicketRow(ticket, history: history, evaluator: evaluator, now: request.now))
+            // A kept evaluator: its calendars' timelines are built once, not for every request.
+            return try evaluators.withEvaluator { evaluator in
+                guard explain else {
+                    return body(APITicketRow(ticket, history: history, evaluator: evaluator, now: request.now))
+                }
+                var events: [TicketCommand.RecordedEvent] = []
+                if case .clock = evaluator.evaluate(ticket, changes: history, now: request.now) {
+                    events = TicketCommand.recordedEvents(
+                        from: try EventLog(connection: connection).events(ofTicket: ticket.ticketID))
+                }
+                return TicketCommand.explanationJSON(
+                    code: ticket.code, ticket: ticket, changes: history, evaluator: evaluator, now: request.now,
+                    events: events)
             }
-            var events: [TicketCommand.RecordedEvent] = []
-            if case .clock = evaluator.evaluate(ticket, changes: history, now: request.now) {
-                events = TicketCommand.recordedEvents(
-                    from: try EventLog(connection: connection).events(ofTicket: ticket.ticketID))
-            }
-            return TicketCommand.explanationJSON(
-                code: ticket.code, ticket: ticket, changes: history, evaluator: evaluator, now: request.now,
-                events: events)
         }
         switch outcome {
         case .failure(let failure): return shape.response(failure.status, now: request.now)
