@@ -133,7 +133,8 @@ enum CommandCatalog {
                     "listen", value: "HOST:PORT", "the numeric address and port to listen on (port 0: any free one)",
                     default: "the rules' api.listen, else 127.0.0.1:8080"),
                 .init("pool", value: "N", "database connections, one borrowed per request", default: "8"),
-                .init("threads", value: "N", "libmicrohttpd's threads answering requests", default: "4"),
+                .init(
+                    "threads", value: "N", "libmicrohttpd's threads answering requests", default: "as many as --pool"),
                 .init(
                     "timeout", value: "DURATION", "a connection silent this long is closed (a stalled client)",
                     default: "30s"),

@@ -20,7 +20,10 @@ enum ServeCommand {
         guard (1...256).contains(poolSize) else {
             throw .usage("--pool expects 1 to 256 connections, found \(poolSize)")
         }
-        let threads = try args.int("threads") ?? 4
+        // As many threads as connections by default: a request holds its thread while its statement runs,
+        // so fewer threads than connections leave connections idle while clients wait, and more would
+        // only wait for a connection.
+        let threads = try args.int("threads") ?? poolSize
         guard (1...256).contains(threads) else { throw .usage("--threads expects 1 to 256, found \(threads)") }
         var timeout: Int64 = 30_000_000
         if let text = args["timeout"] {
