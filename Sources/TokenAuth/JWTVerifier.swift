@@ -62,9 +62,9 @@ public struct JWTVerifier: Sendable {
 
     /// The instants between which a token's claims are valid: its `exp` and its `nbf` when it has one
     /// (microseconds since the epoch), before the leeway.
-    public struct ValidityWindow: Sendable, Hashable {
-        public var expiresAt: Int64
-        public var notBefore: Int64?
+    struct ValidityWindow: Sendable, Hashable {
+        var expiresAt: Int64
+        var notBefore: Int64?
     }
 
     /// Tokens remembered right now (tests).
