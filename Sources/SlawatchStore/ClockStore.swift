@@ -158,26 +158,33 @@ public struct ClockStore {
     private static let upsertSQL = """
         WITH gone AS (DELETE FROM slawatch.clocks WHERE ticket_id = ANY($15))
         INSERT INTO slawatch.clocks AS k (ticket_id, policy, calendar, target_us, sla_horas, running, stopped, elapsed_us, base_us,
-                                          evaluated_us, source_updated_us, source_status, source_priority, next_crossing_us, risk_us)
+                                          evaluated_us, source_updated_us, source_status, source_priority, next_crossing_us, risk_us,
+                                          due_us, due_moves, risk_level_us)
         SELECT n.ticket_id, n.policy, n.calendar, n.target_us, n.sla_horas, n.running, n.stopped, n.elapsed_us, n.base_us,
-               $14, n.source_updated_us, n.source_status, n.source_priority, n.next_crossing_us, n.risk_us
-        FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $16)
+               $14, n.source_updated_us, n.source_status, n.source_priority, n.next_crossing_us, n.risk_us,
+               n.due_us, n.due_moves, n.risk_level_us
+        FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $16, $17, $18, $19)
              AS n(ticket_id, policy, calendar, target_us, sla_horas, running, stopped, elapsed_us, base_us,
-                  source_updated_us, source_status, source_priority, next_crossing_us, risk_us)
+                  source_updated_us, source_status, source_priority, next_crossing_us, risk_us,
+                  due_us, due_moves, risk_level_us)
         ON CONFLICT (ticket_id) DO UPDATE SET
             policy = EXCLUDED.policy, calendar = EXCLUDED.calendar, target_us = EXCLUDED.target_us, sla_horas = EXCLUDED.sla_horas,
             running = EXCLUDED.running, stopped = EXCLUDED.stopped, elapsed_us = EXCLUDED.elapsed_us, base_us = EXCLUDED.base_us,
             evaluated_us = EXCLUDED.evaluated_us, source_updated_us = EXCLUDED.source_updated_us,
             source_status = EXCLUDED.source_status, source_priority = EXCLUDED.source_priority,
-            next_crossing_us = EXCLUDED.next_crossing_us, risk_us = EXCLUDED.risk_us
+            next_crossing_us = EXCLUDED.next_crossing_us, risk_us = EXCLUDED.risk_us,
+            due_us = EXCLUDED.due_us, due_moves = EXCLUDED.due_moves, risk_level_us = EXCLUDED.risk_level_us
         -- An unchanged clock is left alone: a running one keeps its base, a halted one its
-        -- elapsed time; rewriting every identical row per cycle would be most of the cycle.
+        -- elapsed time; rewriting every identical row per cycle would be most of the cycle. The due
+        -- columns are compared too, so that a pass fills them in clocks stored before they existed.
         WHERE (k.policy, k.calendar, k.target_us, k.running, k.stopped, k.source_updated_us, k.source_status,
-               k.source_priority, k.next_crossing_us, k.risk_us, CASE WHEN k.running THEN k.base_us ELSE k.elapsed_us END)
+               k.source_priority, k.next_crossing_us, k.risk_us, CASE WHEN k.running THEN k.base_us ELSE k.elapsed_us END,
+               k.due_us, k.due_moves, k.risk_level_us)
               IS DISTINCT FROM
               (EXCLUDED.policy, EXCLUDED.calendar, EXCLUDED.target_us, EXCLUDED.running, EXCLUDED.stopped,
                EXCLUDED.source_updated_us, EXCLUDED.source_status, EXCLUDED.source_priority, EXCLUDED.next_crossing_us,
-               EXCLUDED.risk_us, CASE WHEN EXCLUDED.running THEN EXCLUDED.base_us ELSE EXCLUDED.elapsed_us END)
+               EXCLUDED.risk_us, CASE WHEN EXCLUDED.running THEN EXCLUDED.base_us ELSE EXCLUDED.elapsed_us END,
+               EXCLUDED.due_us, EXCLUDED.due_moves, EXCLUDED.risk_level_us)
         """
 
     /// The clocks to store, column by column, as the array parameters of `store`.
@@ -187,6 +194,7 @@ public struct ClockStore {
         var targets: [Int64?] = [], hours: [Double?] = [], running: [Bool?] = [], stopped: [Bool?] = [],
             elapsed: [Int64?] = []
         var bases: [Int64?] = [], updated: [Int64?] = [], crossings: [Int64?] = [], risks: [Int64?] = []
+        var dues: [Int64?] = [], dueMoves: [Bool?] = [], riskLevels: [Int64?] = []
 
         mutating func append(_ e: EvaluatedTicket, _ clock: Stored, slaHours: Double, elapsed elapsedMicros: Int64) {
             ids.append(e.ticket.ticketID)
@@ -203,6 +211,29 @@ public struct ClockStore {
             updated.append(clock.updated)
             crossings.append(clock.nextCrossing)
             risks.append(clock.risk)
+            let due = Self.due(e.reading)
+            dues.append(due.at)
+            dueMoves.append(due.moves)
+            riskLevels.append(Self.riskLevel(e))
+        }
+
+        /// The reading's due instant as the HTTP API's list computes it later from the stored clock:
+        /// fixed (`moves` false; `at` nil when the calendar never reaches the target) for a running
+        /// clock, whose due instant stays put while it runs, and for a halted one at or past its target
+        /// (an instant of its past); for a halted clock below its target it is the remaining working
+        /// time after the instant asked about (`moves` true). A zero target not exceeded is left to the
+        /// engine (`moves` nil): its due instant depends on whether the clock ever ran, which the
+        /// reading does not say.
+        static func due(_ r: ClockReading) -> (at: Int64?, moves: Bool?) {
+            if r.targetMicros == 0 && r.elapsedMicros == 0 { return (nil, nil) }
+            if r.state == .running || r.elapsedMicros >= r.targetMicros { return (r.dueAt?.microseconds, false) }
+            return (nil, true)
+        }
+
+        /// The elapsed time from which the clock is at risk, as SLAClock computes it from the policy's
+        /// highest warning; nil without warnings.
+        static func riskLevel(_ e: EvaluatedTicket) -> Int64? {
+            e.policy.clock.warnAt.last.map { Int64((Double(e.reading.targetMicros) * $0 / 100).rounded(.up)) }
         }
 
         func parameters(evaluatedAt now: Instant, gone: [String]) -> [PostgresParameter] {
@@ -211,7 +242,7 @@ public struct ClockStore {
                 .boolArray(running), .boolArray(stopped), .int8Array(elapsed), .int8Array(bases), .int8Array(updated),
                 .textArray(statuses), .textArray(priorities), .int8Array(crossings), .int8(now.microseconds),
                 .textArray(gone),
-                .int8Array(risks),
+                .int8Array(risks), .int8Array(dues), .boolArray(dueMoves), .int8Array(riskLevels),
             ]
         }
     }
