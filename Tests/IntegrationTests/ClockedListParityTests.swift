@@ -105,16 +105,28 @@ import Testing
     @Test func computedFiltersAndSortsFromStoredClocksEqualTheEngine() async throws {
         var desk = ParityHelpDesk(seed: DashboardParityTests.seed &+ 7, now: Self.stored, tickets: 400)
         let calendars = desk.calendarsJSON()
-        var policies: [String] = []
-        for n in 0..<4 { policies.append(desk.policyJSON(name: "p\(n)", when: desk.filter(depth: 1))) }
-        // A policy without warnings (its tickets are never at risk), on the calendar without hours (its
-        // running clocks never fall due).
-        let quiet = desk.policyJSON(
-            name: "quiet", when: #"{"column": "priority", "op": "IN", "operand": ["BAJA", "MEDIA"]}"#)
+        // First a policy without warnings (its tickets are never at risk) on the calendar without hours
+        // (its running clocks never fall due), one with low warnings (tickets at risk are common); then
+        // random ones; last one for the rest, with no target for PLANIFICADA (those tickets have no clock).
+        var policies = [
+            """
+            {"name": "quiet", "when": {"column": "priority", "op": "EQ", "operand": "BAJA"}, "calendar": "nunca",
+             "targets": {"BAJA": 8}, "pause_statuses": ["EN_ESPERA"], "stop_statuses": ["RESUELTO", "CERRADO"],
+             "warn_at": []}
+            """,
+            """
+            {"name": "main", "when": {"column": "priority", "op": "IN", "operand": ["CRITICA", "ALTA"]}, "calendar": "madrid",
+             "targets": {"CRITICA": 4, "ALTA": 40.5}, "pause_statuses": ["EN_ESPERA", "ESPERA_CLIENTE"],
+             "stop_statuses": ["RESUELTO", "CERRADO"], "warn_at": [25, 40], "escalate_after": ["1h"]}
+            """,
+        ]
+        for n in 0..<3 { policies.append(desk.policyJSON(name: "p\(n)", when: desk.filter(depth: 1))) }
         policies.append(
-            quiet.replacingOccurrences(of: "[50, 90]", with: "[]").replacingOccurrences(
-                of: #""calendar": "[a-z_]+""#, with: #""calendar": "nunca""#, options: .regularExpression))
-        policies.append(desk.policyJSON(name: "rest", when: nil))
+            """
+            {"name": "rest", "calendar": "madrid", "targets": {"CRITICA": 4, "ALTA": 12.345678, "MEDIA": 40.5, "BAJA": 72},
+             "pause_statuses": ["EN_ESPERA", "ESPERA_CLIENTE"], "stop_statuses": ["RESUELTO", "CERRADO"],
+             "warn_at": [25, 40], "escalate_after": ["1h"]}
+            """)
         let db = try TestDatabase(icuLocale: "es")
         let connection = try db.connect()
         try connection.execute(ParityHelpDesk.schemaSQL)
@@ -217,33 +229,32 @@ import Testing
         #expect(numbers == wanted, "\(Self.seedText): \(numbers.count) overdue for \(wanted.count)")
         #expect(wanted.count > 20)
 
-        // The filter is answered from the stored clock: one made to read breached is listed as breached
-        // (its row, the engine's, says otherwise); under other rules the stored clocks are not read.
-        let met = try #require(
+        // The filter is answered from the stored clock: a running one made to read paused is listed as
+        // paused (its row, the engine's, says otherwise); under other rules the stored clocks are not read.
+        let running = try #require(
             try connection.query(
                 """
                 SELECT s.code FROM parity.tickets s JOIN slawatch.clocks k ON k.ticket_id = s.ticket_id::text
-                WHERE k.stopped AND k.elapsed_us < k.target_us AND k.source_status = s.status AND k.calendar <> 'nunca'
-                  AND k.source_priority = s.priority
+                WHERE k.running AND k.source_status = s.status AND k.source_priority = s.priority
                   AND k.source_updated_us = (extract(epoch FROM COALESCE(s.updated_at, s.created_at)) * 1000000)::bigint
                 ORDER BY s.code LIMIT 1
                 """
             ).rows.first.map { try $0.string(0) })
         try connection.query(
-            "UPDATE slawatch.clocks k SET elapsed_us = target_us + 1 FROM parity.tickets s "
-                + "WHERE k.ticket_id = s.ticket_id::text AND s.code = $1", [.text(met)])
-        let breached =
-            #"{"top": 100, "offset": 0, "filter": {"op": "AND", "operand": [{"column": "slaStatus", "op": "EQ", "operand": "breached"}, "#
-            + #"{"column": "code", "op": "EQ", "operand": "\#(met)"}]}}"#
+            "UPDATE slawatch.clocks k SET running = false FROM parity.tickets s "
+                + "WHERE k.ticket_id = s.ticket_id::text AND s.code = $1", [.text(running)])
+        let paused =
+            #"{"top": 100, "offset": 0, "filter": {"op": "AND", "operand": [{"column": "slaStatus", "op": "EQ", "operand": "paused"}, "#
+            + #"{"column": "code", "op": "EQ", "operand": "\#(running)"}]}}"#
         func listed() async throws -> [String] {
             let response = try await server.post(
-                "/api/v2/ticketing/ticket/list", token: admin, headers: tenant, json: breached)
+                "/api/v2/ticketing/ticket/list", token: admin, headers: tenant, json: paused)
             let data = response.object["data"] as? [String: Any]
             return ((data?["tickets"] as? [[String: Any]]) ?? []).compactMap { $0["ticketNumber"] as? String }
         }
-        #expect(try await listed().contains(met), "\(met) read from its stored clock")
+        #expect(try await listed() == [running], "\(running) read from its stored clock")
         try connection.execute("UPDATE slawatch.worker_state SET value_us = value_us + 1 WHERE key = 'rules'")
-        #expect(try await !listed().contains(met), "\(met) evaluated by the engine under other rules")
+        #expect(try await listed() == [], "\(running) evaluated by the engine under other rules")
         _ = await server.terminate()
     }
 }
