@@ -27,18 +27,26 @@ public struct ClockStore {
         var priority: String
         var nextCrossing: Int64?
         var risk: Int64?
+        /// What the HTTP API's list reads: ``ClockStore/due(_:)`` and ``ClockStore/riskLevel(_:)``.
+        var due: Int64?
+        var dueMoves: Bool?
+        var riskLevel: Int64?
+
+        /// Whether the due columns were written (a clock stored before they existed has none): a
+        /// pass that finds them missing writes the clock again.
+        public var hasDue: Bool { dueMoves != nil || (target == 0 && carried == 0) }
     }
 
     /// Every stored clock in ticket id order (bytes), as `SourceStream` merges it with the source.
     static let streamQuery = """
         SELECT ticket_id, policy, target_us, running, stopped, CASE WHEN running THEN base_us ELSE elapsed_us END,
-               source_updated_us, source_status, source_priority, next_crossing_us, risk_us
+               source_updated_us, source_status, source_priority, next_crossing_us, risk_us, due_us, due_moves, risk_level_us
         FROM slawatch.clocks ORDER BY ticket_id COLLATE "C"
         """
     static let streamColumns: [(name: String, type: UInt32)] = [
         ("ticket_id", 25), ("policy", 25), ("target_us", 20), ("running", 16), ("stopped", 16), ("carried", 20),
         ("source_updated_us", 20), ("source_status", 25), ("source_priority", 25), ("next_crossing_us", 20),
-        ("risk_us", 20),
+        ("risk_us", 20), ("due_us", 20), ("due_moves", 16), ("risk_level_us", 20),
     ]
 
     /// A row of `streamQuery` from its second column on.
@@ -47,7 +55,9 @@ public struct ClockStore {
             policy: try r.string(1), target: Int64(try r.int(2)), running: try r.bool(3), stopped: try r.bool(4),
             carried: Int64(try r.int(5)), updated: Int64(try r.int(6)), status: try r.string(7),
             priority: try r.string(8),
-            nextCrossing: try r.optionalInt(9).map(Int64.init), risk: try r.optionalInt(10).map(Int64.init))
+            nextCrossing: try r.optionalInt(9).map(Int64.init), risk: try r.optionalInt(10).map(Int64.init),
+            due: try r.optionalInt(11).map(Int64.init), dueMoves: r.isNull(12) ? nil : try r.bool(12),
+            riskLevel: try r.optionalInt(13).map(Int64.init))
     }
 
     /// The stored clock's columns that say what it saw when it was evaluated, for a join with
@@ -89,7 +99,26 @@ public struct ClockStore {
             policy: e.policy.name, target: r.targetMicros, running: r.state == .running, stopped: r.state == .stopped,
             carried: r.state == .running ? r.elapsedMicros - cum : r.elapsedMicros, updated: t.updatedAt.microseconds,
             status: t.status, priority: t.priority, nextCrossing: r.nextCrossing?.microseconds,
-            risk: r.riskFrom?.microseconds)
+            risk: r.riskFrom?.microseconds, due: due(r).at, dueMoves: due(r).moves, riskLevel: riskLevel(e))
+    }
+
+    /// The reading's due instant as the HTTP API's list computes it later from the stored clock:
+    /// fixed (`moves` false; `at` nil when the calendar never reaches the target) for a running
+    /// clock, whose due instant stays put while it runs, and for a halted one at or past its target
+    /// (an instant of its past); for a halted clock below its target it is the remaining working
+    /// time after the instant asked about (`moves` true). A zero target not exceeded is left to the
+    /// engine (`moves` nil): its due instant depends on whether the clock ever ran, which the
+    /// reading does not say.
+    public static func due(_ r: ClockReading) -> (at: Int64?, moves: Bool?) {
+        if r.targetMicros == 0 && r.elapsedMicros == 0 { return (nil, nil) }
+        if r.state == .running || r.elapsedMicros >= r.targetMicros { return (r.dueAt?.microseconds, false) }
+        return (nil, true)
+    }
+
+    /// The elapsed time from which the clock is at risk, as SLAClock computes it from the policy's
+    /// highest warning; nil without warnings.
+    public static func riskLevel(_ e: EvaluatedTicket) -> Int64? {
+        e.policy.clock.warnAt.last.map { Int64((Double(e.reading.targetMicros) * $0 / 100).rounded(.up)) }
     }
 
     /// Writes the clocks of `tickets`, evaluated at `now`, given each calendar's running sum then;
@@ -158,26 +187,33 @@ public struct ClockStore {
     private static let upsertSQL = """
         WITH gone AS (DELETE FROM slawatch.clocks WHERE ticket_id = ANY($15))
         INSERT INTO slawatch.clocks AS k (ticket_id, policy, calendar, target_us, sla_horas, running, stopped, elapsed_us, base_us,
-                                          evaluated_us, source_updated_us, source_status, source_priority, next_crossing_us, risk_us)
+                                          evaluated_us, source_updated_us, source_status, source_priority, next_crossing_us, risk_us,
+                                          due_us, due_moves, risk_level_us)
         SELECT n.ticket_id, n.policy, n.calendar, n.target_us, n.sla_horas, n.running, n.stopped, n.elapsed_us, n.base_us,
-               $14, n.source_updated_us, n.source_status, n.source_priority, n.next_crossing_us, n.risk_us
-        FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $16)
+               $14, n.source_updated_us, n.source_status, n.source_priority, n.next_crossing_us, n.risk_us,
+               n.due_us, n.due_moves, n.risk_level_us
+        FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $16, $17, $18, $19)
              AS n(ticket_id, policy, calendar, target_us, sla_horas, running, stopped, elapsed_us, base_us,
-                  source_updated_us, source_status, source_priority, next_crossing_us, risk_us)
+                  source_updated_us, source_status, source_priority, next_crossing_us, risk_us,
+                  due_us, due_moves, risk_level_us)
         ON CONFLICT (ticket_id) DO UPDATE SET
             policy = EXCLUDED.policy, calendar = EXCLUDED.calendar, target_us = EXCLUDED.target_us, sla_horas = EXCLUDED.sla_horas,
             running = EXCLUDED.running, stopped = EXCLUDED.stopped, elapsed_us = EXCLUDED.elapsed_us, base_us = EXCLUDED.base_us,
             evaluated_us = EXCLUDED.evaluated_us, source_updated_us = EXCLUDED.source_updated_us,
             source_status = EXCLUDED.source_status, source_priority = EXCLUDED.source_priority,
-            next_crossing_us = EXCLUDED.next_crossing_us, risk_us = EXCLUDED.risk_us
+            next_crossing_us = EXCLUDED.next_crossing_us, risk_us = EXCLUDED.risk_us,
+            due_us = EXCLUDED.due_us, due_moves = EXCLUDED.due_moves, risk_level_us = EXCLUDED.risk_level_us
         -- An unchanged clock is left alone: a running one keeps its base, a halted one its
-        -- elapsed time; rewriting every identical row per cycle would be most of the cycle.
+        -- elapsed time; rewriting every identical row per cycle would be most of the cycle. The due
+        -- columns are compared too, so that a pass fills them in clocks stored before they existed.
         WHERE (k.policy, k.calendar, k.target_us, k.running, k.stopped, k.source_updated_us, k.source_status,
-               k.source_priority, k.next_crossing_us, k.risk_us, CASE WHEN k.running THEN k.base_us ELSE k.elapsed_us END)
+               k.source_priority, k.next_crossing_us, k.risk_us, CASE WHEN k.running THEN k.base_us ELSE k.elapsed_us END,
+               k.due_us, k.due_moves, k.risk_level_us)
               IS DISTINCT FROM
               (EXCLUDED.policy, EXCLUDED.calendar, EXCLUDED.target_us, EXCLUDED.running, EXCLUDED.stopped,
                EXCLUDED.source_updated_us, EXCLUDED.source_status, EXCLUDED.source_priority, EXCLUDED.next_crossing_us,
-               EXCLUDED.risk_us, CASE WHEN EXCLUDED.running THEN EXCLUDED.base_us ELSE EXCLUDED.elapsed_us END)
+               EXCLUDED.risk_us, CASE WHEN EXCLUDED.running THEN EXCLUDED.base_us ELSE EXCLUDED.elapsed_us END,
+               EXCLUDED.due_us, EXCLUDED.due_moves, EXCLUDED.risk_level_us)
         """
 
     /// The clocks to store, column by column, as the array parameters of `store`.
@@ -187,6 +223,7 @@ public struct ClockStore {
         var targets: [Int64?] = [], hours: [Double?] = [], running: [Bool?] = [], stopped: [Bool?] = [],
             elapsed: [Int64?] = []
         var bases: [Int64?] = [], updated: [Int64?] = [], crossings: [Int64?] = [], risks: [Int64?] = []
+        var dues: [Int64?] = [], dueMoves: [Bool?] = [], riskLevels: [Int64?] = []
 
         mutating func append(_ e: EvaluatedTicket, _ clock: Stored, slaHours: Double, elapsed elapsedMicros: Int64) {
             ids.append(e.ticket.ticketID)
@@ -203,6 +240,9 @@ public struct ClockStore {
             updated.append(clock.updated)
             crossings.append(clock.nextCrossing)
             risks.append(clock.risk)
+            dues.append(clock.due)
+            dueMoves.append(clock.dueMoves)
+            riskLevels.append(clock.riskLevel)
         }
 
         func parameters(evaluatedAt now: Instant, gone: [String]) -> [PostgresParameter] {
@@ -211,7 +251,7 @@ public struct ClockStore {
                 .boolArray(running), .boolArray(stopped), .int8Array(elapsed), .int8Array(bases), .int8Array(updated),
                 .textArray(statuses), .textArray(priorities), .int8Array(crossings), .int8(now.microseconds),
                 .textArray(gone),
-                .int8Array(risks),
+                .int8Array(risks), .int8Array(dues), .boolArray(dueMoves), .int8Array(riskLevels),
             ]
         }
     }

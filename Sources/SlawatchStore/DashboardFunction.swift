@@ -21,6 +21,25 @@ enum DashboardFunction {
             ORDER BY i.starts_us DESC LIMIT 1), 0) END
         $$;
 
+        -- The earliest instant t >= p_from with p_amount of working time in [p_from, t), as
+        -- WorkingTimeline.instant(after:adding:) finds it: the first interval whose end brings the
+        -- running sum to the sum at p_from plus p_amount. NULL when the compiled intervals end before
+        -- (the caller knows whether they do: see ClockedTicketQuery).
+        CREATE OR REPLACE FUNCTION slawatch.instant_after(p_calendar text, p_always boolean, p_from bigint, p_amount bigint)
+        RETURNS bigint LANGUAGE sql STABLE AS $$
+          SELECT CASE WHEN p_amount = 0 THEN p_from WHEN p_always THEN p_from + p_amount ELSE (
+            SELECT i.starts_us + (t.sum_us - i.working_before_us)
+            FROM (SELECT slawatch.working_before(p_calendar, false, p_from) + p_amount AS sum_us) t
+            CROSS JOIN LATERAL (
+              -- Intervals before the one holding p_from end below the sum: the search starts there.
+              SELECT i.starts_us, i.working_before_us FROM slawatch.calendar_intervals i
+              WHERE i.calendar = p_calendar
+                AND i.starts_us >= COALESCE((SELECT max(j.starts_us) FROM slawatch.calendar_intervals j
+                                             WHERE j.calendar = p_calendar AND j.starts_us <= p_from), -9223372036854775807)
+                AND i.working_before_us + (i.ends_us - i.starts_us) >= t.sum_us
+              ORDER BY i.starts_us LIMIT 1) i) END
+        $$;
+
         -- Text read as a number the way the engine reads it: decimal digits with an optional sign,
         -- point and exponent, nothing around them, within a double's range.
         CREATE OR REPLACE FUNCTION slawatch.filter_number(s text)

@@ -10,14 +10,43 @@ import SlawatchCore
 /// condition whose column type and operand are not mirrored here (a boolean column, an operand of
 /// another type than its column's, a column of another type) keeps `slawatch.filter_matches` for that
 /// condition only. The predicate is never NULL.
+///
+/// Computed columns (`computed`) are SQL expressions of the query with their kind, compared the same
+/// way (a NULL one, a ticket without a clock, matches only `EQ null`); a condition on one that is not
+/// mirrored here is handed to `filter_matches` over a JSON object holding that one value.
 public enum FilterPredicate {
-    enum Kind { case text, number, timestamp }
+    /// How a value is compared, as `slawatch.filter_compare` names its kinds.
+    public enum Kind: Sendable {
+        case text, number, timestamp, bool
+
+        var name: String {
+            switch self {
+            case .text: return "text"
+            case .number: return "number"
+            case .timestamp: return "timestamp"
+            case .bool: return "bool"
+            }
+        }
+    }
+
+    /// A computed column as an expression of the query: text, a float8, a timestamptz or a boolean.
+    public struct Computed: Sendable {
+        public var expression: String
+        public var kind: Kind
+
+        public init(_ expression: String, _ kind: Kind) {
+            self.expression = expression
+            self.kind = kind
+        }
+    }
 
     /// `columnTypes`: the view's columns with their type OIDs; `view`: the view's quoted name (for the
-    /// conditions left to `filter_matches`); `parameter` adds a parameter and returns its placeholder.
+    /// conditions left to `filter_matches`); `computed`: the computed columns by name (they take
+    /// precedence over view columns, as in the engine); `parameter` adds a parameter and returns its
+    /// placeholder.
     public static func sql(
         _ filter: Filter, alias: String, columnTypes: [(name: String, type: UInt32)], view: String,
-        parameter: (PostgresParameter) -> String
+        computed: [String: Computed] = [:], parameter: (PostgresParameter) -> String
     ) -> String {
         let types = Dictionary(columnTypes.map { ($0.name, $0.type) }, uniquingKeysWith: { first, _ in first })
         var viewParameter: String?
@@ -27,6 +56,17 @@ public enum FilterPredicate {
                 if items.isEmpty { return op == .AND ? "true" : "false" }
                 return "(" + items.map(build).joined(separator: op == .AND ? " AND " : " OR ") + ")"
             case .condition(let condition):
+                if let c = computed[condition.column] {
+                    if let compiled = compile(
+                        condition, raw: c.expression, value: c.expression, kind: c.kind, parameter: parameter)
+                    {
+                        return compiled
+                    }
+                    let json = parameter(.string(CompiledRules.filterJSON(filter)))
+                    let name = parameter(.string(condition.column))
+                    return "slawatch.filter_matches(\(json)::jsonb, jsonb_build_object(\(name)::text, \(c.expression)), "
+                        + "jsonb_build_object(\(name)::text, \(parameter(.string(c.kind.name)))::text))"
+                }
                 if let compiled = compile(condition, alias: alias, types: types, parameter: parameter) {
                     return compiled
                 }
@@ -76,8 +116,16 @@ public enum FilterPredicate {
         case (.number, _): value = raw + "::float8"
         case (.timestamp, 1114): value = "(\(raw) AT TIME ZONE 'UTC')"
         case (.timestamp, 1082): value = "(\(raw)::timestamp AT TIME ZONE 'UTC')"
-        case (.timestamp, _): value = raw
+        case (.timestamp, _), (.bool, _): value = raw
         }
+        return compile(c, raw: raw, value: value, kind: kind, parameter: parameter)
+    }
+
+    /// The condition over `raw` (the value, NULL when missing) read as `value`, or nil when
+    /// `filter_matches` must evaluate it.
+    static func compile(
+        _ c: Filter.Condition, raw: String, value: String, kind: Kind, parameter: (PostgresParameter) -> String
+    ) -> String? {
         switch (c.op, c.operand) {
         case (.EQ, .null): return "(\(raw) IS NULL)"
         case (.NE, .null): return "(\(raw) IS NOT NULL)"
@@ -133,6 +181,9 @@ public enum FilterPredicate {
             return "(\(value) \(symbol) slawatch.filter_number(\(parameter(.string(text)))::text))"
         case (.timestamp, .text(let text)):
             return "(\(value) \(symbol) slawatch.filter_instant(\(parameter(.string(text)))::text))"
+        case (.bool, .bool(let b)):
+            // false < true, as filter_compare orders booleans.
+            return "(\(value) \(symbol) \(parameter(.bool(b)))::boolean)"
         case (.text, .text(let text)):
             let p = parameter(.string(text)) + "::text"
             // Equal when byte for byte, or canonically equivalent when either is not ASCII; otherwise

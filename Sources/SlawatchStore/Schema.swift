@@ -180,6 +180,19 @@ public enum Schema {
                 CHECK (status IN ('pending', 'sent', 'failed', 'dead', 'superseded'));
             """
         ),
+        // What the HTTP API's list needs to filter and sort on clocks in SQL (ClockedTicketQuery): the
+        // due instant when it is fixed (due_moves false; NULL: the calendar never reaches it), or that it
+        // is the remaining working time after the request's instant (due_moves true, a halted clock
+        // below its target); due_moves NULL: not known, the engine computes that ticket. The elapsed
+        // time from which a running clock is at risk (NULL: its policy has no warning).
+        (
+            9,
+            """
+            ALTER TABLE slawatch.clocks ADD COLUMN IF NOT EXISTS due_us bigint;
+            ALTER TABLE slawatch.clocks ADD COLUMN IF NOT EXISTS due_moves boolean;
+            ALTER TABLE slawatch.clocks ADD COLUMN IF NOT EXISTS risk_level_us bigint;
+            """
+        ),
     ]
 
     /// Creates or upgrades the schema and compiles `rules` into it, in one transaction without a

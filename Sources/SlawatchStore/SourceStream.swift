@@ -140,9 +140,10 @@ public final class SourceStream {
     }
 
     /// Whether a stopped stored clock is of the ticket's current version (`updated_at`, status and
-    /// priority): a stopped clock does not move, so recomputing it would give it back unchanged.
+    /// priority): a stopped clock does not move, so recomputing it would give it back unchanged. One
+    /// stored before its due columns existed is recomputed once, to write them.
     private func isSettled(_ row: borrowing PostgresCopyRow, _ stored: ClockStore.Stored) throws(StoreError) -> Bool {
-        guard stored.stopped else { return false }
+        guard stored.stopped, stored.hasDue else { return false }
         do {
             let version = try source.decodeVersion(row)
             return version.updated == stored.updated && version.status == stored.status

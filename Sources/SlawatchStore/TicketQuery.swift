@@ -184,7 +184,7 @@ public struct TicketReader {
     }
 
     /// The query's order over the view's alias `s`: its sort column, nulls last, then the code as bytes.
-    private func orderClause(_ query: TicketQuery) -> String {
+    func orderClause(_ query: TicketQuery) -> String {
         let direction = query.descending ? "DESC" : "ASC"
         let order: String
         if let column = query.sortColumn, column != "updated_at" {
@@ -201,7 +201,7 @@ public struct TicketReader {
         source.layout.viewColumnTypes.first { $0.name == column }?.type ?? 0
     }
 
-    private func whereClause(_ query: TicketQuery) -> (String, [PostgresParameter]) {
+    func whereClause(_ query: TicketQuery) -> (String, [PostgresParameter]) {
         var conditions: [String] = []
         var parameters: [PostgresParameter] = []
         func parameter(_ value: PostgresParameter) -> String {

@@ -75,6 +75,7 @@ enum TicketListEndpoint {
             selection.filter = parameters.filter
             selection.sortColumn = parameters.sortColumn
             selection.descending = parameters.descending
+            selection.compiledFingerprint = request.configuration.compiledFingerprint
             return .success(
                 try selection.run(
                     wide, offset: parameters.offset, limit: parameters.top, evaluator: SLAEvaluator(rules: rules),

@@ -32,6 +32,7 @@ enum TicketQueryEndpoint {
         selection.filter = perspective.filter
         selection.sortColumn = perspective.sort
         selection.descending = perspective.descending
+        selection.compiledFingerprint = request.configuration.compiledFingerprint
         if !selection.needsClocks {
             return streamed(request, selection: selection, alsoColumns: also)
         }

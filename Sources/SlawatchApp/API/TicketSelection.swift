@@ -7,8 +7,10 @@ import SlawatchStore
 ///
 /// Without clocks in the filter or the sort, PostgreSQL counts and pages (an index on the sort column
 /// answers a page of 30 without reading the rest) and only the page's clocks are computed. With them,
-/// every ticket the SQL part keeps is evaluated, a batch at a time, and only the best `offset + limit`
-/// are kept in memory.
+/// a ``ClockedTicketQuery``: the tickets whose stored clock is fresh are filtered, counted and ordered by
+/// PostgreSQL over those clocks (the best `offset + limit` read); every other ticket the SQL part keeps
+/// is evaluated, a batch at a time, keeping only its best `offset + limit`; the two are merged in the
+/// order the engine's values give, and the rows shown are the engine's.
 struct TicketSelection {
     var query: TicketQuery
     /// The whole filter, over columns.
@@ -16,6 +18,9 @@ struct TicketSelection {
     /// A column (view or computed); nil: `updated_at`.
     var sortColumn: String?
     var descending = true
+    /// The fingerprint of the server's rules (``DashboardCursor/fingerprint(_:)``): the stored clocks
+    /// are read only when the database compiled these rules. Nil: never.
+    var compiledFingerprint: Int64?
 
     var needsClocks: Bool {
         !(filter?.columns ?? []).isDisjoint(with: ComputedColumn.names)
@@ -47,11 +52,17 @@ struct TicketSelection {
             return (total ?? 0, page.map { APITicketRow($0.0, history: $0.1, evaluator: evaluator, now: now) })
         }
         let keep = limit.map { offset.addingReportingOverflow($0).partialValue } ?? Int.max
+        let computedSort = sortColumn.flatMap { ComputedColumn.names.contains($0) ? $0 : nil }
+        let clocked = ClockedTicketQuery(
+            reader: reader, query: q, filter: filter, sortColumn: computedSort, descending: descending, now: now,
+            fingerprint: compiledFingerprint)
+        // The tickets with a fresh stored clock come filtered, counted and ordered by PostgreSQL (the
+        // first `keep`); the others through the cursor, evaluated here as before.
+        let (fresh, cursor) = try clocked.open(keep: keep < Int.max ? keep : nil)
+        defer { cursor.close() }
         var total = 0
         // Each kept row with its place in the store's order: ties keep that order.
         var kept: [(row: APITicketRow, place: Int)] = []
-        let cursor = try reader.cursor(q)
-        defer { cursor.close() }
         while let batch = try cursor.next() {
             for (ticket, history) in batch {
                 let row = APITicketRow(ticket, history: history, evaluator: evaluator, now: now)
@@ -64,9 +75,44 @@ struct TicketSelection {
                 }
             }
         }
-        let ordered = sorted(kept).map(\.row)
+        let others = sorted(kept).prefix(keep).map(\.row)
+        let stored = fresh.tickets.map { APITicketRow($0.0, history: $0.1, evaluator: evaluator, now: now) }
+        let ordered = try merged(stored, others, clocked)
         let page = ordered.dropFirst(offset).prefix(limit ?? Int.max)
-        return (total, Array(page))
+        return (fresh.total + total, Array(page))
+    }
+
+    /// The rows from stored clocks and those evaluated here, each already in the selection's order, as
+    /// one list in that order: by the computed sort column as `sorted` orders it, ties (and a selection
+    /// without one) in the store's order.
+    private func merged(_ stored: [APITicketRow], _ others: [APITicketRow], _ clocked: ClockedTicketQuery)
+        throws(StoreError) -> [APITicketRow]
+    {
+        if stored.isEmpty { return others }
+        if others.isEmpty { return stored }
+        let byStore: (APITicketRow, APITicketRow) -> Bool
+        if let column = storeQuery.sortColumn, column != "updated_at" {
+            // A view column's order is PostgreSQL's (types, collation): it orders the ids.
+            let rows = Dictionary((stored + others).map { ($0.ticket.ticketID, $0) }, uniquingKeysWith: { a, _ in a })
+            return try clocked.ordered(Array(rows.keys)).compactMap { rows[$0] }
+        } else {
+            // COALESCE(updated_at, created_at) in the query's direction, then the code as bytes.
+            let newestFirst = storeQuery.descending
+            byStore = { a, b in
+                if a.ticket.updatedAt != b.ticket.updatedAt {
+                    return newestFirst ? a.ticket.updatedAt > b.ticket.updatedAt : a.ticket.updatedAt < b.ticket.updatedAt
+                }
+                return a.ticket.code.utf8.lexicographicallyPrecedes(b.ticket.code.utf8)
+            }
+        }
+        guard let column = sortColumn, ComputedColumn.names.contains(column) else {
+            return (stored + others).sorted(by: byStore)
+        }
+        return (stored + others).sorted { a, b in
+            let order = APITicketRow.compare(a.value(of: column) ?? .null, b.value(of: column) ?? .null)
+            if order != 0 { return descending ? order > 0 : order < 0 }
+            return byStore(a, b)
+        }
     }
 
     private func sorted(_ rows: [(row: APITicketRow, place: Int)]) -> [(row: APITicketRow, place: Int)] {
