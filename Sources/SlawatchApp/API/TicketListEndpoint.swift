@@ -43,7 +43,6 @@ enum TicketListEndpoint {
             return shape.response(422, message: "Invalid filter configuration", details: details, now: now)
         case .success(let p): parameters = p
         }
-        let rules = request.configuration.rules
         let outcome = request.withDatabase { connection -> Result<(Int, [APITicketRow]), ReadProblem> in
             var also = parameters.filter?.columns ?? []
             let reader = try request.configuration.reader(connection)
@@ -77,9 +76,10 @@ enum TicketListEndpoint {
             selection.descending = parameters.descending
             selection.compiledFingerprint = request.configuration.compiledFingerprint
             return .success(
-                try selection.run(
-                    wide, offset: parameters.offset, limit: parameters.top, evaluator: SLAEvaluator(rules: rules),
-                    now: now))
+                try request.configuration.evaluators.withEvaluator { evaluator in
+                    try selection.run(
+                        wide, offset: parameters.offset, limit: parameters.top, evaluator: evaluator, now: now)
+                })
         }
         let total: Int
         let rows: [APITicketRow]

@@ -24,7 +24,6 @@ enum TicketQueryEndpoint {
         case .success(let p): perspective = p
         }
         if principal.isTicketUser && perspective.id != Perspective.all.id { return shape.response(403, now: now) }
-        let rules = configuration.rules
         var also = perspective.filter?.columns ?? []
         if let sort = perspective.sort { also.insert(sort) }
         var selection = TicketSelection(query: TicketQuery())
@@ -39,8 +38,9 @@ enum TicketQueryEndpoint {
         // A filter or an order on clocks: the rows that match are kept and ordered here.
         let outcome = request.withDatabase { connection -> [APITicketRow] in
             let reader = try configuration.reader(connection, alsoColumns: also)
-            return try selection.run(reader, offset: 0, limit: nil, evaluator: SLAEvaluator(rules: rules), now: now)
-                .rows
+            return try configuration.evaluators.withEvaluator { evaluator in
+                try selection.run(reader, offset: 0, limit: nil, evaluator: evaluator, now: now).rows
+            }
         }
         switch outcome {
         case .failure(let failure):
