@@ -100,6 +100,13 @@ public struct DeliveryQueue {
         }
     }
 
+    /// Turns PostgreSQL's JIT compilation off for this session: a claim's estimate, on a large
+    /// backlog or with statistics from before a storm, can pass `jit_above_cost`, and compiling
+    /// takes about a second where the claim itself takes milliseconds.
+    public func prepareSession() throws(StoreError) {
+        try connection.run("preparing the delivery session") { try $0.execute("SET jit = off") }
+    }
+
     /// Claims due deliveries (due at or before `now`), the longest due first; only those of report
     /// `report` when it is given. Among deliveries due at the same instant (a storm's are all due at
     /// the crossing) the order is the index's: ordering them by id too would sort every due row for

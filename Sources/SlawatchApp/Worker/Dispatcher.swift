@@ -226,6 +226,7 @@ final class Dispatcher {
     /// nothing is due or `stop` is requested; what is on its way then is still answered and recorded.
     func deliverDue(clock: SendClock, stop: ShutdownRequest? = nil) async throws -> Tally {
         var claims = 0
+        try await queue { try $0.prepareSession() }
         do {
             return try await fly(clock: clock) { flight in
                 guard claims < Self.maxClaims, stop?.isRequested != true else {
