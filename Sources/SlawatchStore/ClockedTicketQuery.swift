@@ -60,9 +60,7 @@ public struct ClockedTicketQuery {
             try c.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             guard let fingerprint else { return false }
             do {
-                let stored = try c.query("SELECT value_us FROM slawatch.worker_state WHERE key = 'rules'").rows.first
-                    .map { try $0.int(0) }
-                return stored.map(Int64.init) == fingerprint
+                return try CompiledRules.storedFingerprint(c) == fingerprint
             } catch {
                 // No slawatch schema: no stored clocks.
                 try? c.execute("ROLLBACK")

@@ -20,13 +20,12 @@ enum CompiledRules {
         // a worker runs no DDL under the help-desk API's feet).
         let functionSQL = DashboardFunction.helpersSQL + DashboardFunction.sql(views: rules.source)
         let fingerprint = Self.fingerprint(rules, functionSQL: functionSQL)
-        let stored = try connection.query("SELECT value_us FROM slawatch.worker_state WHERE key = 'rules'").rows.first
-            .map { try $0.int(0) }
+        let stored = try storedFingerprint(connection)
         let coverage = try connection.query("SELECT min(covered_to_us) FROM slawatch.calendars").rows[0].optionalInt(0)
         let installed = try connection.query(
             "SELECT to_regprocedure('slawatch.fn_dashboard_tickets_full_filtrado(text,text)') IS NOT NULL"
         ).rows[0].bool(0)
-        if let stored, Int64(stored) == fingerprint, installed,
+        if stored == fingerprint, installed,
             (coverage.map { Int64($0) } ?? Int64.max) > (now + yearMicros).microseconds
         {
             return
@@ -96,6 +95,13 @@ enum CompiledRules {
                     .float8Array(policy.clock.warnAt),
                 ])
         }
+    }
+
+    /// The fingerprint of the rules `migrate` last compiled into this database (``fingerprint(_:functionSQL:)``
+    /// of them, kept in `slawatch.worker_state`); nil when none were.
+    static func storedFingerprint(_ connection: PostgresConnection) throws -> Int64? {
+        try connection.query("SELECT value_us FROM slawatch.worker_state WHERE key = 'rules'").rows.first
+            .map { Int64(try $0.int(0)) }
     }
 
     /// A 64-bit hash of everything the compiled tables and the installed function hold, to tell

@@ -51,11 +51,8 @@ public final class DashboardCursor {
                 let installed = try c.query(
                     "SELECT to_regprocedure('slawatch.dashboard_rows_at(bigint,text,text)') IS NOT NULL"
                 ).rows[0].bool(0)
-                let stored =
-                    installed
-                    ? try c.query("SELECT value_us FROM slawatch.worker_state WHERE key = 'rules'").rows.first
-                        .map { try $0.int(0) } : nil
-                guard let stored, Int64(stored) == fingerprint else {
+                let stored = installed ? try CompiledRules.storedFingerprint(c) : nil
+                guard stored == fingerprint else {
                     try c.execute("ROLLBACK")
                     return false
                 }
