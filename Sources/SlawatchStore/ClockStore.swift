@@ -95,11 +95,12 @@ public struct ClockStore {
         guard let cum = cumulative[e.policy.calendarName], t.createdAt <= now, t.updatedAt <= now,
             !(history ?? []).contains(where: { $0.at > now })
         else { return nil }
+        let due = due(r)
         return Stored(
             policy: e.policy.name, target: r.targetMicros, running: r.state == .running, stopped: r.state == .stopped,
             carried: r.state == .running ? r.elapsedMicros - cum : r.elapsedMicros, updated: t.updatedAt.microseconds,
             status: t.status, priority: t.priority, nextCrossing: r.nextCrossing?.microseconds,
-            risk: r.riskFrom?.microseconds, due: due(r).at, dueMoves: due(r).moves, riskLevel: riskLevel(e))
+            risk: r.riskFrom?.microseconds, due: due.at, dueMoves: due.moves, riskLevel: riskLevel(r))
     }
 
     /// The reading's due instant as the HTTP API's list computes it later from the stored clock:
@@ -115,10 +116,10 @@ public struct ClockStore {
         return (nil, true)
     }
 
-    /// The elapsed time from which the clock is at risk, as SLAClock computes it from the policy's
-    /// highest warning; nil without warnings.
-    public static func riskLevel(_ e: EvaluatedTicket) -> Int64? {
-        e.policy.clock.warnAt.last.map { Int64((Double(e.reading.targetMicros) * $0 / 100).rounded(.up)) }
+    /// The elapsed time from which the clock is at risk: the level of the policy's highest warning,
+    /// as SLAClock computed it; nil without warnings.
+    public static func riskLevel(_ r: ClockReading) -> Int64? {
+        r.thresholds.last { $0.kind == .warning }?.elapsedMicros
     }
 
     /// Writes the clocks of `tickets`, evaluated at `now`, given each calendar's running sum then;
