@@ -27,21 +27,6 @@ import Testing
         }
     }
 
-    /// NULL after every value, then by type; text by code point (the list's order).
-    static func compare(_ a: FieldValue, _ b: FieldValue) -> Int {
-        switch (a, b) {
-        case (.null, .null): return 0
-        case (.null, _): return 1
-        case (_, .null): return -1
-        case (.number(let x), .number(let y)): return x < y ? -1 : (x == y ? 0 : 1)
-        case (.instant(let x), .instant(let y)): return x < y ? -1 : (x == y ? 0 : 1)
-        case (.bool(let x), .bool(let y)): return x == y ? 0 : (x ? 1 : -1)
-        case (.text(let x), .text(let y)):
-            return x == y ? 0 : (x.unicodeScalars.lexicographicallyPrecedes(y.unicodeScalars) ? -1 : 1)
-        default: return 0
-        }
-    }
-
     /// The engine's answer: the tickets of `area` (all when nil) that `filter` keeps, ordered by `sort`
     /// (a computed column, `code`, or nil for `updated_at`), ties by the newest update, then by code.
     static func expected(
@@ -69,7 +54,8 @@ import Testing
             }
         case let column?:
             sorted = kept.sorted { a, b in
-                let order = compare(a.value(of: column) ?? .null, b.value(of: column) ?? .null)
+                // NULL after every value, then by type; text by code point (the list's order).
+                let order = PreviousDashboard.compare(a.value(of: column) ?? .null, b.value(of: column) ?? .null)
                 if order != 0 { return descending ? order > 0 : order < 0 }
                 return byStore(a, b, newestFirst: true)
             }
